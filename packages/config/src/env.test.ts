@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { ApiEnv, EnvError, WorkerEnv, loadEnv } from './env.js'
+
+describe('loadEnv', () => {
+  it('applies defaults', () => {
+    const env = loadEnv(ApiEnv, {})
+    expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379')
+    expect(env.PORT).toBe(8080)
+    expect(env.API_KEYS).toBeUndefined()
+  })
+
+  it('parses API_KEYS into key → project', () => {
+    const env = loadEnv(ApiEnv, { API_KEYS: 'sk-a:alpha, sk-b:beta' })
+    expect(env.API_KEYS?.get('sk-a')).toBe('alpha')
+    expect(env.API_KEYS?.get('sk-b')).toBe('beta')
+  })
+
+  it('names the variable in one line and never echoes a secret', () => {
+    expect(() => loadEnv(ApiEnv, { API_KEYS: 'sk-secret-value' })).toThrow(EnvError)
+    try {
+      loadEnv(ApiEnv, { API_KEYS: 'sk-secret-value' })
+    } catch (err) {
+      expect((err as Error).message).toMatch(/^Invalid configuration: API_KEYS /)
+      expect((err as Error).message).not.toContain('sk-secret-value')
+      expect((err as Error).message).not.toContain('\n')
+    }
+  })
+
+  it('rejects a bad port and a bad concurrency', () => {
+    expect(() => loadEnv(ApiEnv, { PORT: 'eighty' })).toThrow(/PORT/)
+    expect(() => loadEnv(WorkerEnv, { WORKER_CONCURRENCY: '0' })).toThrow(/WORKER_CONCURRENCY/)
+    expect(() => loadEnv(WorkerEnv, { REDIS_URL: 'not a url' })).toThrow(/REDIS_URL/)
+  })
+})

@@ -1,0 +1,107 @@
+import { z } from 'zod'
+
+const ApiKeys = z
+  .string()
+  .transform((raw, ctx) => {
+    const keys = new Map<string, string>()
+    for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const idx = pair.lastIndexOf(':')
+      const key = pair.slice(0, idx).trim()
+      const project = pair.slice(idx + 1).trim()
+      if (idx <= 0 || !key || !/^[A-Za-z0-9_.-]{1,64}$/.test(project)) {
+        // Never echo the pair: it holds a secret.
+        ctx.addIssue({ code: 'custom', message: `entry ${keys.size + 1} is not of the form key:project (project: 1-64 of A-Z a-z 0-9 _ . -)` })
+        return z.NEVER
+      }
+      keys.set(key, project)
+    }
+    if (keys.size === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must list at least one key:project pair' })
+      return z.NEVER
+    }
+    return keys
+  })
+
+const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+const positiveInt = z.coerce.number().int().positive()
+
+/** Settings every service reads. */
+export const BaseEnv = z.object({
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Key prefix for every Redis key and queue; tests give each test its own. */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('tw'),
+  LOG_LEVEL: LogLevel.default('info'),
+  /** Seconds a run may take before it is `expired` (OpenAI: 600). */
+  RUN_EXPIRES_AFTER_SECONDS: positiveInt.default(600),
+})
+
+/** The upstream model provider(s). */
+export const UpstreamEnv = z.object({
+  UPSTREAM_BASE_URL: z.string().url().optional(),
+  UPSTREAM_API_KEY: z.string().optional(),
+  /** JSON file routing model names to further OpenAI-compatible providers (see README). */
+  PROVIDERS_FILE: z.string().optional(),
+  UPSTREAM_TIMEOUT_MS: positiveInt.default(120_000),
+})
+
+export const ApiEnv = BaseEnv.merge(UpstreamEnv).extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  API_KEYS: ApiKeys.optional(),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Largest accepted request body. */
+  MAX_BODY_BYTES: positiveInt.default(2 * 1024 * 1024),
+})
+export type ApiEnv = z.infer<typeof ApiEnv>
+
+export const WorkerEnv = BaseEnv.merge(UpstreamEnv).extend({
+  /** Runs one worker process drives at once; LLM calls are I/O-bound, so this can be high. */
+  WORKER_CONCURRENCY: positiveInt.default(50),
+  /** Seconds a SIGTERMed worker waits for in-flight runs before handing them back. */
+  SHUTDOWN_GRACE_SECONDS: positiveInt.default(25),
+})
+export type WorkerEnv = z.infer<typeof WorkerEnv>
+
+export const WebhooksEnv = BaseEnv.extend({
+  /** CIDRs/hosts webhook URLs may resolve to even though private (local development only). */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [])),
+  WEBHOOK_CONCURRENCY: positiveInt.default(100),
+})
+export type WebhooksEnv = z.infer<typeof WebhooksEnv>
+
+/** Thrown for a bad setting; its message is one human line naming the variable. */
+export class EnvError extends Error {
+  override name = 'EnvError'
+}
+
+/**
+ * Parses `source` once at start-up. Never call at import time (style §12): tests pass their own source.
+ */
+export function loadEnv<S extends z.ZodTypeAny>(schema: S, source: Record<string, string | undefined> = process.env): z.infer<S> {
+  // Empty strings mean "unset", as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
+  const result = schema.safeParse(cleaned)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  const name = String(issue.path[0] ?? 'environment')
+  throw new EnvError(`Invalid configuration: ${name} ${issue.message}`)
+}
+
+/** For a service's main: load, or print the one-line reason and exit 1. */
+export function loadEnvOrExit<S extends z.ZodTypeAny>(schema: S, source: Record<string, string | undefined> = process.env): z.infer<S> {
+  try {
+    return loadEnv(schema, source)
+  } catch (err) {
+    if (err instanceof EnvError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+}
+
+/** The development key used when API_KEYS is unset (documented in README; never use in production). */
+export const DEV_API_KEYS = new Map([['sk-threadwork-dev', 'default']])

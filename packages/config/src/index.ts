@@ -1,0 +1,1 @@
+export { BaseEnv, UpstreamEnv, ApiEnv, WorkerEnv, WebhooksEnv, EnvError, loadEnv, loadEnvOrExit, DEV_API_KEYS } from './env.js'

@@ -1,0 +1,48 @@
+export { newId, nowSeconds } from './ids.js'
+export type { IdPrefix } from './ids.js'
+export { ApiError } from './errors.js'
+export type { ApiErrorStatus, ErrorBody } from './errors.js'
+export { Metadata, ListQuery, UnixSeconds, listOf, deletedOf, describeJsonType } from './shared.js'
+export type { ListPage } from './shared.js'
+export {
+  AssistantTool,
+  FunctionTool,
+  FunctionObject,
+  ToolResources,
+  ResponseFormat,
+  ToolChoice,
+  ReasoningEffort,
+} from './resources/tools.js'
+export { Assistant, AssistantCreateParams, AssistantUpdateParams, AssistantDeleted, AssistantList } from './resources/assistant.js'
+export { Thread, ThreadCreateParams, ThreadUpdateParams, ThreadDeleted } from './resources/thread.js'
+export {
+  Message,
+  MessageContent,
+  MessageCreateParams,
+  MessageUpdateParams,
+  MessageDeleted,
+  MessageList,
+  MessageStatus,
+  Attachment,
+  toMessageContent,
+  newMessage,
+} from './resources/message.js'
+export {
+  Run,
+  RunStatus,
+  RunCreateParams,
+  ThreadCreateAndRunParams,
+  RunUpdateParams,
+  RunSubmitToolOutputsParams,
+  RunList,
+  RunUsage,
+  RunLastError,
+  RequiredActionToolCall,
+  TruncationStrategy,
+  ACTIVE_RUN_STATUSES,
+  TERMINAL_RUN_STATUSES,
+  isTerminalRunStatus,
+} from './resources/run.js'
+export { RunStep, RunStepList, RunStepStatus, StepDetails, FunctionToolCall } from './resources/run-step.js'
+export { Model, ModelList } from './resources/model.js'
+export { runTransitions, canTransition, allowedFrom } from './run-transitions.js'

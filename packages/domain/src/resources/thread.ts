@@ -1,0 +1,32 @@
+import { z } from '@hono/zod-openapi'
+import { Metadata, deletedOf } from '../shared.js'
+import { MessageCreateParams } from './message.js'
+import { ToolResources } from './tools.js'
+
+export const Thread = z
+  .object({
+    id: z.string(),
+    object: z.literal('thread'),
+    created_at: z.number().int(),
+    tool_resources: ToolResources.nullable(),
+    metadata: z.record(z.string(), z.string()).nullable(),
+  })
+  .openapi('ThreadObject')
+export type Thread = z.infer<typeof Thread>
+
+export const ThreadCreateParams = z
+  .strictObject({
+    messages: z.array(MessageCreateParams).optional(),
+    tool_resources: ToolResources.nullable().optional(),
+    metadata: Metadata.nullable().optional(),
+  })
+  .openapi('CreateThreadRequest')
+export type ThreadCreateParams = z.infer<typeof ThreadCreateParams>
+
+export const ThreadUpdateParams = z
+  .strictObject({ tool_resources: ToolResources.nullable().optional(), metadata: Metadata.nullable().optional() })
+  .openapi('ModifyThreadRequest')
+export type ThreadUpdateParams = z.infer<typeof ThreadUpdateParams>
+
+export const ThreadDeleted = deletedOf('thread.deleted').openapi('DeleteThreadResponse')
+export type ThreadDeleted = z.infer<typeof ThreadDeleted>

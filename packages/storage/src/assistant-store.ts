@@ -1,0 +1,93 @@
+import {
+  ApiError,
+  Assistant,
+  type AssistantCreateParams,
+  type AssistantDeleted,
+  type AssistantUpdateParams,
+  type ListPage,
+  type ListQuery,
+  newId,
+  nowSeconds,
+} from '@threadwork/domain'
+import { decodeFields, encodeFields } from './codec.js'
+import type { Keys } from './keys.js'
+import { listPage } from './paginate.js'
+import { type RedisClient, runScript, scripts } from './scripts.js'
+
+export type AssistantStore = ReturnType<typeof createAssistantStore>
+
+/** Assistants, scoped by project: another project's id is simply not there. */
+export function createAssistantStore(redis: RedisClient, k: Keys) {
+  const notFound = (id: string) => ApiError.notFound('assistant', id)
+
+  return {
+    async create(project: string, params: AssistantCreateParams): Promise<Assistant> {
+      const assistant: Assistant = {
+        id: newId('asst'),
+        object: 'assistant',
+        created_at: nowSeconds(),
+        name: params.name ?? null,
+        description: params.description ?? null,
+        model: params.model,
+        instructions: params.instructions ?? null,
+        tools: params.tools ?? [],
+        tool_resources: params.tool_resources ?? {},
+        metadata: params.metadata ?? {},
+        temperature: params.temperature ?? 1,
+        top_p: params.top_p ?? 1,
+        response_format: params.response_format ?? 'auto',
+        reasoning_effort: params.reasoning_effort ?? null,
+      }
+      await runScript(redis, scripts.insertObject, [k.assistant(project, assistant.id), k.assistants(project), k.projectMeta(project)], [
+        assistant.id,
+        project,
+        ...encodeFields(assistant),
+      ])
+      return assistant
+    },
+
+    async get(project: string, id: string): Promise<Assistant> {
+      const key = k.assistant(project, id)
+      const raw = await runScript<string[] | null>(redis, scripts.updateObject, [key, key], [project])
+      if (!raw) throw notFound(id)
+      return Assistant.parse(decodeFields(raw))
+    },
+
+    async update(project: string, id: string, params: AssistantUpdateParams): Promise<Assistant> {
+      const key = k.assistant(project, id)
+      const changes: Record<string, unknown> = { ...params }
+      // `null` resets a field to OpenAI's default rather than storing a null where the object has one.
+      if (params.tools === null) changes.tools = []
+      if (params.metadata === null) changes.metadata = {}
+      if (params.temperature === null) changes.temperature = 1
+      if (params.top_p === null) changes.top_p = 1
+      if (params.response_format === null) changes.response_format = 'auto'
+      const raw = await runScript<string[] | null>(redis, scripts.updateObject, [key, key], [project, ...encodeFields(changes)])
+      if (!raw) throw notFound(id)
+      return Assistant.parse(decodeFields(raw))
+    },
+
+    async delete(project: string, id: string): Promise<AssistantDeleted> {
+      const removed = await runScript<number>(
+        redis,
+        scripts.deleteIndexed,
+        [k.projectMeta(project), k.assistants(project), k.assistant(project, id)],
+        [project, id, ''],
+      )
+      if (!removed) throw notFound(id)
+      return { id, object: 'assistant.deleted', deleted: true }
+    },
+
+    list(project: string, query: ListQuery): Promise<ListPage<Assistant>> {
+      return listPage(redis, {
+        ownerKey: k.projectMeta(project),
+        indexKey: k.assistants(project),
+        objectPrefix: k.assistantPrefix(project),
+        // The index key is already project-scoped; a project with no assistants lists empty.
+        project: '',
+        parse: (raw) => Assistant.parse(raw),
+        notFound: () => new ApiError(500, 'unreachable'),
+      }, query)
+    },
+  }
+}
