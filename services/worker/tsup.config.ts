@@ -10,6 +10,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   noExternal: [/^@threadwork\//],
+  // Everything else (including the workspace packages' own dependencies) loads from node_modules.
+  external: [/^(?!@threadwork\/)[^./]/],
   // Lua scripts are imported as text so one source file serves tests (vitest plugin) and builds.
   loader: { '.lua': 'text' },
 })

@@ -36,7 +36,8 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
         temperature: params.temperature ?? 1,
         top_p: params.top_p ?? 1,
         response_format: params.response_format ?? 'auto',
-        reasoning_effort: params.reasoning_effort ?? null,
+        // Not part of OpenAI's assistant object unless the client set it.
+        ...(params.reasoning_effort != null ? { reasoning_effort: params.reasoning_effort } : {}),
       }
       await runScript(redis, scripts.insertObject, [k.assistant(project, assistant.id), k.assistants(project), k.projectMeta(project)], [
         assistant.id,

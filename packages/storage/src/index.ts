@@ -1,4 +1,4 @@
-export { keys } from './keys.js'
+export { keys, shardOf } from './keys.js'
 export type { Keys } from './keys.js'
 export { encodeFields, decodeFields } from './codec.js'
 export { createRedis, waitReady } from './redis.js'

@@ -1,15 +1,21 @@
 /**
  * Every Redis key Threadwork uses, built in one place (style §11).
  *
- * A thread's keys share the hash tag `{thread_…}`, and a project's assistants share `{p:<project>}`,
- * so each atomic script touches a single Redis Cluster slot. Scripts that build further keys from a
- * prefix (listing a page, deleting a thread) only ever build keys under the same tag.
+ * Thread-scoped keys carry the hash tag of the thread's shard, `{s<N>}` with N = hash(thread id)
+ * mod `shards`, and a project's assistants share `{p:<project>}`. So every atomic script touches a
+ * single Redis Cluster slot: a thread's objects, its mailbox, its fence *and* its shard's outbox
+ * stream and BullMQ queue (research/queue-webhooks.md §5). On a single Redis, `shards` stays 1.
+ * The shard count is part of the key layout: choose it before storing data.
  */
-export function keys(prefix: string) {
+export function keys(prefix: string, shards = 1) {
   const project = (p: string) => `${prefix}:{p:${p}}`
-  const thread = (t: string) => `${prefix}:{${t}}`
+  const shardTag = (t: string) => `{s${shardOf(t, shards)}}`
+  const thread = (t: string) => `${prefix}:${shardTag(t)}:${t}`
   return {
     prefix,
+    shards,
+    /** The shard a thread lives on. */
+    shardOf: (t: string) => shardOf(t, shards),
     projectMeta: (p: string) => `${project(p)}:meta`,
     assistants: (p: string) => `${project(p)}:assistants`,
     assistantPrefix: (p: string) => `${project(p)}:asst:`,
@@ -28,6 +34,36 @@ export function keys(prefix: string) {
     steps: (t: string, runId: string) => `${thread(t)}:run:${runId}:steps`,
     stepPrefix: (t: string) => `${thread(t)}:step:`,
     step: (t: string, id: string) => `${thread(t)}:step:${id}`,
+    /** Live events of one run (stream deltas), read by the API process holding the client's SSE. */
+    runEvents: (t: string, runId: string) => `${thread(t)}:run:${runId}:events`,
+    /** FIFO of work items (`run:<id>`, `turn:<id>`) waiting on the thread; the head is in progress. */
+    mailbox: (t: string) => `${thread(t)}:mailbox`,
+    /** Fencing counter: bumped on every claim; only the latest claimant may commit. */
+    fence: (t: string) => `${thread(t)}:fence`,
+
+    /** Per shard: threads with queued work → oldest enqueue time (the reconciler's worklist). */
+    pending: (shard: number) => `${prefix}:{s${shard}}:pending`,
+    /** Per shard: the durable event record (webhooks catch up from it). */
+    outbox: (shard: number) => `${prefix}:{s${shard}}:outbox`,
+    /** BullMQ queue name of a shard; its keys (`<prefix>:drain-{sN}:…`) share the shard's slot. */
+    drainQueue: (shard: number) => `drain-{s${shard}}`,
+    shardPending: (t: string) => `${prefix}:${shardTag(t)}:pending`,
+    shardOutbox: (t: string) => `${prefix}:${shardTag(t)}:outbox`,
+    /** Pub/sub channel announcing new outbox entries (a nudge; the stream is the record). */
+    outboxChannel: `${prefix}:outbox-nudge`,
+    /** Pub/sub channel asking whichever worker runs a run to abort it. */
+    cancelChannel: `${prefix}:run-cancel`,
   }
 }
 export type Keys = ReturnType<typeof keys>
+
+/** FNV-1a: a stable, fast hash; any stable hash works as long as it never changes. */
+export function shardOf(threadId: string, shards: number): number {
+  if (shards <= 1) return 0
+  let h = 0x811c9dc5
+  for (let i = 0; i < threadId.length; i++) {
+    h ^= threadId.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) % shards
+}

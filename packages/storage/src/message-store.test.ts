@@ -64,7 +64,7 @@ describe('message store', () => {
     const page = await stores.messages.list('p1', thread.id, q({ order: 'asc' }))
     expect(page.data.map((x) => x.id)).toEqual([ids[0], ids[2]])
     await stores.threads.delete('p1', thread.id)
-    expect(await fx.redis.keys(`${fx.prefix}:{${thread.id}}*`)).toEqual([])
+    expect(await fx.redis.keys(`${stores.keys.threadPrefix(thread.id)}*`)).toEqual([])
   })
 
   it('rejects an unknown cursor with a 400 naming the parameter', async () => {

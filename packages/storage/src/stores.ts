@@ -5,8 +5,8 @@ import type { RedisClient } from './scripts.js'
 import { createThreadStore } from './thread-store.js'
 
 /** Every store over one connection and key prefix. */
-export function createStores(redis: RedisClient, prefix: string) {
-  const k = keys(prefix)
+export function createStores(redis: RedisClient, prefix: string, shards = 1) {
+  const k = keys(prefix, shards)
   return {
     keys: k,
     assistants: createAssistantStore(redis, k),

@@ -1,0 +1,141 @@
+import OpenAI from 'openai'
+import { afterEach, describe, expect, it } from 'vitest'
+import { streamChatCompletion } from './chat-stream.js'
+import { type ChatServer, type ChatServerHandler, chunk, startChatServer, textReply, usageChunk } from './test-support/chat-server.js'
+import type { ToolCallDelta } from './tool-call-normalizer.js'
+import { StreamInterruptedError, classifyUpstreamError } from './upstream-errors.js'
+import { withUpstreamRetries } from './upstream-retries.js'
+
+let server: ChatServer | undefined
+afterEach(async () => {
+  await server?.close()
+  server = undefined
+})
+
+const setup = async (handler: ChatServerHandler) => {
+  server = await startChatServer(handler)
+  const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'test', maxRetries: 0 })
+  return { client, server }
+}
+
+const request = { model: 'test-model', messages: [{ role: 'user' as const, content: 'hi' }] }
+
+describe('streamChatCompletion', () => {
+  it('streams text, reports usage and forwards headers', async () => {
+    const { client, server } = await setup(() => ({ sse: textReply(['Hel', 'lo', '!'], [12, 3]) }))
+    const deltas: string[] = []
+    const before = Date.now()
+    const result = await streamChatCompletion({
+      client,
+      request,
+      headers: { 'x-threadwork-thread': 'thread_1', 'x-threadwork-run': 'run_1' },
+      onTextDelta: (d) => deltas.push(d),
+    })
+    expect(deltas).toEqual(['Hel', 'lo', '!'])
+    expect(result).toMatchObject({ text: 'Hello!', toolCalls: [], finishReason: 'stop', usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 } })
+    expect(result.firstTokenAt).toBeGreaterThanOrEqual(before)
+    const sent = server.requests[0]
+    expect(sent?.body).toMatchObject({ model: 'test-model', stream: true, stream_options: { include_usage: true } })
+    expect(sent?.headers['x-threadwork-thread']).toBe('thread_1')
+    expect(sent?.headers['x-threadwork-run']).toBe('run_1')
+  })
+
+  it('normalizes streamed tool calls and infers tool_calls from a "stop"', async () => {
+    const { client } = await setup(() => ({
+      sse: [
+        chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_x', type: 'function', function: { name: 'get_weather', arguments: null } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
+        chunk({ tool_calls: [{ index: 0, id: 'call_y', function: { name: 'get_time', arguments: '{}' } }] }),
+        chunk({}, 'stop'),
+        '[DONE]',
+      ],
+    }))
+    const deltas: ToolCallDelta[] = []
+    const result = await streamChatCompletion({ client, request, onToolCallDelta: (d) => deltas.push(d) })
+    expect(result.toolCalls).toEqual([
+      { id: 'call_x', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+      { id: 'call_y', name: 'get_time', arguments: '{}' },
+    ])
+    expect(result.finishReason).toBe('tool_calls')
+    expect(result.usage).toBeNull()
+    expect(deltas.map((d) => d.index)).toEqual([0, 0, 0, 1])
+    expect(result.firstTokenAt).not.toBeNull()
+  })
+
+  it('keeps a usage object sent on a choice chunk and fills total_tokens', async () => {
+    const { client } = await setup(() => ({
+      sse: [chunk({ content: 'x' }), chunk({}, 'length', { usage: { prompt_tokens: 4, completion_tokens: 1 } }), '[DONE]'],
+    }))
+    const result = await streamChatCompletion({ client, request })
+    expect(result).toMatchObject({ finishReason: 'length', usage: { prompt_tokens: 4, completion_tokens: 1, total_tokens: 5 } })
+  })
+
+  it('aborts a held-open stream promptly with the signal reason', async () => {
+    const { client } = await setup(() => ({ sse: [chunk({ content: 'partial' })], hold: true }))
+    const controller = new AbortController()
+    const reason = new Error('cancelled by user')
+    const started = Date.now()
+    const pending = streamChatCompletion({ client, request, signal: controller.signal, onTextDelta: () => controller.abort(reason) })
+    await expect(pending).rejects.toBe(reason)
+    expect(Date.now() - started).toBeLessThan(2_000)
+  })
+
+  it('abort without a reason rejects with an AbortError', async () => {
+    const { client } = await setup(() => ({ sse: [chunk({ content: 'x' })], hold: true }))
+    const controller = new AbortController()
+    const err = await streamChatCompletion({ client, request, signal: controller.signal, onTextDelta: () => controller.abort() }).catch((e: unknown) => e)
+    expect(classifyUpstreamError(err)).toEqual({ aborted: true })
+  })
+
+  it('a reset before any output is rethrown as is (retryable)', async () => {
+    const { client } = await setup(() => ({ sse: [chunk({ role: 'assistant' }), chunk({ content: 'x' })], destroyAfter: 1 }))
+    const err = await streamChatCompletion({ client, request, onTextDelta: () => {} }).catch((e: unknown) => e)
+    expect(err).not.toBeInstanceOf(StreamInterruptedError)
+    expect(classifyUpstreamError(err)).toMatchObject({ retryable: true, code: 'server_error' })
+  })
+
+  it('a reset after output was forwarded is never retried', async () => {
+    const { client } = await setup(() => ({ sse: textReply(['a', 'b', 'c']), destroyAfter: 2 }))
+    const err = await streamChatCompletion({ client, request, onTextDelta: () => {} }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(StreamInterruptedError)
+    expect(classifyUpstreamError(err)).toMatchObject({ retryable: false, code: 'server_error' })
+  })
+
+  it('an idle stream times out', async () => {
+    const { client } = await setup(() => ({ sse: [chunk({ role: 'assistant' })], hold: true }))
+    const err = await streamChatCompletion({ client, request, idleTimeoutMs: 100 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(StreamInterruptedError)
+    expect(classifyUpstreamError(err)).toMatchObject({ retryable: true })
+  })
+
+  it('an error event inside the stream is thrown', async () => {
+    const { client } = await setup(() => ({ sse: [{ error: { message: 'overloaded', type: 'server_error' } }] }))
+    const err = await streamChatCompletion({ client, request }).catch((e: unknown) => e)
+    expect(classifyUpstreamError(err)).toMatchObject({ retryable: true, code: 'server_error' })
+  })
+
+  it('works with withUpstreamRetries: 429 with retry-after, then success', async () => {
+    const { client, server } = await setup((_req, nth) =>
+      nth === 1
+        ? { status: 429, headers: { 'retry-after-ms': '20' }, json: { error: { message: 'Rate limit', type: 'requests', code: 'rate_limit_exceeded' } } }
+        : { sse: textReply(['ok']) },
+    )
+    const retries: number[] = []
+    const result = await withUpstreamRetries(() => streamChatCompletion({ client, request }), { onRetry: (i) => retries.push(i.delayMs) })
+    expect(result.text).toBe('ok')
+    expect(retries).toHaveLength(1)
+    expect(retries[0]).toBeGreaterThanOrEqual(20)
+    expect(server.requests).toHaveLength(2)
+  })
+
+  it('runs many concurrent streams in one process', async () => {
+    const pieces = Array.from({ length: 20 }, (_, i) => `t${i} `)
+    const { client } = await setup(() => ({ sse: [...textReply(pieces).slice(0, -3), chunk({}, 'stop'), usageChunk(5, 20), '[DONE]'] }))
+    const started = Date.now()
+    const results = await Promise.all(Array.from({ length: 300 }, () => streamChatCompletion({ client, request, onTextDelta: () => {} })))
+    const elapsed = Date.now() - started
+    expect(results.every((r) => r.text === pieces.join('') && r.usage?.completion_tokens === 20)).toBe(true)
+    expect(elapsed).toBeLessThan(10_000)
+  })
+})

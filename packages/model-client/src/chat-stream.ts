@@ -1,0 +1,144 @@
+import type OpenAI from 'openai'
+import type { ChatCompletionChunk, ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions'
+import { abortReason } from './abort.js'
+import { type ToolCall, type ToolCallDelta, type ToolCallNormalizer, createToolCallNormalizer } from './tool-call-normalizer.js'
+import { StreamInterruptedError } from './upstream-errors.js'
+
+/** A chat completion request; `stream` and `stream_options` are always set by us. */
+export type ChatStreamRequest = Omit<ChatCompletionCreateParamsBase, 'stream' | 'stream_options'>
+
+export type FinishReason = ChatCompletionChunk.Choice['finish_reason']
+
+export interface ChatUsage {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+}
+
+export interface ChatStreamResult {
+  text: string
+  toolCalls: ToolCall[]
+  /**
+   * The provider's finish reason, except that `'stop'` with tool calls becomes `'tool_calls'`
+   * (Ollama and some llama.cpp builds say `stop`). Null if the stream ended cleanly without one.
+   */
+  finishReason: FinishReason
+  /** Null when the provider ignored `stream_options.include_usage`; estimate with the token counter. */
+  usage: ChatUsage | null
+  /** `Date.now()` when the first text or tool call delta arrived. */
+  firstTokenAt: number | null
+}
+
+export interface StreamChatCompletionParams {
+  client: OpenAI
+  request: ChatStreamRequest
+  /** Aborting ends the request at once; the promise rejects with `signal.reason` (or an AbortError). */
+  signal?: AbortSignal
+  /** Extra request headers, e.g. `x-threadwork-thread`, `x-threadwork-run`. */
+  headers?: Record<string, string>
+  onTextDelta?: (delta: string) => void
+  onToolCallDelta?: (delta: ToolCallDelta) => void
+  /**
+   * Give up when no chunk arrives for this long (the SDK timeout only covers the wait for
+   * headers; a stalled stream would otherwise hang the run). Default 300 000; 0 disables.
+   */
+  idleTimeoutMs?: number
+}
+
+/**
+ * Streams one chat completion, forwarding text and normalized tool call deltas as they arrive.
+ *
+ * Failure contract: errors before any delta was forwarded are rethrown as the SDK raised them
+ * (classify with `classifyUpstreamError`, safe to retry); after a delta was forwarded they are
+ * wrapped in `StreamInterruptedError` with `outputEmitted: true`, which is never retried, because
+ * the caller has already shown that output. An idle stall throws `StreamInterruptedError` too.
+ */
+export async function streamChatCompletion(params: StreamChatCompletionParams): Promise<ChatStreamResult> {
+  const { client, request, signal, headers, onTextDelta, onToolCallDelta, idleTimeoutMs = 300_000 } = params
+  if (signal?.aborted) throw abortReason(signal)
+
+  // Our own controller, so an idle timeout can end the request without touching the caller's signal.
+  const controller = new AbortController()
+  const forwardAbort = () => controller.abort(signal?.reason)
+  signal?.addEventListener('abort', forwardAbort, { once: true })
+  let idle = false
+  const idleTimer =
+    idleTimeoutMs > 0
+      ? setTimeout(() => {
+          idle = true
+          controller.abort()
+        }, idleTimeoutMs)
+      : undefined
+
+  let text = ''
+  let normalizer: ToolCallNormalizer | undefined
+  let finishReason: FinishReason = null
+  let usage: ChatUsage | null = null
+  let firstTokenAt: number | null = null
+  let emitted = false
+
+  try {
+    const stream = await client.chat.completions.create(
+      { ...request, stream: true, stream_options: { include_usage: true } },
+      { signal: controller.signal, headers },
+    )
+    // Per-chunk work stays O(delta): a benchmark drives 2,000 of these loops in one process.
+    for await (const chunk of stream) {
+      // Timeout#refresh re-arms the timer without allocating a new one.
+      idleTimer?.refresh()
+      if (chunk.usage) usage = chunk.usage
+      const choice = chunk.choices?.[0]
+      if (choice === undefined) continue
+      const delta = choice.delta
+      if (delta) {
+        const content = delta.content
+        if (content) {
+          firstTokenAt ??= Date.now()
+          text += content
+          if (onTextDelta) {
+            emitted = true
+            onTextDelta(content)
+          }
+        }
+        if (delta.tool_calls) {
+          normalizer ??= createToolCallNormalizer()
+          const deltas = normalizer.push(delta.tool_calls)
+          if (deltas.length > 0) {
+            firstTokenAt ??= Date.now()
+            if (onToolCallDelta) {
+              emitted = true
+              for (const d of deltas) onToolCallDelta(d)
+            }
+          }
+        }
+      }
+      if (choice.finish_reason) finishReason = choice.finish_reason
+    }
+  } catch (err) {
+    if (signal?.aborted) throw abortReason(signal)
+    if (idle) throw idleError(idleTimeoutMs, emitted)
+    if (emitted) throw new StreamInterruptedError('The upstream model stream was interrupted.', true, { cause: err })
+    throw err
+  } finally {
+    clearTimeout(idleTimer)
+    signal?.removeEventListener('abort', forwardAbort)
+  }
+  // The SDK ends iteration quietly when its signal aborts, so an abort can also land here.
+  if (signal?.aborted) throw abortReason(signal)
+  if (idle) throw idleError(idleTimeoutMs, emitted)
+
+  const toolCalls = normalizer ? normalizer.calls() : []
+  if (toolCalls.length > 0 && (finishReason === 'stop' || finishReason === null)) finishReason = 'tool_calls'
+  return { text, toolCalls, finishReason, usage: usage && normalizeUsage(usage), firstTokenAt }
+}
+
+function idleError(ms: number, emitted: boolean): StreamInterruptedError {
+  return new StreamInterruptedError(`The upstream model sent nothing for ${Math.round(ms / 1000)}s.`, emitted)
+}
+
+// Providers add extra fields (DeepSeek's prompt_cache_hit_tokens, …) and some omit total_tokens.
+function normalizeUsage(u: Partial<ChatUsage>): ChatUsage {
+  const prompt = u.prompt_tokens ?? 0
+  const completion = u.completion_tokens ?? 0
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: u.total_tokens ?? prompt + completion }
+}

@@ -1,0 +1,375 @@
+import { EventEmitter } from 'node:events'
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleepFor } from 'node:timers/promises'
+import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
+import {
+  type Plan,
+  applyToolPolicy,
+  defaultReply,
+  echoText,
+  maxTokensOf,
+  openAIErrorBody,
+  planQuirky,
+  planStandard,
+  promptTokens,
+  randomId,
+} from './fake-upstream-plan.js'
+import type {
+  FakeUpstream,
+  FakeUpstreamOptions,
+  FakeUsage,
+  Overlap,
+  RecordedRequest,
+  Reply,
+  ReplyHandler,
+} from './fake-upstream-types.js'
+
+/** Epoch ms with sub-ms precision, so a benchmark can compare it with another process's clock. */
+const now = (): number => performance.timeOrigin + performance.now()
+
+/** Sleeps unless `ms` ≤ 0; false when the request went away meanwhile. */
+async function pause(ms: number | undefined, signal: AbortSignal): Promise<boolean> {
+  if (ms && ms > 0) await sleepFor(ms, undefined, { signal }).catch(() => undefined)
+  return !signal.aborted
+}
+
+const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value)
+
+/** Per request: the recording, the response, and an abort signal fired when the connection closes. */
+interface Exchange {
+  rec: RecordedRequest
+  res: ServerResponse
+  signal: AbortSignal
+  body: ChatCompletionCreateParams
+}
+
+class FakeUpstreamServer implements FakeUpstream {
+  readonly requests: RecordedRequest[] = []
+  readonly overlaps: Overlap[] = []
+  inFlight = 0
+  maxInFlight = 0
+  maxInFlightPerThread = 0
+  baseURL = ''
+  port = 0
+
+  private handler: ReplyHandler
+  private readonly once: (Reply | ReplyHandler)[] = []
+  private readonly perThread = new Map<string, Set<RecordedRequest>>()
+  private readonly events = new EventEmitter().setMaxListeners(0)
+  private readonly created = Math.floor(Date.now() / 1000)
+
+  constructor(
+    private readonly server: Server,
+    private readonly options: FakeUpstreamOptions,
+  ) {
+    this.handler = options.handler ?? defaultReply
+  }
+
+  respond(handler: ReplyHandler): void {
+    this.handler = handler
+  }
+
+  respondOnce(...replies: (Reply | ReplyHandler)[]): void {
+    this.once.push(...replies)
+  }
+
+  waitForRequests(n: number, timeoutMs = 5000): Promise<RecordedRequest[]> {
+    if (this.requests.length >= n) return Promise.resolve([...this.requests])
+    return new Promise((resolve, reject) => {
+      const onRequest = () => {
+        if (this.requests.length < n) return
+        cleanup()
+        resolve([...this.requests])
+      }
+      const timer = setTimeout(() => {
+        cleanup()
+        reject(new Error(`fake upstream: expected ${n} requests within ${timeoutMs} ms, got ${this.requests.length}`))
+      }, timeoutMs)
+      const cleanup = () => {
+        clearTimeout(timer)
+        this.events.off('request', onRequest)
+      }
+      this.events.on('request', onRequest)
+    })
+  }
+
+  reset(): void {
+    this.requests.length = 0
+    this.overlaps.length = 0
+    this.once.length = 0
+    this.handler = this.options.handler ?? defaultReply
+    // In-flight requests keep counting; the maxima restart from what is open now.
+    this.maxInFlight = this.inFlight
+    this.maxInFlightPerThread = Math.max(0, ...[...this.perThread.values()].map((s) => s.size))
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())))
+    this.server.closeAllConnections()
+    await closed
+  }
+
+  /** Entry point for every HTTP request. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('x-request-id', randomId('req_', 24))
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    const models = this.options.models ?? ['fake-model', 'gpt-4o-mini']
+    const model = (id: string) => ({ id, object: 'model', created: this.created, owned_by: 'threadwork-fake' })
+
+    if (req.method === 'GET' && path === '/v1/models') return sendJson(res, 200, { object: 'list', data: models.map(model) })
+    if (req.method === 'GET' && path.startsWith('/v1/models/')) {
+      const id = decodeURIComponent(path.slice('/v1/models/'.length))
+      if (models.includes(id)) return sendJson(res, 200, model(id))
+      return sendJson(res, 404, { error: { ...openAIErrorBody(404, id).error, param: 'model' } })
+    }
+    if (req.method === 'POST' && path === '/v1/chat/completions') return this.chat(req, res)
+    sendJson(res, 404, { error: { message: `Invalid URL (${req.method} ${path})`, type: 'invalid_request_error', param: null, code: null } })
+  }
+
+  private async chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = now()
+    let body: ChatCompletionCreateParams
+    try {
+      const parts: Buffer[] = []
+      for await (const part of req) parts.push(part as Buffer)
+      const raw = Buffer.concat(parts).toString('utf8')
+      body = JSON.parse(raw) as ChatCompletionCreateParams
+      if (typeof body !== 'object' || body === null) throw new Error('not an object')
+    } catch {
+      const message = 'We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.'
+      return sendJson(res, 400, { error: { message, type: 'invalid_request_error', param: null, code: null } })
+    }
+
+    const rec: RecordedRequest = {
+      seq: this.requests.length,
+      body,
+      headers: req.headers,
+      threadId: header(req.headers['x-threadwork-thread']),
+      runId: header(req.headers['x-threadwork-run']),
+      completionId: randomId('chatcmpl-', 29),
+      startedAt,
+      aborted: false,
+      outcome: 'pending',
+    }
+    const controller = new AbortController()
+    this.track(rec, res, controller)
+    this.requests.push(rec)
+    this.events.emit('request', rec)
+
+    const invalid = !Array.isArray(body.messages)
+      ? ["Missing required parameter: 'messages'.", 'messages']
+      : typeof body.model !== 'string'
+        ? ['You must provide a model parameter.', 'model']
+        : undefined
+    if (invalid) return this.fail({ rec, res, signal: controller.signal, body }, 400, { error: { message: invalid[0], type: 'invalid_request_error', param: invalid[1], code: null } })
+
+    let reply: Reply
+    try {
+      const next = this.once.shift() ?? this.handler
+      reply = applyToolPolicy(typeof next === 'function' ? await next(rec) : next, body)
+    } catch (err) {
+      rec.handlerError = err instanceof Error ? err.message : String(err)
+      const message = `fake upstream handler threw: ${rec.handlerError}`
+      return this.fail({ rec, res, signal: controller.signal, body }, 500, { error: { message, type: 'server_error', param: null, code: null } })
+    }
+    rec.reply = reply
+    await this.play({ rec, res, signal: controller.signal, body }, reply)
+  }
+
+  /** Counts the request in flight until its connection closes; records overlaps and aborts. */
+  private track(rec: RecordedRequest, res: ServerResponse, controller: AbortController): void {
+    this.inFlight++
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
+    const threadId = rec.threadId
+    if (threadId !== undefined) {
+      const open = this.perThread.get(threadId) ?? new Set()
+      for (const a of open) this.overlaps.push({ threadId, a, b: rec })
+      open.add(rec)
+      this.perThread.set(threadId, open)
+      this.maxInFlightPerThread = Math.max(this.maxInFlightPerThread, open.size)
+    }
+    res.once('close', () => {
+      this.inFlight--
+      if (threadId !== undefined) {
+        const open = this.perThread.get(threadId)
+        open?.delete(rec)
+        if (open?.size === 0) this.perThread.delete(threadId)
+      }
+      rec.endedAt = now()
+      if (rec.outcome === 'pending') {
+        rec.aborted = !res.writableFinished
+        rec.outcome = rec.aborted ? 'aborted' : 'completed'
+      }
+      controller.abort()
+    })
+  }
+
+  private fail(ex: Exchange, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    ex.rec.outcome = 'error'
+    if (typeof body === 'string') {
+      ex.res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(body)
+    } else {
+      ex.res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
+    }
+  }
+
+  private async play(ex: Exchange, reply: Reply): Promise<void> {
+    if (ex.signal.aborted) return
+    const stream = ex.body.stream === true
+    switch (reply.kind) {
+      case 'error':
+        return this.fail(ex, reply.status, reply.body ?? openAIErrorBody(reply.status, ex.body.model), reply.headers)
+      case 'hang':
+      case 'reset': {
+        const after = stream ? (reply.afterChunks ?? 0) : 0
+        if (after > 0) {
+          const plan = planStandard({ kind: 'text', text: reply.text ?? echoText(ex.body) }, undefined)
+          await this.stream(ex, plan, undefined, { limit: after })
+        }
+        if (reply.kind === 'reset' && !ex.signal.aborted) {
+          ex.rec.outcome = 'reset'
+          ex.res.socket?.resetAndDestroy()
+        }
+        return // a hang simply never ends the response
+      }
+      case 'text':
+      case 'tool_calls':
+      case 'quirky_tool_calls': {
+        const plan =
+          reply.kind !== 'quirky_tool_calls'
+            ? planStandard(reply, maxTokensOf(ex.body))
+            : stream
+              ? planQuirky(reply)
+              : planStandard({ kind: 'tool_calls', calls: reply.calls }, undefined)
+        if (stream) return this.stream(ex, plan, reply.usage, { first: reply.firstTokenDelayMs, inter: reply.interChunkDelayMs })
+        return this.json(ex, plan, reply.usage, reply.firstTokenDelayMs, reply.interChunkDelayMs)
+      }
+    }
+  }
+
+  private usage(ex: Exchange, plan: Plan, spec: FakeUsage | undefined) {
+    if (spec === 'none') return undefined
+    const prompt_tokens = spec?.prompt_tokens ?? promptTokens(ex.body)
+    const completion_tokens = spec?.completion_tokens ?? plan.completionTokens
+    return {
+      prompt_tokens,
+      completion_tokens,
+      total_tokens: prompt_tokens + completion_tokens,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    }
+  }
+
+  private async json(ex: Exchange, plan: Plan, usage: FakeUsage | undefined, first = 0, inter = 0): Promise<void> {
+    if (!(await pause(first + inter * Math.max(0, plan.batches.length - 1), ex.signal))) return
+    const message = { role: 'assistant', ...plan.message, refusal: null, annotations: [] }
+    const usageBody = this.usage(ex, plan, usage)
+    ex.rec.firstChunkAt = now()
+    sendJson(ex.res, 200, {
+      id: ex.rec.completionId,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: ex.body.model,
+      choices: [{ index: 0, message, logprobs: null, finish_reason: plan.finishReason }],
+      ...(usageBody ? { usage: usageBody } : {}),
+      system_fingerprint: 'fp_threadwork_fake',
+    })
+  }
+
+  /**
+   * Writes the plan as OpenAI SSE: `data: <chunk>\n\n` per chunk, the finish chunk, the usage
+   * chunk (`choices: []`) when asked for, then `data: [DONE]\n\n`. With `limit`, stops after that
+   * many batches without finishing (for hang and reset).
+   */
+  private async stream(ex: Exchange, plan: Plan, usage: FakeUsage | undefined, pacing: { first?: number; inter?: number; limit?: number }): Promise<void> {
+    const { rec, res, signal, body } = ex
+    const includeUsage = usage !== 'none' && body.stream_options?.include_usage === true
+    const created = Math.floor(Date.now() / 1000)
+    const chunk = (delta: unknown, finish_reason: string | null) =>
+      `data: ${JSON.stringify({
+        id: rec.completionId,
+        object: 'chat.completion.chunk',
+        created,
+        model: body.model,
+        system_fingerprint: 'fp_threadwork_fake',
+        choices: [{ index: 0, delta, logprobs: null, finish_reason }],
+        ...(includeUsage ? { usage: null } : {}),
+      })}\n\n`
+
+    // Headers go out at once, as OpenAI's do: the SDK's `create({stream: true})` resolves on them.
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    res.flushHeaders()
+
+    if (pacing.limit !== undefined) {
+      // Partial stream for hang and reset: each write is awaited so it reaches the client first.
+      for (const batch of plan.batches.slice(0, pacing.limit)) {
+        if (signal.aborted) return
+        await new Promise<void>((resolve) => res.write(batch.map((delta) => chunk(delta, null)).join(''), () => resolve()))
+        rec.firstChunkAt ??= now()
+      }
+      return
+    }
+    for (const [i, batch] of plan.batches.entries()) {
+      if (!(await pause(i === 0 ? pacing.first : pacing.inter, signal))) return
+      res.write(batch.map((delta) => chunk(delta, null)).join(''))
+      rec.firstChunkAt ??= now()
+    }
+
+    let tail = chunk(plan.finishDelta, plan.finishReason)
+    if (includeUsage) {
+      tail += `data: ${JSON.stringify({
+        id: rec.completionId,
+        object: 'chat.completion.chunk',
+        created,
+        model: body.model,
+        system_fingerprint: 'fp_threadwork_fake',
+        choices: [],
+        usage: this.usage(ex, plan, usage),
+      })}\n\n`
+    }
+    res.end(`${tail}data: [DONE]\n\n`)
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+/**
+ * Starts the fake OpenAI-compatible upstream on 127.0.0.1 (random port): `POST
+ * /v1/chat/completions` (stream and non-stream), `GET /v1/models`, `GET /v1/models/{id}`.
+ * Replies are scripted with `respond`/`respondOnce` (see {@link Reply}); unscripted requests get
+ * {@link defaultReply}. Close it in `afterAll`/`onTestFinished`.
+ */
+export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  const server = createServer({
+    // A benchmark holds 2,000 streams of several seconds open. Node's defaults would cut a
+    // request after 300 s (requestTimeout) and check header arrival every 30 s; a test server
+    // needs neither, so both are off.
+    requestTimeout: 0,
+    headersTimeout: 0,
+    keepAlive: true,
+    // Idle pooled connections live 30 s (Node's default is 5 s) so a benchmark's bursts reuse
+    // them instead of re-dialling; undici reads the `Keep-Alive: timeout` hint and closes first.
+    keepAliveTimeout: 30_000,
+  })
+  // Unlimited (the default, stated so nobody lowers it): overflow would be silently dropped sockets.
+  server.maxConnections = Number.POSITIVE_INFINITY
+  const upstream = new FakeUpstreamServer(server, options)
+  server.on('request', (req, res) => {
+    upstream.handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: { message: `fake upstream crashed: ${String(err)}`, type: 'server_error', param: null, code: null } })
+      else res.destroy()
+    })
+  })
+  // A burst of 2,000 connects would overflow the default backlog of 511 and stall in SYN retries.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  upstream.port = port
+  upstream.baseURL = `http://127.0.0.1:${port}/v1`
+  return upstream
+}

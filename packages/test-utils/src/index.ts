@@ -1,0 +1,21 @@
+export { TEST_REDIS_URL, uniquePrefix, deleteKeysWithPrefix, createRedisFixture } from './redis-fixture.js'
+export type { RedisFixture } from './redis-fixture.js'
+export { startFakeUpstream } from './fake-upstream.js'
+export { defaultReply, echoText, lastUserText } from './fake-upstream-plan.js'
+export type {
+  FakeToolCall,
+  FakeUpstream,
+  FakeUpstreamOptions,
+  FakeUsage,
+  ErrorReply,
+  HangReply,
+  Overlap,
+  QuirkyToolCallsReply,
+  RecordedRequest,
+  Reply,
+  ReplyHandler,
+  RequestOutcome,
+  ResetReply,
+  TextReply,
+  ToolCallsReply,
+} from './fake-upstream-types.js'

@@ -1,0 +1,64 @@
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { ApiError } from '@threadwork/domain'
+import type { Logger } from '@threadwork/logger'
+import type { RedisClient, Stores } from '@threadwork/storage'
+import type { AppEnv } from './env.js'
+import { routeTable } from './method-not-allowed.js'
+import { apiKeyAuth } from './middleware/auth.js'
+import { renderError } from './middleware/errors.js'
+import { jsonBody } from './middleware/json-body.js'
+import { requestId } from './middleware/request-id.js'
+import { assistantRoutes } from './routes/assistants.js'
+import { healthRoutes } from './routes/health.js'
+import { messageRoutes } from './routes/messages.js'
+import { type ModelsCatalog, modelRoutes } from './routes/models.js'
+import { threadRoutes } from './routes/threads.js'
+
+export interface AppDeps {
+  redis: RedisClient
+  stores: Stores
+  apiKeys: ReadonlyMap<string, string>
+  models: ModelsCatalog
+  log: Logger
+  maxBodyBytes?: number
+  isShuttingDown?: () => boolean
+}
+
+/** The whole HTTP API, built from its dependencies (tests build it with real stores). */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>()
+  app.use('*', requestId())
+  app.use('*', async (c, next) => {
+    c.set('log', deps.log)
+    await next()
+  })
+  app.route('/', healthRoutes(deps.redis, deps.isShuttingDown ?? (() => false)))
+
+  const v1 = new OpenAPIHono<AppEnv>()
+  v1.use('*', apiKeyAuth(deps.apiKeys))
+  v1.use('*', jsonBody(deps.maxBodyBytes ?? 2 * 1024 * 1024))
+  v1.route('/', assistantRoutes(deps.stores))
+  v1.route('/', threadRoutes(deps.stores))
+  v1.route('/', messageRoutes(deps.stores))
+  v1.route('/', modelRoutes(deps.models))
+  app.route('/v1', v1)
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Threadwork', version: '0.1.0', description: 'OpenAI Assistants API v2, self-hosted.' },
+    servers: [{ url: '/' }],
+  })
+
+  const table = routeTable(app as never)
+  app.notFound((c) => {
+    const allowed = table.allowedMethods(c.req.path)
+    if (allowed.length > 0) {
+      c.header('allow', allowed.join(', '))
+      return renderError(new ApiError(405, `Method ${c.req.method} not allowed for ${c.req.path}. Allowed: ${allowed.join(', ')}.`, { code: 'method_not_allowed' }), c)
+    }
+    return renderError(new ApiError(404, `Invalid URL (${c.req.method} ${c.req.path})`, { code: 'unknown_url' }), c)
+  })
+  app.onError((err, c) => renderError(err, c))
+  return app
+}
+export type App = ReturnType<typeof createApp>

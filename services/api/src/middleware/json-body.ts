@@ -1,0 +1,61 @@
+import { ApiError } from '@threadwork/domain'
+import type { MiddlewareHandler } from 'hono'
+import type { AppEnv } from '../env.js'
+
+/**
+ * Reads and parses a request body once, before validation: oversized → 413, not JSON → 415,
+ * malformed → 400, empty → `{}` (several POSTs take no body). The parsed value is put in Hono's
+ * body cache so the route validators reuse it.
+ */
+export const jsonBody =
+  (maxBytes: number): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    if (c.req.method !== 'POST' && c.req.method !== 'PUT' && c.req.method !== 'PATCH') return next()
+    const declared = Number(c.req.header('content-length') ?? 0)
+    if (declared > maxBytes) throw tooLarge(maxBytes)
+    const raw = await readLimited(c.req.raw, maxBytes)
+    let parsed: unknown = {}
+    if (raw.trim().length > 0) {
+      const type = c.req.header('content-type') ?? ''
+      if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
+        throw new ApiError(415, `Unsupported content type '${type || 'none'}'. The request body must be JSON (Content-Type: application/json).`, {
+          code: 'unsupported_media_type',
+        })
+      }
+      try {
+        parsed = JSON.parse(raw)
+      } catch {
+        throw ApiError.invalid(
+          "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The API expects a JSON payload, but what was sent was not valid JSON.)",
+        )
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw ApiError.invalid(`Invalid body: expected a JSON object, but got ${Array.isArray(parsed) ? 'an array' : typeof parsed}.`)
+      }
+    }
+    const cache = (c.req as unknown as { bodyCache: Record<string, unknown> }).bodyCache
+    cache.json = Promise.resolve(parsed)
+    // The validator only reads JSON when the content type says so; an empty body must still validate.
+    if (!c.req.header('content-type')) c.req.raw.headers.set('content-type', 'application/json')
+    await next()
+  }
+
+const tooLarge = (max: number) => new ApiError(413, `Request body too large: the limit is ${max} bytes.`, { code: 'request_too_large' })
+
+async function readLimited(req: Request, maxBytes: number): Promise<string> {
+  if (!req.body) return ''
+  const reader = req.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > maxBytes) {
+      await reader.cancel()
+      throw tooLarge(maxBytes)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}

@@ -1,0 +1,13 @@
+import { randomBytes } from 'node:crypto'
+import type { MiddlewareHandler } from 'hono'
+import type { AppEnv } from '../env.js'
+
+/** Every response carries `x-request-id`; openai-node exposes it as `err.requestID`. */
+export const requestId = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  const id = `req_${randomBytes(16).toString('hex')}`
+  c.set('requestId', id)
+  c.header('x-request-id', id)
+  await next()
+  // Responses built outside `c` (onError, notFound, sub-apps) still get the header.
+  if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', id)
+}

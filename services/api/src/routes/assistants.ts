@@ -1,0 +1,35 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { Assistant, AssistantCreateParams, AssistantDeleted, AssistantList, AssistantUpdateParams, ListQuery } from '@threadwork/domain'
+import type { Stores } from '@threadwork/storage'
+import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
+
+const AssistantParams = z.object({ assistant_id: z.string() })
+
+export const assistantRoutes = (stores: Stores) =>
+  resourceApp()
+    .openapi(
+      createRoute({ method: 'post', path: '/assistants', operationId: 'createAssistant', request: jsonRequest(AssistantCreateParams), responses: jsonResponse(Assistant, 'The assistant.') }),
+      async (c) => c.json(await stores.assistants.create(c.var.project, c.req.valid('json')), 200),
+    )
+    .openapi(
+      createRoute({ method: 'get', path: '/assistants', operationId: 'listAssistants', request: { query: ListQuery }, responses: jsonResponse(AssistantList, 'A page of assistants.') }),
+      async (c) => c.json(await stores.assistants.list(c.var.project, c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({ method: 'get', path: '/assistants/{assistant_id}', operationId: 'getAssistant', request: { params: AssistantParams }, responses: jsonResponse(Assistant, 'The assistant.') }),
+      async (c) => c.json(await stores.assistants.get(c.var.project, c.req.valid('param').assistant_id), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/assistants/{assistant_id}',
+        operationId: 'modifyAssistant',
+        request: { params: AssistantParams, ...jsonRequest(AssistantUpdateParams, false) },
+        responses: jsonResponse(Assistant, 'The modified assistant.'),
+      }),
+      async (c) => c.json(await stores.assistants.update(c.var.project, c.req.valid('param').assistant_id, c.req.valid('json')), 200),
+    )
+    .openapi(
+      createRoute({ method: 'delete', path: '/assistants/{assistant_id}', operationId: 'deleteAssistant', request: { params: AssistantParams }, responses: jsonResponse(AssistantDeleted, 'Deletion status.') }),
+      async (c) => c.json(await stores.assistants.delete(c.var.project, c.req.valid('param').assistant_id), 200),
+    )

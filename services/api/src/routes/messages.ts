@@ -1,0 +1,64 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { ListQuery, Message, MessageCreateParams, MessageDeleted, MessageList, MessageUpdateParams } from '@threadwork/domain'
+import type { Stores } from '@threadwork/storage'
+import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
+
+const ThreadParams = z.object({ thread_id: z.string() })
+const MessageParams = ThreadParams.extend({ message_id: z.string() })
+const MessageListQuery = ListQuery.extend({ run_id: z.string().min(1).optional() })
+
+export const messageRoutes = (stores: Stores) =>
+  resourceApp()
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/threads/{thread_id}/messages',
+        operationId: 'createMessage',
+        request: { params: ThreadParams, ...jsonRequest(MessageCreateParams) },
+        responses: jsonResponse(Message, 'The message.'),
+      }),
+      async (c) => c.json(await stores.messages.create(c.var.project, c.req.valid('param').thread_id, c.req.valid('json')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/threads/{thread_id}/messages',
+        operationId: 'listMessages',
+        request: { params: ThreadParams, query: MessageListQuery },
+        responses: jsonResponse(MessageList, 'A page of messages.'),
+      }),
+      async (c) => c.json(await stores.messages.list(c.var.project, c.req.valid('param').thread_id, c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({ method: 'get', path: '/threads/{thread_id}/messages/{message_id}', operationId: 'getMessage', request: { params: MessageParams }, responses: jsonResponse(Message, 'The message.') }),
+      async (c) => {
+        const { thread_id, message_id } = c.req.valid('param')
+        return c.json(await stores.messages.get(c.var.project, thread_id, message_id), 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/threads/{thread_id}/messages/{message_id}',
+        operationId: 'modifyMessage',
+        request: { params: MessageParams, ...jsonRequest(MessageUpdateParams, false) },
+        responses: jsonResponse(Message, 'The modified message.'),
+      }),
+      async (c) => {
+        const { thread_id, message_id } = c.req.valid('param')
+        return c.json(await stores.messages.update(c.var.project, thread_id, message_id, c.req.valid('json')), 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'delete',
+        path: '/threads/{thread_id}/messages/{message_id}',
+        operationId: 'deleteMessage',
+        request: { params: MessageParams },
+        responses: jsonResponse(MessageDeleted, 'Deletion status.'),
+      }),
+      async (c) => {
+        const { thread_id, message_id } = c.req.valid('param')
+        return c.json(await stores.messages.delete(c.var.project, thread_id, message_id), 200)
+      },
+    )
