@@ -31,6 +31,8 @@ export const BaseEnv = z.object({
   /** Key prefix for every Redis key and queue; tests give each test its own. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('tw'),
   LOG_LEVEL: LogLevel.default('info'),
+  /** Hash-tagged shards of the thread keyspace and queues (Redis Cluster); part of the key layout. */
+  REDIS_SHARDS: positiveInt.max(1024).default(1),
   /** Seconds a run may take before it is `expired` (OpenAI: 600). */
   RUN_EXPIRES_AFTER_SECONDS: positiveInt.default(600),
 })

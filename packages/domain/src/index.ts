@@ -46,3 +46,5 @@ export {
 export { RunStep, RunStepList, RunStepStatus, StepDetails, FunctionToolCall } from './resources/run-step.js'
 export { Model, ModelList } from './resources/model.js'
 export { runTransitions, canTransition, allowedFrom } from './run-transitions.js'
+export { newRun } from './run-factory.js'
+export type { RunSettings } from './run-factory.js'

@@ -1,17 +1,23 @@
 import { createAssistantStore } from './assistant-store.js'
 import { keys } from './keys.js'
 import { createMessageStore } from './message-store.js'
+import { createRunLifecycle } from './run-lifecycle.js'
+import { createRunStore } from './run-store.js'
 import type { RedisClient } from './scripts.js'
 import { createThreadStore } from './thread-store.js'
 
 /** Every store over one connection and key prefix. */
 export function createStores(redis: RedisClient, prefix: string, shards = 1) {
   const k = keys(prefix, shards)
+  const runs = createRunStore(redis, k)
   return {
     keys: k,
+    redis,
     assistants: createAssistantStore(redis, k),
     threads: createThreadStore(redis, k),
     messages: createMessageStore(redis, k),
+    runs,
+    runLifecycle: createRunLifecycle(redis, k, runs),
   }
 }
 export type Stores = ReturnType<typeof createStores>

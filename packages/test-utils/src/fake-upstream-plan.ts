@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import type { ChatCompletionCreateParams, ChatCompletionMessageFunctionToolCall } from 'openai/resources/chat/completions'
-import type { FakeToolCall, QuirkyToolCallsReply, RecordedRequest, Reply, TextReply, ToolCallsReply } from './fake-upstream-types.js'
+import type {
+  ChatCompletionCreateParams,
+  ChatCompletionMessageFunctionToolCall,
+} from 'openai/resources/chat/completions'
+import type {
+  FakeToolCall,
+  QuirkyToolCallsReply,
+  RecordedRequest,
+  Reply,
+  TextReply,
+  ToolCallsReply,
+} from './fake-upstream-types.js'
 
 /** One SSE chunk's `delta`. Loose on purpose: the quirky styles break the SDK's delta type. */
 export type Delta = Record<string, unknown>
@@ -99,7 +109,8 @@ export function echoText(body: ChatCompletionCreateParams): string {
 export function defaultReply(req: RecordedRequest): Reply {
   const { tools, tool_choice: choice } = req.body
   const first = tools?.find((t) => t.type === 'function')
-  if (first && choice === 'required') return { kind: 'tool_calls', calls: [{ name: first.function.name, arguments: '{}' }] }
+  if (first && choice === 'required')
+    return { kind: 'tool_calls', calls: [{ name: first.function.name, arguments: '{}' }] }
   if (tools?.length && typeof choice === 'object' && choice?.type === 'function') {
     return { kind: 'tool_calls', calls: [{ name: choice.function.name, arguments: '{}' }] }
   }
@@ -120,7 +131,13 @@ export function applyToolPolicy(reply: Reply, body: ChatCompletionCreateParams):
   if (reply.kind !== 'tool_calls' && reply.kind !== 'quirky_tool_calls') return reply
   if (!body.tools?.length || body.tool_choice === 'none') {
     const text = reply.kind === 'tool_calls' ? (reply.text ?? '') : ''
-    return { kind: 'text', text, firstTokenDelayMs: reply.firstTokenDelayMs, interChunkDelayMs: reply.interChunkDelayMs, usage: reply.usage }
+    return {
+      kind: 'text',
+      text,
+      firstTokenDelayMs: reply.firstTokenDelayMs,
+      interChunkDelayMs: reply.interChunkDelayMs,
+      usage: reply.usage,
+    }
   }
   if (body.parallel_tool_calls === false && reply.calls.length > 1) return { ...reply, calls: reply.calls.slice(0, 1) }
   return reply
@@ -132,7 +149,10 @@ const group = <T>(items: T[], size: number): T[][] => {
   return out
 }
 
-type Unit = { type: 'text'; text: string } | { type: 'header'; call: number } | { type: 'args'; call: number; text: string }
+type Unit =
+  | { type: 'text'; text: string }
+  | { type: 'header'; call: number }
+  | { type: 'args'; call: number; text: string }
 
 /** Plans a text or OpenAI-style tool-call reply, cut to `maxTokens` tokens. */
 export function planStandard(reply: TextReply | ToolCallsReply, maxTokens: number | undefined): Plan {
@@ -148,14 +168,17 @@ export function planStandard(reply: TextReply | ToolCallsReply, maxTokens: numbe
 
   const deltas: Delta[] = []
   const textUnits = emitted.filter((u) => u.type === 'text')
-  for (const words of group(textUnits, Math.max(1, reply.chunkSize ?? 1))) deltas.push({ content: words.map((u) => u.text).join('') })
+  for (const words of group(textUnits, Math.max(1, reply.chunkSize ?? 1)))
+    deltas.push({ content: words.map((u) => u.text).join('') })
   const assembled: ChatCompletionMessageFunctionToolCall[] = []
   for (const unit of emitted) {
     if (unit.type === 'header') {
       const call = calls[unit.call] as FakeToolCall
       const id = ids[unit.call] as string
       assembled.push({ id, type: 'function', function: { name: call.name, arguments: '' } })
-      deltas.push({ tool_calls: [{ index: unit.call, id, type: 'function', function: { name: call.name, arguments: '' } }] })
+      deltas.push({
+        tool_calls: [{ index: unit.call, id, type: 'function', function: { name: call.name, arguments: '' } }],
+      })
     } else if (unit.type === 'args') {
       const target = assembled[unit.call]
       if (target) target.function.arguments += unit.text
@@ -169,7 +192,11 @@ export function planStandard(reply: TextReply | ToolCallsReply, maxTokens: numbe
   const role = { role: 'assistant', content: hasText ? '' : null, refusal: null }
   const [first, ...rest] = deltas
   const batches: Delta[][] =
-    first === undefined ? [[{ ...role, content: '' }]] : hasText ? [[role, first], ...rest.map((d) => [d])] : [[{ ...role, ...first }], ...rest.map((d) => [d])]
+    first === undefined
+      ? [[{ ...role, content: '' }]]
+      : hasText
+        ? [[role, first], ...rest.map((d) => [d])]
+        : [[{ ...role, ...first }], ...rest.map((d) => [d])]
 
   const content = hasText ? textUnits.map((u) => u.text).join('') : calls.length > 0 ? null : ''
   return {
@@ -186,7 +213,11 @@ export function planQuirky(reply: QuirkyToolCallsReply): Plan {
   const calls = reply.calls.map((call) => ({ ...call, id: randomId('call_', 24) }))
   const message = {
     content: null,
-    tool_calls: calls.map(({ id, name, arguments: args }) => ({ id, type: 'function' as const, function: { name, arguments: args } })),
+    tool_calls: calls.map(({ id, name, arguments: args }) => ({
+      id,
+      type: 'function' as const,
+      function: { name, arguments: args },
+    })),
   }
   const completionTokens = calls.reduce((sum, c) => sum + 1 + argumentFragments(c.arguments).length, 0)
   const base = { message, completionTokens, finishDelta: {} as Delta, finishReason: 'tool_calls' as const }
@@ -196,7 +227,14 @@ export function planQuirky(reply: QuirkyToolCallsReply): Plan {
       {
         role: 'assistant',
         content: '',
-        tool_calls: [{ ...(k % 2 === 0 ? { index: 0 } : {}), id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }],
+        tool_calls: [
+          {
+            ...(k % 2 === 0 ? { index: 0 } : {}),
+            id: call.id,
+            type: 'function',
+            function: { name: call.name, arguments: call.arguments },
+          },
+        ],
       },
     ])
     return { ...base, batches, finishReason: 'stop', finishDelta: { role: 'assistant', content: '' } }
@@ -207,7 +245,13 @@ export function planQuirky(reply: QuirkyToolCallsReply): Plan {
     calls.forEach((call, k) => {
       const parts = pieces(call.arguments, 3)
       const firstArgs = k % 2 === 0 ? null : (parts.shift() ?? '')
-      batches.push([{ tool_calls: [{ index: k, id: call.id, type: 'function', function: { name: call.name, arguments: firstArgs } }] }])
+      batches.push([
+        {
+          tool_calls: [
+            { index: k, id: call.id, type: 'function', function: { name: call.name, arguments: firstArgs } },
+          ],
+        },
+      ])
       for (const part of parts) batches.push([{ tool_calls: [{ index: k, function: { arguments: part } }] }])
     })
     return { ...base, batches }
@@ -220,31 +264,11 @@ export function planQuirky(reply: QuirkyToolCallsReply): Plan {
   const rounds = Math.max(0, ...fragments.map((f) => f.length))
   const batches: Delta[][] = [[{ role: 'assistant', content: null }]]
   for (let r = 0; r < rounds; r++) {
-    const round = fragments.map((f) => f[r]).filter((f) => f !== undefined).reverse()
+    const round = fragments
+      .map((f) => f[r])
+      .filter((f) => f !== undefined)
+      .reverse()
     batches.push([{ tool_calls: round }])
   }
   return { ...base, batches }
-}
-
-/** OpenAI's error body for a status, as its API words it. */
-export function openAIErrorBody(status: number, model?: string): { error: { message: string; type: string; param: string | null; code: string | null } } {
-  const error = (message: string, type: string, code: string | null = null, param: string | null = null) => ({ error: { message, type, param, code } })
-  switch (status) {
-    case 400:
-      return error('Invalid request (fake upstream).', 'invalid_request_error')
-    case 401:
-      return error('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key')
-    case 403:
-      return error('You are not allowed to sample from this model.', 'invalid_request_error', 'unsupported_country_region_territory')
-    case 404:
-      return error(`The model \`${model ?? 'unknown'}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found')
-    case 429:
-      return error('Rate limit reached for requests (fake upstream). Please try again later.', 'requests', 'rate_limit_exceeded')
-    case 503:
-      return error('The engine is currently overloaded, please try again later.', 'server_error')
-    default:
-      return status >= 500
-        ? error('The server had an error while processing your request. Sorry about that!', 'server_error')
-        : error(`Request failed with status ${status} (fake upstream).`, 'invalid_request_error')
-  }
 }

@@ -172,7 +172,7 @@ export interface Overlap {
 export interface FakeUpstreamOptions {
   /** Ids served by `GET /v1/models`; default `['fake-model', 'gpt-4o-mini']`. */
   models?: string[]
-  /** Initial handler; default {@link defaultReply}. */
+  /** Initial handler, also restored by `reset()`; default `defaultReply` (the echo). */
   handler?: ReplyHandler
 }
 

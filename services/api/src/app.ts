@@ -12,13 +12,18 @@ import { assistantRoutes } from './routes/assistants.js'
 import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
 import { type ModelsCatalog, modelRoutes } from './routes/models.js'
+import { type RunStreamer, runRoutes } from './routes/runs.js'
 import { threadRoutes } from './routes/threads.js'
+import type { RunService } from './runs/run-service.js'
 
 export interface AppDeps {
   redis: RedisClient
   stores: Stores
   apiKeys: ReadonlyMap<string, string>
   models: ModelsCatalog
+  runs: RunService
+  /** Produces `stream: true` responses; null answers them as plain JSON. */
+  streamer?: RunStreamer | null
   log: Logger
   maxBodyBytes?: number
   isShuttingDown?: () => boolean
@@ -38,6 +43,8 @@ export function createApp(deps: AppDeps) {
   v1.use('*', apiKeyAuth(deps.apiKeys))
   v1.use('*', jsonBody(deps.maxBodyBytes ?? 2 * 1024 * 1024))
   v1.route('/', assistantRoutes(deps.stores))
+  // Run routes first: `/threads/runs` must not be read as thread id "runs".
+  v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))
   v1.route('/', threadRoutes(deps.stores))
   v1.route('/', messageRoutes(deps.stores))
   v1.route('/', modelRoutes(deps.models))

@@ -1,0 +1,62 @@
+import type { Keys } from '@threadwork/storage'
+import { type ConnectionOptions, Queue } from 'bullmq'
+import type { JobCatalog } from './job-catalog.js'
+
+export type ShardQueue = Queue<JobCatalog[keyof JobCatalog], unknown, keyof JobCatalog>
+
+/** How long finished jobs stay visible (dashboard, debugging) before BullMQ trims them. */
+const KEEP_COMPLETED = { age: 3600, count: 1000 }
+const KEEP_FAILED = { age: 7 * 86400 }
+
+/**
+ * The per-shard queues (one per hash-tagged shard, so each queue's keys share its shard's slot)
+ * and the producers for them.
+ */
+export function createDrainQueues(connection: ConnectionOptions, k: Keys) {
+  const queues: ShardQueue[] = Array.from({ length: k.shards }, (_, shard) => new Queue(k.drainQueue(shard), { connection, prefix: k.prefix }))
+  const queueFor = (threadId: string) => queues[k.shardOf(threadId)]!
+
+  return {
+    queues,
+    queueFor,
+
+    /**
+     * Signals "this thread has work". Deduplicated per thread with `keepLastIfActive`: while a
+     * drain runs, one more is kept and started after it, so a mailbox append never goes unseen
+     * (research/queue-webhooks.md §1.3: no lost wakeup), and two drains of one thread never overlap
+     * while the lock holds. An auto job id: a fixed one would collide with the retained completed job.
+     */
+    async enqueueDrain(threadId: string): Promise<void> {
+      await queueFor(threadId).add(
+        'drain',
+        { threadId },
+        {
+          deduplication: { id: threadId, keepLastIfActive: true },
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: KEEP_COMPLETED,
+          removeOnFail: KEEP_FAILED,
+        },
+      )
+    },
+
+    /** Schedules the expiry check of a run at its `expires_at` (idempotent per run). */
+    async scheduleExpiry(threadId: string, runId: string, expiresAt: number): Promise<void> {
+      await queueFor(threadId).add(
+        'expire',
+        { threadId, runId },
+        { jobId: `expire-${runId}`, delay: Math.max(0, expiresAt * 1000 - Date.now()), removeOnComplete: true, removeOnFail: KEEP_FAILED, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+      )
+    },
+
+    /** Installs the reconciler schedule on every shard (idempotent). */
+    async installReconciler(everyMs: number): Promise<void> {
+      await Promise.all(queues.map((q, shard) => q.upsertJobScheduler('reconcile', { every: everyMs }, { name: 'reconcile', data: { shard }, opts: { removeOnComplete: true, removeOnFail: KEEP_FAILED } })))
+    },
+
+    async close(): Promise<void> {
+      await Promise.all(queues.map((q) => q.close()))
+    },
+  }
+}
+export type DrainQueues = ReturnType<typeof createDrainQueues>

@@ -1,0 +1,60 @@
+--[[
+  The one way a run changes state. Compare-and-set on the run's status (and, for a worker, on the
+  thread's fencing token), then in the same step: the run's fields, upserted messages and steps,
+  the mailbox pop, the thread's release, and the durable events (outbox) with a pub/sub nudge.
+  So no committed result is ever without its event, and a superseded worker commits nothing.
+
+  KEYS[1] thread hash   KEYS[2] run hash   KEYS[3] mailbox list   KEYS[4] fence counter
+  KEYS[5] shard outbox stream   KEYS[6] shard pending zset
+  ARGV[1] fence token, or '' for transitions not made by a draining worker (API cancel, expiry)
+  ARGV[2] comma-separated statuses the run may be in (JSON-encoded, e.g. "in_progress")
+  ARGV[3] JSON plan:
+    run      [field, value, …]                     fields set on the run (values JSON-encoded)
+    writes   [{ k = key, f = [field, value, …], idx = [zset key, …] }]
+             upserts; an object new to its first index gets the thread's next sequence number
+             in every listed index (messages, run messages, steps)
+    pop      mailbox item to remove ('' for none)   release  run id to release the thread from ('')
+    pend     1 to (re)mark the thread as having runnable work (after tool outputs arrive)
+    events   [[evt id, type, data JSON, callback_url or '']]
+    project, thread, created_at, channel, shard, now_ms
+  returns 'OK' | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
+]]
+if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
+local status = redis.call('HGET', KEYS[2], 'status')
+if not status then return 'GONE' end
+local allowed = false
+for s in string.gmatch(ARGV[2], '[^,]+') do
+  if s == status then allowed = true end
+end
+if not allowed then return 'STATUS:' .. status end
+
+local plan = cjson.decode(ARGV[3])
+if #plan.run > 0 then redis.call('HSET', KEYS[2], unpack(plan.run)) end
+for _, w in ipairs(plan.writes) do
+  local isNew = redis.call('EXISTS', w.k) == 0
+  redis.call('HSET', w.k, unpack(w.f))
+  if isNew and #w.idx > 0 then
+    local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+    local id = w.id
+    for _, z in ipairs(w.idx) do redis.call('ZADD', z, seq, id) end
+  end
+end
+if plan.pop ~= '' then
+  redis.call('LREM', KEYS[3], 1, plan.pop)
+  if redis.call('LLEN', KEYS[3]) == 0 then
+    redis.call('ZREM', KEYS[6], plan.thread)
+  else
+    redis.call('ZADD', KEYS[6], plan.now_ms, plan.thread)
+  end
+end
+if plan.pend == 1 then redis.call('ZADD', KEYS[6], 'NX', plan.now_ms, plan.thread) end
+if plan.release ~= '' and redis.call('HGET', KEYS[1], '_active_run') == plan.release then
+  redis.call('HDEL', KEYS[1], '_active_run')
+end
+for _, e in ipairs(plan.events) do
+  -- Never trimmed here: the dispatcher trims what it has acknowledged.
+  redis.call('XADD', KEYS[5], '*', 'evt', e[1], 'type', e[2], 'project', plan.project,
+    'thread', plan.thread, 'created_at', plan.created_at, 'data', e[3], 'callback_url', e[4])
+end
+if #plan.events > 0 then redis.call('PUBLISH', plan.channel, plan.shard) end
+return 'OK'

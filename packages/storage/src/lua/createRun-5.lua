@@ -1,0 +1,31 @@
+--[[
+  Creates a run on a thread unless another run holds it, adds its additional messages first, and
+  queues it in the thread's mailbox.
+  KEYS[1] thread hash   KEYS[2] messages zset   KEYS[3] runs zset   KEYS[4] mailbox list
+  KEYS[5] shard pending zset
+  ARGV[1] project   ARGV[2] run id   ARGV[3] message key prefix   ARGV[4] now (ms)
+  ARGV[5] run hash key   ARGV[6] thread id
+  ARGV[7] number of run field/value items (n)   ARGV[8 .. 7+n] run fields
+  then per additional message: id, item count m, m field/value items
+  returns 'OK' | 'NOT_FOUND' | 'ACTIVE:<run id>'
+]]
+if redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return 'NOT_FOUND' end
+local active = redis.call('HGET', KEYS[1], '_active_run')
+if active then return 'ACTIVE:' .. active end
+local n = tonumber(ARGV[7])
+local i = 8 + n
+while i <= #ARGV do
+  local id = ARGV[i]
+  local m = tonumber(ARGV[i + 1])
+  local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+  redis.call('HSET', ARGV[3] .. id, unpack(ARGV, i + 2, i + 1 + m))
+  redis.call('ZADD', KEYS[2], seq, id)
+  i = i + 2 + m
+end
+local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+redis.call('HSET', ARGV[5], '_project', ARGV[1], unpack(ARGV, 8, 7 + n))
+redis.call('ZADD', KEYS[3], seq, ARGV[2])
+redis.call('HSET', KEYS[1], '_active_run', ARGV[2])
+redis.call('RPUSH', KEYS[4], 'run:' .. ARGV[2])
+redis.call('ZADD', KEYS[5], 'NX', ARGV[4], ARGV[6])
+return 'OK'

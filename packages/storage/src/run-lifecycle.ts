@@ -1,0 +1,50 @@
+import { Message, type Run, type RunLastError, type RunStatus, RunStep, nowSeconds } from '@threadwork/domain'
+import { decodeFields } from './codec.js'
+import type { Keys } from './keys.js'
+import { RunInternal, type TerminalStatus, closeOpenMessage, closeOpenStep, terminalPlan } from './run-plans.js'
+import type { CommitOutcome, RunStore } from './run-store.js'
+import type { RedisClient } from './scripts.js'
+
+export type RunLifecycle = ReturnType<typeof createRunLifecycle>
+
+/**
+ * Ends a run that nobody is driving to completion any more — cancelled while queued or waiting for
+ * tool outputs, expired, or failed for good — closing whatever step or message it left open.
+ * Both the API (unfenced) and a draining worker (fenced) use it.
+ */
+export function createRunLifecycle(redis: RedisClient, k: Keys, runs: RunStore) {
+  async function readOpen<T>(key: string, parse: (raw: Record<string, unknown>) => T): Promise<T | null> {
+    const raw = await redis.hgetall(key)
+    return raw && Object.keys(raw).length ? parse(decodeFields(raw)) : null
+  }
+
+  return {
+    async end(
+      threadId: string,
+      runId: string,
+      to: Exclude<TerminalStatus, 'completed' | 'incomplete'>,
+      opts: { fence?: number; lastError?: RunLastError; from?: readonly RunStatus[] } = {},
+    ): Promise<CommitOutcome & { run?: Run }> {
+      const loaded = await runs.load(threadId, runId)
+      if (!loaded) return { ok: false, reason: 'gone' }
+      const now = nowSeconds()
+      const openStepId = loaded.internal[RunInternal.openStep]
+      const openMessageId = loaded.internal[RunInternal.openMessage]
+      const step = openStepId ? await readOpen(k.step(threadId, openStepId), (r) => RunStep.parse(r)) : null
+      const message = openMessageId ? await readOpen(k.message(threadId, openMessageId), (r) => Message.parse(r)) : null
+      const closedMessage = message && message.status === 'in_progress' ? closeOpenMessage(message, to, now) : null
+      const { plan, run } = terminalPlan(loaded, to, {
+        project: loaded.internal[RunInternal.project] ?? '',
+        now,
+        fence: opts.fence,
+        from: opts.from,
+        run: opts.lastError ? { last_error: opts.lastError } : {},
+        steps: step && step.status === 'in_progress' ? [closeOpenStep(step, to, now)] : [],
+        messages: closedMessage ? [closedMessage] : [],
+        extraEvents: closedMessage ? [{ type: 'thread.message.incomplete', data: closedMessage }] : [],
+      })
+      const outcome = await runs.commit(threadId, runId, plan)
+      return outcome.ok ? { ...outcome, run } : outcome
+    },
+  }
+}

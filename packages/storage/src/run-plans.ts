@@ -1,0 +1,87 @@
+import { ACTIVE_RUN_STATUSES, type Message, type Run, type RunStatus, type RunStep, allowedFrom } from '@threadwork/domain'
+import type { CommitPlan, LoadedRun, OutboxEvent } from './run-store.js'
+
+export type TerminalStatus = 'completed' | 'incomplete' | 'failed' | 'cancelled' | 'expired'
+
+/** Internal run fields (raw strings on the run hash). */
+export const RunInternal = {
+  project: '_project',
+  /** The mailbox item this run occupies: `run:<id>` or `turn:<id>`. */
+  item: '_item',
+  /** Id of a written step still `in_progress` (a tool_calls step awaiting outputs, or a message step). */
+  openStep: '_open_step',
+  /** Id of a written message still `in_progress`. */
+  openMessage: '_open_msg',
+  additionalInstructions: '_additional_instructions',
+} as const
+
+const stepStatusFor: Record<TerminalStatus, RunStep['status']> = {
+  completed: 'completed',
+  incomplete: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  expired: 'expired',
+}
+const messageReasonFor = { failed: 'run_failed', cancelled: 'run_cancelled', expired: 'run_expired' } as const
+
+export interface TerminalOptions {
+  project: string
+  now: number
+  fence?: number
+  /** Fields to set beyond status and its timestamp (usage, last_error, incomplete_details). */
+  run?: Partial<Run>
+  messages?: Message[]
+  steps?: RunStep[]
+  /** Partial updates of already-written objects (close an open step or message). */
+  extraEvents?: OutboxEvent[]
+  from?: readonly RunStatus[]
+}
+
+/**
+ * The commit that ends a run: status and timestamp, open step and message closed, the thread's
+ * mailbox item popped and the thread released, with `thread.run.<status>` recorded. Used by the
+ * worker (fenced) and by the API for cancel and expiry (unfenced).
+ */
+export function terminalPlan(loaded: LoadedRun, to: TerminalStatus, o: TerminalOptions): { plan: CommitPlan; run: Run } {
+  const stamp: Partial<Run> =
+    to === 'completed' || to === 'incomplete'
+      ? { completed_at: o.now, expires_at: null }
+      : to === 'failed'
+        ? { failed_at: o.now, expires_at: null }
+        : to === 'cancelled'
+          ? { cancelled_at: o.now, expires_at: null }
+          : {}
+  const runFields: Partial<Run> = { status: to, required_action: null, ...stamp, ...o.run }
+  const run: Run = { ...loaded.run, ...runFields }
+  const plan: CommitPlan = {
+    project: o.project,
+    fence: o.fence,
+    from: o.from ?? allowedFrom(to).filter((s) => (ACTIVE_RUN_STATUSES as readonly string[]).includes(s)),
+    run: runFields,
+    internal: { [RunInternal.openStep]: '', [RunInternal.openMessage]: '' },
+    messages: o.messages,
+    steps: o.steps,
+    pop: loaded.internal[RunInternal.item] || `run:${loaded.run.id}`,
+    release: true,
+    events: [...(o.extraEvents ?? []), { type: `thread.run.${to}`, data: run }],
+  }
+  return { plan, run }
+}
+
+/** The partial write closing a step that was left open, for terminal statuses that end it early. */
+export function closeOpenStep(step: RunStep, to: TerminalStatus, now: number): RunStep {
+  const status = stepStatusFor[to]
+  return {
+    ...step,
+    status,
+    ...(status === 'completed' ? { completed_at: now } : {}),
+    ...(status === 'failed' ? { failed_at: now } : {}),
+    ...(status === 'cancelled' ? { cancelled_at: now } : {}),
+    ...(status === 'expired' ? { expired_at: now } : {}),
+  }
+}
+
+/** Closes an `in_progress` message when its run ends without completing it. */
+export function closeOpenMessage(message: Message, to: Exclude<TerminalStatus, 'completed' | 'incomplete'>, now: number): Message {
+  return { ...message, status: 'incomplete', incomplete_at: now, incomplete_details: { reason: messageReasonFor[to] } }
+}

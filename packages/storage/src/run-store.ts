@@ -1,0 +1,200 @@
+import {
+  ApiError,
+  type ListPage,
+  type ListQuery,
+  type Message,
+  Run,
+  type RunStatus,
+  RunStep,
+  type RunUpdateParams,
+  newId,
+  nowSeconds,
+} from '@threadwork/domain'
+import { decodeFields, encodeFields } from './codec.js'
+import type { Keys } from './keys.js'
+import { listPage } from './paginate.js'
+import { type RedisClient, runScript, script } from './scripts.js'
+import { messageArgs } from './thread-store.js'
+import claimThreadLua from './lua/claimThread-2.lua'
+import commitRunLua from './lua/commitRun-6.lua'
+import createRunLua from './lua/createRun-5.lua'
+import updateObjectLua from './lua/updateObject-2.lua'
+
+const claimThread = script('claimThread', claimThreadLua)
+const commitRun = script('commitRun', commitRunLua)
+const createRun = script('createRun', createRunLua)
+const updateObject = script('updateObject', updateObjectLua)
+
+/** OpenAI's thread-lock error for creating a run while another is active. */
+export const threadHasActiveRun = (threadId: string, runId: string) => ApiError.invalid(`Thread ${threadId} already has an active run ${runId}.`)
+
+/** An event recorded durably with a commit (the webhooks service delivers it). */
+export interface OutboxEvent {
+  type: string
+  data: unknown
+  /** A turn's own callback URL, delivered alongside the project's endpoints. */
+  callbackUrl?: string | null
+}
+
+/** Everything one state change of a run writes, applied atomically by `commitRun-6.lua`. */
+export interface CommitPlan {
+  project: string
+  /** The draining worker's fencing token; omitted for API-side transitions (cancel, expiry). */
+  fence?: number
+  /** The run must currently be in one of these statuses. */
+  from: readonly RunStatus[]
+  run?: Partial<Run>
+  /** Internal run fields (`_round`, `_msg_id`, …), stored as raw strings. */
+  internal?: Record<string, string>
+  /** Upserted; a new one joins the thread's and the run's message lists. */
+  messages?: Message[]
+  /** Upserted; a new one joins the run's step list. */
+  steps?: RunStep[]
+  /** Mailbox item (`run:<id>` or `turn:<id>`) this commit finishes. */
+  pop?: string
+  /** Clear the thread's active run (the run reached a terminal status). */
+  release?: boolean
+  /** Mark the thread as having runnable work for the reconciler (the run is queued again). */
+  pending?: boolean
+  events?: OutboxEvent[]
+}
+
+export type CommitOutcome = { ok: true } | { ok: false; reason: 'fenced' | 'gone' } | { ok: false; reason: 'status'; status: RunStatus }
+
+export interface LoadedRun {
+  run: Run
+  internal: Record<string, string>
+}
+
+export type RunStore = ReturnType<typeof createRunStore>
+
+export function createRunStore(redis: RedisClient, k: Keys) {
+  const threadNotFound = (id: string) => ApiError.notFound('thread', id)
+  const notFound = (id: string) => ApiError.notFound('run', id)
+
+  const internalOf = (flat: string[]): Record<string, string> => {
+    const out: Record<string, string> = {}
+    for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i]!.startsWith('_')) out[flat[i]!] = flat[i + 1]!
+    return out
+  }
+
+  return {
+    /** Stores a `queued` run (after its additional messages) and puts it in the thread's mailbox. */
+    async create(project: string, run: Run, additionalMessages: Message[] = [], internal: Record<string, string> = {}): Promise<void> {
+      const t = run.thread_id
+      const fields = [...encodeFields(run), ...Object.entries(internal).flat()]
+      const status = await runScript<string>(redis, createRun, [k.thread(t), k.messages(t), k.runs(t), k.mailbox(t), k.shardPending(t)], [
+        project,
+        run.id,
+        k.messagePrefix(t),
+        Date.now(),
+        k.run(t, run.id),
+        t,
+        fields.length,
+        ...fields,
+        ...messageArgs(additionalMessages),
+      ])
+      if (status === 'NOT_FOUND') throw threadNotFound(t)
+      if (status.startsWith('ACTIVE:')) throw threadHasActiveRun(t, status.slice('ACTIVE:'.length))
+    },
+
+    async get(project: string, threadId: string, runId: string): Promise<Run> {
+      const raw = await runScript<string[] | null>(redis, updateObject, [k.thread(threadId), k.run(threadId, runId)], [project])
+      if (!raw) throw notFound(runId)
+      return Run.parse(decodeFields(raw))
+    },
+
+    /** Reads a run with its internal fields, unscoped (workers already know the run is real). */
+    async load(threadId: string, runId: string): Promise<LoadedRun | null> {
+      const raw = await redis.hgetall(k.run(threadId, runId))
+      if (!raw || Object.keys(raw).length === 0) return null
+      const flat = Object.entries(raw).flat()
+      return { run: Run.parse(decodeFields(raw)), internal: internalOf(flat) }
+    },
+
+    async update(project: string, threadId: string, runId: string, params: RunUpdateParams): Promise<Run> {
+      const changes: Record<string, unknown> = { ...params }
+      if (params.metadata === null) changes.metadata = {}
+      const raw = await runScript<string[] | null>(redis, updateObject, [k.thread(threadId), k.run(threadId, runId)], [
+        project,
+        ...encodeFields(changes),
+      ])
+      if (!raw) throw notFound(runId)
+      return Run.parse(decodeFields(raw))
+    },
+
+    list(project: string, threadId: string, query: ListQuery): Promise<ListPage<Run>> {
+      return listPage(redis, {
+        ownerKey: k.thread(threadId),
+        indexKey: k.runs(threadId),
+        objectPrefix: k.runPrefix(threadId),
+        project,
+        parse: (raw) => Run.parse(raw),
+        notFound: () => threadNotFound(threadId),
+      }, query)
+    },
+
+    async listSteps(project: string, threadId: string, runId: string, query: ListQuery): Promise<ListPage<RunStep>> {
+      await this.get(project, threadId, runId)
+      return listPage(redis, {
+        ownerKey: k.thread(threadId),
+        indexKey: k.steps(threadId, runId),
+        objectPrefix: k.stepPrefix(threadId),
+        project,
+        parse: (raw) => RunStep.parse(raw),
+        notFound: () => threadNotFound(threadId),
+      }, query)
+    },
+
+    async getStep(project: string, threadId: string, runId: string, stepId: string): Promise<RunStep> {
+      const raw = await runScript<string[] | null>(redis, updateObject, [k.thread(threadId), k.step(threadId, stepId)], [project])
+      const step = raw ? RunStep.parse(decodeFields(raw)) : null
+      if (!step || step.run_id !== runId) throw ApiError.notFound('run step', stepId)
+      return step
+    },
+
+    /** A new fencing token for the thread, and its mailbox head. */
+    async claim(threadId: string): Promise<{ fence: number; head: string | null }> {
+      const [fence, head] = await runScript<[number, string | null]>(redis, claimThread, [k.fence(threadId), k.mailbox(threadId)], [])
+      return { fence, head: head || null }
+    },
+
+    /** Applies `plan` atomically if the run is in one of `plan.from` (and the fence still holds). */
+    async commit(threadId: string, runId: string, plan: CommitPlan): Promise<CommitOutcome> {
+      const writes = [
+        ...(plan.messages ?? []).map((m) => ({
+          k: k.message(threadId, m.id),
+          id: m.id,
+          f: encodeFields(m),
+          idx: [k.messages(threadId), k.runMessages(threadId, runId)],
+        })),
+        ...(plan.steps ?? []).map((s) => ({ k: k.step(threadId, s.id), id: s.id, f: encodeFields(s), idx: [k.steps(threadId, runId)] })),
+      ]
+      const now = nowSeconds()
+      const payload = {
+        run: [...encodeFields(plan.run ?? {}), ...Object.entries(plan.internal ?? {}).flat()],
+        writes,
+        pop: plan.pop ?? '',
+        release: plan.release ? runId : '',
+        pend: plan.pending ? 1 : 0,
+        events: (plan.events ?? []).map((e) => [newId('evt'), e.type, JSON.stringify(e.data), e.callbackUrl ?? '']),
+        project: plan.project,
+        thread: threadId,
+        created_at: String(now),
+        channel: k.outboxChannel,
+        shard: String(k.shardOf(threadId)),
+        now_ms: Date.now(),
+      }
+      const reply = await runScript<string>(
+        redis,
+        commitRun,
+        [k.thread(threadId), k.run(threadId, runId), k.mailbox(threadId), k.fence(threadId), k.shardOutbox(threadId), k.shardPending(threadId)],
+        [plan.fence === undefined ? '' : String(plan.fence), plan.from.map((s) => JSON.stringify(s)).join(','), JSON.stringify(payload)],
+      )
+      if (reply === 'OK') return { ok: true }
+      if (reply === 'FENCED') return { ok: false, reason: 'fenced' }
+      if (reply === 'GONE') return { ok: false, reason: 'gone' }
+      return { ok: false, reason: 'status', status: JSON.parse(reply.slice('STATUS:'.length)) as RunStatus }
+    },
+  }
+}

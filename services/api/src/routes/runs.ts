@@ -1,0 +1,146 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import {
+  ListQuery,
+  Run,
+  RunCreateParams,
+  RunList,
+  RunStep,
+  RunStepList,
+  RunSubmitToolOutputsParams,
+  RunUpdateParams,
+  ThreadCreateAndRunParams,
+  isTerminalRunStatus,
+} from '@threadwork/domain'
+import type { Stores } from '@threadwork/storage'
+import type { Context } from 'hono'
+import type { AppEnv } from '../env.js'
+import type { RunService } from '../runs/run-service.js'
+import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
+
+const ThreadParams = z.object({ thread_id: z.string() })
+const RunParams = ThreadParams.extend({ run_id: z.string() })
+const StepParams = RunParams.extend({ step_id: z.string() })
+const StepQuery = ListQuery.extend({ 'include[]': z.union([z.string(), z.array(z.string())]).optional() })
+
+/** Streaming responses are produced by the SSE module (wired in by createApp). */
+export type RunStreamer = {
+  createRun(c: Context<AppEnv>, threadId: string, params: RunCreateParams): Promise<Response>
+  createThreadAndRun(c: Context<AppEnv>, params: ThreadCreateAndRunParams): Promise<Response>
+  submitToolOutputs(c: Context<AppEnv>, threadId: string, runId: string, params: RunSubmitToolOutputsParams): Promise<Response>
+}
+
+/**
+ * How long the SDK pollers (`createAndPoll`, `submitToolOutputsAndPoll`) sleep between reads of an
+ * unfinished run; without the header openai-node sleeps 5 s.
+ */
+export const POLL_AFTER_MS = '50'
+
+const withPollHint = (c: Context<AppEnv>, run: Run) => {
+  if (!isTerminalRunStatus(run.status) && run.status !== 'requires_action') c.header('openai-poll-after-ms', POLL_AFTER_MS)
+  return c.json(run, 200)
+}
+
+export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreamer | null) =>
+  resourceApp()
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/threads/{thread_id}/runs',
+        operationId: 'createRun',
+        request: { params: ThreadParams, ...jsonRequest(RunCreateParams) },
+        responses: jsonResponse(Run, 'The run (or, with `stream: true`, a text/event-stream of run events).'),
+      }),
+      async (c) => {
+        const { thread_id } = c.req.valid('param')
+        const params = c.req.valid('json')
+        if (params.stream && streamer) return streamer.createRun(c, thread_id, params) as never
+        return withPollHint(c, await runs.create(c.var.project, thread_id, params))
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/threads/runs',
+        operationId: 'createThreadAndRun',
+        request: jsonRequest(ThreadCreateAndRunParams),
+        responses: jsonResponse(Run, 'The run (or an event stream).'),
+      }),
+      async (c) => {
+        const params = c.req.valid('json')
+        if (params.stream && streamer) return streamer.createThreadAndRun(c, params) as never
+        return withPollHint(c, (await runs.createThreadAndRun(c.var.project, params)).run)
+      },
+    )
+    .openapi(
+      createRoute({ method: 'get', path: '/threads/{thread_id}/runs', operationId: 'listRuns', request: { params: ThreadParams, query: ListQuery }, responses: jsonResponse(RunList, 'A page of runs.') }),
+      async (c) => c.json(await runs.list(c.var.project, c.req.valid('param').thread_id, c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({ method: 'get', path: '/threads/{thread_id}/runs/{run_id}', operationId: 'getRun', request: { params: RunParams }, responses: jsonResponse(Run, 'The run.') }),
+      async (c) => {
+        const { thread_id, run_id } = c.req.valid('param')
+        return withPollHint(c, await runs.get(c.var.project, thread_id, run_id))
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/threads/{thread_id}/runs/{run_id}',
+        operationId: 'modifyRun',
+        request: { params: RunParams, ...jsonRequest(RunUpdateParams, false) },
+        responses: jsonResponse(Run, 'The modified run.'),
+      }),
+      async (c) => {
+        const { thread_id, run_id } = c.req.valid('param')
+        return c.json(await stores.runs.update(c.var.project, thread_id, run_id, c.req.valid('json')), 200)
+      },
+    )
+    .openapi(
+      createRoute({ method: 'post', path: '/threads/{thread_id}/runs/{run_id}/cancel', operationId: 'cancelRun', request: { params: RunParams }, responses: jsonResponse(Run, 'The run.') }),
+      async (c) => {
+        const { thread_id, run_id } = c.req.valid('param')
+        return withPollHint(c, await runs.cancel(c.var.project, thread_id, run_id))
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/threads/{thread_id}/runs/{run_id}/submit_tool_outputs',
+        operationId: 'submitToolOuputsToRun',
+        request: { params: RunParams, ...jsonRequest(RunSubmitToolOutputsParams) },
+        responses: jsonResponse(Run, 'The run (or an event stream).'),
+      }),
+      async (c) => {
+        const { thread_id, run_id } = c.req.valid('param')
+        const params = c.req.valid('json')
+        if (params.stream && streamer) return streamer.submitToolOutputs(c, thread_id, run_id, params) as never
+        return withPollHint(c, await runs.submitToolOutputs(c.var.project, thread_id, run_id, params))
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/threads/{thread_id}/runs/{run_id}/steps',
+        operationId: 'listRunSteps',
+        request: { params: RunParams, query: StepQuery },
+        responses: jsonResponse(RunStepList, 'A page of run steps.'),
+      }),
+      async (c) => {
+        const { thread_id, run_id } = c.req.valid('param')
+        const { 'include[]': _include, ...query } = c.req.valid('query')
+        return c.json(await stores.runs.listSteps(c.var.project, thread_id, run_id, query), 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/threads/{thread_id}/runs/{run_id}/steps/{step_id}',
+        operationId: 'getRunStep',
+        request: { params: StepParams, query: z.object({ 'include[]': z.union([z.string(), z.array(z.string())]).optional() }) },
+        responses: jsonResponse(RunStep, 'The run step.'),
+      }),
+      async (c) => {
+        const { thread_id, run_id, step_id } = c.req.valid('param')
+        return c.json(await stores.runs.getStep(c.var.project, thread_id, run_id, step_id), 200)
+      },
+    )

@@ -1,0 +1,159 @@
+import {
+  ApiError,
+  type Message,
+  type Run,
+  type RunCreateParams,
+  type RunSubmitToolOutputsParams,
+  type ThreadCreateAndRunParams,
+  isTerminalRunStatus,
+  newId,
+  newRun,
+  nowSeconds,
+} from '@threadwork/domain'
+import type { DrainQueues } from '@threadwork/queue'
+import { RunInternal, type Stores, buildMessages } from '@threadwork/storage'
+
+export interface RunServiceDeps {
+  stores: Stores
+  queues: DrainQueues
+  /** Whether some configured provider serves `model` (runs for unserved models are refused). */
+  servesModel: (model: string) => boolean
+  runExpiresAfterSeconds: number
+  /** Publishes "abort run X" to whichever worker is driving it. */
+  publishCancel: (runId: string) => Promise<void>
+}
+
+export type RunService = ReturnType<typeof createRunService>
+
+/** Run operations behind the routes: validation against stored state, commits, queueing. */
+export function createRunService(deps: RunServiceDeps) {
+  const { stores, queues } = deps
+
+  async function enqueue(run: Run): Promise<void> {
+    // A failure here leaves the run in its thread's mailbox and the shard's pending set: the
+    // reconciler re-adds the drain, and the expiry is also checked lazily on every read.
+    await Promise.all([queues.enqueueDrain(run.thread_id), run.expires_at ? queues.scheduleExpiry(run.thread_id, run.id, run.expires_at) : null])
+  }
+
+  async function prepare(project: string, threadId: string, params: RunCreateParams | ThreadCreateAndRunParams): Promise<Run> {
+    const assistant = await stores.assistants.get(project, params.assistant_id)
+    const model = params.model ?? assistant.model
+    if (!deps.servesModel(model)) {
+      throw ApiError.invalid(`The model '${model}' does not exist or is not served by any configured provider.`, 'model', 'model_not_found')
+    }
+    const { assistant_id: _a, stream: _s, ...settings } = params as RunCreateParams
+    return newRun({ id: newId('run'), threadId, assistant, settings, createdAt: nowSeconds(), expiresAfterSeconds: deps.runExpiresAfterSeconds })
+  }
+
+  /** Expires an active run whose deadline passed, even if no worker is alive to notice. */
+  async function expireIfDue(run: Run): Promise<Run> {
+    if (isTerminalRunStatus(run.status) || run.expires_at === null || nowSeconds() < run.expires_at) return run
+    const outcome = await stores.runLifecycle.end(run.thread_id, run.id, 'expired')
+    if (outcome.ok) await queues.enqueueDrain(run.thread_id)
+    return outcome.ok && outcome.run ? outcome.run : run
+  }
+
+  return {
+    async create(project: string, threadId: string, params: RunCreateParams): Promise<Run> {
+      const run = await prepare(project, threadId, params)
+      const additional: Message[] = buildMessages(threadId, params.additional_messages ?? [])
+      const internal: Record<string, string> = params.additional_instructions ? { [RunInternal.additionalInstructions]: params.additional_instructions } : {}
+      await stores.runs.create(project, run, additional, internal)
+      await enqueue(run)
+      return run
+    },
+
+    async createThreadAndRun(project: string, params: ThreadCreateAndRunParams): Promise<{ run: Run; threadId: string }> {
+      // Check the assistant and model before creating anything, so a bad request leaves nothing behind.
+      await prepare(project, 'thread_pending', params)
+      const { thread } = await stores.threads.create(project, { ...params.thread, tool_resources: params.thread?.tool_resources ?? params.tool_resources })
+      const run = await prepare(project, thread.id, params)
+      await stores.runs.create(project, run)
+      await enqueue(run)
+      return { run, threadId: thread.id }
+    },
+
+    async get(project: string, threadId: string, runId: string): Promise<Run> {
+      return expireIfDue(await stores.runs.get(project, threadId, runId))
+    },
+
+    async list(project: string, threadId: string, query: Parameters<Stores['runs']['list']>[2]) {
+      const page = await stores.runs.list(project, threadId, query)
+      return { ...page, data: await Promise.all(page.data.map(expireIfDue)) }
+    },
+
+    async cancel(project: string, threadId: string, runId: string): Promise<Run> {
+      const run = await expireIfDue(await stores.runs.get(project, threadId, runId))
+      if (isTerminalRunStatus(run.status) || run.status === 'cancelling') {
+        throw ApiError.invalid(`Cannot cancel run with status '${run.status}'.`)
+      }
+      if (run.status === 'in_progress') {
+        const outcome = await stores.runs.commit(threadId, runId, {
+          project,
+          from: ['in_progress'],
+          run: { status: 'cancelling' },
+          events: [{ type: 'thread.run.cancelling', data: { ...run, status: 'cancelling' } }],
+        })
+        if (outcome.ok) {
+          await deps.publishCancel(runId)
+          return { ...run, status: 'cancelling' }
+        }
+      }
+      // Queued or waiting for tool outputs: nobody is driving it, so it ends here and now.
+      const ended = await stores.runLifecycle.end(threadId, runId, 'cancelled', { from: ['queued', 'requires_action'] })
+      if (ended.ok && ended.run) {
+        await queues.enqueueDrain(threadId)
+        return ended.run
+      }
+      // It moved on meanwhile (a worker picked it up): report what it is now.
+      const now = await stores.runs.get(project, threadId, runId)
+      if (isTerminalRunStatus(now.status)) throw ApiError.invalid(`Cannot cancel run with status '${now.status}'.`)
+      return this.cancel(project, threadId, runId)
+    },
+
+    async submitToolOutputs(project: string, threadId: string, runId: string, params: RunSubmitToolOutputsParams): Promise<Run> {
+      const run = await expireIfDue(await stores.runs.get(project, threadId, runId))
+      if (run.status !== 'requires_action' || !run.required_action) {
+        throw ApiError.invalid(`Runs in status "${run.status}" do not accept tool outputs.`)
+      }
+      const expected = run.required_action.submit_tool_outputs.tool_calls.map((c) => c.id)
+      const got = params.tool_outputs.map((o) => o.tool_call_id ?? '')
+      const py = (ids: string[]) => `[${ids.map((i) => `'${i}'`).join(', ')}]`
+      if (expected.length !== got.length || !expected.every((id) => got.includes(id))) {
+        throw ApiError.invalid(`Expected tool outputs for call_ids ${py(expected)}, got ${py(got)}`)
+      }
+      const loaded = await stores.runs.load(threadId, runId)
+      const stepId = loaded?.internal[RunInternal.openStep]
+      const step = stepId ? await stores.runs.getStep(project, threadId, runId, stepId).catch(() => null) : null
+      const now = nowSeconds()
+      const outputs = new Map(params.tool_outputs.map((o) => [o.tool_call_id ?? '', o.output ?? '']))
+      const completedStep =
+        step && step.step_details.type === 'tool_calls'
+          ? {
+              ...step,
+              status: 'completed' as const,
+              completed_at: now,
+              step_details: {
+                type: 'tool_calls' as const,
+                tool_calls: step.step_details.tool_calls.map((c) => ({ ...c, function: { ...c.function, output: outputs.get(c.id) ?? '' } })),
+              },
+            }
+          : null
+      const queued: Run = { ...run, status: 'queued', required_action: null }
+      const outcome = await stores.runs.commit(threadId, runId, {
+        project,
+        from: ['requires_action'],
+        run: { status: 'queued', required_action: null },
+        internal: { [RunInternal.openStep]: '' },
+        steps: completedStep ? [completedStep] : [],
+        pending: true,
+      })
+      if (!outcome.ok) {
+        const status = outcome.reason === 'status' ? outcome.status : 'expired'
+        throw ApiError.invalid(`Runs in status "${status}" do not accept tool outputs.`)
+      }
+      await queues.enqueueDrain(threadId)
+      return queued
+    },
+  }
+}
