@@ -61,6 +61,13 @@ export const WorkerEnv = BaseEnv.merge(UpstreamEnv).extend({
   WORKER_CONCURRENCY: positiveInt.default(50),
   /** Seconds a SIGTERMed worker waits for in-flight runs before handing them back. */
   SHUTDOWN_GRACE_SECONDS: positiveInt.default(25),
+  /** BullMQ lock; a SIGKILLed worker's runs are taken over within about 1.5× this. */
+  WORKER_LOCK_MS: positiveInt.default(15_000),
+  /** Upstream attempts per model call (429/5xx/timeouts/resets are retried with backoff). */
+  UPSTREAM_MAX_ATTEMPTS: positiveInt.max(20).default(4),
+  RECONCILE_EVERY_MS: positiveInt.default(10_000),
+  /** A mailbox waiting this long with no live drain job is re-queued by the reconciler. */
+  RECONCILE_STALE_MS: positiveInt.default(15_000),
 })
 export type WorkerEnv = z.infer<typeof WorkerEnv>
 
@@ -71,6 +78,22 @@ export const WebhooksEnv = BaseEnv.extend({
     .optional()
     .transform((s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [])),
   WEBHOOK_CONCURRENCY: positiveInt.default(100),
+  /** Delay (ms) before each attempt, from the first (normally 0); its length is the attempt count. Default: Svix's 0, 5 s … 10 h. Tests shorten it. */
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(\s*,\s*\d+)*$/, 'must be a comma-separated list of milliseconds')
+    .transform((s) => s.split(',').map((x) => Number(x.trim())))
+    .optional(),
+  /** One attempt's budget: connect, headers and the capped body read. */
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(15_000),
+  /** BullMQ lock of a delivery job; a SIGKILLed dispatcher's deliveries resume within about 2× this. */
+  WEBHOOK_LOCK_MS: positiveInt.default(30_000),
+  /** Outbox entries read but not acknowledged for this long (a dead dispatcher's) are claimed by another. */
+  WEBHOOK_RECLAIM_IDLE_MS: positiveInt.default(60_000),
+  /** The outbox is polled this often besides the pub/sub nudge (which may be lost). */
+  WEBHOOK_POLL_MS: positiveInt.default(1_000),
+  /** How long an event's body is kept for retries and manual redelivery. */
+  WEBHOOK_EVENT_RETENTION_SECONDS: positiveInt.default(7 * 24 * 3600),
 })
 export type WebhooksEnv = z.infer<typeof WebhooksEnv>
 

@@ -46,5 +46,30 @@ export {
 export { RunStep, RunStepList, RunStepStatus, StepDetails, FunctionToolCall } from './resources/run-step.js'
 export { Model, ModelList } from './resources/model.js'
 export { runTransitions, canTransition, allowedFrom } from './run-transitions.js'
+export {
+  WEBHOOK_EVENT_TYPES,
+  SECRET_GRACE_SECONDS,
+  WebhookEventType,
+  WebhookEndpoint,
+  WebhookEndpointStatus,
+  WebhookEndpointWithSecret,
+  WebhookCreateParams,
+  WebhookUpdateParams,
+  WebhookRotateSecretParams,
+  WebhookTestParams,
+  WebhookEndpointTestResult,
+  DeletedWebhookEndpoint,
+  WebhookEndpointList,
+  WebhookEventTypeList,
+  WebhookDelivery,
+  WebhookDeliveryList,
+  WebhookDeliveryRetry,
+  WebhookDeliveryTrigger,
+  WebhookSigningSecret,
+  WebhookUrl,
+  generateSigningSecret,
+  secretHint,
+  webhookUrlProblem,
+} from './resources/webhook-endpoint.js'
 export { newRun } from './run-factory.js'
 export type { RunSettings } from './run-factory.js'

@@ -12,7 +12,8 @@ const feed = (chunks: RawToolCallDelta[][]) => {
 const replay = (deltas: ToolCallDelta[]) => {
   const calls: { id?: string; name: string; arguments: string }[] = []
   for (const d of deltas) {
-    const c = (calls[d.index] ??= { name: '', arguments: '' })
+    calls[d.index] ??= { name: '', arguments: '' }
+    const c = calls[d.index] as { id?: string; name: string; arguments: string }
     if (d.id) c.id = d.id
     if (d.function.name) c.name += d.function.name
     c.arguments += d.function.arguments

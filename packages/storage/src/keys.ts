@@ -20,6 +20,18 @@ export function keys(prefix: string, shards = 1) {
     assistants: (p: string) => `${project(p)}:assistants`,
     assistantPrefix: (p: string) => `${project(p)}:asst:`,
     assistant: (p: string, id: string) => `${project(p)}:asst:${id}`,
+    /** Webhook endpoints of a project (index, objects), their delivery logs, events kept for redelivery. */
+    webhookEndpoints: (p: string) => `${project(p)}:webhook_endpoints`,
+    webhookEndpointPrefix: (p: string) => `${project(p)}:whe:`,
+    webhookEndpoint: (p: string, id: string) => `${project(p)}:whe:${id}`,
+    /** Delivery attempts of one endpoint, or of the project's callback_url deliveries (`owner` = 'callback'). */
+    webhookDeliveries: (p: string, owner: string) => `${project(p)}:whe:${owner}:deliveries`,
+    webhookDeliveryPrefix: (p: string) => `${project(p)}:dlv:`,
+    webhookDelivery: (p: string, id: string) => `${project(p)}:dlv:${id}`,
+    webhookEvent: (p: string, evt: string) => `${project(p)}:evt:${evt}`,
+    /** The project's signing secret for turn callback_urls; also the owner of the callback delivery log. */
+    webhookSigningSecret: (p: string) => `${project(p)}:webhook-secret`,
+    webhookTestResult: (p: string, evt: string) => `${project(p)}:whtest:${evt}`,
 
     /** Everything under one thread starts with this; used by scripts that build keys. */
     threadPrefix: (t: string) => `${thread(t)}:`,
@@ -47,6 +59,12 @@ export function keys(prefix: string, shards = 1) {
     outbox: (shard: number) => `${prefix}:{s${shard}}:outbox`,
     /** BullMQ queue name of a shard; its keys (`<prefix>:drain-{sN}:…`) share the shard's slot. */
     drainQueue: (shard: number) => `drain-{s${shard}}`,
+    /** BullMQ queue of a shard's webhook deliveries; its keys share the shard's slot. */
+    webhookQueue: (shard: number) => `webhooks-{s${shard}}`,
+    /** Per (target, thread) FIFO of undelivered events, ordered by outbox entry id (services/webhooks README). */
+    webhookFifo: (shard: number, target: string, threadId: string) => `${prefix}:{s${shard}}:whfifo:${target}:${threadId}`,
+    /** Test sends and manual redeliveries, requested by the API, read by the dispatcher. */
+    webhookControl: `${prefix}:{s0}:webhook-control`,
     shardPending: (t: string) => `${prefix}:${shardTag(t)}:pending`,
     shardOutbox: (t: string) => `${prefix}:${shardTag(t)}:outbox`,
     /** Pub/sub channel announcing new outbox entries (a nudge; the stream is the record). */

@@ -5,6 +5,7 @@ import { createRunLifecycle } from './run-lifecycle.js'
 import { createRunStore } from './run-store.js'
 import type { RedisClient } from './scripts.js'
 import { createThreadStore } from './thread-store.js'
+import { createWebhookEndpointStore } from './webhook-endpoint-store.js'
 
 /** Every store over one connection and key prefix. */
 export function createStores(redis: RedisClient, prefix: string, shards = 1) {
@@ -16,6 +17,7 @@ export function createStores(redis: RedisClient, prefix: string, shards = 1) {
     assistants: createAssistantStore(redis, k),
     threads: createThreadStore(redis, k),
     messages: createMessageStore(redis, k),
+    webhookEndpoints: createWebhookEndpointStore(redis, k),
     runs,
     runLifecycle: createRunLifecycle(redis, k, runs),
   }

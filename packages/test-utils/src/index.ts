@@ -19,3 +19,7 @@ export type {
   TextReply,
   ToolCallsReply,
 } from './fake-upstream-types.js'
+export { DEFAULT_TEST_API_KEY, startApiServer } from './api-server.js'
+export type { ApiServer, ApiServerOptions, ModelsCatalog } from './api-server.js'
+export { startServiceProcess } from './service-process.js'
+export type { ServiceName, ServiceProcess } from './service-process.js'

@@ -14,6 +14,7 @@ import { messageRoutes } from './routes/messages.js'
 import { type ModelsCatalog, modelRoutes } from './routes/models.js'
 import { type RunStreamer, runRoutes } from './routes/runs.js'
 import { threadRoutes } from './routes/threads.js'
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.js'
 import type { RunService } from './runs/run-service.js'
 
 export interface AppDeps {
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps) {
   v1.route('/', threadRoutes(deps.stores))
   v1.route('/', messageRoutes(deps.stores))
   v1.route('/', modelRoutes(deps.models))
+  v1.route('/', webhookEndpointRoutes(deps.stores))
   app.route('/v1', v1)
 
   app.doc31('/openapi.json', {

@@ -77,20 +77,20 @@ async function send(res: ServerResponse, reply: ChatServerReply): Promise<void> 
   res.writeHead(reply.status ?? 200, { 'content-type': 'text/event-stream', ...reply.headers })
   let sent = 0
   for (const event of reply.sse) {
-    if (reply.destroyAfter !== undefined && sent >= reply.destroyAfter) {
-      res.destroy()
-      return
-    }
+    if (reply.destroyAfter !== undefined && sent >= reply.destroyAfter) return destroySoon(res)
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs))
     if (res.destroyed) return
     res.write(`data: ${event === '[DONE]' ? event : JSON.stringify(event)}\n\n`)
     sent++
   }
-  if (reply.destroyAfter !== undefined && sent >= reply.destroyAfter) {
-    res.destroy()
-    return
-  }
+  if (reply.destroyAfter !== undefined && sent >= reply.destroyAfter) return destroySoon(res)
   if (!reply.hold) res.end()
+}
+
+// Let what was written reach the client first; destroy() drops unflushed writes.
+async function destroySoon(res: ServerResponse): Promise<void> {
+  await new Promise((r) => setTimeout(r, 30))
+  res.destroy()
 }
 
 /** Chunk builders for SSE replies. */

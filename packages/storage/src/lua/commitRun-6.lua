@@ -1,4 +1,4 @@
---[[
+--[=[
   The one way a run changes state. Compare-and-set on the run's status (and, for a worker, on the
   thread's fencing token), then in the same step: the run's fields, upserted messages and steps,
   the mailbox pop, the thread's release, and the durable events (outbox) with a pub/sub nudge.
@@ -18,7 +18,7 @@
     events   [[evt id, type, data JSON, callback_url or '']]
     project, thread, created_at, channel, shard, now_ms
   returns 'OK' | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
-]]
+]=]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return 'GONE' end

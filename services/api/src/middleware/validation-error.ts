@@ -24,6 +24,18 @@ function valueAt(input: unknown, path: readonly PathKey[]): unknown {
 }
 
 const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`)
+/**
+ * zod's names for expected types → the JSON names OpenAI's validator uses ("expected a decimal, but
+ * got a string instead" is its captured text for a number field such as `temperature`).
+ */
+const JSON_TYPE_NAMES: Record<string, string> = { int: 'integer', number: 'decimal', record: 'object' }
+/**
+ * zod coerces query strings with `Number()`, so an unparsable one arrives as NaN; the API's only
+ * numeric query parameter (`limit`) is an integer, which zod's issue cannot tell.
+ */
+const expectedName = (issue: Extract<Issue, { code: 'invalid_type' }>) =>
+  (issue as { received?: string }).received === 'NaN' ? 'integer' : (JSON_TYPE_NAMES[issue.expected] ?? issue.expected)
+const missing = (param: string) => ApiError.invalid(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter')
 const quoteList = (values: readonly unknown[]) => {
   const q = values.map((v) => `'${String(v)}'`)
   return q.length <= 1 ? q.join('') : `${q.slice(0, -1).join(', ')} and ${q.at(-1)}`
@@ -61,9 +73,9 @@ export function toApiError(error: z.ZodError, input: unknown): ApiError {
       return ApiError.invalid(`Unknown parameter: '${full}'.`, full, 'unknown_parameter')
     }
     case 'invalid_type':
-      if (value === undefined) return ApiError.invalid(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter')
+      if (value === undefined) return missing(param)
       return ApiError.invalid(
-        `Invalid type for '${param}': expected ${article(issue.expected === 'int' ? 'integer' : issue.expected)}, but got ${describeJsonType(value)} instead.`,
+        `Invalid type for '${param}': expected ${article(expectedName(issue))}, but got ${describeJsonType(value)} instead.`,
         param,
         'invalid_type',
       )
@@ -100,6 +112,8 @@ export function toApiError(error: z.ZodError, input: unknown): ApiError {
         isInt ? 'integer_below_min_value' : 'decimal_below_min_value',
       )
     case 'invalid_value':
+      // zod reports a missing enum or literal as a bad value; OpenAI reports it as missing.
+      if (value === undefined) return missing(param)
       return ApiError.invalid(`Invalid value: '${String(value)}'. Supported values are: ${quoteList(issue.values)}.`, param, 'invalid_value')
     case 'invalid_union':
       if ((issue as { note?: string }).note === 'No matching discriminator' || (issue as { discriminator?: string }).discriminator) {
@@ -107,7 +121,9 @@ export function toApiError(error: z.ZodError, input: unknown): ApiError {
         // zod already points the path at the discriminator; older shapes point at the object.
         const path = issue.path.at(-1) === disc ? issue.path : [...issue.path, disc]
         const p = formatParam(path)
-        return ApiError.invalid(`Invalid value: '${String(valueAt(input, path))}' for '${p}'.`, p, 'invalid_value')
+        const discriminator = valueAt(input, path)
+        if (discriminator === undefined) return missing(p)
+        return ApiError.invalid(`Invalid value: '${String(discriminator)}' for '${p}'.`, p, 'invalid_value')
       }
       return ApiError.invalid(`Invalid type for '${param}': got ${describeJsonType(value)}, which matches none of the accepted forms.`, param, 'invalid_type')
     case 'custom': {

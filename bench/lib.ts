@@ -1,0 +1,66 @@
+/** Small helpers shared by the `*.bench.ts` modules: timing, percentiles, a printed table. */
+
+export interface Sample {
+  name: string
+  n: number
+  /** Milliseconds. */
+  p50: number
+  p99: number
+  mean: number
+}
+
+/** The q-quantile (0–1) of sorted values, nearest-rank. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+/**
+ * Times `fn` `n` times, one call after another (latency, not throughput), after `warmup` untimed
+ * calls that let JIT, connection pools and Redis script caches settle.
+ */
+export async function measure(name: string, n: number, fn: (i: number) => Promise<unknown>, warmup = Math.min(200, Math.ceil(n / 10))): Promise<Sample> {
+  for (let i = 0; i < warmup; i++) await fn(i)
+  const times = new Array<number>(n)
+  for (let i = 0; i < n; i++) {
+    const start = process.hrtime.bigint()
+    await fn(i)
+    times[i] = Number(process.hrtime.bigint() - start) / 1e6
+  }
+  times.sort((a, b) => a - b)
+  return { name, n, p50: quantile(times, 0.5), p99: quantile(times, 0.99), mean: times.reduce((s, t) => s + t, 0) / n }
+}
+
+const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '-')
+
+/** Prints samples as an aligned table under a title. */
+export function printTable(title: string, samples: readonly Sample[], notes: readonly string[] = []): void {
+  const rows = [['benchmark', 'n', 'p50 ms', 'p99 ms', 'mean ms'], ...samples.map((s) => [s.name, String(s.n), ms(s.p50), ms(s.p99), ms(s.mean)])]
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
+  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')
+  console.log(`\n## ${title}\n`)
+  console.log(line(rows[0]!))
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  for (const r of rows.slice(1)) console.log(line(r))
+  for (const note of notes) console.log(note)
+}
+
+/**
+ * Times several calls round-robin (a, b, c, a, b, c, …) so that load changes on a shared machine
+ * hit each of them alike: use it for figures that are compared as a ratio.
+ */
+export async function measureInterleaved(cases: readonly [name: string, fn: () => Promise<unknown>][], n: number, warmup = Math.min(200, Math.ceil(n / 10))): Promise<Sample[]> {
+  for (let i = 0; i < warmup; i++) for (const [, fn] of cases) await fn()
+  const times = cases.map(() => new Array<number>(n))
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < cases.length; c++) {
+      const start = process.hrtime.bigint()
+      await cases[c]![1]()
+      times[c]![i] = Number(process.hrtime.bigint() - start) / 1e6
+    }
+  }
+  return cases.map(([name], c) => {
+    const sorted = times[c]!.sort((a, b) => a - b)
+    return { name, n, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), mean: sorted.reduce((s, t) => s + t, 0) / n }
+  })
+}

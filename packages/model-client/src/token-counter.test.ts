@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest'
+import { countChatMessageTokens, countMessageTokens, countTextTokens, warmUpTokenizer } from './token-counter.js'
+
+describe('token counter', () => {
+  it('counts text with o200k_base', () => {
+    warmUpTokenizer()
+    expect(countTextTokens('')).toBe(0)
+    expect(countTextTokens('hello world')).toBe(2)
+    expect(countTextTokens('hello world '.repeat(100))).toBeGreaterThan(150)
+  })
+
+  it('treats special-token text as plain text instead of throwing', () => {
+    expect(countTextTokens('a <|endoftext|> b')).toBeGreaterThan(3)
+  })
+
+  it('the encoder is built once (later calls are fast)', () => {
+    const started = performance.now()
+    for (let i = 0; i < 1000; i++) countTextTokens(`message number ${i}`)
+    expect(performance.now() - started).toBeLessThan(500)
+  })
+
+  it("applies OpenAI's per-message overhead and reply priming", () => {
+    // 3 framing + 1 ("user") + 2 ("hello world") per message; + 3 priming.
+    expect(countChatMessageTokens({ role: 'user', content: 'hello world' })).toBe(6)
+    expect(countMessageTokens([{ role: 'user', content: 'hello world' }])).toBe(9)
+    expect(
+      countMessageTokens([
+        { role: 'system', content: 'hello world' },
+        { role: 'user', content: 'hello world', name: 'bob' },
+      ]),
+    ).toBe(3 + 6 + (6 + 1 + countTextTokens('bob')))
+  })
+
+  it('counts parts, images, tool calls and tool results', () => {
+    const one = () => 1
+    expect(
+      countChatMessageTokens(
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'x' },
+            { type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'low' } },
+            { type: 'image_url', image_url: { url: 'https://x/z.png' } },
+          ],
+        },
+        one,
+      ),
+    ).toBe(3 + 1 + 1 + 85 + 765)
+    expect(
+      countChatMessageTokens(
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        one,
+      ),
+    ).toBe(3 + 1 + (1 + 1 + 3))
+    expect(countChatMessageTokens({ role: 'tool', tool_call_id: 'call_1', content: 'out' }, one)).toBe(3 + 1 + 1 + 1)
+  })
+})

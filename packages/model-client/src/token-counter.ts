@@ -1,0 +1,66 @@
+import { Tiktoken } from 'js-tiktoken/lite'
+// Bundled ranks (~2 MB of JS): nothing is fetched at run time, unlike `js-tiktoken`'s default entry.
+import o200k_base from 'js-tiktoken/ranks/o200k_base'
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
+
+/** Counts the tokens of a piece of text. */
+export type CountTokens = (text: string) => number
+
+// Building the encoder parses the whole rank table (~1 s); do it once, on first use or warm-up.
+let encoder: Tiktoken | undefined
+const getEncoder = (): Tiktoken => (encoder ??= new Tiktoken(o200k_base))
+
+/** Builds the tokenizer now (call at worker boot so the first run does not pay ~1 s). */
+export function warmUpTokenizer(): void {
+  getEncoder()
+}
+
+/**
+ * Tokens of `text` under o200k_base (GPT-4o family). For other providers' models it is an
+ * estimate, close enough for truncation budgets. Special-token text such as `<|endoftext|>` in
+ * user content is counted as plain text instead of throwing.
+ */
+export function countTextTokens(text: string): number {
+  if (text === '') return 0
+  return getEncoder().encode(text, [], []).length
+}
+
+// OpenAI's accounting (openai-cookbook "How to count tokens with tiktoken", gpt-4o):
+// every message costs 3 tokens of framing, a `name` 1 more, and the reply is primed with 3.
+export const TOKENS_PER_MESSAGE = 3
+export const TOKENS_PER_NAME = 1
+export const REPLY_PRIMING_TOKENS = 3
+
+// Images cannot be measured without fetching them. 765 = 85 + 4 × 170, OpenAI's cost of a
+// 1024×1024 image at `high`/`auto` detail; `low` is a flat 85.
+const IMAGE_TOKENS_HIGH = 765
+const IMAGE_TOKENS_LOW = 85
+
+/** Tokens one chat message adds to a prompt, framing included. */
+export function countChatMessageTokens(message: ChatCompletionMessageParam, countText: CountTokens = countTextTokens): number {
+  let total = TOKENS_PER_MESSAGE + countText(message.role)
+  if ('name' in message && message.name) total += TOKENS_PER_NAME + countText(message.name)
+  const content = message.content
+  if (typeof content === 'string') total += countText(content)
+  else if (Array.isArray(content)) {
+    for (const part of content) {
+      if (part.type === 'text') total += countText(part.text)
+      else if (part.type === 'image_url') total += part.image_url.detail === 'low' ? IMAGE_TOKENS_LOW : IMAGE_TOKENS_HIGH
+      else if (part.type === 'refusal') total += countText(part.refusal)
+    }
+  }
+  if (message.role === 'assistant' && message.tool_calls) {
+    for (const call of message.tool_calls) {
+      if (call.type === 'function') total += countText(call.function.name) + countText(call.function.arguments) + TOKENS_PER_MESSAGE
+    }
+  }
+  if (message.role === 'tool') total += countText(message.tool_call_id)
+  return total
+}
+
+/** Prompt tokens of a whole chat request's messages: per-message framing plus reply priming. */
+export function countMessageTokens(messages: readonly ChatCompletionMessageParam[], countText: CountTokens = countTextTokens): number {
+  let total = REPLY_PRIMING_TOKENS
+  for (const message of messages) total += countChatMessageTokens(message, countText)
+  return total
+}

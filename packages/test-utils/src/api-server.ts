@@ -1,0 +1,115 @@
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+// `@threadwork/api` and the packages below are peerDependencies of test-utils, not dependencies:
+// every workspace package devDepends on test-utils, so a real dependency edge would make a cycle,
+// and turbo refuses to run any task on a cyclic graph. Every consumer of this helper has them.
+import { type AppDeps, createApp } from '@threadwork/api/app'
+import { ApiError } from '@threadwork/domain'
+import { createLogger } from '@threadwork/logger'
+import { createRunService } from '@threadwork/api/run-service'
+import { type ProviderRouter, createProviderRouter } from '@threadwork/model-client'
+import { type DrainQueues, createDrainQueues } from '@threadwork/queue'
+import { type Stores, createRedis, createStores, waitReady } from '@threadwork/storage'
+import type { Redis } from 'ioredis'
+import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from './redis-fixture.js'
+
+export type ModelsCatalog = AppDeps['models']
+
+export interface ApiServerOptions {
+  /** API key → project. Default: one key, {@link DEFAULT_TEST_API_KEY}, in project `test`. */
+  apiKeys?: Map<string, string>
+  /** Redis key prefix. Default: a fresh one, so servers in parallel files never share keys. */
+  prefix?: string
+  redisUrl?: string
+  /** Default: no models, and `retrieve` answers OpenAI's 404. */
+  models?: ModelsCatalog
+  /** Request body limit; default the API's own (2 MiB). */
+  maxBodyBytes?: number
+  /** The upstream model server runs go to (e.g. a fake upstream's baseURL); without it, no model is served. */
+  upstreamBaseURL?: string
+  /** Default 600 (OpenAI's). */
+  runExpiresAfterSeconds?: number
+}
+
+export interface ApiServer {
+  /** What the `openai` SDK takes as `baseURL`: `http://127.0.0.1:<port>/v1`. */
+  baseURL: string
+  /** The server's origin, for raw `fetch` (`/healthz`, `/openapi.json`, unknown routes). */
+  url: string
+  /** The first configured API key, for the common single-key case. */
+  apiKey: string
+  prefix: string
+  /** The server's own Redis connection (request role: fails fast when Redis is down). */
+  redis: Redis
+  /** Stores on the server's prefix, to seed data without going through HTTP. */
+  stores: Stores
+  queues: DrainQueues
+  /** Stops accepting, drops open keep-alive connections, deletes the prefix's keys, disconnects. */
+  close(): Promise<void>
+}
+
+export const DEFAULT_TEST_API_KEY = 'sk-threadwork-test'
+
+const noModels: ModelsCatalog = {
+  list: async () => [],
+  retrieve: async (id) => Promise.reject(ApiError.notFound('model', id)),
+}
+
+/**
+ * Starts the real HTTP API (`createApp` with real Redis stores) on a free port of 127.0.0.1, so
+ * tests and benches can drive it with the official `openai` SDK exactly as a user would.
+ */
+export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const apiKeys = opts.apiKeys ?? new Map([[DEFAULT_TEST_API_KEY, 'test']])
+  const prefix = opts.prefix ?? uniquePrefix('api')
+  const redis = createRedis(opts.redisUrl ?? TEST_REDIS_URL, { role: 'request', name: 'threadwork-test-api' })
+  await waitReady(redis)
+  const stores = createStores(redis, prefix)
+  const queues = createDrainQueues(redis, stores.keys)
+  const router: ProviderRouter = createProviderRouter({ defaultProvider: opts.upstreamBaseURL ? { baseURL: opts.upstreamBaseURL, apiKey: 'test' } : null })
+  const app = createApp({
+    redis,
+    stores,
+    runs: createRunService({
+      stores,
+      queues,
+      servesModel: (model) => router.resolve(model) !== null,
+      runExpiresAfterSeconds: opts.runExpiresAfterSeconds ?? 600,
+      publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
+    }),
+    apiKeys,
+    models: opts.models ?? noModels,
+    log: createLogger({ service: 'api-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    maxBodyBytes: opts.maxBodyBytes,
+  })
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+    s.once('error', reject)
+  })
+  const { port } = server.address() as AddressInfo
+  const url = `http://127.0.0.1:${port}`
+
+  let closed = false
+  return {
+    baseURL: `${url}/v1`,
+    url,
+    apiKey: apiKeys.keys().next().value ?? DEFAULT_TEST_API_KEY,
+    prefix,
+    redis,
+    stores,
+    queues,
+    async close() {
+      if (closed) return
+      closed = true
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        // The SDK's fetch keeps sockets alive; without this, close() waits for their idle timeout.
+        ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
+      })
+      await queues.close()
+      await deleteKeysWithPrefix(redis, prefix)
+      redis.disconnect()
+    },
+  }
+}

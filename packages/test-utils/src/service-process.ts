@@ -1,0 +1,61 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { TEST_REDIS_URL } from './redis-fixture.js'
+
+export type ServiceName = 'api' | 'worker' | 'webhooks'
+
+export interface ServiceProcess {
+  readonly name: ServiceName
+  readonly pid: number
+  readonly child: ChildProcess
+  /** Every line the process printed (JSON logs), for assertions and debugging. */
+  readonly output: string[]
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  readonly exited: Promise<number | string>
+  kill(signal?: NodeJS.Signals): void
+}
+
+const distOf = (name: ServiceName) => fileURLToPath(new URL(`../../../services/${name}/dist/index.js`, import.meta.url))
+
+/**
+ * Starts a built service (`pnpm build` first; the root test script does) as a real child process,
+ * and resolves once it logs `readyMessage`. Tests kill it with SIGKILL or SIGTERM like an operator would.
+ */
+export async function startServiceProcess(
+  name: ServiceName,
+  env: Record<string, string>,
+  opts: { readyMessage?: string; timeoutMs?: number } = {},
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [distOf(name)], {
+    env: { PATH: process.env.PATH ?? '', REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
+  const readyMessage = opts.readyMessage ?? `${name} ready`
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready after ${opts.timeoutMs ?? 15_000} ms:\n${output.join('\n')}`)), opts.timeoutMs ?? 15_000)
+    const onLine = (line: string) => {
+      output.push(line)
+      if (line.includes(readyMessage)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    for (const stream of [child.stdout, child.stderr]) {
+      let buffer = ''
+      stream?.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString()
+        const lines = buffer.split('\n')
+        buffer = lines.pop() ?? ''
+        for (const l of lines) onLine(l)
+      })
+    }
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited (${code}) before ready:\n${output.join('\n')}`))
+    })
+  })
+  await ready
+  return { name, pid: child.pid ?? -1, child, output, exited, kill: (signal = 'SIGTERM') => void child.kill(signal) }
+}

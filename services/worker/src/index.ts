@@ -1,0 +1,98 @@
+import { WorkerEnv, loadEnvOrExit } from '@threadwork/config'
+import { createLogger } from '@threadwork/logger'
+import { routerFromSettings, warmUpTokenizer } from '@threadwork/model-client'
+import { type JobCatalog, createDrainQueues } from '@threadwork/queue'
+import { createRedis, createStores } from '@threadwork/storage'
+import { type Job, Worker } from 'bullmq'
+import { createCancelRegistry } from './cancel-registry.js'
+import { createLiveEvents } from './live-events.js'
+import { createDrainProcessor } from './processors/drain-thread.js'
+import { createExpireProcessor } from './processors/expire-run.js'
+import { createReconcileProcessor } from './processors/reconcile.js'
+import { createRunExecutor } from './run-executor.js'
+
+const env = loadEnvOrExit(WorkerEnv)
+const log = createLogger({ service: 'worker', level: env.LOG_LEVEL })
+const router = await routerFromSettings(env).catch((err: Error) => {
+  process.stderr.write(`Invalid configuration: PROVIDERS_FILE ${err.message}\n`)
+  process.exit(1)
+})
+
+// Workers block and retry forever on Redis (BullMQ requires maxRetriesPerRequest: null).
+const redis = createRedis(env.REDIS_URL, { role: 'worker', name: 'threadwork-worker' })
+const subscriber = createRedis(env.REDIS_URL, { role: 'worker', name: 'threadwork-worker-sub' })
+for (const c of [redis, subscriber]) c.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
+const stores = createStores(redis, env.REDIS_PREFIX, env.REDIS_SHARDS)
+const queues = createDrainQueues(redis, stores.keys)
+const cancels = createCancelRegistry()
+await cancels.listen(subscriber, stores.keys.cancelChannel)
+warmUpTokenizer()
+
+const executeRun = createRunExecutor({
+  stores,
+  router,
+  live: createLiveEvents(redis, stores.keys),
+  cancels,
+  queues,
+  log,
+  upstreamAttempts: env.UPSTREAM_MAX_ATTEMPTS,
+})
+const drain = createDrainProcessor({ stores, log, executeRun })
+const expire = createExpireProcessor(stores, queues)
+const reconcile = createReconcileProcessor(stores, queues, log, env.RECONCILE_STALE_MS)
+
+async function processJob(job: Job<JobCatalog[keyof JobCatalog]>): Promise<unknown> {
+  switch (job.name) {
+    case 'drain':
+      return drain((job.data as JobCatalog['drain']).threadId)
+    case 'expire': {
+      const { threadId, runId } = job.data as JobCatalog['expire']
+      return expire(threadId, runId)
+    }
+    case 'reconcile':
+      return reconcile((job.data as JobCatalog['reconcile']).shard)
+    default:
+      throw new Error(`unknown job ${job.name}`)
+  }
+}
+
+const workers = queues.queues.map(
+  (q) =>
+    new Worker(q.name, processJob, {
+      connection: createRedis(env.REDIS_URL, { role: 'worker', name: 'threadwork-worker-bullmq' }),
+      prefix: stores.keys.prefix,
+      concurrency: env.WORKER_CONCURRENCY,
+      // A crashed worker's runs come back after at most lockDuration + stalledInterval.
+      lockDuration: env.WORKER_LOCK_MS,
+      stalledInterval: Math.max(1000, Math.floor(env.WORKER_LOCK_MS / 2)),
+      maxStalledCount: 3,
+    }),
+)
+for (const w of workers) {
+  w.on('error', (err) => log.error({ err: err.message }, 'worker error'))
+  w.on('failed', (job, err) => log.warn({ job: job?.name, jobId: job?.id, err: err.message }, 'job failed'))
+}
+await queues.installReconciler(env.RECONCILE_EVERY_MS)
+log.info({ shards: workers.length, concurrency: env.WORKER_CONCURRENCY }, 'worker ready')
+
+let stopping = false
+async function shutdown(signal: string) {
+  if (stopping) return
+  stopping = true
+  log.info({ signal, inFlight: cancels.size }, 'draining: no new jobs; finishing in-flight runs')
+  const closing = Promise.all(workers.map((w) => w.close()))
+  const grace = setTimeout(() => {
+    // Past the grace period, hand in-flight runs back: each enqueues its thread again and returns.
+    const threads = cancels.abortAll('shutdown')
+    log.warn({ handedBack: threads.length }, 'grace period over: handing runs back')
+  }, env.SHUTDOWN_GRACE_SECONDS * 1000)
+  await closing
+  clearTimeout(grace)
+  await queues.close()
+  redis.disconnect()
+  subscriber.disconnect()
+  log.info('worker stopped')
+  process.exit(0)
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

@@ -1,0 +1,54 @@
+import { Message } from '@threadwork/domain'
+import { type Keys, type RedisClient, decodeFields } from '@threadwork/storage'
+
+const PAGE = 100
+/** Rough characters per token, used only to decide how much history to read. */
+const CHARS_PER_TOKEN = 3
+
+const charsOf = (m: Message) => m.content.reduce((n, part) => n + (part.type === 'text' ? part.text.value.length : 64), 16)
+
+/**
+ * The thread's messages a prompt can use, oldest first: the first message (`auto` truncation keeps
+ * it when it fits) and the most recent ones, read newest-first page by page until the budget is
+ * surely covered. Cost follows the budget, not the thread's length.
+ */
+export async function loadHistory(
+  redis: RedisClient,
+  k: Keys,
+  threadId: string,
+  opts: { lastMessages: number | null; budgetTokens: number },
+): Promise<Message[]> {
+  const index = k.messages(threadId)
+  const read = async (ids: string[]) => {
+    if (ids.length === 0) return []
+    const pipeline = redis.pipeline()
+    for (const id of ids) pipeline.hgetall(k.message(threadId, id))
+    const replies = (await pipeline.exec()) ?? []
+    return replies
+      .map(([, raw]) => raw as Record<string, string>)
+      .filter((raw) => raw && Object.keys(raw).length > 0)
+      .map((raw) => Message.parse(decodeFields(raw)))
+  }
+
+  if (opts.lastMessages !== null) {
+    const ids = await redis.zrevrange(index, 0, opts.lastMessages - 1)
+    return (await read(ids)).reverse()
+  }
+
+  const recent: Message[] = []
+  let chars = 0
+  for (let start = 0; ; start += PAGE) {
+    const ids = await redis.zrevrange(index, start, start + PAGE - 1)
+    const page = await read(ids)
+    recent.push(...page)
+    chars += page.reduce((n, m) => n + charsOf(m), 0)
+    if (ids.length < PAGE || chars / CHARS_PER_TOKEN > opts.budgetTokens) break
+  }
+  recent.reverse()
+  const [firstId] = await redis.zrange(index, 0, 0)
+  if (firstId && recent[0]?.id !== firstId) {
+    const [first] = await read([firstId])
+    if (first) recent.unshift(first)
+  }
+  return recent
+}
