@@ -28,6 +28,15 @@ const positiveInt = z.coerce.number().int().positive()
 /** Settings every service reads. */
 export const BaseEnv = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * `host:port,host:port`: seed nodes of a Redis Cluster. Set, every service connects with an
+   * ioredis `Cluster` (REDIS_URL then supplies only the credentials and TLS); raise REDIS_SHARDS too.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^\s*[^,\s]+:\d{1,5}(\s*,\s*[^,\s]+:\d{1,5})*\s*$/, 'must be a comma-separated list of host:port')
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .optional(),
   /** Key prefix for every Redis key and queue; tests give each test its own. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('tw'),
   LOG_LEVEL: LogLevel.default('info'),

@@ -1,3 +1,5 @@
+import { Tiktoken } from 'js-tiktoken/lite'
+import o200k_base from 'js-tiktoken/ranks/o200k_base'
 import { describe, expect, it } from 'vitest'
 import { countChatMessageTokens, countMessageTokens, countTextTokens, warmUpTokenizer } from './token-counter.js'
 
@@ -11,6 +13,38 @@ describe('token counter', () => {
 
   it('treats special-token text as plain text instead of throwing', () => {
     expect(countTextTokens('a <|endoftext|> b')).toBeGreaterThan(3)
+  })
+
+  it('stays fast and close on long runs without (or of only) whitespace', () => {
+    const started = performance.now()
+    const letters = countTextTokens('a'.repeat(200_000))
+    const chinese = countTextTokens('我们今天讨论的问题是如何在分布式系统中实现一致性以及性能之间的平衡'.repeat(300))
+    const spaces = countTextTokens(`start${' '.repeat(50_000)}end`)
+    const emoji = countTextTokens('😀'.repeat(1_000))
+    expect(performance.now() - started).toBeLessThan(1_500)
+    expect(letters).toBeGreaterThan(0)
+    expect(chinese).toBeGreaterThan(6_000)
+    expect(spaces).toBeGreaterThan(2)
+    expect(emoji).toBeGreaterThanOrEqual(1_000)
+  })
+
+  it('slicing long runs stays close to the exact count', () => {
+    const exact = new Tiktoken(o200k_base)
+    const samples = [
+      '我们今天讨论的问题是如何在分布式系统中实现一致性以及性能之间的平衡'.repeat(18),
+      'aGVsbG8gd29ybGQgdGhpcyBpcyBiYXNlNjQ'.repeat(20),
+      'a'.repeat(2_000),
+    ]
+    for (const text of samples) {
+      const want = exact.encode(text, [], []).length
+      expect(Math.abs(countTextTokens(text) - want) / want).toBeLessThan(0.05)
+    }
+    // Padding that o200k packs into very long tokens is over-counted, by at most one per slice.
+    for (const text of [`intro ${'-'.repeat(300)} outro`, ' '.repeat(1_000)]) {
+      const want = exact.encode(text, [], []).length
+      expect(countTextTokens(text)).toBeGreaterThanOrEqual(want)
+      expect(countTextTokens(text)).toBeLessThanOrEqual(want + Math.ceil(text.length / 32))
+    }
   })
 
   it('the encoder is built once (later calls are fast)', () => {

@@ -46,6 +46,11 @@ export function keys(prefix: string, shards = 1) {
     steps: (t: string, runId: string) => `${thread(t)}:run:${runId}:steps`,
     stepPrefix: (t: string) => `${thread(t)}:step:`,
     step: (t: string, id: string) => `${thread(t)}:step:${id}`,
+    turns: (t: string) => `${thread(t)}:turns`,
+    turnPrefix: (t: string) => `${thread(t)}:turn:`,
+    turn: (t: string, id: string) => `${thread(t)}:turn:${id}`,
+    /** Idempotency-Key → the turn it created (per project, 24 h). */
+    idempotency: (p: string, key: string) => `${project(p)}:idem:${key}`,
     /** Live events of one run (stream deltas), read by the API process holding the client's SSE. */
     runEvents: (t: string, runId: string) => `${thread(t)}:run:${runId}:events`,
     /** FIFO of work items (`run:<id>`, `turn:<id>`) waiting on the thread; the head is in progress. */

@@ -1,7 +1,7 @@
-import { Message, type Run, type RunLastError, type RunStatus, RunStep, nowSeconds } from '@threadwork/domain'
+import { Message, type Run, type RunLastError, type RunStatus, RunStep, Turn, nowSeconds } from '@threadwork/domain'
 import { decodeFields } from './codec.js'
 import type { Keys } from './keys.js'
-import { RunInternal, type TerminalStatus, closeOpenMessage, closeOpenStep, terminalPlan } from './run-plans.js'
+import { RunInternal, type TerminalStatus, type TurnLink, closeOpenMessage, closeOpenStep, terminalPlan } from './run-plans.js'
 import type { CommitOutcome, RunStore } from './run-store.js'
 import type { RedisClient } from './scripts.js'
 
@@ -18,7 +18,24 @@ export function createRunLifecycle(redis: RedisClient, k: Keys, runs: RunStore) 
     return raw && Object.keys(raw).length ? parse(decodeFields(raw)) : null
   }
 
+  /** The turn a run answers, with the run's replies so far, when the run was started by a turn. */
+  async function turnLinkOf(threadId: string, runId: string, turnId: string | undefined, extra: Message[] = []): Promise<TurnLink | null> {
+    if (!turnId) return null
+    const turnKey = k.turn(threadId, turnId)
+    const turn = await readOpen(turnKey, (r) => Turn.parse(r))
+    if (!turn) return null
+    const ids = await redis.zrange(k.runMessages(threadId, runId), 0, -1)
+    const replies: Message[] = []
+    for (const id of ids) {
+      const m = await readOpen(k.message(threadId, id), (r) => Message.parse(r))
+      if (m && !extra.some((e) => e.id === m.id)) replies.push(m)
+    }
+    return { turn, key: turnKey, replies: [...replies, ...extra] }
+  }
+
   return {
+    turnLinkOf,
+
     async end(
       threadId: string,
       runId: string,
@@ -42,6 +59,7 @@ export function createRunLifecycle(redis: RedisClient, k: Keys, runs: RunStore) 
         steps: step && step.status === 'in_progress' ? [closeOpenStep(step, to, now)] : [],
         messages: closedMessage ? [closedMessage] : [],
         extraEvents: closedMessage ? [{ type: 'thread.message.incomplete', data: closedMessage }] : [],
+        turn: await turnLinkOf(threadId, runId, loaded.internal[RunInternal.turn], closedMessage ? [closedMessage] : []),
       })
       const outcome = await runs.commit(threadId, runId, plan)
       return outcome.ok ? { ...outcome, run } : outcome

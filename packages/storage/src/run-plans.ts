@@ -1,5 +1,6 @@
-import { ACTIVE_RUN_STATUSES, type Message, type Run, type RunStatus, type RunStep, allowedFrom } from '@threadwork/domain'
+import { ACTIVE_RUN_STATUSES, type Message, type Run, type RunStatus, type RunStep, type Turn, allowedFrom } from '@threadwork/domain'
 import type { CommitPlan, LoadedRun, OutboxEvent } from './run-store.js'
+import { followRun, turnEventData } from './turn-store.js'
 
 export type TerminalStatus = 'completed' | 'incomplete' | 'failed' | 'cancelled' | 'expired'
 
@@ -13,7 +14,35 @@ export const RunInternal = {
   /** Id of a written message still `in_progress`. */
   openMessage: '_open_msg',
   additionalInstructions: '_additional_instructions',
+  /** The turn this run answers, if it was started by one. */
+  turn: '_turn',
 } as const
+
+/** A turn that follows its run: where it is stored and the assistant's replies so far. */
+export interface TurnLink {
+  turn: Turn
+  key: string
+  /** Every assistant message of the run (earlier rounds included), for the event's `data`. */
+  replies: Message[]
+}
+
+/**
+ * Makes a commit carry the turn along: the turn's status/end/error follow the run, and
+ * `thread.turn.<status>` is recorded with the turn, its run and the assistant's replies.
+ */
+export function withTurn(plan: CommitPlan, run: Run, link: TurnLink | null | undefined, now: number): CommitPlan {
+  if (!link) return plan
+  const turn = followRun(link.turn, run, now)
+  const events = [...(plan.events ?? [])]
+  if (turn.status !== link.turn.status && turn.status !== 'in_progress') {
+    events.push({ type: `thread.turn.${turn.status}`, data: turnEventData(turn, run, link.replies), callbackUrl: turn.callback_url })
+  }
+  return {
+    ...plan,
+    patches: [...(plan.patches ?? []), { key: link.key, fields: { status: turn.status, completed_at: turn.completed_at, last_error: turn.last_error } }],
+    events,
+  }
+}
 
 const stepStatusFor: Record<TerminalStatus, RunStep['status']> = {
   completed: 'completed',
@@ -35,6 +64,7 @@ export interface TerminalOptions {
   /** Partial updates of already-written objects (close an open step or message). */
   extraEvents?: OutboxEvent[]
   from?: readonly RunStatus[]
+  turn?: TurnLink | null
 }
 
 /**
@@ -65,7 +95,7 @@ export function terminalPlan(loaded: LoadedRun, to: TerminalStatus, o: TerminalO
     release: true,
     events: [...(o.extraEvents ?? []), { type: `thread.run.${to}`, data: run }],
   }
-  return { plan, run }
+  return { plan: withTurn(plan, run, o.turn, o.now), run }
 }
 
 /** The partial write closing a step that was left open, for terminal statuses that end it early. */

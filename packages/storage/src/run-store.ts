@@ -50,6 +50,8 @@ export interface CommitPlan {
   messages?: Message[]
   /** Upserted; a new one joins the run's step list. */
   steps?: RunStep[]
+  /** Partial updates of other objects (a turn following its run); skipped if the object is gone. */
+  patches?: { key: string; fields: Record<string, unknown> }[]
   /** Mailbox item (`run:<id>` or `turn:<id>`) this commit finishes. */
   pop?: string
   /** Clear the thread's active run (the run reached a terminal status). */
@@ -169,6 +171,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
           idx: [k.messages(threadId), k.runMessages(threadId, runId)],
         })),
         ...(plan.steps ?? []).map((s) => ({ k: k.step(threadId, s.id), id: s.id, f: encodeFields(s), idx: [k.steps(threadId, runId)] })),
+        ...(plan.patches ?? []).map((p) => ({ k: p.key, id: '', f: encodeFields(p.fields), idx: [], p: 1 })),
       ]
       const now = nowSeconds()
       const payload = {

@@ -5,6 +5,7 @@ import { createRunLifecycle } from './run-lifecycle.js'
 import { createRunStore } from './run-store.js'
 import type { RedisClient } from './scripts.js'
 import { createThreadStore } from './thread-store.js'
+import { createTurnStore } from './turn-store.js'
 import { createWebhookEndpointStore } from './webhook-endpoint-store.js'
 
 /** Every store over one connection and key prefix. */
@@ -20,6 +21,7 @@ export function createStores(redis: RedisClient, prefix: string, shards = 1) {
     webhookEndpoints: createWebhookEndpointStore(redis, k),
     runs,
     runLifecycle: createRunLifecycle(redis, k, runs),
+    turns: createTurnStore(redis, k),
   }
 }
 export type Stores = ReturnType<typeof createStores>

@@ -36,9 +36,9 @@ export function createThreadStore(redis: RedisClient, k: Keys) {
   const notFound = (id: string) => ApiError.notFound('thread', id)
 
   return {
-    async create(project: string, params: ThreadCreateParams = {}): Promise<{ thread: Thread; messages: Message[] }> {
+    async create(project: string, params: ThreadCreateParams = {}, id: string = newId('thread')): Promise<{ thread: Thread; messages: Message[] }> {
       const thread: Thread = {
-        id: newId('thread'),
+        id,
         object: 'thread',
         created_at: nowSeconds(),
         tool_resources: params.tool_resources ?? {},

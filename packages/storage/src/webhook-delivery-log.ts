@@ -108,7 +108,10 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
 
     /** The next attempt number of `evt` at `owner`, counted across every job that sends it. */
     async nextAttemptNumber(project: string, evt: string, owner: string): Promise<number> {
-      return redis.hincrby(k.webhookEvent(project, evt), `_attempts:${owner}`, 1)
+      const key = k.webhookEvent(project, evt)
+      // EXPIRE NX (Redis 7): should the record have expired just now, HINCRBY must not leave a key without a TTL.
+      const replies = await redis.multi().hincrby(key, `_attempts:${owner}`, 1).expire(key, 86_400, 'NX').exec()
+      return Number(replies?.[0]?.[1] ?? 1)
     },
 
     /** The dispatcher's answer to a test send, for the API request waiting on it. */

@@ -6,7 +6,7 @@ import { serve } from '@hono/node-server'
 import { type AppDeps, createApp } from '@threadwork/api/app'
 import { ApiError } from '@threadwork/domain'
 import { createLogger } from '@threadwork/logger'
-import { createRunService } from '@threadwork/api/run-service'
+import { createServices } from '@threadwork/api/services'
 import { type ProviderRouter, createProviderRouter } from '@threadwork/model-client'
 import { type DrainQueues, createDrainQueues } from '@threadwork/queue'
 import { type Stores, createRedis, createStores, waitReady } from '@threadwork/storage'
@@ -70,7 +70,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const app = createApp({
     redis,
     stores,
-    runs: createRunService({
+    ...createServices({
       stores,
       queues,
       servesModel: (model) => router.resolve(model) !== null,

@@ -5,7 +5,7 @@ import { createStores } from '@threadwork/storage'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type App, createApp } from './app.js'
-import { createRunService } from './runs/run-service.js'
+import { createServices } from './services.js'
 
 let fx: RedisFixture
 let app: App
@@ -16,7 +16,7 @@ beforeEach(async () => {
   app = createApp({
     redis: fx.redis,
     stores,
-    runs: createRunService({ stores, queues, servesModel: () => true, runExpiresAfterSeconds: 600, publishCancel: async () => {} }),
+    ...createServices({ stores, queues, servesModel: () => true, runExpiresAfterSeconds: 600, publishCancel: async () => {} }),
     apiKeys: new Map([['sk-a', 'alpha']]),
     models: { list: async () => [], retrieve: async (id) => Promise.reject(ApiError.notFound('model', id)) },
     log: createLogger({ service: 'test', level: 'silent' }),

@@ -14,8 +14,10 @@ import { messageRoutes } from './routes/messages.js'
 import { type ModelsCatalog, modelRoutes } from './routes/models.js'
 import { type RunStreamer, runRoutes } from './routes/runs.js'
 import { threadRoutes } from './routes/threads.js'
+import { turnRoutes } from './routes/turns.js'
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js'
 import type { RunService } from './runs/run-service.js'
+import type { TurnService } from './turns/turn-service.js'
 
 export interface AppDeps {
   redis: RedisClient
@@ -23,6 +25,7 @@ export interface AppDeps {
   apiKeys: ReadonlyMap<string, string>
   models: ModelsCatalog
   runs: RunService
+  turns: TurnService
   /** Produces `stream: true` responses; null answers them as plain JSON. */
   streamer?: RunStreamer | null
   log: Logger
@@ -46,6 +49,7 @@ export function createApp(deps: AppDeps) {
   v1.route('/', assistantRoutes(deps.stores))
   // Run routes first: `/threads/runs` must not be read as thread id "runs".
   v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))
+  v1.route('/', turnRoutes(deps.turns))
   v1.route('/', threadRoutes(deps.stores))
   v1.route('/', messageRoutes(deps.stores))
   v1.route('/', modelRoutes(deps.models))

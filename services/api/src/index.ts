@@ -6,7 +6,7 @@ import { createDrainQueues } from '@threadwork/queue'
 import { createRedis, createStores } from '@threadwork/storage'
 import { createApp } from './app.js'
 import { createModels } from './models.js'
-import { createRunService } from './runs/run-service.js'
+import { createServices } from './services.js'
 
 const env = loadEnvOrExit(ApiEnv)
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL })
@@ -27,7 +27,7 @@ const app = createApp({
   stores,
   apiKeys: env.API_KEYS ?? DEV_API_KEYS,
   models: createModels(router),
-  runs: createRunService({
+  ...createServices({
     stores,
     queues,
     servesModel: (model) => router.resolve(model) !== null,

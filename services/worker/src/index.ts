@@ -9,6 +9,7 @@ import { createLiveEvents } from './live-events.js'
 import { createDrainProcessor } from './processors/drain-thread.js'
 import { createExpireProcessor } from './processors/expire-run.js'
 import { createReconcileProcessor } from './processors/reconcile.js'
+import { createStartTurn } from './processors/start-turn.js'
 import { createRunExecutor } from './run-executor.js'
 
 const env = loadEnvOrExit(WorkerEnv)
@@ -37,7 +38,8 @@ const executeRun = createRunExecutor({
   log,
   upstreamAttempts: env.UPSTREAM_MAX_ATTEMPTS,
 })
-const drain = createDrainProcessor({ stores, log, executeRun })
+const startTurn = createStartTurn({ stores, queues, log, executeRun, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
+const drain = createDrainProcessor({ stores, log, executeRun, startTurn })
 const expire = createExpireProcessor(stores, queues)
 const reconcile = createReconcileProcessor(stores, queues, log, env.RECONCILE_STALE_MS)
 

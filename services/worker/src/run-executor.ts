@@ -20,7 +20,7 @@ import {
   withUpstreamRetries,
 } from '@threadwork/model-client'
 import type { DrainQueues } from '@threadwork/queue'
-import { type CommitOutcome, type LoadedRun, RunInternal, type Stores, terminalPlan } from '@threadwork/storage'
+import { type CommitOutcome, type LoadedRun, RunInternal, type Stores, terminalPlan, withTurn } from '@threadwork/storage'
 import { type CancelRegistry, RunAborted } from './cancel-registry.js'
 import type { LiveEvents } from './live-events.js'
 import { loadHistory } from './thread-history.js'
@@ -244,7 +244,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
           submit_tool_outputs: { tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) },
         },
       }
-      const outcome = await runs.commit(threadId, run.id, {
+      const turnLink = await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn], textMessage ? [textMessage] : [])
+      const outcome = await runs.commit(threadId, run.id, withTurn({
         project: ctx.project,
         fence: ctx.fence,
         from: ['in_progress'],
@@ -253,7 +254,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
         messages: textMessage ? [textMessage] : [],
         steps: [...(messageStep ? [messageStep] : []), toolStep],
         events: [...(textMessage ? [{ type: 'thread.message.completed', data: textMessage }] : []), { type: 'thread.run.requires_action', data: waiting }],
-      })
+      }, waiting, turnLink, now))
       if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
       stream.finishToolCalls(toolStep)
       live.emit(threadId, run.id, 'thread.run.requires_action', waiting)
@@ -278,6 +279,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       messages: [message],
       steps: [step],
       extraEvents: [{ type: cut ? 'thread.message.incomplete' : 'thread.message.completed', data: message }],
+      turn: await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn], [message]),
     })
     const outcome = await runs.commit(threadId, run.id, { ...plan, internal: { ...plan.internal, [USAGE_FIELD]: JSON.stringify(usage) } })
     if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
@@ -293,6 +295,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
         fence: ctx.fence,
         from: ['in_progress'],
         run: { usage: used, incomplete_details: { reason } },
+        turn: await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn]),
       })
       const outcome = await runs.commit(threadId, run.id, plan)
       if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)

@@ -12,7 +12,8 @@
     run      [field, value, …]                     fields set on the run (values JSON-encoded)
     writes   [{ k = key, f = [field, value, …], idx = [zset key, …] }]
              upserts; an object new to its first index gets the thread's next sequence number
-             in every listed index (messages, run messages, steps)
+             in every listed index (messages, run messages, steps); with `p = 1` the write is a
+             patch of an existing object (a turn following its run) and is skipped if it is gone
     pop      mailbox item to remove ('' for none)   release  run id to release the thread from ('')
     pend     1 to (re)mark the thread as having runnable work (after tool outputs arrive)
     events   [[evt id, type, data JSON, callback_url or '']]
@@ -32,11 +33,12 @@ local plan = cjson.decode(ARGV[3])
 if #plan.run > 0 then redis.call('HSET', KEYS[2], unpack(plan.run)) end
 for _, w in ipairs(plan.writes) do
   local isNew = redis.call('EXISTS', w.k) == 0
-  redis.call('HSET', w.k, unpack(w.f))
-  if isNew and #w.idx > 0 then
-    local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
-    local id = w.id
-    for _, z in ipairs(w.idx) do redis.call('ZADD', z, seq, id) end
+  if not (w.p == 1 and isNew) then
+    redis.call('HSET', w.k, unpack(w.f))
+    if isNew and #w.idx > 0 then
+      local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+      for _, z in ipairs(w.idx) do redis.call('ZADD', z, seq, w.id) end
+    end
   end
 end
 if plan.pop ~= '' then

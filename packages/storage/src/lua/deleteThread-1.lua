@@ -1,5 +1,5 @@
 --[[
-  Deletes a thread with all its messages, runs and steps.
+  Deletes a thread with all its messages, runs, steps and turns, and its mailbox.
   KEYS[1] thread hash
   ARGV[1] project   ARGV[2] the thread's key prefix (`<prefix>:{thread_…}:`)
   returns 1 when deleted, 0 when missing or another project's
@@ -18,7 +18,10 @@ end
 unlinkAll(redis.call('ZRANGE', p .. 'messages', 0, -1), function(id) return p .. 'msg:' .. id end)
 for _, runId in ipairs(redis.call('ZRANGE', p .. 'runs', 0, -1)) do
   unlinkAll(redis.call('ZRANGE', p .. 'run:' .. runId .. ':steps', 0, -1), function(id) return p .. 'step:' .. id end)
-  redis.call('UNLINK', p .. 'run:' .. runId, p .. 'run:' .. runId .. ':steps', p .. 'run:' .. runId .. ':messages')
+  redis.call('UNLINK', p .. 'run:' .. runId, p .. 'run:' .. runId .. ':steps', p .. 'run:' .. runId .. ':messages',
+    p .. 'run:' .. runId .. ':events')
 end
-redis.call('UNLINK', KEYS[1], p .. 'messages', p .. 'runs')
+unlinkAll(redis.call('ZRANGE', p .. 'turns', 0, -1), function(id) return p .. 'turn:' .. id end)
+-- Dropping the mailbox stops queued turns; a drain that still holds the thread finds nothing to do.
+redis.call('UNLINK', KEYS[1], p .. 'messages', p .. 'runs', p .. 'turns', p .. 'mailbox', p .. 'fence')
 return 1

@@ -11,7 +11,7 @@ import {
   nowSeconds,
 } from '@threadwork/domain'
 import type { DrainQueues } from '@threadwork/queue'
-import { RunInternal, type Stores, buildMessages } from '@threadwork/storage'
+import { RunInternal, type Stores, buildMessages, withTurn } from '@threadwork/storage'
 
 export interface RunServiceDeps {
   stores: Stores
@@ -140,14 +140,24 @@ export function createRunService(deps: RunServiceDeps) {
             }
           : null
       const queued: Run = { ...run, status: 'queued', required_action: null }
-      const outcome = await stores.runs.commit(threadId, runId, {
-        project,
-        from: ['requires_action'],
-        run: { status: 'queued', required_action: null },
-        internal: { [RunInternal.openStep]: '' },
-        steps: completedStep ? [completedStep] : [],
-        pending: true,
-      })
+      const turnLink = await stores.runLifecycle.turnLinkOf(threadId, runId, loaded?.internal[RunInternal.turn])
+      const outcome = await stores.runs.commit(
+        threadId,
+        runId,
+        withTurn(
+          {
+            project,
+            from: ['requires_action'],
+            run: { status: 'queued', required_action: null },
+            internal: { [RunInternal.openStep]: '' },
+            steps: completedStep ? [completedStep] : [],
+            pending: true,
+          },
+          queued,
+          turnLink,
+          now,
+        ),
+      )
       if (!outcome.ok) {
         const status = outcome.reason === 'status' ? outcome.status : 'expired'
         throw ApiError.invalid(`Runs in status "${status}" do not accept tool outputs.`)

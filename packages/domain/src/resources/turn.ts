@@ -1,0 +1,79 @@
+import { z } from '@hono/zod-openapi'
+import { Metadata, listOf } from '../shared.js'
+import { Attachment, MessageContentPartParam } from './message.js'
+import { RunLastError, TruncationStrategy } from './run.js'
+import { AssistantTool, ResponseFormat, Temperature, ToolChoice, ToolResources, TopP } from './tools.js'
+
+/** A turn follows its run's status once started; before that it is `queued` (or `cancelled`). */
+export const TurnStatus = z.enum(['queued', 'in_progress', 'requires_action', 'completed', 'failed', 'cancelled', 'expired', 'incomplete'])
+export type TurnStatus = z.infer<typeof TurnStatus>
+export const TERMINAL_TURN_STATUSES = ['completed', 'failed', 'cancelled', 'expired', 'incomplete'] as const satisfies readonly TurnStatus[]
+
+/**
+ * Threadwork's extension: one user message plus the run that answers it, accepted at any time
+ * and run strictly in arrival order per thread. `message_id` and `run_id` are fixed at accept time;
+ * the message and the run exist once the turn starts.
+ */
+export const Turn = z
+  .object({
+    id: z.string(),
+    object: z.literal('thread.turn'),
+    thread_id: z.string(),
+    assistant_id: z.string(),
+    status: TurnStatus,
+    message_id: z.string(),
+    run_id: z.string(),
+    created_at: z.number().int(),
+    started_at: z.number().int().nullable(),
+    completed_at: z.number().int().nullable(),
+    last_error: RunLastError.nullable(),
+    metadata: z.record(z.string(), z.string()).nullable(),
+    callback_url: z.string().nullable(),
+  })
+  .openapi('TurnObject')
+export type Turn = z.infer<typeof Turn>
+
+/** The run settings a turn may override (the same meaning as on create-run). */
+export const TurnRunSettings = z.strictObject({
+  model: z.string().min(1).nullable().optional(),
+  instructions: z.string().nullable().optional(),
+  additional_instructions: z.string().nullable().optional(),
+  tools: z.array(AssistantTool).max(20).nullable().optional(),
+  temperature: Temperature.nullable().optional(),
+  top_p: TopP.nullable().optional(),
+  max_prompt_tokens: z.number().int().min(256).nullable().optional(),
+  max_completion_tokens: z.number().int().min(256).nullable().optional(),
+  truncation_strategy: TruncationStrategy.nullable().optional(),
+  tool_choice: ToolChoice.nullable().optional(),
+  parallel_tool_calls: z.boolean().optional(),
+  response_format: ResponseFormat.nullable().optional(),
+  metadata: Metadata.nullable().optional(),
+})
+export type TurnRunSettings = z.infer<typeof TurnRunSettings>
+
+const CallbackUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u) && !/^https?:\/\/[^/]*@/i.test(u), { message: 'must be an http(s) URL without credentials' })
+
+const turnFields = {
+  assistant_id: z.string().min(1),
+  content: z.union([z.string(), z.array(MessageContentPartParam).min(1)]),
+  attachments: z.array(Attachment).nullable().optional(),
+  metadata: Metadata.nullable().optional(),
+  callback_url: CallbackUrl.nullable().optional(),
+  run: TurnRunSettings.optional(),
+}
+
+export const TurnCreateParams = z.strictObject(turnFields).openapi('CreateTurnRequest')
+export type TurnCreateParams = z.infer<typeof TurnCreateParams>
+
+export const ThreadTurnCreateParams = z
+  .strictObject({
+    ...turnFields,
+    thread: z.strictObject({ metadata: Metadata.nullable().optional(), tool_resources: ToolResources.nullable().optional() }).optional(),
+  })
+  .openapi('CreateThreadTurnRequest')
+export type ThreadTurnCreateParams = z.infer<typeof ThreadTurnCreateParams>
+
+export const TurnList = listOf(Turn).openapi('ListTurnsResponse')

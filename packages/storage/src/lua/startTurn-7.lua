@@ -1,0 +1,24 @@
+--[[
+  Starts the turn at the head of a thread's mailbox: adds its user message, creates its run, and
+  marks the turn in progress, in one step. The mailbox item stays until the run's terminal commit.
+  KEYS[1] thread hash   KEYS[2] fence counter   KEYS[3] turn hash   KEYS[4] messages zset
+  KEYS[5] runs zset     KEYS[6] message hash    KEYS[7] run hash
+  ARGV[1] fence token   ARGV[2] message id   ARGV[3] run id   ARGV[4] project
+  ARGV[5] JSON { msg = [field, value, …], run = [field, value, …], turn = [field, value, …] }
+  returns 'OK' | 'FENCED' | 'STATUS:<turn status JSON>' | 'GONE'
+]]
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'FENCED' end
+local status = redis.call('HGET', KEYS[3], 'status')
+if not status then return 'GONE' end
+if status ~= '"queued"' then return 'STATUS:' .. status end
+local plan = cjson.decode(ARGV[5])
+local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+redis.call('HSET', KEYS[6], unpack(plan.msg))
+redis.call('ZADD', KEYS[4], seq, ARGV[2])
+seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+redis.call('HSET', KEYS[7], '_project', ARGV[4], unpack(plan.run))
+redis.call('ZADD', KEYS[5], seq, ARGV[3])
+-- A run created through the Assistants API while this turn waited keeps the lock; it runs next.
+redis.call('HSETNX', KEYS[1], '_active_run', ARGV[3])
+redis.call('HSET', KEYS[3], unpack(plan.turn))
+return 'OK'

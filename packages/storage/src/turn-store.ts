@@ -1,0 +1,150 @@
+import {
+  ApiError,
+  type ListPage,
+  type ListQuery,
+  type Message,
+  type Run,
+  Turn,
+  type TurnStatus,
+  newId,
+  nowSeconds,
+} from '@threadwork/domain'
+import { decodeFields, encodeFields } from './codec.js'
+import type { Keys } from './keys.js'
+import endQueuedTurnLua from './lua/endQueuedTurn-4.lua'
+import createTurnLua from './lua/createTurn-5.lua'
+import startTurnLua from './lua/startTurn-7.lua'
+import { listPage } from './paginate.js'
+import { type RedisClient, runScript, script } from './scripts.js'
+
+const createTurnScript = script('createTurn', createTurnLua)
+const startTurnScript = script('startTurn', startTurnLua)
+const endQueuedTurnScript = script('endQueuedTurn', endQueuedTurnLua)
+
+/** Internal turn fields (raw strings on the turn hash). */
+export const TurnInternal = {
+  /** The turn's request (content, attachments, run settings) as JSON, used when it starts. */
+  request: '_request',
+} as const
+
+export type TurnStore = ReturnType<typeof createTurnStore>
+
+/** The turn status that mirrors a run status (a cancelling run's turn is still in progress). */
+export function turnStatusOf(run: Run): TurnStatus {
+  if (run.status === 'cancelling' || run.status === 'queued') return 'in_progress'
+  return run.status
+}
+
+/** The turn after its run changed: status, end time and error follow the run. */
+export function followRun(turn: Turn, run: Run, now = nowSeconds()): Turn {
+  const status = turnStatusOf(run)
+  const ended = status === 'completed' || status === 'failed' || status === 'cancelled' || status === 'expired' || status === 'incomplete'
+  return { ...turn, status, completed_at: ended ? now : null, last_error: run.last_error }
+}
+
+/** The `data` of a `thread.turn.*` event: everything a receiver needs, no follow-up call. */
+export const turnEventData = (turn: Turn, run: Run | null, messages: Message[]) => ({ turn, run, messages })
+
+export function createTurnStore(redis: RedisClient, k: Keys) {
+  const threadNotFound = (id: string) => ApiError.notFound('thread', id)
+  const notFound = (id: string) => ApiError.notFound('turn', id)
+
+  return {
+    async create(project: string, turn: Turn, request: unknown): Promise<void> {
+      const t = turn.thread_id
+      const status = await runScript<string>(redis, createTurnScript, [k.thread(t), k.turns(t), k.turn(t, turn.id), k.mailbox(t), k.shardPending(t)], [
+        project,
+        turn.id,
+        t,
+        Date.now(),
+        ...encodeFields(turn),
+        TurnInternal.request,
+        JSON.stringify(request),
+      ])
+      if (status === 'NOT_FOUND') throw threadNotFound(t)
+    },
+
+    async get(project: string, threadId: string, turnId: string): Promise<Turn> {
+      const raw = await redis.hgetall(k.turn(threadId, turnId))
+      if (!raw || raw._project !== project) throw notFound(turnId)
+      return Turn.parse(decodeFields(raw))
+    },
+
+    /** Unscoped read with the stored request (workers). */
+    async load(threadId: string, turnId: string): Promise<{ turn: Turn; project: string; request: unknown } | null> {
+      const raw = await redis.hgetall(k.turn(threadId, turnId))
+      if (!raw || Object.keys(raw).length === 0) return null
+      return { turn: Turn.parse(decodeFields(raw)), project: raw._project ?? '', request: JSON.parse(raw[TurnInternal.request] ?? '{}') }
+    },
+
+    list(project: string, threadId: string, query: ListQuery): Promise<ListPage<Turn>> {
+      return listPage(redis, {
+        ownerKey: k.thread(threadId),
+        indexKey: k.turns(threadId),
+        objectPrefix: k.turnPrefix(threadId),
+        project,
+        parse: (raw) => Turn.parse(raw),
+        notFound: () => threadNotFound(threadId),
+      }, query)
+    },
+
+    /** Adds the turn's message and creates its run (fenced by the draining worker's token). */
+    async start(args: { project: string; fence: number; turn: Turn; message: Message; run: Run; runInternal: Record<string, string> }) {
+      const t = args.turn.thread_id
+      const started: Turn = { ...args.turn, status: 'in_progress', started_at: nowSeconds() }
+      const reply = await runScript<string>(
+        redis,
+        startTurnScript,
+        [k.thread(t), k.fence(t), k.turn(t, args.turn.id), k.messages(t), k.runs(t), k.message(t, args.message.id), k.run(t, args.run.id)],
+        [
+          String(args.fence),
+          args.message.id,
+          args.run.id,
+          args.project,
+          JSON.stringify({
+            msg: encodeFields(args.message),
+            run: [...encodeFields(args.run), ...Object.entries(args.runInternal).flat()],
+            turn: encodeFields({ status: started.status, started_at: started.started_at }),
+          }),
+        ],
+      )
+      return reply === 'OK' ? { ok: true as const, turn: started } : { ok: false as const, reply }
+    },
+
+    /**
+     * Ends a turn that has not started: `cancelled` by its client (project-checked), or `failed`
+     * by the worker that could not start it. `null` when it has started (end its run instead).
+     */
+    async endQueued(
+      owner: { project: string; checked: boolean },
+      threadId: string,
+      turnId: string,
+      to: 'cancelled' | 'failed',
+      lastError: Turn['last_error'] = null,
+    ): Promise<Turn | null> {
+      const loaded = await this.load(threadId, turnId)
+      if (!loaded || (owner.checked && loaded.project !== owner.project)) throw notFound(turnId)
+      const ended: Turn = { ...loaded.turn, status: to, completed_at: nowSeconds(), last_error: lastError }
+      const reply = await runScript<string>(
+        redis,
+        endQueuedTurnScript,
+        [k.thread(threadId), k.turn(threadId, turnId), k.mailbox(threadId), k.shardOutbox(threadId)],
+        [
+          owner.checked ? owner.project : '',
+          turnId,
+          JSON.stringify({
+            turn: encodeFields({ status: ended.status, completed_at: ended.completed_at, last_error: ended.last_error }),
+            event: [newId('evt'), `thread.turn.${to}`, JSON.stringify(turnEventData(ended, null, [])), ended.callback_url ?? ''],
+            project: loaded.project,
+            thread: threadId,
+            created_at: String(nowSeconds()),
+            channel: k.outboxChannel,
+            shard: String(k.shardOf(threadId)),
+          }),
+        ],
+      )
+      if (reply === 'NOT_FOUND') throw notFound(turnId)
+      return reply === 'OK' ? ended : null
+    },
+  }
+}

@@ -1,0 +1,116 @@
+import { ApiError, type ListQuery, type ThreadTurnCreateParams, type Turn, type TurnCreateParams, newId, nowSeconds } from '@threadwork/domain'
+import type { DrainQueues } from '@threadwork/queue'
+import type { Stores } from '@threadwork/storage'
+import type { RunService } from '../runs/run-service.js'
+import { type Idempotency, createIdempotency } from './idempotency.js'
+
+export interface TurnServiceDeps {
+  stores: Stores
+  queues: DrainQueues
+  runs: RunService
+  servesModel: (model: string) => boolean
+}
+
+export type TurnService = ReturnType<typeof createTurnService>
+
+/** Turns: accepted at any time, run one at a time per thread in arrival order. */
+export function createTurnService(deps: TurnServiceDeps) {
+  const { stores, queues } = deps
+  const idempotency: Idempotency = createIdempotency(stores.redis, stores.keys)
+
+  /** Refuses what could never start, before anything is stored. */
+  async function check(project: string, params: TurnCreateParams): Promise<void> {
+    const assistant = await stores.assistants.get(project, params.assistant_id)
+    const model = params.run?.model ?? assistant.model
+    if (!deps.servesModel(model)) {
+      throw ApiError.invalid(`The model '${model}' does not exist or is not served by any configured provider.`, 'run.model', 'model_not_found')
+    }
+  }
+
+  async function accept(project: string, threadId: string, turnId: string, params: TurnCreateParams): Promise<Turn> {
+    const { thread: _thread, ...request } = params as ThreadTurnCreateParams
+    const turn: Turn = {
+      id: turnId,
+      object: 'thread.turn',
+      thread_id: threadId,
+      assistant_id: params.assistant_id,
+      status: 'queued',
+      message_id: newId('msg'),
+      run_id: newId('run'),
+      created_at: nowSeconds(),
+      started_at: null,
+      completed_at: null,
+      last_error: null,
+      metadata: params.metadata ?? {},
+      callback_url: params.callback_url ?? null,
+    }
+    await stores.turns.create(project, turn, request)
+    // If this fails the turn still waits in the mailbox; the reconciler re-adds the drain.
+    await queues.enqueueDrain(threadId)
+    return turn
+  }
+
+  /** The turn an earlier request with the same key created (waiting briefly if it is still being stored). */
+  async function original(project: string, ref: { threadId: string; turnId: string }): Promise<Turn> {
+    const deadline = Date.now() + idempotency.waitMs
+    for (;;) {
+      const turn = await stores.turns.get(project, ref.threadId, ref.turnId).catch(() => null)
+      if (turn) return turn
+      if (Date.now() > deadline) throw new ApiError(409, 'A request with this Idempotency-Key is still being processed. Retry shortly.', { code: 'idempotency_key_in_use' })
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  async function withKey(project: string, key: string | undefined, body: unknown, threadId: string, create: (turnId: string) => Promise<Turn>): Promise<Turn> {
+    const turnId = newId('turn')
+    if (!key) return create(turnId)
+    const claim = await idempotency.claim(project, key, body, { threadId, turnId })
+    if (!claim.claimed) return original(project, claim.ref)
+    try {
+      return await create(turnId)
+    } catch (err) {
+      await idempotency.release(project, key)
+      throw err
+    }
+  }
+
+  return {
+    async create(project: string, threadId: string, params: TurnCreateParams, idempotencyKey?: string): Promise<Turn> {
+      await check(project, params)
+      return withKey(project, idempotencyKey, { threadId, params }, threadId, (turnId) => accept(project, threadId, turnId, params))
+    },
+
+    /** `POST /v1/turns`: a new thread and its first turn. */
+    async createWithThread(project: string, params: ThreadTurnCreateParams, idempotencyKey?: string): Promise<Turn> {
+      await check(project, params)
+      const threadId = newId('thread')
+      return withKey(project, idempotencyKey, { params }, threadId, async (turnId) => {
+        await stores.threads.create(project, { metadata: params.thread?.metadata, tool_resources: params.thread?.tool_resources }, threadId)
+        return accept(project, threadId, turnId, params)
+      })
+    },
+
+    get: (project: string, threadId: string, turnId: string) => stores.turns.get(project, threadId, turnId),
+
+    list: (project: string, threadId: string, query: ListQuery) => stores.turns.list(project, threadId, query),
+
+    /** Dequeues a turn that has not started; cancels the run of one that has. */
+    async cancel(project: string, threadId: string, turnId: string): Promise<Turn> {
+      const turn = await stores.turns.get(project, threadId, turnId)
+      if (turn.status === 'queued') {
+        const ended = await stores.turns.endQueued({ project, checked: true }, threadId, turnId, 'cancelled')
+        if (ended) return ended
+      }
+      const current = await stores.turns.get(project, threadId, turnId)
+      if (current.status === 'queued' || current.status === 'completed' || current.status === 'failed' || current.status === 'cancelled' || current.status === 'expired' || current.status === 'incomplete') {
+        if (current.status === 'queued') return this.cancel(project, threadId, turnId)
+        throw ApiError.invalid(`Cannot cancel turn with status '${current.status}'.`)
+      }
+      await deps.runs.cancel(project, threadId, current.run_id).catch((err) => {
+        // The run finished in the meantime: report the turn as it is.
+        if (!(err instanceof ApiError && err.status === 400)) throw err
+      })
+      return stores.turns.get(project, threadId, turnId)
+    },
+  }
+}

@@ -1,0 +1,146 @@
+import type { Logger } from '@threadwork/logger'
+import { CALLBACK_OWNER, type Keys, type RedisClient, type WebhookEndpointStore, activeSecrets } from '@threadwork/storage'
+import { DelayedError, type Job, type Queue } from 'bullmq'
+import type { Dispatcher } from 'undici'
+import { buildWebhookHeaders, classifyOutcome, nextDelayMs, sendWebhook, shouldDisableEndpoint } from './delivery/index.js'
+import { type FifoDeps, fifoMember, gate, release } from './fifo.js'
+import type { DeliveryJob } from './jobs.js'
+
+export interface DeliveryDeps {
+  redis: RedisClient
+  keys: Keys
+  endpoints: WebhookEndpointStore
+  /** The shard queues, indexed by shard (for the FIFO's head lookups and promotes). */
+  queues: readonly Queue<DeliveryJob>[]
+  /** The SSRF-guarded HTTP dispatcher. */
+  http: Dispatcher
+  log: Logger
+  /** Delay before each attempt, from the first; its length is the attempt count. */
+  schedule: readonly number[]
+  timeoutMs: number
+  fifoRecheckMs: number
+  fifoMaxWaitMs: number
+}
+
+/**
+ * The BullMQ processor of a delivery job: one attempt per run. A failed attempt that may be
+ * retried puts the job back in `delayed` (`moveToDelayed` + `DelayedError`, so BullMQ's own
+ * attempt count is untouched) until the schedule — or a longer `retry-after` — says. Every attempt
+ * is recorded. Secrets are read here, per attempt, and never logged.
+ */
+export function createDeliveryProcessor(deps: DeliveryDeps) {
+  const { endpoints, log } = deps
+  const deliveries = endpoints.deliveries
+
+  return async function deliver(job: Job<DeliveryJob>, token?: string): Promise<string> {
+    const d = job.data
+    const queue = deps.queues[d.shard]
+    if (!queue) throw new Error(`no queue for shard ${d.shard}`)
+    const fifo: FifoDeps = {
+      redis: deps.redis,
+      queue,
+      outboxKey: deps.keys.outbox(d.shard),
+      recheckMs: deps.fifoRecheckMs,
+      maxWaitMs: deps.fifoMaxWaitMs,
+    }
+    const ordered = d.entryId !== null && d.thread !== null
+    const fifoKey = ordered ? deps.keys.webhookFifo(d.shard, d.target, d.thread!) : ''
+    const member = ordered ? fifoMember(d.entryId!, d.evt) : ''
+    const done = async (why: string) => {
+      if (ordered) await release(fifo, fifoKey, member, d.target)
+      return why
+    }
+    const ctx = { jobId: job.id, evt: d.evt, target: d.target, project: d.project }
+
+    // Where to, and signed with what. Read now: the endpoint may have changed since the event.
+    const event = await deliveries.getEvent(d.project, d.evt)
+    let url: string | null = null
+    let secrets: string[] = []
+    if (d.target === CALLBACK_OWNER) {
+      url = event?.callbackUrl ?? null
+      secrets = activeSecrets(await endpoints.signingSecret.ensure(d.project))
+    } else {
+      const target = await endpoints.target(d.project, d.target)
+      if (!target) return done('endpoint_deleted')
+      if (target.endpoint.status !== 'enabled' && d.trigger !== 'test') {
+        log.info(ctx, 'webhook skipped: endpoint disabled')
+        return done('endpoint_disabled')
+      }
+      url = target.endpoint.url
+      secrets = target.secrets
+    }
+    if (!event || !url) {
+      log.warn(ctx, 'webhook dropped: event no longer retained')
+      return done('event_expired')
+    }
+
+    if (ordered) {
+      const decision = await gate(fifo, fifoKey, member, d.target)
+      if (decision.kind === 'done') return 'already_handled'
+      if (decision.kind === 'wait') {
+        await job.moveToDelayed(Date.now() + decision.ms, token)
+        throw new DelayedError()
+      }
+    }
+
+    const attempt = await deliveries.nextAttemptNumber(d.project, d.evt, d.target)
+    const tries = d.tries + 1
+    // Same webhook-id (the event id) and body on every attempt; a fresh timestamp and signature.
+    const headers = buildWebhookHeaders({ secrets, msgId: d.evt, timestamp: new Date(), body: event.body })
+    const result = await sendWebhook({ url, headers, body: event.body, dispatcher: deps.http, timeoutMs: deps.timeoutMs })
+    const outcome = classifyOutcome(result)
+    const isEndpoint = d.target !== CALLBACK_OWNER
+
+    const delay = outcome === 'retry' && d.trigger !== 'test' ? nextDelayMs(tries, result.retryAfterMs, Math.random, deps.schedule) : null
+    const retryAt = delay === null ? null : Date.now() + delay
+    // Tests never move the failure streak: a probe must not disable an endpoint.
+    const streak = d.trigger === 'test' || !isEndpoint ? 'none' : result.ok ? 'success' : 'failure'
+    const recorded = await deliveries.record(
+      d.project,
+      d.target,
+      {
+        webhook_endpoint_id: isEndpoint ? d.target : null,
+        url,
+        event_id: d.evt,
+        event_type: event.type,
+        thread_id: event.thread,
+        attempt,
+        trigger: d.trigger,
+        status: result.ok ? 'succeeded' : 'failed',
+        response_status_code: result.status,
+        latency_ms: result.latencyMs,
+        error: result.error,
+        next_attempt_at: retryAt === null ? null : Math.ceil(retryAt / 1000),
+      },
+      streak,
+    )
+    log.info({ ...ctx, attempt, status: result.status, error: result.error, latencyMs: result.latencyMs, outcome }, 'webhook attempt')
+
+    if (d.trigger === 'test') {
+      await deliveries.saveTestResult(d.project, d.evt, { status_code: result.status, error: result.error })
+      return outcome
+    }
+    if (isEndpoint && recorded === null) return done('endpoint_deleted')
+
+    if (isEndpoint && outcome === 'disable') {
+      await endpoints.disable(d.project, d.target, `The endpoint answered 410 Gone to event ${d.evt}.`)
+      log.warn(ctx, 'webhook endpoint disabled: 410 Gone')
+      return done('disabled')
+    }
+    if (isEndpoint && !result.ok && recorded?.firstFailureAt) {
+      const state = { consecutiveFailures: recorded.consecutiveFailures, firstFailureAt: recorded.firstFailureAt, now: Date.now() }
+      if (shouldDisableEndpoint(state)) {
+        const since = new Date(recorded.firstFailureAt).toISOString()
+        await endpoints.disable(d.project, d.target, `No successful delivery since ${since} (${recorded.consecutiveFailures} failed attempts).`)
+        log.warn(ctx, 'webhook endpoint disabled: failing for days')
+        return done('disabled')
+      }
+    }
+    if (retryAt !== null) {
+      await job.updateData({ ...d, tries, retryAt })
+      await job.moveToDelayed(retryAt, token)
+      throw new DelayedError()
+    }
+    return done(outcome === 'delivered' ? 'delivered' : outcome === 'retry' ? 'exhausted' : outcome)
+  }
+}

@@ -1,0 +1,104 @@
+import { hostname } from 'node:os'
+import type { Logger } from '@threadwork/logger'
+import { createWebhookEndpointStore, keys } from '@threadwork/storage'
+import { Queue, Worker } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { createDeliveryProcessor } from './deliver.js'
+import { RETRY_SCHEDULE_MS, createSafeDispatcher } from './delivery/index.js'
+import type { DeliveryJob } from './jobs.js'
+import { startOutboxConsumer } from './outbox-consumer.js'
+
+export interface DispatcherOptions {
+  /** Commands; `maxRetriesPerRequest: null` (a worker-role connection), as BullMQ requires. */
+  redis: Redis
+  /** Creates further connections (subscriber, BullMQ blocking reads). */
+  connect: (name: string) => Redis
+  prefix: string
+  shards: number
+  log: Logger
+  concurrency: number
+  /** WEBHOOK_ALLOW_PRIVATE: CIDRs/hosts exempt from the SSRF guard (local development only). */
+  allowPrivate: readonly string[]
+  schedule?: readonly number[]
+  timeoutMs: number
+  lockMs: number
+  reclaimIdleMs: number
+  pollMs: number
+  eventRetentionSeconds: number
+  /** Consumer name in the `dispatch` group; default host-pid. */
+  consumer?: string
+  /** Outbox trim period (default 10 s). */
+  trimEveryMs?: number
+}
+
+/**
+ * The webhook dispatcher: the outbox consumer (events in) and one BullMQ worker per shard queue
+ * `webhooks-{s<N>}` (signed POSTs out, retries). Returns `close()` for a graceful stop.
+ */
+export async function startDispatcher(opts: DispatcherOptions) {
+  const k = keys(opts.prefix, opts.shards)
+  const endpoints = createWebhookEndpointStore(opts.redis, k)
+  const queues = Array.from({ length: k.shards }, (_, shard) => new Queue<DeliveryJob>(k.webhookQueue(shard), { connection: opts.redis, prefix: k.prefix }))
+  const http = createSafeDispatcher({ allowList: [...opts.allowPrivate] })
+
+  const processor = createDeliveryProcessor({
+    redis: opts.redis,
+    keys: k,
+    endpoints,
+    queues,
+    http,
+    log: opts.log,
+    schedule: opts.schedule ?? RETRY_SCHEDULE_MS,
+    timeoutMs: opts.timeoutMs,
+    // A promote normally wakes the next job at once; these bound the cost of a missed one.
+    fifoRecheckMs: 1_000,
+    fifoMaxWaitMs: 60_000,
+  })
+  const workers = queues.map(
+    (q) =>
+      new Worker<DeliveryJob>(q.name, processor, {
+        connection: opts.connect('threadwork-webhooks-bullmq'),
+        prefix: k.prefix,
+        // I/O-bound: most of a job is waiting on a receiver.
+        concurrency: opts.concurrency,
+        // A SIGKILLed dispatcher's in-flight deliveries are retried after about lockMs + stalledInterval.
+        lockDuration: opts.lockMs,
+        stalledInterval: Math.max(500, Math.floor(opts.lockMs / 2)),
+        maxStalledCount: 5,
+      }),
+  )
+  for (const w of workers) {
+    w.on('error', (err) => opts.log.error({ err: err.message }, 'webhook worker error'))
+    w.on('failed', (job, err) => opts.log.warn({ jobId: job?.id, err: err.message }, 'webhook job failed'))
+  }
+
+  const subscriber = opts.connect('threadwork-webhooks-sub')
+  const consumer = startOutboxConsumer({
+    redis: opts.redis,
+    subscriber,
+    keys: k,
+    endpoints,
+    queues,
+    log: opts.log,
+    consumer: opts.consumer ?? `${hostname()}-${process.pid}`,
+    pollMs: opts.pollMs,
+    reclaimIdleMs: opts.reclaimIdleMs,
+    eventRetentionSeconds: opts.eventRetentionSeconds,
+    trimEveryMs: opts.trimEveryMs,
+  })
+  await consumer.start()
+
+  return {
+    queues,
+    drainOutbox: consumer.drainAll,
+    /** Stops reading the outbox, lets in-flight attempts finish, closes connections. */
+    async close(): Promise<void> {
+      await consumer.close()
+      await Promise.all(workers.map((w) => w.close()))
+      await Promise.all(queues.map((q) => q.close()))
+      subscriber.disconnect()
+      await http.close()
+    },
+  }
+}
+export type WebhookDispatcher = Awaited<ReturnType<typeof startDispatcher>>

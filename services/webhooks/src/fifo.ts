@@ -1,0 +1,82 @@
+import type { RedisClient } from '@threadwork/storage'
+import type { Queue } from 'bullmq'
+import { type DeliveryJob, GROUP, deliveryJobId } from './jobs.js'
+
+/**
+ * Per (target, thread) order. Each target has one FIFO per thread: a sorted set whose members,
+ * `<outbox entry id, zero-padded>|<evt>`, all have score 0, so they sort by entry id, which is
+ * commit order. Only the head may be sent; it leaves the FIFO when it is delivered, given up or
+ * exhausted, and then promotes the next job. A late insert (a reclaimed entry) still lands in
+ * its place. See the README's "Ordering".
+ */
+
+/** `1712345678901-3` + `evt_…` → a member that sorts by entry id. */
+export function fifoMember(entryId: string, evt: string): string {
+  const [ms = '0', seq = '0'] = entryId.split('-')
+  return `${ms.padStart(16, '0')}-${seq.padStart(10, '0')}|${evt}`
+}
+
+const memberEvt = (member: string) => member.slice(member.indexOf('|') + 1)
+const memberEntryId = (member: string) => {
+  const [ms = '0', seq = '0'] = member.slice(0, member.indexOf('|')).split('-')
+  return `${Number(ms)}-${Number(seq)}`
+}
+
+export type GateDecision = { kind: 'go' } | { kind: 'done' } | { kind: 'wait'; ms: number }
+
+export interface FifoDeps {
+  redis: RedisClient
+  queue: Queue<DeliveryJob>
+  /** The shard's outbox stream, whose pending entries may still add older events. */
+  outboxKey: string
+  /** Re-check delay while the head is being sent (a promote usually comes first). */
+  recheckMs: number
+  /** Upper bound on one wait, so a lost promote costs at most this. */
+  maxWaitMs: number
+}
+
+/**
+ * May this job send now? `go` when it is the head of its FIFO and no older outbox entry of the
+ * shard is still being fanned out (that entry could belong to the same thread and target);
+ * `done` when it is no longer in the FIFO (already handled); else how long to wait.
+ */
+export async function gate(deps: FifoDeps, fifoKey: string, member: string, target: string): Promise<GateDecision> {
+  const { redis, queue } = deps
+  for (let guard = 0; guard < 10; guard++) {
+    const [head] = await redis.zrange(fifoKey, 0, 0)
+    if (head === undefined) return { kind: 'done' }
+    if (head !== member) {
+      if ((await redis.zscore(fifoKey, member)) === null) return { kind: 'done' }
+      const headJob = await queue.getJob(deliveryJobId(memberEvt(head), target))
+      const state = headJob ? await headJob.getState() : 'unknown'
+      if (state === 'completed' || state === 'failed' || (state === 'unknown' && !(await stillFanningOut(deps, memberEntryId(head))))) {
+        // A head whose job is finished or gone (a crash between send and release, or a re-added
+        // entry) would block the FIFO forever: drop it and look again.
+        await redis.zrem(fifoKey, head)
+        continue
+      }
+      const retryAt = state === 'delayed' ? headJob?.data.retryAt : null
+      const ms = retryAt ? retryAt - Date.now() + 50 : deps.recheckMs
+      return { kind: 'wait', ms: Math.min(Math.max(ms, 50), deps.maxWaitMs) }
+    }
+    const older = await redis.xpending(deps.outboxKey, GROUP, '-', `(${memberEntryId(member)}`, 1)
+    if (Array.isArray(older) && older.length > 0) return { kind: 'wait', ms: Math.min(250, deps.maxWaitMs) }
+    return { kind: 'go' }
+  }
+  return { kind: 'wait', ms: deps.recheckMs }
+}
+
+async function stillFanningOut(deps: FifoDeps, entryId: string): Promise<boolean> {
+  const pending = await deps.redis.xpending(deps.outboxKey, GROUP, entryId, entryId, 1)
+  return Array.isArray(pending) && pending.length > 0
+}
+
+/** Removes a handled member and wakes the job now at the head (it may be waiting in `delayed`). */
+export async function release(deps: FifoDeps, fifoKey: string, member: string, target: string): Promise<void> {
+  await deps.redis.zrem(fifoKey, member)
+  const [head] = await deps.redis.zrange(fifoKey, 0, 0)
+  if (head === undefined) return
+  const next = await deps.queue.getJob(deliveryJobId(memberEvt(head), target))
+  // It may be active or waiting already; then there is nothing to wake.
+  if (next && (await next.isDelayed())) await next.promote().catch(() => undefined)
+}

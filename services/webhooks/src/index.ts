@@ -1,0 +1,53 @@
+import { WebhooksEnv, loadEnvOrExit } from '@threadwork/config'
+import { createLogger } from '@threadwork/logger'
+import { createRedis } from '@threadwork/storage'
+import { startDispatcher } from './dispatcher.js'
+
+const env = loadEnvOrExit(WebhooksEnv)
+const log = createLogger({ service: 'webhooks', level: env.LOG_LEVEL })
+if (env.WEBHOOK_ALLOW_PRIVATE.length > 0) log.warn({ allow: env.WEBHOOK_ALLOW_PRIVATE }, 'WEBHOOK_ALLOW_PRIVATE is set: the SSRF guard lets these through (local development only)')
+
+// Every connection blocks and retries forever on Redis (BullMQ requires maxRetriesPerRequest: null).
+const connect = (name: string) => {
+  const c = createRedis(env.REDIS_URL, { role: 'worker', name })
+  c.on('error', (err) => log.warn({ err: err.message, connection: name }, 'redis connection error'))
+  return c
+}
+const redis = connect('threadwork-webhooks')
+
+const dispatcher = await startDispatcher({
+  redis,
+  connect,
+  prefix: env.REDIS_PREFIX,
+  shards: env.REDIS_SHARDS,
+  log,
+  concurrency: env.WEBHOOK_CONCURRENCY,
+  allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+  schedule: env.WEBHOOK_RETRY_SCHEDULE_MS,
+  timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+  lockMs: env.WEBHOOK_LOCK_MS,
+  reclaimIdleMs: env.WEBHOOK_RECLAIM_IDLE_MS,
+  pollMs: env.WEBHOOK_POLL_MS,
+  eventRetentionSeconds: env.WEBHOOK_EVENT_RETENTION_SECONDS,
+})
+log.info({ shards: env.REDIS_SHARDS, concurrency: env.WEBHOOK_CONCURRENCY }, 'webhook dispatcher ready')
+
+let stopping = false
+async function shutdown(signal: string) {
+  if (stopping) return
+  stopping = true
+  log.info({ signal }, 'shutting down: finishing in-flight deliveries')
+  // An attempt takes at most WEBHOOK_TIMEOUT_MS; past that, exit anyway (the lock lapses and
+  // another dispatcher retries the job).
+  const force = setTimeout(() => process.exit(1), env.WEBHOOK_TIMEOUT_MS + 5_000)
+  force.unref()
+  try {
+    await dispatcher.close()
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'error while closing')
+  }
+  redis.disconnect()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

@@ -1,0 +1,286 @@
+import type { Logger } from '@threadwork/logger'
+import { CALLBACK_OWNER, type Keys, type RedisClient, type WebhookEndpointStore } from '@threadwork/storage'
+import type { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { fifoMember } from './fifo.js'
+import { type DeliveryJob, GROUP, deliveryJobId, jobOptions } from './jobs.js'
+
+/** Entries read per round trip. */
+const BATCH = 100
+/** Test sends are answered within seconds; their body need not outlive that. */
+const TEST_EVENT_RETENTION_SECONDS = 3600
+/** Dead consumers (no pending entries, idle this long) are removed from the group. */
+const DEAD_CONSUMER_IDLE_MS = 24 * 3600 * 1000
+
+export interface OutboxConsumerDeps {
+  /** Commands (never blocking: reads use no BLOCK, so this may be shared). */
+  redis: RedisClient
+  /** A dedicated connection for SUBSCRIBE. */
+  subscriber: Redis
+  keys: Keys
+  endpoints: WebhookEndpointStore
+  queues: readonly Queue<DeliveryJob>[]
+  log: Logger
+  /** Unique among live dispatchers; stable across restarts where possible (host + pid). */
+  consumer: string
+  pollMs: number
+  /** Entries pending this long with any consumer are claimed (their reader probably died). */
+  reclaimIdleMs: number
+  eventRetentionSeconds: number
+  /** How often the stream is trimmed and dead consumers removed (default 10 s). */
+  trimEveryMs?: number
+}
+
+/** An entry that can never be processed: acknowledged and logged, so it cannot block the shard. */
+class MalformedEntry extends Error {}
+
+interface StreamState {
+  key: string
+  shard: number
+  control: boolean
+  running: Promise<void> | null
+  again: boolean
+  lastReclaim: number
+  lastTrim: number
+}
+
+/**
+ * Reads the shards' outbox streams (and the API's control stream) with the consumer group
+ * `dispatch`, and turns each entry into delivery jobs: one per subscribed endpoint of the entry's
+ * project, plus the turn's callback_url. An entry is acknowledged only after all its jobs exist
+ * (and its FIFO members, for ordering), so a dispatcher killed mid-way leaves it pending, and
+ * XAUTOCLAIM hands it to a live one. Job ids make the re-run idempotent.
+ *
+ * Woken by the pub/sub nudge; a periodic poll covers lost nudges (pub/sub is at-most-once).
+ */
+export function startOutboxConsumer(deps: OutboxConsumerDeps) {
+  const { redis, keys: k, endpoints, log } = deps
+  const reclaimEveryMs = Math.max(500, Math.floor(deps.reclaimIdleMs / 2))
+  const trimEveryMs = deps.trimEveryMs ?? 10_000
+  const streams: StreamState[] = [
+    ...Array.from({ length: k.shards }, (_, shard) => ({ key: k.outbox(shard), shard, control: false })),
+    { key: k.webhookControl, shard: 0, control: true },
+  ].map((s) => ({ ...s, running: null, again: false, lastReclaim: 0, lastTrim: Date.now() }))
+  let closing = false
+
+  const queueOf = (shard: number) => {
+    const q = deps.queues[shard]
+    if (!q) throw new Error(`no webhook queue for shard ${shard}`)
+    return q
+  }
+
+  async function ensureGroup(key: string): Promise<void> {
+    try {
+      // From the start of the stream: events committed before the first dispatcher ran still go out.
+      await redis.xgroup('CREATE', key, GROUP, '0', 'MKSTREAM')
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err
+    }
+  }
+
+  async function handleEvent(s: StreamState, id: string, f: Record<string, string>): Promise<void> {
+    const { evt, type, project, data } = f
+    const createdAt = Number(f.created_at)
+    if (!evt || !type || !project || data === undefined || !Number.isInteger(createdAt)) throw new MalformedEntry('missing field')
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(data)
+    } catch {
+      throw new MalformedEntry('data is not JSON')
+    }
+    const thread = f.thread || null
+    const callbackUrl = f.callback_url || null
+    const targets = await endpoints.subscribers(project, type)
+    if (callbackUrl) targets.push(CALLBACK_OWNER)
+    if (targets.length === 0) return
+
+    // Built once: every attempt to every target sends these exact bytes.
+    const body = JSON.stringify({ id: evt, object: 'event', type, created_at: createdAt, data: parsed })
+    await endpoints.deliveries.saveEvent(project, evt, { body, type, thread, callbackUrl }, deps.eventRetentionSeconds)
+    if (thread) {
+      // Before the jobs exist: a job must never run without its place in the FIFO.
+      const member = fifoMember(id, evt)
+      await Promise.all(targets.map((t) => redis.zadd(k.webhookFifo(s.shard, t, thread), 'NX', 0, member)))
+    }
+    await queueOf(s.shard).addBulk(
+      targets.map((target) => ({
+        name: 'deliver',
+        data: { project, evt, target, shard: s.shard, entryId: thread ? id : null, thread, trigger: 'event' as const, tries: 0, retryAt: null },
+        opts: jobOptions(deliveryJobId(evt, target)),
+      })),
+    )
+  }
+
+  async function handleControl(id: string, f: Record<string, string>): Promise<void> {
+    const { kind, project, evt } = f
+    if (!project || !evt) throw new MalformedEntry('missing field')
+    if (kind === 'test') {
+      const { endpoint, type, data } = f
+      if (!endpoint || !type || data === undefined) throw new MalformedEntry('missing field')
+      const body = JSON.stringify({ id: evt, object: 'event', type, created_at: Number(f.created_at), data: JSON.parse(data) })
+      await endpoints.deliveries.saveEvent(project, evt, { body, type, thread: null, callbackUrl: null }, TEST_EVENT_RETENTION_SECONDS)
+      await queueOf(0).add(
+        'deliver',
+        { project, evt, target: endpoint, shard: 0, entryId: null, thread: null, trigger: 'test', tries: 0, retryAt: null },
+        { ...jobOptions(deliveryJobId(evt, endpoint)), attempts: 1 },
+      )
+    } else if (kind === 'redeliver') {
+      const { target } = f
+      if (!target) throw new MalformedEntry('missing field')
+      const event = await endpoints.deliveries.getEvent(project, evt)
+      if (!event) return
+      // Outside the FIFO: the user asked for this event again, now.
+      await queueOf(0).add(
+        'deliver',
+        { project, evt, target, shard: 0, entryId: null, thread: event.thread, trigger: 'retry', tries: 0, retryAt: null },
+        jobOptions(deliveryJobId(evt, target, `r${id}`)),
+      )
+    } else {
+      throw new MalformedEntry(`unknown kind ${kind}`)
+    }
+  }
+
+  async function handle(s: StreamState, id: string, fields: string[] | null): Promise<void> {
+    try {
+      if (!fields) throw new MalformedEntry('deleted entry')
+      const f: Record<string, string> = {}
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!
+      if (s.control) await handleControl(id, f)
+      else await handleEvent(s, id, f)
+    } catch (err) {
+      if (!(err instanceof MalformedEntry || err instanceof SyntaxError)) throw err
+      log.warn({ stream: s.key, entry: id, reason: err.message }, 'outbox entry skipped: malformed')
+    }
+    await redis.xack(s.key, GROUP, id)
+  }
+
+  async function readBatch(s: StreamState, from: '0' | '>'): Promise<number> {
+    const reply = (await redis.xreadgroup('GROUP', GROUP, deps.consumer, 'COUNT', BATCH, 'STREAMS', s.key, from)) as
+      | [string, [string, string[] | null][]][]
+      | null
+    const entries = reply?.[0]?.[1] ?? []
+    for (const [id, fields] of entries) {
+      if (closing) break
+      await handle(s, id, fields)
+    }
+    return entries.length
+  }
+
+  /** Claims entries another (probably dead) consumer read but never acknowledged. */
+  async function reclaim(s: StreamState): Promise<void> {
+    let cursor = '0-0'
+    do {
+      const [next, entries] = (await redis.xautoclaim(s.key, GROUP, deps.consumer, deps.reclaimIdleMs, cursor, 'COUNT', BATCH)) as [
+        string,
+        [string, string[] | null][],
+      ]
+      if (entries.length > 0) log.info({ stream: s.key, count: entries.length }, 'reclaimed stale outbox entries')
+      for (const [id, fields] of entries) await handle(s, id, fields)
+      cursor = next
+    } while (cursor !== '0-0' && !closing)
+  }
+
+  /**
+   * Drops what every consumer group has read and acknowledged (XTRIM MINID ~ below the oldest
+   * entry still needed), and dead consumers with nothing pending.
+   */
+  async function trim(s: StreamState): Promise<void> {
+    const groups = (await redis.xinfo('GROUPS', s.key)) as unknown[][]
+    let keepFrom: string | null = null
+    const older = (a: string, b: string) => compareIds(a, b) < 0
+    for (const raw of groups) {
+      const g = pairs(raw)
+      let need = String(g['last-delivered-id'] ?? '0-0')
+      if (Number(g.pending ?? 0) > 0) {
+        const summary = (await redis.xpending(s.key, String(g.name))) as [number, string | null, string | null, unknown]
+        if (summary[1] && older(summary[1], need)) need = summary[1]
+      }
+      if (keepFrom === null || older(need, keepFrom)) keepFrom = need
+    }
+    if (keepFrom && keepFrom !== '0-0') await redis.xtrim(s.key, 'MINID', '~', keepFrom)
+
+    const consumers = (await redis.xinfo('CONSUMERS', s.key, GROUP)) as unknown[][]
+    for (const raw of consumers) {
+      const c = pairs(raw)
+      if (c.name !== deps.consumer && Number(c.pending) === 0 && Number(c.idle) > DEAD_CONSUMER_IDLE_MS) {
+        await redis.xgroup('DELCONSUMER', s.key, GROUP, String(c.name))
+      }
+    }
+  }
+
+  /** One pass over a stream; concurrent calls coalesce into one more pass. */
+  function drain(s: StreamState): Promise<void> {
+    if (closing) return Promise.resolve()
+    if (s.running) {
+      s.again = true
+      return s.running
+    }
+    s.running = (async () => {
+      try {
+        do {
+          s.again = false
+          // Our own pending entries first (a failed handle, or ours from before a restart).
+          while (!closing && (await readBatch(s, '0')) === BATCH);
+          if (Date.now() - s.lastReclaim >= reclaimEveryMs) {
+            s.lastReclaim = Date.now()
+            await reclaim(s)
+          }
+          while (!closing && (await readBatch(s, '>')) === BATCH);
+          if (Date.now() - s.lastTrim >= trimEveryMs) {
+            s.lastTrim = Date.now()
+            await trim(s)
+          }
+        } while (s.again && !closing)
+      } catch (err) {
+        const message = (err as Error).message
+        if (message.includes('NOGROUP')) await ensureGroup(s.key).catch(() => undefined)
+        else log.error({ stream: s.key, err: message }, 'outbox read failed; retrying on the next poll')
+      } finally {
+        s.running = null
+      }
+    })()
+    return s.running
+  }
+
+  const drainAll = () => Promise.all(streams.map(drain)).then(() => undefined)
+  let timer: NodeJS.Timeout | undefined
+
+  return {
+    async start(): Promise<void> {
+      for (const s of streams) await ensureGroup(s.key)
+      deps.subscriber.on('message', (channel, message) => {
+        if (channel !== k.outboxChannel) return
+        const s = message === 'control' ? streams.at(-1) : streams.find((x) => !x.control && String(x.shard) === message)
+        void (s ? drain(s) : drainAll())
+      })
+      await deps.subscriber.subscribe(k.outboxChannel)
+      await drainAll()
+      timer = setInterval(() => void drainAll(), deps.pollMs)
+    },
+
+    /** Finishes the entry in hand, then stops reading. */
+    async close(): Promise<void> {
+      closing = true
+      clearInterval(timer)
+      await deps.subscriber.unsubscribe(k.outboxChannel).catch(() => undefined)
+      await Promise.all(streams.map((s) => s.running))
+    },
+
+    /** Reads every stream now (tests). */
+    drainAll,
+  }
+}
+
+/** A flat `[k, v, k, v]` reply as an object. */
+function pairs(raw: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = raw[i + 1]
+  return out
+}
+
+/** Orders stream ids `ms-seq` numerically. */
+function compareIds(a: string, b: string): number {
+  const [am = 0n, as = 0n] = a.split('-').map(BigInt)
+  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt)
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1
+}

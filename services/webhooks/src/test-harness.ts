@@ -1,0 +1,75 @@
+import type { WebhookEventType } from '@threadwork/domain'
+import { newId, nowSeconds } from '@threadwork/domain'
+import { createLogger } from '@threadwork/logger'
+import { type Stores, createRedis, createStores } from '@threadwork/storage'
+import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
+import type { Redis } from 'ioredis'
+import { onTestFinished } from 'vitest'
+import { type DispatcherOptions, type WebhookDispatcher, startDispatcher } from './dispatcher.js'
+
+/**
+ * Test-only: a Redis fixture (own prefix), the stores over it, and a dispatcher started on demand
+ * with millisecond retry delays. Everything closes when the test ends.
+ */
+export async function webhookHarness() {
+  const fx: RedisFixture = await createRedisFixture('wh')
+  const stores: Stores = createStores(fx.redis, fx.prefix)
+  const connections: Redis[] = []
+  const dispatchers: WebhookDispatcher[] = []
+  onTestFinished(async () => {
+    await Promise.all(dispatchers.map((d) => d.close()))
+    for (const c of connections) c.disconnect()
+    await fx.cleanup()
+  })
+  const connect = (name: string) => {
+    const c = createRedis(fx.url, { role: 'worker', name })
+    connections.push(c)
+    return c
+  }
+
+  return {
+    fx,
+    stores,
+    project: 'alpha',
+
+    /** Starts a dispatcher; the receivers of these tests live on 127.0.0.1, allowed unless overridden. */
+    async start(opts: Partial<DispatcherOptions> = {}): Promise<WebhookDispatcher> {
+      const d = await startDispatcher({
+        redis: connect('dispatcher'),
+        connect,
+        prefix: fx.prefix,
+        shards: 1,
+        log: createLogger({ service: 'webhooks-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+        concurrency: 20,
+        allowPrivate: ['127.0.0.1/32'],
+        schedule: [0, 100, 100, 100],
+        timeoutMs: 2_000,
+        lockMs: 2_000,
+        reclaimIdleMs: 300,
+        pollMs: 200,
+        eventRetentionSeconds: 3600,
+        trimEveryMs: 300,
+        ...opts,
+      })
+      dispatchers.push(d)
+      return d
+    },
+
+    /** Appends an event to the outbox as the worker's commit script does, and nudges. */
+    async emit(e: { type: WebhookEventType; thread?: string; data?: unknown; callbackUrl?: string; project?: string; evt?: string }): Promise<string> {
+      const evt = e.evt ?? newId('evt')
+      const k = stores.keys
+      await fx.redis.xadd(k.outbox(0), '*', 'evt', evt, 'type', e.type, 'project', e.project ?? 'alpha', 'thread', e.thread ?? 'thread_1',
+        'created_at', String(nowSeconds()), 'data', JSON.stringify(e.data ?? { id: 'run_1', object: 'thread.run' }), 'callback_url', e.callbackUrl ?? '')
+      await fx.redis.publish(k.outboxChannel, '0')
+      return evt
+    },
+
+    /** An endpoint of project alpha. */
+    endpoint(url: string, eventTypes: WebhookEventType[] = ['thread.run.completed']) {
+      return stores.webhookEndpoints.create('alpha', { url, name: 'test', event_types: eventTypes })
+    },
+
+    deliveries: (endpointId: string) => stores.webhookEndpoints.deliveries.list('alpha', endpointId, { limit: 100, order: 'asc' }).then((p) => p.data),
+  }
+}

@@ -1,0 +1,69 @@
+import { ApiError, type Message, type RunSettings, TERMINAL_TURN_STATUSES, type TurnCreateParams, newMessage, newRun, nowSeconds } from '@threadwork/domain'
+import type { Logger } from '@threadwork/logger'
+import type { DrainQueues } from '@threadwork/queue'
+import { RunInternal, type Stores } from '@threadwork/storage'
+import type { ItemResult } from '../run-executor.js'
+
+export interface StartTurnDeps {
+  stores: Stores
+  queues: DrainQueues
+  log: Logger
+  runExpiresAfterSeconds: number
+  executeRun: (threadId: string, runId: string, fence: number, item: string) => Promise<ItemResult>
+}
+
+/**
+ * The turn at the head of a thread's mailbox: if it is still queued, add its user message and
+ * create its run now — after every earlier turn's answer, so the model sees them — then drive
+ * the run. A turn already started (a re-claim after a crash) goes straight to its run.
+ */
+export function createStartTurn(deps: StartTurnDeps) {
+  const { stores } = deps
+  return async function startTurn(threadId: string, turnId: string, fence: number, item: string): Promise<ItemResult> {
+    const loaded = await stores.turns.load(threadId, turnId)
+    if (!loaded || (TERMINAL_TURN_STATUSES as readonly string[]).includes(loaded.turn.status)) {
+      await stores.redis.lrem(stores.keys.mailbox(threadId), 1, item)
+      return 'done'
+    }
+    const { turn, project } = loaded
+    if (turn.status !== 'queued') return deps.executeRun(threadId, turn.run_id, fence, item)
+
+    const request = loaded.request as TurnCreateParams
+    const assistant = await stores.assistants.get(project, turn.assistant_id).catch((err) => {
+      if (err instanceof ApiError && err.status === 404) return null
+      throw err
+    })
+    if (!assistant) {
+      await stores.turns.endQueued({ project, checked: false }, threadId, turnId, 'failed', {
+        code: 'invalid_prompt',
+        message: `No assistant found with id '${turn.assistant_id}'.`,
+      })
+      return 'done'
+    }
+
+    const now = nowSeconds()
+    const message: Message = newMessage({
+      id: turn.message_id,
+      threadId,
+      createdAt: now,
+      params: { role: 'user', content: request.content, attachments: request.attachments ?? [], metadata: {} },
+    })
+    const { additional_instructions, ...settings } = request.run ?? {}
+    const run = newRun({ id: turn.run_id, threadId, assistant, settings: settings as RunSettings, createdAt: now, expiresAfterSeconds: deps.runExpiresAfterSeconds })
+    const runInternal: Record<string, string> = { [RunInternal.item]: item, [RunInternal.turn]: turnId }
+    if (additional_instructions) runInternal[RunInternal.additionalInstructions] = additional_instructions
+
+    const started = await stores.turns.start({ project, fence, turn, message, run, runInternal })
+    if (!started.ok) {
+      if (started.reply === 'FENCED') return 'fenced'
+      if (started.reply === 'GONE') {
+        await stores.redis.lrem(stores.keys.mailbox(threadId), 1, item)
+        return 'done'
+      }
+      // Cancelled between our read and the start: the next loop pass sees its final status.
+      return 'done'
+    }
+    if (run.expires_at !== null) await deps.queues.scheduleExpiry(threadId, run.id, run.expires_at)
+    return deps.executeRun(threadId, run.id, fence, item)
+  }
+}
