@@ -22,13 +22,17 @@ export interface RunStack {
   workerEnv: Record<string, string>
   /** Starts one more worker process; every worker started here is killed by `close`. */
   startWorker(env?: Record<string, string>): Promise<ServiceProcess>
+  /** SIGKILLs every worker started so far and waits for them to exit. */
+  killWorkers(): Promise<void>
   /** A fresh assistant on `fake-model` (or the given settings). */
   assistant(params?: Partial<OpenAI.Beta.AssistantCreateParams>): Promise<OpenAI.Beta.Assistant>
   close(): Promise<void>
 }
 
-export async function startRunStack(opts: { api?: ApiServerOptions; worker?: Record<string, string>; workers?: number } = {}): Promise<RunStack> {
-  const upstream = await startFakeUpstream()
+export async function startRunStack(
+  opts: { api?: ApiServerOptions; worker?: Record<string, string>; workers?: number; upstream?: FakeUpstream } = {},
+): Promise<RunStack> {
+  const upstream = opts.upstream ?? (await startFakeUpstream())
   const api = await startApiServer({ upstreamBaseURL: upstream.baseURL, ...opts.api })
   const workerEnv = {
     REDIS_PREFIX: api.prefix,
@@ -49,10 +53,14 @@ export async function startRunStack(opts: { api?: ApiServerOptions; worker?: Rec
       workers.push(w)
       return w
     },
+    async killWorkers() {
+      const all = workers.splice(0)
+      for (const w of all) w.kill('SIGKILL')
+      await Promise.all(all.map((w) => w.exited))
+    },
     assistant: (params = {}) => stack.client.beta.assistants.create({ model: 'fake-model', ...params }),
     async close() {
-      for (const w of workers) w.kill('SIGKILL')
-      await Promise.all(workers.map((w) => w.exited))
+      await stack.killWorkers()
       await api.close()
       await upstream.close()
     },

@@ -62,6 +62,20 @@ export const ApiEnv = BaseEnv.merge(UpstreamEnv).extend({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Largest accepted request body. */
   MAX_BODY_BYTES: positiveInt.default(2 * 1024 * 1024),
+  /** `auto`: answer 2xx to a write only once it is on disk, as Redis allows (WAITAOF on ≥ 7.2); `off`: never wait. */
+  DURABLE_WRITES: z.enum(['auto', 'off']).default('auto'),
+  /** WAITAOF timeout; a write not fsynced in time is answered 503. */
+  DURABLE_WAIT_TIMEOUT_MS: positiveInt.default(1000),
+  /** Set: `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Milliseconds between /readyz turning 503 on SIGTERM and the server closing (load balancers drain). */
+  SHUTDOWN_READINESS_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  /**
+   * A `stream: true` response whose run shows no event for this long ends with an `error` event
+   * (the run goes on). Above the worker's 300 s upstream idle limit, so it only fires when no
+   * worker drives the run at all.
+   */
+  STREAM_IDLE_TIMEOUT_MS: positiveInt.default(360_000),
 })
 export type ApiEnv = z.infer<typeof ApiEnv>
 
@@ -77,6 +91,8 @@ export const WorkerEnv = BaseEnv.merge(UpstreamEnv).extend({
   RECONCILE_EVERY_MS: positiveInt.default(10_000),
   /** A mailbox waiting this long with no live drain job is re-queued by the reconciler. */
   RECONCILE_STALE_MS: positiveInt.default(15_000),
+  /** Set: the worker serves Prometheus `GET /metrics` on this port (run durations, time to first token, …). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 })
 export type WorkerEnv = z.infer<typeof WorkerEnv>
 

@@ -74,6 +74,11 @@ export function keys(prefix: string, shards = 1) {
     shardOutbox: (t: string) => `${prefix}:${shardTag(t)}:outbox`,
     /** Pub/sub channel announcing new outbox entries (a nudge; the stream is the record). */
     outboxChannel: `${prefix}:outbox-nudge`,
+    /**
+     * An API process's SSE reader wakes its blocking XREAD by appending here; in shard N's slot so
+     * it can join that XREAD of the shard's run event streams (services/api/src/streaming).
+     */
+    streamWake: (shard: number, reader: string) => `${prefix}:{s${shard}}:sse-wake:${reader}`,
     /** Pub/sub channel asking whichever worker runs a run to abort it. */
     cancelChannel: `${prefix}:run-cancel`,
   }

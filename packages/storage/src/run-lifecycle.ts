@@ -2,7 +2,7 @@ import { Message, type Run, type RunLastError, type RunStatus, RunStep, Turn, no
 import { decodeFields } from './codec.js'
 import type { Keys } from './keys.js'
 import { RunInternal, type TerminalStatus, type TurnLink, closeOpenMessage, closeOpenStep, terminalPlan } from './run-plans.js'
-import type { CommitOutcome, RunStore } from './run-store.js'
+import type { CommitOutcome, LiveAppend, RunStore } from './run-store.js'
 import type { RedisClient } from './scripts.js'
 
 export type RunLifecycle = ReturnType<typeof createRunLifecycle>
@@ -40,25 +40,44 @@ export function createRunLifecycle(redis: RedisClient, k: Keys, runs: RunStore) 
       threadId: string,
       runId: string,
       to: Exclude<TerminalStatus, 'completed' | 'incomplete'>,
-      opts: { fence?: number; lastError?: RunLastError; from?: readonly RunStatus[] } = {},
+      opts: {
+        fence?: number
+        lastError?: RunLastError
+        from?: readonly RunStatus[]
+        /** Live-only events shown first (the worker closing the message it was streaming). */
+        liveBefore?: LiveAppend['events']
+        /**
+         * The reply a worker was streaming when the run ended, not stored yet (a worker writes its
+         * message only when the round ends): stored closed like an open one, so the text the client
+         * already saw survives as an `incomplete` message with reason `run_<status>`, as OpenAI's
+         * does ("any in-flight message ends incomplete"), under a step ended like the run.
+         */
+        inFlight?: { message: Message; step: RunStep } | null
+      } = {},
     ): Promise<CommitOutcome & { run?: Run }> {
       const loaded = await runs.load(threadId, runId)
       if (!loaded) return { ok: false, reason: 'gone' }
       const now = nowSeconds()
       const openStepId = loaded.internal[RunInternal.openStep]
       const openMessageId = loaded.internal[RunInternal.openMessage]
-      const step = openStepId ? await readOpen(k.step(threadId, openStepId), (r) => RunStep.parse(r)) : null
-      const message = openMessageId ? await readOpen(k.message(threadId, openMessageId), (r) => Message.parse(r)) : null
+      const step = opts.inFlight?.step ?? (openStepId ? await readOpen(k.step(threadId, openStepId), (r) => RunStep.parse(r)) : null)
+      const message = opts.inFlight?.message ?? (openMessageId ? await readOpen(k.message(threadId, openMessageId), (r) => Message.parse(r)) : null)
       const closedMessage = message && message.status === 'in_progress' ? closeOpenMessage(message, to, now) : null
+      const closedStep = step && step.status === 'in_progress' ? closeOpenStep(step, to, now) : null
       const { plan, run } = terminalPlan(loaded, to, {
         project: loaded.internal[RunInternal.project] ?? '',
         now,
         fence: opts.fence,
         from: opts.from,
         run: opts.lastError ? { last_error: opts.lastError } : {},
-        steps: step && step.status === 'in_progress' ? [closeOpenStep(step, to, now)] : [],
+        steps: closedStep ? [closedStep] : [],
         messages: closedMessage ? [closedMessage] : [],
         extraEvents: closedMessage ? [{ type: 'thread.message.incomplete', data: closedMessage }] : [],
+        liveEvents: [
+          ...(opts.liveBefore ?? []),
+          ...(closedMessage ? [{ event: 'thread.message.incomplete', data: closedMessage }] : []),
+          ...(closedStep ? [{ event: `thread.run.step.${closedStep.status}`, data: closedStep }] : []),
+        ],
         turn: await turnLinkOf(threadId, runId, loaded.internal[RunInternal.turn], closedMessage ? [closedMessage] : []),
       })
       const outcome = await runs.commit(threadId, runId, plan)

@@ -1,5 +1,5 @@
 import { ACTIVE_RUN_STATUSES, type Message, type Run, type RunStatus, type RunStep, type Turn, allowedFrom } from '@threadwork/domain'
-import type { CommitPlan, LoadedRun, OutboxEvent } from './run-store.js'
+import type { CommitPlan, LiveAppend, LoadedRun, OutboxEvent } from './run-store.js'
 import { followRun, turnEventData } from './turn-store.js'
 
 export type TerminalStatus = 'completed' | 'incomplete' | 'failed' | 'cancelled' | 'expired'
@@ -65,6 +65,11 @@ export interface TerminalOptions {
   extraEvents?: OutboxEvent[]
   from?: readonly RunStatus[]
   turn?: TurnLink | null
+  /**
+   * What the run's live stream shows before `thread.run.<status>` and `done`. Default: the
+   * `extraEvents`, then `thread.run.step.<status>` for each of `steps`.
+   */
+  liveEvents?: LiveAppend['events']
 }
 
 /**
@@ -94,6 +99,16 @@ export function terminalPlan(loaded: LoadedRun, to: TerminalStatus, o: TerminalO
     pop: loaded.internal[RunInternal.item] || `run:${loaded.run.id}`,
     release: true,
     events: [...(o.extraEvents ?? []), { type: `thread.run.${to}`, data: run }],
+    live: {
+      events: [
+        ...(o.liveEvents ?? [
+          ...(o.extraEvents ?? []).map((e) => ({ event: e.type, data: e.data })),
+          ...(o.steps ?? []).map((step) => ({ event: `thread.run.step.${step.status}`, data: step })),
+        ]),
+        { event: `thread.run.${to}`, data: run },
+      ],
+      end: true,
+    },
   }
   return { plan: withTurn(plan, run, o.turn, o.now), run }
 }

@@ -59,9 +59,27 @@ export interface CommitPlan {
   /** Mark the thread as having runnable work for the reconciler (the run is queued again). */
   pending?: boolean
   events?: OutboxEvent[]
+  /**
+   * Appended to the run's live event stream (what `stream: true` reads) in the same atomic step,
+   * tagged with `fence` when set; `end` closes the stream segment with `done` (terminal status or
+   * requires_action). So a committed state change is never without its live event.
+   */
+  live?: LiveAppend
 }
 
-export type CommitOutcome = { ok: true } | { ok: false; reason: 'fenced' | 'gone' } | { ok: false; reason: 'status'; status: RunStatus }
+/** Live events a commit appends: OpenAI's SSE `event` names and their `data`. */
+export interface LiveAppend {
+  events: { event: string; data: unknown }[]
+  end?: boolean
+}
+
+export type CommitOutcome =
+  | { ok: true; /** With `plan.live`: the live stream's last entry id before the commit ('0-0' if none). */ liveFrom?: string }
+  | { ok: false; reason: 'fenced' | 'gone' }
+  | { ok: false; reason: 'status'; status: RunStatus }
+
+/** How long a run's live event stream is kept after a segment ends (late readers, reconnects). */
+export const LIVE_EVENTS_TTL_SECONDS = 3600
 
 export interface LoadedRun {
   run: Run
@@ -85,6 +103,8 @@ export function createRunStore(redis: RedisClient, k: Keys) {
     async create(project: string, run: Run, additionalMessages: Message[] = [], internal: Record<string, string> = {}): Promise<void> {
       const t = run.thread_id
       const fields = [...encodeFields(run), ...Object.entries(internal).flat()]
+      // The live stream outlives the run's whole possible life, then the segment end sets its own TTL.
+      const liveTtl = (run.expires_at !== null ? Math.max(0, run.expires_at - run.created_at) : 86_400) + LIVE_EVENTS_TTL_SECONDS
       const status = await runScript<string>(redis, createRun, [k.thread(t), k.messages(t), k.runs(t), k.mailbox(t), k.shardPending(t)], [
         project,
         run.id,
@@ -94,6 +114,9 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         t,
         fields.length,
         ...fields,
+        k.runEvents(t, run.id),
+        JSON.stringify(run),
+        liveTtl,
         ...messageArgs(additionalMessages),
       ])
       if (status === 'NOT_FOUND') throw threadNotFound(t)
@@ -187,6 +210,17 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         channel: k.outboxChannel,
         shard: String(k.shardOf(threadId)),
         now_ms: Date.now(),
+        ...(plan.live
+          ? {
+              live: {
+                key: k.runEvents(threadId, runId),
+                events: plan.live.events.map((e) => [e.event, JSON.stringify(e.data)]),
+                fence: plan.fence === undefined ? '' : String(plan.fence),
+                done: plan.live.end ? 1 : 0,
+                ttl: LIVE_EVENTS_TTL_SECONDS,
+              },
+            }
+          : {}),
       }
       const reply = await runScript<string>(
         redis,
@@ -195,6 +229,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         [plan.fence === undefined ? '' : String(plan.fence), plan.from.map((s) => JSON.stringify(s)).join(','), JSON.stringify(payload)],
       )
       if (reply === 'OK') return { ok: true }
+      if (reply.startsWith('OK:')) return { ok: true, liveFrom: reply.slice(3) }
       if (reply === 'FENCED') return { ok: false, reason: 'fenced' }
       if (reply === 'GONE') return { ok: false, reason: 'gone' }
       return { ok: false, reason: 'status', status: JSON.parse(reply.slice('STATUS:'.length)) as RunStatus }

@@ -6,10 +6,12 @@ import { serve } from '@hono/node-server'
 import { type AppDeps, createApp } from '@threadwork/api/app'
 import { ApiError } from '@threadwork/domain'
 import { createLogger } from '@threadwork/logger'
+import { type Operations, createOperations } from '@threadwork/api/operations'
 import { createServices } from '@threadwork/api/services'
-import { type ProviderRouter, createProviderRouter } from '@threadwork/model-client'
+import { createStreaming } from '@threadwork/api/streaming'
+import { type ProviderRoute, type ProviderRouter, createProviderRouter } from '@threadwork/model-client'
 import { type DrainQueues, createDrainQueues } from '@threadwork/queue'
-import { type Stores, createRedis, createStores, waitReady } from '@threadwork/storage'
+import { type RedisClient, type Stores, createRedis, createStores, waitReady } from '@threadwork/storage'
 import type { Redis } from 'ioredis'
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from './redis-fixture.js'
 
@@ -27,8 +29,20 @@ export interface ApiServerOptions {
   maxBodyBytes?: number
   /** The upstream model server runs go to (e.g. a fake upstream's baseURL); without it, no model is served. */
   upstreamBaseURL?: string
+  /** Providers-file routes (model glob → upstream), checked before `upstreamBaseURL`, as PROVIDERS_FILE is. */
+  providerRoutes?: ProviderRoute[]
   /** Default 600 (OpenAI's). */
   runExpiresAfterSeconds?: number
+  /** A connection to use instead of `redisUrl` (e.g. an ioredis `Cluster`); `close()` disconnects it. */
+  redis?: RedisClient
+  /** REDIS_SHARDS (hash-tagged shards of the key space and queues); default 1. */
+  shards?: number
+  /** The operator surface as `pnpm start` has it: `/metrics`, durable writes, and `/admin/queues` when `adminToken` is set. */
+  operations?: { adminToken?: string; durableWrites?: 'auto' | 'off' }
+  /** Where the API logs (default: silent, or TEST_LOG_LEVEL). */
+  log?: AppDeps['log']
+  /** `stream: true` responses: idle timeout (STREAM_IDLE_TIMEOUT_MS) and quiet time before the run is checked. */
+  streaming?: { idleTimeoutMs?: number; checkAfterMs?: number; keepAliveMs?: number; maxStreamsPerReader?: number }
 }
 
 export interface ApiServer {
@@ -62,25 +76,38 @@ const noModels: ModelsCatalog = {
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
   const apiKeys = opts.apiKeys ?? new Map([[DEFAULT_TEST_API_KEY, 'test']])
   const prefix = opts.prefix ?? uniquePrefix('api')
-  const redis = createRedis(opts.redisUrl ?? TEST_REDIS_URL, { role: 'request', name: 'threadwork-test-api' })
+  const redis = (opts.redis ?? createRedis(opts.redisUrl ?? TEST_REDIS_URL, { role: 'request', name: 'threadwork-test-api' })) as Redis
   await waitReady(redis)
-  const stores = createStores(redis, prefix)
+  const stores = createStores(redis, prefix, opts.shards ?? 1)
   const queues = createDrainQueues(redis, stores.keys)
-  const router: ProviderRouter = createProviderRouter({ defaultProvider: opts.upstreamBaseURL ? { baseURL: opts.upstreamBaseURL, apiKey: 'test' } : null })
+  const log = opts.log ?? createLogger({ service: 'api-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+  const ops: Operations | null = opts.operations
+    ? createOperations({ redis, stores, drainQueues: queues, log, adminToken: opts.operations.adminToken, durableWrites: opts.operations.durableWrites ?? 'auto' })
+    : null
+  const router: ProviderRouter = createProviderRouter({
+    defaultProvider: opts.upstreamBaseURL ? { baseURL: opts.upstreamBaseURL, apiKey: 'test' } : null,
+    routes: opts.providerRoutes ?? [],
+  })
+  const services = createServices({
+    stores,
+    queues,
+    servesModel: (model) => router.resolve(model) !== null,
+    runExpiresAfterSeconds: opts.runExpiresAfterSeconds ?? 600,
+    publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
+  })
+  const streamer = createStreaming({ runs: services.runs, stores, log, ...opts.streaming })
   const app = createApp({
     redis,
     stores,
-    ...createServices({
-      stores,
-      queues,
-      servesModel: (model) => router.resolve(model) !== null,
-      runExpiresAfterSeconds: opts.runExpiresAfterSeconds ?? 600,
-      publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
-    }),
+    ...services,
+    streamer,
     apiKeys,
     models: opts.models ?? noModels,
-    log: createLogger({ service: 'api-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    log,
     maxBodyBytes: opts.maxBodyBytes,
+    admin: ops?.admin ?? null,
+    metrics: ops?.metrics ?? null,
+    durability: ops?.durability ?? null,
   })
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -102,12 +129,14 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     async close() {
       if (closed) return
       closed = true
+      streamer.close()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         // The SDK's fetch keeps sockets alive; without this, close() waits for their idle timeout.
         ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
       })
       await queues.close()
+      await ops?.close()
       await deleteKeysWithPrefix(redis, prefix)
       redis.disconnect()
     },

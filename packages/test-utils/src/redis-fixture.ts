@@ -1,19 +1,25 @@
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /** A key prefix no other test uses, so test files run in parallel without FLUSHALL (style §14). */
 export const uniquePrefix = (label = 't'): string => `${label}${randomBytes(5).toString('hex')}`
 
-/** Deletes every key under `prefix` (SCAN, never KEYS). */
-export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-    cursor = next
-    if (batch.length) await redis.unlink(...batch)
-  } while (cursor !== '0')
+/** Deletes every key under `prefix` (SCAN, never KEYS); on a Cluster, on every master. */
+export async function deleteKeysWithPrefix(redis: Redis | Cluster, prefix: string): Promise<void> {
+  const cluster = redis instanceof Cluster
+  for (const node of cluster ? redis.nodes('master') : [redis as Redis]) {
+    let cursor = '0'
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      cursor = next
+      if (batch.length === 0) continue
+      // A Cluster node refuses a multi-key UNLINK across slots (CROSSSLOT): one key per command.
+      if (cluster) await Promise.all(batch.map((key) => node.unlink(key)))
+      else await node.unlink(...batch)
+    } while (cursor !== '0')
+  }
 }
 
 export interface RedisFixture {

@@ -2,13 +2,18 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { ApiError } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
 import type { RedisClient, Stores } from '@threadwork/storage'
+import { type AdminOptions, ADMIN_BASE, adminRoutes } from './admin/admin-routes.js'
 import type { AppEnv } from './env.js'
+import type { ApiMetrics } from './metrics/api-metrics.js'
 import { routeTable } from './method-not-allowed.js'
 import { apiKeyAuth } from './middleware/auth.js'
 import { renderError } from './middleware/errors.js'
 import { jsonBody } from './middleware/json-body.js'
+import { type Durability, durableAck } from './middleware/durable-ack.js'
 import { requestId } from './middleware/request-id.js'
+import { requestLog } from './middleware/request-log.js'
 import { assistantRoutes } from './routes/assistants.js'
+import { docsRoutes } from './routes/docs.js'
 import { healthRoutes } from './routes/health.js'
 import { messageRoutes } from './routes/messages.js'
 import { type ModelsCatalog, modelRoutes } from './routes/models.js'
@@ -31,21 +36,34 @@ export interface AppDeps {
   log: Logger
   maxBodyBytes?: number
   isShuttingDown?: () => boolean
+  /** `ADMIN_TOKEN` and every queue (drain + webhook shards) for `/admin/queues`; absent: no admin routes (404). */
+  admin?: AdminOptions | null
+  /** `/metrics` (Prometheus); absent: no such route. */
+  metrics?: ApiMetrics | null
+  /** Holds 2xx answers to writes until they are on disk (WAITAOF); absent: no wait. */
+  durability?: Durability | null
 }
 
 /** The whole HTTP API, built from its dependencies (tests build it with real stores). */
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>()
   app.use('*', requestId())
+  if (deps.metrics) app.use('*', deps.metrics.middleware())
+  app.use('*', requestLog(deps.log))
+  // While shutting down, tell keep-alive clients to reconnect (to another replica).
   app.use('*', async (c, next) => {
-    c.set('log', deps.log)
     await next()
+    if (deps.isShuttingDown?.()) c.header('connection', 'close')
   })
   app.route('/', healthRoutes(deps.redis, deps.isShuttingDown ?? (() => false)))
+  if (deps.metrics) app.get('/metrics', (c) => deps.metrics!.handler(c))
+  if (deps.admin) app.route(ADMIN_BASE, adminRoutes(deps.admin))
+  app.route('/', docsRoutes())
 
   const v1 = new OpenAPIHono<AppEnv>()
   v1.use('*', apiKeyAuth(deps.apiKeys))
   v1.use('*', jsonBody(deps.maxBodyBytes ?? 2 * 1024 * 1024))
+  if (deps.durability) v1.use('*', durableAck(deps.durability))
   v1.route('/', assistantRoutes(deps.stores))
   // Run routes first: `/threads/runs` must not be read as thread id "runs".
   v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))

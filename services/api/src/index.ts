@@ -3,10 +3,12 @@ import { ApiEnv, DEV_API_KEYS, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
 import { routerFromSettings } from '@threadwork/model-client'
 import { createDrainQueues } from '@threadwork/queue'
-import { createRedis, createStores } from '@threadwork/storage'
+import { createRedisClient, createStores } from '@threadwork/storage'
 import { createApp } from './app.js'
 import { createModels } from './models.js'
+import { createOperations } from './operations.js'
 import { createServices } from './services.js'
+import { createStreaming } from './streaming/run-streamer.js'
 
 const env = loadEnvOrExit(ApiEnv)
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL })
@@ -16,27 +18,45 @@ const router = await routerFromSettings(env).catch((err: Error) => {
   process.stderr.write(`Invalid configuration: PROVIDERS_FILE ${err.message}\n`)
   process.exit(1)
 })
-const redis = createRedis(env.REDIS_URL, { role: 'request', name: 'threadwork-api' })
+const redis = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'request', name: 'threadwork-api' })
 redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
 const stores = createStores(redis, env.REDIS_PREFIX, env.REDIS_SHARDS)
 const queues = createDrainQueues(redis, stores.keys)
+const ops = createOperations({
+  redis,
+  stores,
+  drainQueues: queues,
+  log,
+  adminToken: env.ADMIN_TOKEN,
+  durableWrites: env.DURABLE_WRITES,
+  durableWaitTimeoutMs: env.DURABLE_WAIT_TIMEOUT_MS,
+  metricsToken: env.METRICS_TOKEN,
+  processMetrics: true,
+})
+if (!env.ADMIN_TOKEN) log.info('ADMIN_TOKEN is unset: the queue dashboard (/admin/queues) is disabled')
 
 let shuttingDown = false
+const services = createServices({
+  stores,
+  queues,
+  servesModel: (model) => router.resolve(model) !== null,
+  runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS,
+  publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
+})
+const streamer = createStreaming({ runs: services.runs, stores, log, idleTimeoutMs: env.STREAM_IDLE_TIMEOUT_MS })
 const app = createApp({
   redis,
   stores,
   apiKeys: env.API_KEYS ?? DEV_API_KEYS,
   models: createModels(router),
-  ...createServices({
-    stores,
-    queues,
-    servesModel: (model) => router.resolve(model) !== null,
-    runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS,
-    publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
-  }),
+  ...services,
+  streamer,
   log,
   maxBodyBytes: env.MAX_BODY_BYTES,
   isShuttingDown: () => shuttingDown,
+  admin: ops.admin,
+  metrics: ops.metrics,
+  durability: ops.durability,
 })
 
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
@@ -48,13 +68,24 @@ async function shutdown(signal: string) {
   shuttingDown = true
   log.info({ signal }, 'shutting down: readiness off, draining connections')
   // Give load balancers a moment to see /readyz fail before we stop accepting.
-  await new Promise((r) => setTimeout(r, Number(process.env.SHUTDOWN_READINESS_DELAY_MS ?? 0)))
+  await new Promise((r) => setTimeout(r, env.SHUTDOWN_READINESS_DELAY_MS))
+  log.info('closing the listener: finishing in-flight requests')
   server.close(async () => {
-    await queues.close().catch(() => {})
+    await Promise.all([queues.close(), ops.close()]).catch(() => {})
     redis.disconnect()
+    log.info('api stopped')
     process.exit(0)
   })
-  setTimeout(() => process.exit(0), 10_000).unref()
+  // Idle keep-alive sockets would hold close() open; busy ones close after their response
+  // (the app sends `connection: close` while shutting down).
+  ;(server as { closeIdleConnections?: () => void }).closeIdleConnections?.()
+  // Run streams may last minutes: let them finish for a while, then end each with an `error`
+  // event (the runs go on; clients read them with GET) so the process can exit in time.
+  setTimeout(() => streamer.close(), 7_000).unref()
+  setTimeout(() => {
+    log.warn('in-flight requests still open after 10 s: exiting')
+    process.exit(0)
+  }, 10_000).unref()
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.on('SIGINT', () => void shutdown('SIGINT'))

@@ -154,6 +154,35 @@ describe('webhook dispatcher', () => {
     expect(log.filter((d) => d.event_id === e1).map((d) => d.status)).toEqual(['failed', 'failed', 'succeeded'])
   })
 
+  it('keeps per-thread order with two dispatchers sharing the outbox and a flaky receiver', async () => {
+    const h = await webhookHarness()
+    let n = 0
+    const delivered = new Set<string>()
+    // Deterministic flakiness: every third request fails.
+    const receiver = await startReceiver((req, res) => {
+      if (++n % 3 === 0) return res.writeHead(500).end()
+      delivered.add(String(req.headers['webhook-id']))
+      res.writeHead(200).end()
+    })
+    await h.endpoint(receiver.url())
+    const opts = { schedule: [0, 30, 30, 30, 30, 30, 30, 30] }
+    await h.start(opts)
+    await h.start(opts)
+    const sent: Record<string, string[]> = { thread_x: [], thread_y: [], thread_z: [] }
+    for (let i = 0; i < 10; i++) {
+      for (const thread of Object.keys(sent)) sent[thread]!.push(await h.emit({ type: 'thread.run.completed', thread }))
+    }
+    const threadOf = new Map(Object.entries(sent).flatMap(([t, ids]) => ids.map((id) => [id, t] as const)))
+    await expect.poll(() => delivered.size, { timeout: 15_000 }).toBe(30)
+    for (const [thread, ids] of Object.entries(sent)) {
+      const seen = receiver.received.map((r) => String(r.headers['webhook-id'])).filter((id) => threadOf.get(id) === thread)
+      // Requests (retries included) never go back to an earlier event of the thread.
+      const positions = seen.map((id) => ids.indexOf(id))
+      expect(positions, thread).toEqual([...positions].sort((a, b) => a - b))
+      expect(new Set(seen).size, thread).toBe(10)
+    }
+  })
+
   it('re-processes an outbox entry a dead dispatcher read but never acknowledged', async () => {
     const h = await webhookHarness()
     const receiver = await startReceiver(ok)

@@ -1,6 +1,7 @@
 import { WebhooksEnv, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
-import { createRedis } from '@threadwork/storage'
+import { createRedisClient } from '@threadwork/storage'
+import type { Redis } from 'ioredis'
 import { startDispatcher } from './dispatcher.js'
 
 const env = loadEnvOrExit(WebhooksEnv)
@@ -9,7 +10,9 @@ if (env.WEBHOOK_ALLOW_PRIVATE.length > 0) log.warn({ allow: env.WEBHOOK_ALLOW_PR
 
 // Every connection blocks and retries forever on Redis (BullMQ requires maxRetriesPerRequest: null).
 const connect = (name: string) => {
-  const c = createRedis(env.REDIS_URL, { role: 'worker', name })
+  // REDIS_CLUSTER_NODES set: an ioredis Cluster. It answers the commands used here like a single
+  // connection (every key is hash-tagged), hence the cast.
+  const c = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'worker', name }) as Redis
   c.on('error', (err) => log.warn({ err: err.message, connection: name }, 'redis connection error'))
   return c
 }

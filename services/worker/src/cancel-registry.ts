@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '@threadwork/storage'
 
 export type AbortReason = 'cancelled' | 'expired' | 'shutdown'
 
@@ -19,10 +19,14 @@ export type CancelRegistry = ReturnType<typeof createCancelRegistry>
  */
 export function createCancelRegistry() {
   const running = new Map<string, { controller: AbortController; threadId: string }>()
+  // Set by `abortAll`: a drain still working through its thread's mailbox after the grace period
+  // would otherwise start the next item with nothing left to stop it; it is handed back at once.
+  let closedWith: AbortReason | null = null
   return {
     register(runId: string, threadId: string): AbortController {
       const controller = new AbortController()
       running.set(runId, { controller, threadId })
+      if (closedWith) controller.abort(new RunAborted(closedWith))
       return controller
     },
     release(runId: string): void {
@@ -33,6 +37,7 @@ export function createCancelRegistry() {
     },
     /** Aborts every run (shutdown): returns the threads they belonged to. */
     abortAll(reason: AbortReason): string[] {
+      closedWith = reason
       const threads = [...running.values()].map((r) => r.threadId)
       for (const r of running.values()) r.controller.abort(new RunAborted(reason))
       return threads
@@ -41,7 +46,7 @@ export function createCancelRegistry() {
       return running.size
     },
     /** Listens on the cancel channel with a dedicated connection (subscribers can't run commands). */
-    async listen(subscriber: Redis, channel: string): Promise<void> {
+    async listen(subscriber: RedisClient, channel: string): Promise<void> {
       subscriber.on('message', (_channel, runId) => this.abort(runId, 'cancelled'))
       await subscriber.subscribe(channel)
     },

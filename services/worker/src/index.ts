@@ -2,10 +2,11 @@ import { WorkerEnv, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
 import { routerFromSettings, warmUpTokenizer } from '@threadwork/model-client'
 import { type JobCatalog, createDrainQueues } from '@threadwork/queue'
-import { createRedis, createStores } from '@threadwork/storage'
+import { createRedisClient, createStores } from '@threadwork/storage'
 import { type Job, Worker } from 'bullmq'
 import { createCancelRegistry } from './cancel-registry.js'
 import { createLiveEvents } from './live-events.js'
+import { createWorkerMetrics } from './metrics.js'
 import { createDrainProcessor } from './processors/drain-thread.js'
 import { createExpireProcessor } from './processors/expire-run.js'
 import { createReconcileProcessor } from './processors/reconcile.js'
@@ -20,19 +21,23 @@ const router = await routerFromSettings(env).catch((err: Error) => {
 })
 
 // Workers block and retry forever on Redis (BullMQ requires maxRetriesPerRequest: null).
-const redis = createRedis(env.REDIS_URL, { role: 'worker', name: 'threadwork-worker' })
-const subscriber = createRedis(env.REDIS_URL, { role: 'worker', name: 'threadwork-worker-sub' })
+// REDIS_CLUSTER_NODES set: ioredis Cluster connections (every key and queue is hash-tagged).
+const target = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }
+const redis = createRedisClient(target, { role: 'worker', name: 'threadwork-worker' })
+const subscriber = createRedisClient(target, { role: 'worker', name: 'threadwork-worker-sub' })
 for (const c of [redis, subscriber]) c.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
 const stores = createStores(redis, env.REDIS_PREFIX, env.REDIS_SHARDS)
 const queues = createDrainQueues(redis, stores.keys)
 const cancels = createCancelRegistry()
+const metrics = createWorkerMetrics({ processMetrics: true, inFlight: () => cancels.size })
+metrics.observeStores(stores)
 await cancels.listen(subscriber, stores.keys.cancelChannel)
 warmUpTokenizer()
 
 const executeRun = createRunExecutor({
   stores,
   router,
-  live: createLiveEvents(redis, stores.keys),
+  live: metrics.observeLive(createLiveEvents(redis, stores.keys)),
   cancels,
   queues,
   log,
@@ -61,7 +66,7 @@ async function processJob(job: Job<JobCatalog[keyof JobCatalog]>): Promise<unkno
 const workers = queues.queues.map(
   (q) =>
     new Worker(q.name, processJob, {
-      connection: createRedis(env.REDIS_URL, { role: 'worker', name: 'threadwork-worker-bullmq' }),
+      connection: createRedisClient(target, { role: 'worker', name: 'threadwork-worker-bullmq' }),
       prefix: stores.keys.prefix,
       concurrency: env.WORKER_CONCURRENCY,
       // A crashed worker's runs come back after at most lockDuration + stalledInterval.
@@ -72,8 +77,14 @@ const workers = queues.queues.map(
 )
 for (const w of workers) {
   w.on('error', (err) => log.error({ err: err.message }, 'worker error'))
-  w.on('failed', (job, err) => log.warn({ job: job?.name, jobId: job?.id, err: err.message }, 'job failed'))
+  w.on('failed', (job, err) => {
+    metrics.jobs.inc({ queue: w.name, name: job?.name ?? 'unknown', outcome: 'failed' })
+    log.warn({ job: job?.name, jobId: job?.id, threadId: (job?.data as { threadId?: string } | undefined)?.threadId, err: err.message }, 'job failed')
+  })
+  w.on('completed', (job) => metrics.jobs.inc({ queue: w.name, name: job.name, outcome: 'completed' }))
 }
+const metricsServer = env.METRICS_PORT !== undefined ? await metrics.serve(env.METRICS_PORT) : null
+if (metricsServer) log.info({ port: (metricsServer.address() as { port: number }).port }, 'worker metrics on /metrics')
 await queues.installReconciler(env.RECONCILE_EVERY_MS)
 log.info({ shards: workers.length, concurrency: env.WORKER_CONCURRENCY }, 'worker ready')
 
@@ -91,6 +102,7 @@ async function shutdown(signal: string) {
   await closing
   clearTimeout(grace)
   await queues.close()
+  metricsServer?.close()
   redis.disconnect()
   subscriber.disconnect()
   log.info('worker stopped')

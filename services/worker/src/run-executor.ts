@@ -12,6 +12,7 @@ import {
   type ChatStreamResult,
   type ProviderRouter,
   StreamInterruptedError,
+  type ToolCallDelta,
   type ToolTurn,
   UpstreamError,
   buildPrompt,
@@ -25,6 +26,18 @@ import { type CancelRegistry, RunAborted } from './cancel-registry.js'
 import type { LiveEvents } from './live-events.js'
 import { loadHistory } from './thread-history.js'
 import { toChatRequest } from './upstream-request.js'
+
+/** One event of a run's live stream. */
+type LiveEvent = { event: string; data: unknown }
+/** One model round's live events: see `createRoundStream`. */
+interface RoundStream {
+  readonly toolStepId: string
+  text(delta: string): void
+  toolCall(delta: ToolCallDelta): void
+  closeMessage(): LiveEvent[]
+  finishMessage(message: Message, step: RunStep): LiveEvent[]
+  abandon(to: 'failed' | 'cancelled' | 'expired'): LiveEvent[]
+}
 
 /** What happened to a mailbox item: finished, waiting on the client, or no longer ours. */
 export type ItemResult = 'done' | 'parked' | 'fenced' | 'handed_back'
@@ -43,6 +56,8 @@ export interface ExecutorDeps {
 const USAGE_FIELD = '_usage'
 const ROUND_MESSAGE = '_msg_id'
 const ROUND_STEP = '_step_id'
+/** The round's tool_calls step id, fixed like the message's so a re-run streams the same step. */
+const ROUND_TOOL_STEP = '_tool_step_id'
 
 const zeroUsage: RunUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
 const addUsage = (a: RunUsage, b: RunUsage): RunUsage => ({
@@ -88,22 +103,33 @@ export function createRunExecutor(deps: ExecutorDeps) {
     // queued (or in_progress again after a crash): fix this round's ids, then start.
     const messageId = internal[ROUND_MESSAGE] || newId('msg')
     const stepId = internal[ROUND_STEP] || newId('step')
+    const toolStepId = internal[ROUND_TOOL_STEP] || newId('step')
     const started: Run = { ...run, status: 'in_progress', started_at: run.started_at ?? now }
+    // Registered before the run shows `in_progress`: the API publishes a cancel only after reading
+    // `in_progress`, so registering after the commit could miss a cancel sent in between, and the
+    // run would sit in `cancelling` until the model call ended (minutes, for a hanging upstream).
+    const controller = cancels.register(runId, threadId)
     const start = await runs.commit(threadId, runId, {
       project,
       fence,
       from: ['queued', 'in_progress'],
       run: { status: 'in_progress', started_at: started.started_at },
-      internal: { [ROUND_MESSAGE]: messageId, [ROUND_STEP]: stepId },
+      internal: { [ROUND_MESSAGE]: messageId, [ROUND_STEP]: stepId, [ROUND_TOOL_STEP]: toolStepId },
+      // With the status, atomically; a re-run after a crash (already in_progress) does not repeat it.
+      live: run.status === 'queued' ? { events: [{ event: 'thread.run.in_progress', data: started }] } : undefined,
     })
-    if (!start.ok) return afterFailedCommit(start, threadId, runId, fence)
-    if (run.status === 'queued') live.emit(threadId, runId, 'thread.run.in_progress', started)
+    if (!start.ok) {
+      cancels.release(runId)
+      return afterFailedCommit(start, threadId, runId, fence)
+    }
+    const round = createRoundStream(started, { messageId, stepId, toolStepId, fence })
 
-    const controller = cancels.register(runId, threadId)
+    // Text streamed to clients this round, so a run ended mid-reply keeps it (see `inFlightReply`).
+    const partial = { text: '' }
     const expiryTimer =
       started.expires_at !== null ? setTimeout(() => cancels.abort(runId, 'expired'), Math.max(0, started.expires_at * 1000 - Date.now())) : null
     try {
-      return await runRound({ ...loaded, run: started }, { project, fence, item, messageId, stepId, signal: controller.signal })
+      return await runRound({ ...loaded, run: started }, { project, fence, item, messageId, stepId, signal: controller.signal, partial, round })
     } catch (err) {
       const reason = err instanceof RunAborted ? err.reason : controller.signal.reason instanceof RunAborted ? controller.signal.reason.reason : null
       if (reason === 'shutdown') {
@@ -111,25 +137,24 @@ export function createRunExecutor(deps: ExecutorDeps) {
         await deps.queues.enqueueDrain(threadId)
         return 'handed_back'
       }
-      if (reason === 'cancelled') return settle(await stores.runLifecycle.end(threadId, runId, 'cancelled', { fence, from: ['cancelling', 'in_progress'] }), true)
-      if (reason === 'expired') return settle(await stores.runLifecycle.end(threadId, runId, 'expired', { fence }), true)
+      const inFlight = inFlightReply(started, messageId, stepId, partial.text)
+      if (reason === 'cancelled') {
+        return settle(await stores.runLifecycle.end(threadId, runId, 'cancelled', { fence, from: ['cancelling', 'in_progress'], inFlight, liveBefore: round.abandon('cancelled') }))
+      }
+      if (reason === 'expired') return settle(await stores.runLifecycle.end(threadId, runId, 'expired', { fence, inFlight, liveBefore: round.abandon('expired') }))
       const lastError =
         err instanceof UpstreamError
           ? { code: err.code, message: err.message }
           : { code: 'server_error' as const, message: err instanceof StreamInterruptedError ? 'The model stream was interrupted.' : 'Sorry, something went wrong.' }
       if (!(err instanceof UpstreamError)) log.error({ err, runId, threadId }, 'run failed')
-      return settle(await stores.runLifecycle.end(threadId, runId, 'failed', { fence, lastError, from: ['in_progress'] }), true)
+      return settle(await stores.runLifecycle.end(threadId, runId, 'failed', { fence, lastError, from: ['in_progress'], inFlight, liveBefore: round.abandon('failed') }))
     } finally {
       if (expiryTimer) clearTimeout(expiryTimer)
       cancels.release(runId)
     }
 
-    /** After a lifecycle commit: 'fenced' stops the drain, anything else moves on to the next item. */
-    function settle(outcome: CommitOutcome & { run?: Run }, announce = false): ItemResult {
-      if (outcome.ok && outcome.run && announce) {
-        live.emit(threadId, runId, `thread.run.${outcome.run.status}`, outcome.run)
-        live.end(threadId, runId)
-      }
+    /** After a lifecycle commit (which also wrote its live events): 'fenced' stops the drain, anything else moves on. */
+    function settle(outcome: CommitOutcome & { run?: Run }): ItemResult {
       if (!outcome.ok && outcome.reason === 'fenced') return 'fenced'
       return 'done'
     }
@@ -140,10 +165,6 @@ export function createRunExecutor(deps: ExecutorDeps) {
     if (outcome.reason === 'fenced') return 'fenced'
     if (outcome.reason === 'status' && outcome.status === 'cancelling') {
       const ended = await stores.runLifecycle.end(threadId, runId, 'cancelled', { fence, from: ['cancelling'] })
-      if (ended.ok && ended.run) {
-        live.emit(threadId, runId, 'thread.run.cancelled', ended.run)
-        live.end(threadId, runId)
-      }
       return !ended.ok && ended.reason === 'fenced' ? 'fenced' : 'done'
     }
     // Ended meanwhile (expired, cancelled): nothing of ours to write.
@@ -152,7 +173,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
 
   async function runRound(
     loaded: LoadedRun,
-    ctx: { project: string; fence: number; item: string; messageId: string; stepId: string; signal: AbortSignal },
+    ctx: { project: string; fence: number; item: string; messageId: string; stepId: string; signal: AbortSignal; partial: { text: string }; round: RoundStream },
   ): Promise<ItemResult> {
     const { run, internal } = loaded
     const threadId = run.thread_id
@@ -183,7 +204,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       throw new UpstreamError({ retryable: false, code: 'invalid_prompt', status: null, retryAfterMs: null, message: `The model '${run.model}' is not served by any configured provider.` })
     }
 
-    const stream = createRoundStream(run, ctx.messageId, ctx.stepId)
+    const stream = ctx.round
     const result: ChatStreamResult = await withUpstreamRetries(
       () =>
         streamChatCompletion({
@@ -191,7 +212,10 @@ export function createRunExecutor(deps: ExecutorDeps) {
           request: toChatRequest(run, prompt.chatMessages, completionBudget),
           signal: ctx.signal,
           headers: { 'x-threadwork-thread': threadId, 'x-threadwork-run': run.id },
-          onTextDelta: stream.text,
+          onTextDelta: (delta) => {
+            ctx.partial.text += delta
+            stream.text(delta)
+          },
           onToolCallDelta: stream.toolCall,
         }),
       { signal: ctx.signal, maxAttempts: deps.upstreamAttempts },
@@ -226,7 +250,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
     const messageStep = textMessage ? stepOf(run, ctx.stepId, now, { type: 'message_creation', message_creation: { message_id: ctx.messageId } }, roundUsage) : null
 
     if (result.toolCalls.length > 0) {
-      const toolStepId = stream.toolStepId()
+      const toolStepId = stream.toolStepId
       const toolStep: RunStep = {
         ...stepOf(run, toolStepId, now, {
           type: 'tool_calls',
@@ -250,15 +274,13 @@ export function createRunExecutor(deps: ExecutorDeps) {
         fence: ctx.fence,
         from: ['in_progress'],
         run: { status: 'requires_action', required_action: waiting.required_action, usage },
-        internal: { [USAGE_FIELD]: JSON.stringify(usage), [RunInternal.openStep]: toolStepId, [ROUND_MESSAGE]: '', [ROUND_STEP]: '' },
+        internal: { [USAGE_FIELD]: JSON.stringify(usage), [RunInternal.openStep]: toolStepId, [ROUND_MESSAGE]: '', [ROUND_STEP]: '', [ROUND_TOOL_STEP]: '' },
         messages: textMessage ? [textMessage] : [],
         steps: [...(messageStep ? [messageStep] : []), toolStep],
         events: [...(textMessage ? [{ type: 'thread.message.completed', data: textMessage }] : []), { type: 'thread.run.requires_action', data: waiting }],
+        live: { events: [...stream.closeMessage(), { event: 'thread.run.requires_action', data: waiting }], end: true },
       }, waiting, turnLink, now))
       if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
-      stream.finishToolCalls(toolStep)
-      live.emit(threadId, run.id, 'thread.run.requires_action', waiting)
-      live.end(threadId, run.id)
       await stores.redis.zrem(stores.keys.shardPending(threadId), threadId)
       return 'parked'
     }
@@ -270,7 +292,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
         : textMessage
       : { ...emptyAssistantMessage(run, ctx.messageId, now) }
     const step = messageStep ?? stepOf(run, ctx.stepId, now, { type: 'message_creation', message_creation: { message_id: ctx.messageId } }, roundUsage)
-    const { plan, run: finished } = terminalPlan(loaded, cut ? 'incomplete' : 'completed', {
+    const { plan } = terminalPlan(loaded, cut ? 'incomplete' : 'completed', {
       project: ctx.project,
       now,
       fence: ctx.fence,
@@ -279,17 +301,15 @@ export function createRunExecutor(deps: ExecutorDeps) {
       messages: [message],
       steps: [step],
       extraEvents: [{ type: cut ? 'thread.message.incomplete' : 'thread.message.completed', data: message }],
+      liveEvents: stream.finishMessage(message, step),
       turn: await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn], [message]),
     })
     const outcome = await runs.commit(threadId, run.id, { ...plan, internal: { ...plan.internal, [USAGE_FIELD]: JSON.stringify(usage) } })
     if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
-    stream.finishMessage(message, step)
-    live.emit(threadId, run.id, `thread.run.${finished.status}`, finished)
-    live.end(threadId, run.id)
     return 'done'
 
     async function incomplete(reason: 'max_prompt_tokens' | 'max_completion_tokens', used: RunUsage): Promise<ItemResult> {
-      const { plan, run: ended } = terminalPlan(loaded, 'incomplete', {
+      const { plan } = terminalPlan(loaded, 'incomplete', {
         project: ctx.project,
         now: nowSeconds(),
         fence: ctx.fence,
@@ -299,8 +319,6 @@ export function createRunExecutor(deps: ExecutorDeps) {
       })
       const outcome = await runs.commit(threadId, run.id, plan)
       if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
-      live.emit(threadId, run.id, 'thread.run.incomplete', ended)
-      live.end(threadId, run.id)
       return 'done'
     }
   }
@@ -318,73 +336,97 @@ export function createRunExecutor(deps: ExecutorDeps) {
     )
   }
 
-  /** Emits OpenAI's streaming events for one model round as deltas arrive. */
-  function createRoundStream(run: Run, messageId: string, stepId: string) {
-    const threadId = run.thread_id
+  /**
+   * OpenAI's streaming events for one model round, appended as deltas arrive (fire-and-forget,
+   * tagged with the claim's fence). The events that close the round go into the commit that ends
+   * it (`closeMessage`, `finishMessage`, `abandon` return them), so they are written atomically
+   * with the state. A re-run after a crash uses the same message and step ids, so the API's reader
+   * can line the new attempt up with what the client already saw.
+   */
+  function createRoundStream(run: Run, ids: { messageId: string; stepId: string; toolStepId: string; fence: number }): RoundStream {
+    const { messageId, stepId, toolStepId, fence } = ids
+    const emit = (event: string, data: unknown) => live.emit(run.thread_id, run.id, event, data, fence)
     let messageOpen = false
     let messageClosed = false
-    let toolStepId: string | null = null
+    let toolStepOpen = false
     let text = ''
-    const now = () => nowSeconds()
+    const messageStep = (t: number) => stepOf(run, stepId, t, { type: 'message_creation', message_creation: { message_id: messageId } }, null)
     const openMessage = (): void => {
       if (messageOpen) return
       messageOpen = true
-      const step = { ...stepOf(run, stepId, now(), { type: 'message_creation' as const, message_creation: { message_id: messageId } }, null), status: 'in_progress' as const, completed_at: null }
-      live.emit(threadId, run.id, 'thread.run.step.created', step)
-      live.emit(threadId, run.id, 'thread.run.step.in_progress', step)
-      const message = { ...emptyAssistantMessage(run, messageId, now()), status: 'in_progress' as const, completed_at: null }
-      live.emit(threadId, run.id, 'thread.message.created', message)
-      live.emit(threadId, run.id, 'thread.message.in_progress', message)
+      const t = nowSeconds()
+      const step: RunStep = { ...messageStep(t), status: 'in_progress', completed_at: null }
+      emit('thread.run.step.created', step)
+      emit('thread.run.step.in_progress', step)
+      const message: Message = { ...emptyAssistantMessage(run, messageId, t), status: 'in_progress', completed_at: null }
+      emit('thread.message.created', message)
+      emit('thread.message.in_progress', message)
     }
-    const closeMessage = (): void => {
-      if (!messageOpen || messageClosed) return
+    /** Events closing the text message (text before tool calls), once; [] if none is open. */
+    const closeMessage = (): LiveEvent[] => {
+      if (!messageOpen || messageClosed) return []
       messageClosed = true
-      const t = now()
+      const t = nowSeconds()
       const message: Message = { ...emptyAssistantMessage(run, messageId, t), content: [{ type: 'text', text: { value: text, annotations: [] } }] }
-      live.emit(threadId, run.id, 'thread.message.completed', message)
-      live.emit(threadId, run.id, 'thread.run.step.completed', stepOf(run, stepId, t, { type: 'message_creation', message_creation: { message_id: messageId } }, null))
+      return [
+        { event: 'thread.message.completed', data: message },
+        { event: 'thread.run.step.completed', data: messageStep(t) },
+      ]
     }
-    let first = true
     return {
+      toolStepId,
       text(delta: string): void {
+        const first = !messageOpen
         openMessage()
         text += delta
-        live.emit(threadId, run.id, 'thread.message.delta', {
+        emit('thread.message.delta', {
           id: messageId,
           object: 'thread.message.delta',
           delta: { content: [{ index: 0, type: 'text', text: first ? { value: delta, annotations: [] } : { value: delta } }] },
         })
-        first = false
       },
-      toolCall(delta: { index: number; id?: string; function: { name?: string; arguments: string } }): void {
-        if (toolStepId === null) {
-          closeMessage()
-          toolStepId = newId('step')
-          const step = { ...stepOf(run, toolStepId, now(), { type: 'tool_calls' as const, tool_calls: [] }, null), status: 'in_progress' as const, completed_at: null }
-          live.emit(threadId, run.id, 'thread.run.step.created', step)
-          live.emit(threadId, run.id, 'thread.run.step.in_progress', step)
+      toolCall(delta: ToolCallDelta): void {
+        if (!toolStepOpen) {
+          // OpenAI closes the message before the tool_calls step opens.
+          for (const e of closeMessage()) emit(e.event, e.data)
+          toolStepOpen = true
+          const step: RunStep = { ...stepOf(run, toolStepId, nowSeconds(), { type: 'tool_calls', tool_calls: [] }, null), status: 'in_progress', completed_at: null }
+          emit('thread.run.step.created', step)
+          emit('thread.run.step.in_progress', step)
         }
-        live.emit(threadId, run.id, 'thread.run.step.delta', {
+        const fn = { ...(delta.function.name !== undefined ? { name: delta.function.name } : {}), arguments: delta.function.arguments, ...(delta.id ? { output: null } : {}) }
+        emit('thread.run.step.delta', {
           id: toolStepId,
           object: 'thread.run.step.delta',
-          delta: {
-            step_details: {
-              type: 'tool_calls',
-              tool_calls: [{ index: delta.index, ...(delta.id ? { id: delta.id } : {}), type: 'function', function: { ...(delta.function.name !== undefined ? { name: delta.function.name } : {}), arguments: delta.function.arguments, ...(delta.id ? { output: null } : {}) } }],
-            },
-          },
+          delta: { step_details: { type: 'tool_calls', tool_calls: [{ index: delta.index, ...(delta.id ? { id: delta.id } : {}), type: 'function', function: fn }] } },
         })
       },
-      toolStepId: (): string => toolStepId ?? (toolStepId = newId('step')),
-      finishToolCalls(_step: RunStep): void {
-        closeMessage()
-      },
-      finishMessage(message: Message, step: RunStep): void {
-        if (!messageOpen) openMessage()
-        if (messageClosed) return
+      closeMessage,
+      /** The events ending the round's message (opening it first if the reply was empty). */
+      finishMessage(message: Message, step: RunStep): LiveEvent[] {
+        openMessage()
+        if (messageClosed) return []
         messageClosed = true
-        live.emit(threadId, run.id, message.status === 'incomplete' ? 'thread.message.incomplete' : 'thread.message.completed', message)
-        live.emit(threadId, run.id, 'thread.run.step.completed', step)
+        return [
+          { event: message.status === 'incomplete' ? 'thread.message.incomplete' : 'thread.message.completed', data: message },
+          { event: 'thread.run.step.completed', data: step },
+        ]
+      },
+      /**
+       * The tool_calls step shown live but never stored, closed like the run (the lifecycle closes
+       * the stored message and step itself).
+       */
+      abandon(to: 'failed' | 'cancelled' | 'expired'): LiveEvent[] {
+        if (!toolStepOpen) return []
+        toolStepOpen = false
+        const t = nowSeconds()
+        const step: RunStep = {
+          ...stepOf(run, toolStepId, t, { type: 'tool_calls', tool_calls: [] }, null),
+          status: to,
+          completed_at: null,
+          ...(to === 'failed' ? { failed_at: t } : to === 'cancelled' ? { cancelled_at: t } : { expired_at: t }),
+        }
+        return [{ event: `thread.run.step.${to}`, data: step }]
       },
     }
   }
@@ -409,6 +451,20 @@ function stepOf(run: Run, id: string, now: number, details: RunStep['step_detail
     completed_at: now,
     metadata: {},
     usage,
+  }
+}
+
+/**
+ * The round's reply as far as it was streamed, still open (`in_progress`), for a run that ends
+ * mid-reply (cancel, expiry, failure): the lifecycle stores it closed as `incomplete` with reason
+ * `run_<status>` (OpenAI: "any in-flight message ends incomplete"). Null when nothing was streamed.
+ */
+function inFlightReply(run: Run, messageId: string, stepId: string, text: string): { message: Message; step: RunStep } | null {
+  if (text === '') return null
+  const now = nowSeconds()
+  return {
+    message: { ...emptyAssistantMessage(run, messageId, now), status: 'in_progress', completed_at: null, content: [{ type: 'text', text: { value: text, annotations: [] } }] },
+    step: { ...stepOf(run, stepId, now, { type: 'message_creation', message_creation: { message_id: messageId } }, null), status: 'in_progress', completed_at: null },
   }
 }
 

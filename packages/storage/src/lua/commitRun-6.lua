@@ -18,7 +18,11 @@
     pend     1 to (re)mark the thread as having runnable work (after tool outputs arrive)
     events   [[evt id, type, data JSON, callback_url or '']]
     project, thread, created_at, channel, shard, now_ms
-  returns 'OK' | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
+    live     (optional) { key, events = [[event, data JSON]], fence = token or '', done = 0|1, ttl }:
+             appended to the run's live event stream (what `stream: true` reads) in the same step,
+             each entry tagged with the fence; `done` ends the stream segment and sets its TTL
+  returns 'OK' | 'OK:<id of the live stream's last entry before this commit, 0-0 if none>' (with
+          `live`) | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
 local status = redis.call('HGET', KEYS[2], 'status')
@@ -59,4 +63,21 @@ for _, e in ipairs(plan.events) do
     'thread', plan.thread, 'created_at', plan.created_at, 'data', e[3], 'callback_url', e[4])
 end
 if #plan.events > 0 then redis.call('PUBLISH', plan.channel, plan.shard) end
+local live = plan.live
+if type(live) == 'table' then
+  local last = redis.call('XREVRANGE', live.key, '+', '-', 'COUNT', 1)
+  local before = last[1] and last[1][1] or '0-0'
+  for _, e in ipairs(live.events) do
+    if live.fence ~= '' then
+      redis.call('XADD', live.key, '*', 'event', e[1], 'data', e[2], 'fence', live.fence)
+    else
+      redis.call('XADD', live.key, '*', 'event', e[1], 'data', e[2])
+    end
+  end
+  if live.done == 1 then
+    redis.call('XADD', live.key, '*', 'event', 'done', 'data', '[DONE]')
+    redis.call('EXPIRE', live.key, live.ttl)
+  end
+  return 'OK:' .. before
+end
 return 'OK'

@@ -6,14 +6,18 @@
   ARGV[1] project   ARGV[2] run id   ARGV[3] message key prefix   ARGV[4] now (ms)
   ARGV[5] run hash key   ARGV[6] thread id
   ARGV[7] number of run field/value items (n)   ARGV[8 .. 7+n] run fields
-  then per additional message: id, item count m, m field/value items
+  ARGV[8+n] the run's live event stream key ('' for none; it shares the thread's hash tag)
+  ARGV[9+n] the run's JSON   ARGV[10+n] the live stream's TTL (s)
+  ARGV[11+n ..] per additional message: id, item count m, m field/value items
+  The live stream (what `stream: true` reads) starts with `thread.run.created` and
+  `thread.run.queued` in the same step as the run, so a reader starting at 0 misses nothing.
   returns 'OK' | 'NOT_FOUND' | 'ACTIVE:<run id>'
 ]]
 if redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return 'NOT_FOUND' end
 local active = redis.call('HGET', KEYS[1], '_active_run')
 if active then return 'ACTIVE:' .. active end
 local n = tonumber(ARGV[7])
-local i = 8 + n
+local i = 11 + n
 while i <= #ARGV do
   local id = ARGV[i]
   local m = tonumber(ARGV[i + 1])
@@ -28,4 +32,10 @@ redis.call('ZADD', KEYS[3], seq, ARGV[2])
 redis.call('HSET', KEYS[1], '_active_run', ARGV[2])
 redis.call('RPUSH', KEYS[4], 'run:' .. ARGV[2])
 redis.call('ZADD', KEYS[5], 'NX', ARGV[4], ARGV[6])
+local live = ARGV[8 + n]
+if live ~= '' then
+  redis.call('XADD', live, '*', 'event', 'thread.run.created', 'data', ARGV[9 + n])
+  redis.call('XADD', live, '*', 'event', 'thread.run.queued', 'data', ARGV[9 + n])
+  redis.call('EXPIRE', live, tonumber(ARGV[10 + n]))
+end
 return 'OK'

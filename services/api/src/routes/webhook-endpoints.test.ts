@@ -3,8 +3,7 @@ import { createLogger } from '@threadwork/logger'
 import { createStores } from '@threadwork/storage'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type App, createApp } from '../app.js'
-import type { RunService } from '../runs/run-service.js'
+import { type App, type AppDeps, createApp } from '../app.js'
 
 let fx: RedisFixture
 let app: App
@@ -12,18 +11,18 @@ let stores: ReturnType<typeof createStores>
 beforeEach(async () => {
   fx = await createRedisFixture()
   stores = createStores(fx.redis, fx.prefix)
-  app = createApp({
+  // Only webhook routes are called here, so the services other routes need are left out.
+  const deps: Pick<AppDeps, 'redis' | 'stores' | 'apiKeys' | 'models' | 'log'> = {
     redis: fx.redis,
     stores,
-    // No run route is called here.
-    runs: {} as RunService,
     apiKeys: new Map([
       ['sk-a', 'alpha'],
       ['sk-b', 'beta'],
     ]),
     models: { list: async () => [], retrieve: async (id) => Promise.reject(ApiError.notFound('model', id)) },
     log: createLogger({ service: 'test', level: 'silent' }),
-  })
+  }
+  app = createApp(deps as AppDeps)
 })
 afterEach(() => fx.cleanup())
 
@@ -182,6 +181,26 @@ describe('webhook endpoint routes', () => {
     expect(rotated.json.signing_secret).not.toBe(first.json.signing_secret)
     expect(rotated.json.previous_secret_expires_at).toBeGreaterThan(Date.now() / 1000 + 86_000)
     expect((await call('GET', '/v1/webhook_callback_deliveries')).json).toMatchObject({ object: 'list', data: [] })
+  })
+
+  it('documents every route in /openapi.json', async () => {
+    const doc = (await (await app.request('/openapi.json')).json()) as Json
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/webhook_endpoints',
+        '/v1/webhook_endpoints/{webhook_endpoint_id}',
+        '/v1/webhook_endpoints/{webhook_endpoint_id}/rotate_secret',
+        '/v1/webhook_endpoints/{webhook_endpoint_id}/test',
+        '/v1/webhook_endpoints/{webhook_endpoint_id}/deliveries',
+        '/v1/webhook_endpoints/{webhook_endpoint_id}/deliveries/{delivery_id}/retry',
+        '/v1/webhook_event_types',
+        '/v1/webhook_signing_secret',
+        '/v1/webhook_signing_secret/rotate',
+        '/v1/webhook_callback_deliveries',
+        '/v1/webhook_callback_deliveries/{delivery_id}/retry',
+      ]),
+    )
+    expect(doc.components.schemas.WebhookEventType.enum).toContain('thread.run.completed')
   })
 
   it('lists and retries logged deliveries', async () => {

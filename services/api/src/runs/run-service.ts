@@ -4,6 +4,7 @@ import {
   type Run,
   type RunCreateParams,
   type RunSubmitToolOutputsParams,
+  type Thread,
   type ThreadCreateAndRunParams,
   isTerminalRunStatus,
   newId,
@@ -63,14 +64,14 @@ export function createRunService(deps: RunServiceDeps) {
       return run
     },
 
-    async createThreadAndRun(project: string, params: ThreadCreateAndRunParams): Promise<{ run: Run; threadId: string }> {
+    async createThreadAndRun(project: string, params: ThreadCreateAndRunParams): Promise<{ run: Run; threadId: string; thread: Thread }> {
       // Check the assistant and model before creating anything, so a bad request leaves nothing behind.
       await prepare(project, 'thread_pending', params)
       const { thread } = await stores.threads.create(project, { ...params.thread, tool_resources: params.thread?.tool_resources ?? params.tool_resources })
       const run = await prepare(project, thread.id, params)
       await stores.runs.create(project, run)
       await enqueue(run)
-      return { run, threadId: thread.id }
+      return { run, threadId: thread.id, thread }
     },
 
     async get(project: string, threadId: string, runId: string): Promise<Run> {
@@ -93,6 +94,7 @@ export function createRunService(deps: RunServiceDeps) {
           from: ['in_progress'],
           run: { status: 'cancelling' },
           events: [{ type: 'thread.run.cancelling', data: { ...run, status: 'cancelling' } }],
+          live: { events: [{ event: 'thread.run.cancelling', data: { ...run, status: 'cancelling' } }] },
         })
         if (outcome.ok) {
           await deps.publishCancel(runId)
@@ -112,6 +114,14 @@ export function createRunService(deps: RunServiceDeps) {
     },
 
     async submitToolOutputs(project: string, threadId: string, runId: string, params: RunSubmitToolOutputsParams): Promise<Run> {
+      return (await this.submitToolOutputsAt(project, threadId, runId, params)).run
+    },
+
+    /**
+     * submit_tool_outputs, also telling where its live events start: `liveFrom` is the live stream's
+     * last entry before the `thread.run.step.completed` + `thread.run.queued` this commit appended.
+     */
+    async submitToolOutputsAt(project: string, threadId: string, runId: string, params: RunSubmitToolOutputsParams): Promise<{ run: Run; liveFrom: string }> {
       const run = await expireIfDue(await stores.runs.get(project, threadId, runId))
       if (run.status !== 'requires_action' || !run.required_action) {
         throw ApiError.invalid(`Runs in status "${run.status}" do not accept tool outputs.`)
@@ -152,6 +162,12 @@ export function createRunService(deps: RunServiceDeps) {
             internal: { [RunInternal.openStep]: '' },
             steps: completedStep ? [completedStep] : [],
             pending: true,
+            live: {
+              events: [
+                ...(completedStep ? [{ event: 'thread.run.step.completed', data: completedStep }] : []),
+                { event: 'thread.run.queued', data: queued },
+              ],
+            },
           },
           queued,
           turnLink,
@@ -163,7 +179,7 @@ export function createRunService(deps: RunServiceDeps) {
         throw ApiError.invalid(`Runs in status "${status}" do not accept tool outputs.`)
       }
       await queues.enqueueDrain(threadId)
-      return queued
+      return { run: queued, liveFrom: outcome.liveFrom ?? '0-0' }
     },
   }
 }
