@@ -119,6 +119,6 @@ describe('many threads across two workers', () => {
     expect(stack.upstream.maxInFlight).toBeGreaterThan(1)
     const replies = await Promise.all(started.map(({ thread }) => assistantReplies(thread.id)))
     expect(replies.map((r) => r.length)).toEqual(Array(n).fill(1))
-    expect(replies.map((r, i) => textOf(r[0]!))).toEqual(started.map(({ thread }) => `reply for ${thread.id}`))
+    expect(replies.map((r) => textOf(r[0]!))).toEqual(started.map(({ thread }) => `reply for ${thread.id}`))
   })
 })

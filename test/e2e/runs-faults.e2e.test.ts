@@ -115,11 +115,17 @@ describe('persistent upstream faults fail the run', () => {
   })
 
   it('a reset after output was streamed is not retried (no duplicated text) → failed, server_error', async () => {
-    stack.upstream.respondOnce({ kind: 'reset', afterChunks: 2 })
+    stack.upstream.respondOnce({ kind: 'reset', afterChunks: 2, text: 'half a reply that never ends' })
     const { run, messages } = await runToEnd()
     expect(run.status).toBe('failed')
     expect(run.last_error?.code).toBe('server_error')
     expect(stack.upstream.requests).toHaveLength(1)
-    expect(messages.filter((m) => m.role === 'assistant' && m.status === 'completed')).toHaveLength(0)
+    // What was streamed stays, closed as OpenAI closes an in-flight message of a failed run.
+    const replies = messages.filter((m) => m.role === 'assistant')
+    expect(replies).toHaveLength(1)
+    expect(replies[0]).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'run_failed' }, run_id: run.id })
+    expect(textOf(replies[0]!)).toBe('half a ')
+    const [step] = (await client.beta.threads.runs.steps.list(run.id, { thread_id: run.thread_id })).data
+    expect(step).toMatchObject({ type: 'message_creation', status: 'failed', failed_at: expect.any(Number) })
   })
 })

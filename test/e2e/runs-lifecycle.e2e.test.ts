@@ -97,6 +97,21 @@ describe('cancel', () => {
     expect(steps[0]).toMatchObject({ type: 'message_creation', status: 'cancelled', cancelled_at: expect.any(Number) })
   })
 
+  it('while waiting out a rate limit: cancelled at once, no further attempt', async () => {
+    const assistant = await stack.assistant()
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'rate limited' }] })
+    stack.upstream.respondOnce({ kind: 'error', status: 429, headers: { 'retry-after': '20' } })
+    const run = await client.beta.threads.runs.create(thread.id, { assistant_id: assistant.id })
+    const [request] = await stack.upstream.waitForRequests(1)
+    await expect.poll(() => request!.outcome).toBe('error')
+    const asked = Date.now()
+    await client.beta.threads.runs.cancel(run.id, { thread_id: thread.id })
+    const ended = await settled(client, run)
+    expect(ended.status).toBe('cancelled')
+    expect(Date.now() - asked).toBeLessThan(5000)
+    expect(stack.upstream.requests).toHaveLength(1)
+  })
+
   it('a finished run cannot be cancelled (400, OpenAI text)', async () => {
     const assistant = await stack.assistant()
     const run = await client.beta.threads.createAndRunPoll({ assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'hi' }] } }, { pollIntervalMs: 50 })

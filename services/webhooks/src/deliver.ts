@@ -3,7 +3,7 @@ import { CALLBACK_OWNER, type Keys, type RedisClient, type WebhookEndpointStore,
 import { DelayedError, type Job, type Queue } from 'bullmq'
 import type { Dispatcher } from 'undici'
 import { buildWebhookHeaders, classifyOutcome, nextDelayMs, sendWebhook, shouldDisableEndpoint } from './delivery/index.js'
-import { type FifoDeps, fifoMember, gate, release } from './fifo.js'
+import { type FifoDeps, fifoMember, gate, isHead, release } from './fifo.js'
 import type { DeliveryJob } from './jobs.js'
 
 export interface DeliveryDeps {
@@ -79,6 +79,10 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       if (decision.kind === 'done') return 'already_handled'
       if (decision.kind === 'wait') {
         await job.moveToDelayed(Date.now() + decision.ms, token)
+        // The head may have been released between our look and our move to `delayed`; its
+        // release only promotes a successor that is already delayed. Looking again now closes
+        // that gap: either we see we are the head, or the release sees us delayed.
+        if (decision.behind && (await isHead(deps.redis, fifoKey, member))) await job.promote().catch(() => undefined)
         throw new DelayedError()
       }
     }

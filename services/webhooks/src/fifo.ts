@@ -22,7 +22,8 @@ const memberEntryId = (member: string) => {
   return `${Number(ms)}-${Number(seq)}`
 }
 
-export type GateDecision = { kind: 'go' } | { kind: 'done' } | { kind: 'wait'; ms: number }
+/** `wait.behind`: true when another event is ahead in the FIFO (its release wakes this job). */
+export type GateDecision = { kind: 'go' } | { kind: 'done' } | { kind: 'wait'; ms: number; behind: boolean }
 
 export interface FifoDeps {
   redis: RedisClient
@@ -57,18 +58,24 @@ export async function gate(deps: FifoDeps, fifoKey: string, member: string, targ
       }
       const retryAt = state === 'delayed' ? headJob?.data.retryAt : null
       const ms = retryAt ? retryAt - Date.now() + 50 : deps.recheckMs
-      return { kind: 'wait', ms: Math.min(Math.max(ms, 50), deps.maxWaitMs) }
+      return { kind: 'wait', ms: Math.min(Math.max(ms, 50), deps.maxWaitMs), behind: true }
     }
     const older = await redis.xpending(deps.outboxKey, GROUP, '-', `(${memberEntryId(member)}`, 1)
-    if (Array.isArray(older) && older.length > 0) return { kind: 'wait', ms: Math.min(250, deps.maxWaitMs) }
+    if (Array.isArray(older) && older.length > 0) return { kind: 'wait', ms: Math.min(250, deps.maxWaitMs), behind: false }
     return { kind: 'go' }
   }
-  return { kind: 'wait', ms: deps.recheckMs }
+  return { kind: 'wait', ms: deps.recheckMs, behind: true }
 }
 
 async function stillFanningOut(deps: FifoDeps, entryId: string): Promise<boolean> {
   const pending = await deps.redis.xpending(deps.outboxKey, GROUP, entryId, entryId, 1)
   return Array.isArray(pending) && pending.length > 0
+}
+
+/** Whether `member` is the head of its FIFO now. */
+export async function isHead(redis: RedisClient, fifoKey: string, member: string): Promise<boolean> {
+  const [head] = await redis.zrange(fifoKey, 0, 0)
+  return head === member
 }
 
 /** Removes a handled member and wakes the job now at the head (it may be waiting in `delayed`). */
