@@ -195,7 +195,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
       truncation: run.truncation_strategy,
       maxPromptTokens: promptBudget !== null ? Math.max(promptBudget, 0) : null,
       contextWindowTokens: contextWindow,
-      toolTurns: await toolTurnsOf(ctx.project, run),
+      // Only a run resumed after tool outputs has function-calling rounds to replay (saves two reads per run).
+      toolTurns: internal[USAGE_FIELD] ? await toolTurnsOf(ctx.project, run) : [],
     })
     if (!prompt.fits) return incomplete('max_prompt_tokens', usedSoFar)
 
