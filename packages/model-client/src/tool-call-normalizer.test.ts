@@ -101,6 +101,27 @@ describe('createToolCallNormalizer', () => {
     expect(replay(deltas)).toEqual(calls)
   })
 
+  it('llama.cpp: headers listed backwards in one chunk open their calls in index order', () => {
+    const { calls, deltas } = feed([
+      [
+        { index: 2, id: 'C', function: { name: 'third', arguments: '' } },
+        { index: 1, id: 'B', function: { name: 'second', arguments: '' } },
+        { index: 0, id: 'A', function: { name: 'first', arguments: '' } },
+      ],
+      [{ index: 2, function: { arguments: '{}' } }, { index: 1, function: { arguments: '{}' } }, { index: 0, function: { arguments: '{}' } }],
+    ])
+    expect(calls.map((c) => c.id)).toEqual(['A', 'B', 'C'])
+    expect(deltas.map((d) => [d.index, d.id])).toEqual([
+      [0, 'A'],
+      [1, 'B'],
+      [2, 'C'],
+      [2, undefined],
+      [1, undefined],
+      [0, undefined],
+    ])
+    expect(replay(deltas)).toEqual(calls)
+  })
+
   it('sparse upstream indexes become dense', () => {
     const { calls, deltas } = feed([
       [{ index: 5, id: 'p', function: { name: 'a', arguments: '{}' } }],

@@ -52,7 +52,8 @@ interface Slot {
  * - vLLM: the same, but `arguments` may be null in the first fragment.
  * - Ollama: every call complete in one fragment, often all with `index: 0` — told apart by
  *   distinct ids, or (without ids) by a new `name` arriving after a complete JSON argument.
- * - llama.cpp: fragments of several calls interleaved, first seen out of index order.
+ * - llama.cpp: fragments of several calls interleaved, first seen out of index order (headers
+ *   arriving in one chunk open their calls in index order).
  * - missing ids: we mint `call_` + 24 base62 characters.
  * Output indexes follow first appearance, never the provider's index.
  */
@@ -97,7 +98,7 @@ export function createToolCallNormalizer(options: { newId?: () => string } = {})
     push(fragments) {
       if (!fragments || fragments.length === 0) return []
       const out: ToolCallDelta[] = []
-      for (const fragment of fragments) {
+      for (const fragment of headersInIndexOrder(fragments)) {
         const upIndex = typeof fragment.index === 'number' ? fragment.index : undefined
         const id = fragment.id ? fragment.id : undefined
         const fn = fragment.function
@@ -130,6 +131,22 @@ export function createToolCallNormalizer(options: { newId?: () => string } = {})
       return slots.length
     },
   }
+}
+
+/**
+ * Call headers (fragments with an id) that arrive together open their calls in the provider's
+ * index order, not in the chunk's: llama.cpp lists a round's fragments backwards (`[2, 1, 0]`).
+ * Only headers with numeric indexes swap places among themselves; every other fragment keeps its
+ * position, and a chunk with fewer than two such headers is returned as it is.
+ */
+function headersInIndexOrder(fragments: readonly RawToolCallDelta[]): readonly RawToolCallDelta[] {
+  if (fragments.length < 2) return fragments
+  const isHeader = (f: RawToolCallDelta) => !!f.id && typeof f.index === 'number'
+  const headers = fragments.filter(isHeader)
+  if (headers.length < 2) return fragments
+  const sorted = [...headers].sort((a, b) => (a.index as number) - (b.index as number))
+  let next = 0
+  return fragments.map((f) => (isHeader(f) ? sorted[next++]! : f))
 }
 
 /** Cheap pre-check before the (rare) parse: only called when a name shows up on a continuation. */

@@ -9,6 +9,14 @@ const KEEP_COMPLETED = { age: 3600, count: 1000 }
 const KEEP_FAILED = { age: 7 * 86400 }
 
 /**
+ * How long after a run's `expires_at` the expiry backstops act on a run a worker may be driving
+ * (the expire job; the API's lazy check of an `in_progress` run). The driving worker's own timer
+ * ends the run at `expires_at`, fenced, storing the reply it was streaming as `incomplete`
+ * (`run_expired`); a backstop winning that race would end the run without it.
+ */
+export const EXPIRY_BACKSTOP_GRACE_MS = 2000
+
+/**
  * The per-shard queues (one per hash-tagged shard, so each queue's keys share its shard's slot)
  * and the producers for them.
  */
@@ -40,12 +48,12 @@ export function createDrainQueues(connection: ConnectionOptions, k: Keys) {
       )
     },
 
-    /** Schedules the expiry check of a run at its `expires_at` (idempotent per run). */
+    /** Schedules the expiry check of a run just after its `expires_at` (idempotent per run). */
     async scheduleExpiry(threadId: string, runId: string, expiresAt: number): Promise<void> {
       await queueFor(threadId).add(
         'expire',
         { threadId, runId },
-        { jobId: `expire-${runId}`, delay: Math.max(0, expiresAt * 1000 - Date.now()), removeOnComplete: true, removeOnFail: KEEP_FAILED, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+        { jobId: `expire-${runId}`, delay: Math.max(0, expiresAt * 1000 + EXPIRY_BACKSTOP_GRACE_MS - Date.now()), removeOnComplete: true, removeOnFail: KEEP_FAILED, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
       )
     },
 

@@ -1,3 +1,4 @@
+import { Validator } from '@seriousme/openapi-schema-validator'
 import { ApiError } from '@threadwork/domain'
 import { createLogger } from '@threadwork/logger'
 import { createDrainQueues } from '@threadwork/queue'
@@ -168,6 +169,10 @@ describe('/docs and /openapi.json', () => {
     const app = build()
     const doc = (await (await app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> }
     expect(doc.openapi).toBe('3.1.0')
+    // Against the official OpenAPI 3.1 JSON schema.
+    const validation = await new Validator().validate(doc as never)
+    expect(validation.errors ?? []).toEqual([])
+    expect(validation.valid).toBe(true)
     const documented = new Set(Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)))
     const routes = app.routes
       .filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL')

@@ -38,6 +38,9 @@ export function createOperations(opts: OperationsOptions): Operations {
   const k = opts.stores.keys
   const webhookQueues = Array.from({ length: k.shards }, (_, shard) => new Queue(k.webhookQueue(shard), { connection: opts.redis, prefix: k.prefix }))
   const queues: Queue[] = [...(opts.drainQueues.queues as unknown as Queue[]), ...webhookQueues]
+  // The queues share the API's connection, whose errors its owner logs once; without a listener
+  // BullMQ would print every reconnect attempt while Redis is down.
+  for (const q of queues) if (q.listenerCount('error') === 0) q.on('error', () => {})
   const metrics = createApiMetrics({ redis: opts.redis, stores: opts.stores, queues, processMetrics: opts.processMetrics, token: opts.metricsToken })
   const durability =
     opts.durableWrites === 'off'

@@ -33,7 +33,6 @@ const dispatcher = await startDispatcher({
   pollMs: env.WEBHOOK_POLL_MS,
   eventRetentionSeconds: env.WEBHOOK_EVENT_RETENTION_SECONDS,
 })
-log.info({ shards: env.REDIS_SHARDS, concurrency: env.WEBHOOK_CONCURRENCY }, 'webhook dispatcher ready')
 
 let stopping = false
 async function shutdown(signal: string) {
@@ -54,3 +53,5 @@ async function shutdown(signal: string) {
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.on('SIGINT', () => void shutdown('SIGINT'))
+// Ready only once SIGTERM/SIGINT are handled: a signal right after this line must be graceful.
+log.info({ shards: env.REDIS_SHARDS, concurrency: env.WEBHOOK_CONCURRENCY }, 'webhook dispatcher ready')

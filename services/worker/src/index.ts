@@ -2,7 +2,7 @@ import { WorkerEnv, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
 import { routerFromSettings, warmUpTokenizer } from '@threadwork/model-client'
 import { type JobCatalog, createDrainQueues } from '@threadwork/queue'
-import { createRedisClient, createStores } from '@threadwork/storage'
+import { createRedisClient, createStores, observeRunCommits } from '@threadwork/storage'
 import { type Job, Worker } from 'bullmq'
 import { createCancelRegistry } from './cancel-registry.js'
 import { createLiveEvents } from './live-events.js'
@@ -31,6 +31,12 @@ const queues = createDrainQueues(redis, stores.keys)
 const cancels = createCancelRegistry()
 const metrics = createWorkerMetrics({ processMetrics: true, inFlight: () => cancels.size })
 metrics.observeStores(stores)
+// One line per run status change, with its ids (never content: plans carry messages, not logged).
+observeRunCommits(stores, ({ threadId, runId, plan, outcome }) => {
+  if (!outcome.ok || !plan.run?.status) return
+  const turnId = plan.pop?.startsWith('turn:') ? plan.pop.slice(5) : plan.internal?._turn || undefined
+  log.info({ project: plan.project, threadId, runId, turnId, status: plan.run.status, lastErrorCode: plan.run.last_error?.code }, 'run status')
+})
 await cancels.listen(subscriber, stores.keys.cancelChannel)
 warmUpTokenizer()
 
@@ -86,7 +92,6 @@ for (const w of workers) {
 const metricsServer = env.METRICS_PORT !== undefined ? await metrics.serve(env.METRICS_PORT) : null
 if (metricsServer) log.info({ port: (metricsServer.address() as { port: number }).port }, 'worker metrics on /metrics')
 await queues.installReconciler(env.RECONCILE_EVERY_MS)
-log.info({ shards: workers.length, concurrency: env.WORKER_CONCURRENCY }, 'worker ready')
 
 let stopping = false
 async function shutdown(signal: string) {
@@ -110,3 +115,5 @@ async function shutdown(signal: string) {
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.on('SIGINT', () => void shutdown('SIGINT'))
+// Ready only once SIGTERM/SIGINT are handled: a signal right after this line must be graceful.
+log.info({ shards: workers.length, concurrency: env.WORKER_CONCURRENCY }, 'worker ready')

@@ -12,7 +12,6 @@ import {
   type ChatStreamResult,
   type ProviderRouter,
   StreamInterruptedError,
-  type ToolCallDelta,
   type ToolTurn,
   UpstreamError,
   buildPrompt,
@@ -24,20 +23,10 @@ import type { DrainQueues } from '@threadwork/queue'
 import { type CommitOutcome, type LoadedRun, RunInternal, type Stores, terminalPlan, withTurn } from '@threadwork/storage'
 import { type CancelRegistry, RunAborted } from './cancel-registry.js'
 import type { LiveEvents } from './live-events.js'
+import { type RoundStream, createRoundStream } from './round-stream.js'
+import { emptyAssistantMessage, stepOf } from './run-objects.js'
 import { loadHistory } from './thread-history.js'
 import { toChatRequest } from './upstream-request.js'
-
-/** One event of a run's live stream. */
-type LiveEvent = { event: string; data: unknown }
-/** One model round's live events: see `createRoundStream`. */
-interface RoundStream {
-  readonly toolStepId: string
-  text(delta: string): void
-  toolCall(delta: ToolCallDelta): void
-  closeMessage(): LiveEvent[]
-  finishMessage(message: Message, step: RunStep): LiveEvent[]
-  abandon(to: 'failed' | 'cancelled' | 'expired'): LiveEvent[]
-}
 
 /** What happened to a mailbox item: finished, waiting on the client, or no longer ours. */
 export type ItemResult = 'done' | 'parked' | 'fenced' | 'handed_back'
@@ -122,7 +111,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       cancels.release(runId)
       return afterFailedCommit(start, threadId, runId, fence)
     }
-    const round = createRoundStream(started, { messageId, stepId, toolStepId, fence })
+    const round = createRoundStream(live, started, { messageId, stepId, toolStepId, fence })
 
     // Text streamed to clients this round, so a run ended mid-reply keeps it (see `inFlightReply`).
     const partial = { text: '' }
@@ -279,7 +268,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
         messages: textMessage ? [textMessage] : [],
         steps: [...(messageStep ? [messageStep] : []), toolStep],
         events: [...(textMessage ? [{ type: 'thread.message.completed', data: textMessage }] : []), { type: 'thread.run.requires_action', data: waiting }],
-        live: { events: [...stream.closeMessage(), { event: 'thread.run.requires_action', data: waiting }], end: true },
+        live: { events: [...stream.finishToolCalls(), { event: 'thread.run.requires_action', data: waiting }], end: true },
       }, waiting, turnLink, now))
       if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
       await stores.redis.zrem(stores.keys.shardPending(threadId), threadId)
@@ -336,123 +325,6 @@ export function createRunExecutor(deps: ExecutorDeps) {
         : [],
     )
   }
-
-  /**
-   * OpenAI's streaming events for one model round, appended as deltas arrive (fire-and-forget,
-   * tagged with the claim's fence). The events that close the round go into the commit that ends
-   * it (`closeMessage`, `finishMessage`, `abandon` return them), so they are written atomically
-   * with the state. A re-run after a crash uses the same message and step ids, so the API's reader
-   * can line the new attempt up with what the client already saw.
-   */
-  function createRoundStream(run: Run, ids: { messageId: string; stepId: string; toolStepId: string; fence: number }): RoundStream {
-    const { messageId, stepId, toolStepId, fence } = ids
-    const emit = (event: string, data: unknown) => live.emit(run.thread_id, run.id, event, data, fence)
-    let messageOpen = false
-    let messageClosed = false
-    let toolStepOpen = false
-    let text = ''
-    const messageStep = (t: number) => stepOf(run, stepId, t, { type: 'message_creation', message_creation: { message_id: messageId } }, null)
-    const openMessage = (): void => {
-      if (messageOpen) return
-      messageOpen = true
-      const t = nowSeconds()
-      const step: RunStep = { ...messageStep(t), status: 'in_progress', completed_at: null }
-      emit('thread.run.step.created', step)
-      emit('thread.run.step.in_progress', step)
-      const message: Message = { ...emptyAssistantMessage(run, messageId, t), status: 'in_progress', completed_at: null }
-      emit('thread.message.created', message)
-      emit('thread.message.in_progress', message)
-    }
-    /** Events closing the text message (text before tool calls), once; [] if none is open. */
-    const closeMessage = (): LiveEvent[] => {
-      if (!messageOpen || messageClosed) return []
-      messageClosed = true
-      const t = nowSeconds()
-      const message: Message = { ...emptyAssistantMessage(run, messageId, t), content: [{ type: 'text', text: { value: text, annotations: [] } }] }
-      return [
-        { event: 'thread.message.completed', data: message },
-        { event: 'thread.run.step.completed', data: messageStep(t) },
-      ]
-    }
-    return {
-      toolStepId,
-      text(delta: string): void {
-        const first = !messageOpen
-        openMessage()
-        text += delta
-        emit('thread.message.delta', {
-          id: messageId,
-          object: 'thread.message.delta',
-          delta: { content: [{ index: 0, type: 'text', text: first ? { value: delta, annotations: [] } : { value: delta } }] },
-        })
-      },
-      toolCall(delta: ToolCallDelta): void {
-        if (!toolStepOpen) {
-          // OpenAI closes the message before the tool_calls step opens.
-          for (const e of closeMessage()) emit(e.event, e.data)
-          toolStepOpen = true
-          const step: RunStep = { ...stepOf(run, toolStepId, nowSeconds(), { type: 'tool_calls', tool_calls: [] }, null), status: 'in_progress', completed_at: null }
-          emit('thread.run.step.created', step)
-          emit('thread.run.step.in_progress', step)
-        }
-        const fn = { ...(delta.function.name !== undefined ? { name: delta.function.name } : {}), arguments: delta.function.arguments, ...(delta.id ? { output: null } : {}) }
-        emit('thread.run.step.delta', {
-          id: toolStepId,
-          object: 'thread.run.step.delta',
-          delta: { step_details: { type: 'tool_calls', tool_calls: [{ index: delta.index, ...(delta.id ? { id: delta.id } : {}), type: 'function', function: fn }] } },
-        })
-      },
-      closeMessage,
-      /** The events ending the round's message (opening it first if the reply was empty). */
-      finishMessage(message: Message, step: RunStep): LiveEvent[] {
-        openMessage()
-        if (messageClosed) return []
-        messageClosed = true
-        return [
-          { event: message.status === 'incomplete' ? 'thread.message.incomplete' : 'thread.message.completed', data: message },
-          { event: 'thread.run.step.completed', data: step },
-        ]
-      },
-      /**
-       * The tool_calls step shown live but never stored, closed like the run (the lifecycle closes
-       * the stored message and step itself).
-       */
-      abandon(to: 'failed' | 'cancelled' | 'expired'): LiveEvent[] {
-        if (!toolStepOpen) return []
-        toolStepOpen = false
-        const t = nowSeconds()
-        const step: RunStep = {
-          ...stepOf(run, toolStepId, t, { type: 'tool_calls', tool_calls: [] }, null),
-          status: to,
-          completed_at: null,
-          ...(to === 'failed' ? { failed_at: t } : to === 'cancelled' ? { cancelled_at: t } : { expired_at: t }),
-        }
-        return [{ event: `thread.run.step.${to}`, data: step }]
-      },
-    }
-  }
-}
-
-function stepOf(run: Run, id: string, now: number, details: RunStep['step_details'], usage: RunUsage | null): RunStep {
-  return {
-    id,
-    object: 'thread.run.step',
-    created_at: now,
-    assistant_id: run.assistant_id,
-    thread_id: run.thread_id,
-    run_id: run.id,
-    type: details.type,
-    status: 'completed',
-    step_details: details,
-    last_error: null,
-    expired_at: null,
-    expires_at: run.expires_at,
-    cancelled_at: null,
-    failed_at: null,
-    completed_at: now,
-    metadata: {},
-    usage,
-  }
 }
 
 /**
@@ -466,24 +338,5 @@ function inFlightReply(run: Run, messageId: string, stepId: string, text: string
   return {
     message: { ...emptyAssistantMessage(run, messageId, now), status: 'in_progress', completed_at: null, content: [{ type: 'text', text: { value: text, annotations: [] } }] },
     step: { ...stepOf(run, stepId, now, { type: 'message_creation', message_creation: { message_id: messageId } }, null), status: 'in_progress', completed_at: null },
-  }
-}
-
-function emptyAssistantMessage(run: Run, id: string, now: number): Message {
-  return {
-    id,
-    object: 'thread.message',
-    created_at: now,
-    thread_id: run.thread_id,
-    status: 'completed',
-    incomplete_details: null,
-    completed_at: now,
-    incomplete_at: null,
-    role: 'assistant',
-    content: [],
-    assistant_id: run.assistant_id,
-    run_id: run.id,
-    attachments: [],
-    metadata: {},
   }
 }

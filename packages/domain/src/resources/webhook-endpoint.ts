@@ -12,16 +12,23 @@ import { deletedOf, listOf } from '../shared.js'
  */
 
 /** Every event type Threadwork emits (the worker appends them to the outbox; see services/webhooks). */
+/** Every event type a commit records (run and turn terminal states, requires_action, messages). */
 export const WEBHOOK_EVENT_TYPES = [
-  'thread.run.completed',
-  'thread.run.failed',
   'thread.run.requires_action',
+  'thread.run.cancelling',
+  'thread.run.completed',
+  'thread.run.incomplete',
+  'thread.run.failed',
   'thread.run.cancelled',
   'thread.run.expired',
-  'thread.run.incomplete',
   'thread.message.completed',
+  'thread.message.incomplete',
+  'thread.turn.requires_action',
   'thread.turn.completed',
+  'thread.turn.incomplete',
   'thread.turn.failed',
+  'thread.turn.cancelled',
+  'thread.turn.expired',
 ] as const
 export const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES).openapi('WebhookEventType')
 export type WebhookEventType = z.infer<typeof WebhookEventType>

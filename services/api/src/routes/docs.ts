@@ -8,7 +8,6 @@ import { Hono } from 'hono'
 const ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-  'swagger-ui-standalone-preset.js': 'text/javascript; charset=utf-8',
   'favicon-32x32.png': 'image/png',
 }
 
@@ -19,14 +18,13 @@ const PAGE = `<!doctype html>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 </head><body><div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
 <script src="/docs/assets/init.js"></script>
 </body></html>`
 
 // A file, not an inline script, so a strict Content-Security-Policy can allow 'self' only.
 const INIT = `window.ui = SwaggerUIBundle({
   url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true,
-  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout',
+  presets: [SwaggerUIBundle.presets.apis], layout: 'BaseLayout',
   validatorUrl: null, tryItOutEnabled: false
 })`
 

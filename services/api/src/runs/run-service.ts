@@ -11,7 +11,7 @@ import {
   newRun,
   nowSeconds,
 } from '@threadwork/domain'
-import type { DrainQueues } from '@threadwork/queue'
+import { type DrainQueues, EXPIRY_BACKSTOP_GRACE_MS } from '@threadwork/queue'
 import { RunInternal, type Stores, buildMessages, withTurn } from '@threadwork/storage'
 
 export interface RunServiceDeps {
@@ -49,6 +49,9 @@ export function createRunService(deps: RunServiceDeps) {
   /** Expires an active run whose deadline passed, even if no worker is alive to notice. */
   async function expireIfDue(run: Run): Promise<Run> {
     if (isTerminalRunStatus(run.status) || run.expires_at === null || nowSeconds() < run.expires_at) return run
+    // A worker may be driving it: its own timer ends it at `expires_at`, keeping the streamed reply.
+    const driven = run.status === 'in_progress' || run.status === 'cancelling'
+    if (driven && Date.now() < run.expires_at * 1000 + EXPIRY_BACKSTOP_GRACE_MS) return run
     const outcome = await stores.runLifecycle.end(run.thread_id, run.id, 'expired')
     if (outcome.ok) await queues.enqueueDrain(run.thread_id)
     return outcome.ok && outcome.run ? outcome.run : run

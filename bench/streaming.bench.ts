@@ -1,0 +1,225 @@
+/**
+ * `stream: true` runs.
+ *
+ * 1. Time to first token as the client sees it, against the model's own, in the same run: the
+ *    real API in this process, one worker process, the fake upstream in this process answering
+ *    after a fixed 40 ms (it records `startedAt` / `firstChunkAt` per request). For each run:
+ *    client TTFT = first `thread.message.delta` received − POST sent; upstream TTFT =
+ *    firstChunkAt − the upstream request's start. Overhead = the difference (API create + queue +
+ *    worker pickup + prompt + relay); relay = first delta at the client − firstChunkAt
+ *    (worker → Redis stream → API reader → SSE). Goal: overhead p50 ≤ 5 ms.
+ * 2. Deltas/s through one API process: the built API in a child process (its CPU read from
+ *    /proc), `STREAMS` concurrent `stream: true` runs, and this process appending worker-shaped
+ *    deltas to their live streams (no worker: the API's relay alone is measured). Also the
+ *    number of Redis connections the API reads them with.
+ * Reported, never asserted.
+ */
+import { readFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
+import {
+  type ServiceProcess,
+  TEST_REDIS_URL,
+  deleteKeysWithPrefix,
+  startApiServer,
+  startFakeUpstream,
+  startServiceProcess,
+  uniquePrefix,
+} from '@threadwork/test-utils'
+import { keys } from '@threadwork/storage'
+import { Redis } from 'ioredis'
+import OpenAI from 'openai'
+import { type Sample, printTable, quantile } from './lib.js'
+
+const N_TTFT = 200
+const UPSTREAM_FIRST_TOKEN_MS = 40
+const STREAMS = 1000
+const DELTAS_PER_STREAM = 200
+
+export async function run(): Promise<void> {
+  await ttft()
+  await relayThroughput()
+}
+
+const now = () => performance.timeOrigin + performance.now()
+
+function sample(name: string, values: number[]): Sample {
+  const sorted = [...values].sort((a, b) => a - b)
+  return { name, n: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), mean: sorted.reduce((s, v) => s + v, 0) / sorted.length }
+}
+
+/** POSTs a stream request and resolves with the time its first message delta arrived, after reading it to the end. */
+async function firstDeltaAt(url: string, apiKey: string, body: unknown): Promise<number> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'openai-beta': 'assistants=v2' },
+    body: JSON.stringify(body),
+  })
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let seen = ''
+  let first = 0
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    if (first === 0) {
+      seen += decoder.decode(value, { stream: true })
+      if (seen.includes('event: thread.message.delta')) first = now()
+    }
+  }
+  return first
+}
+
+async function ttft(): Promise<void> {
+  const upstream = await startFakeUpstream()
+  upstream.respond(() => ({ kind: 'text', text: 'one two three four five', firstTokenDelayMs: UPSTREAM_FIRST_TOKEN_MS }))
+  const api = await startApiServer({ upstreamBaseURL: upstream.baseURL, prefix: uniquePrefix('benchsse') })
+  const client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0 })
+  let worker: ServiceProcess | null = null
+  try {
+    worker = await startServiceProcess('worker', { REDIS_PREFIX: api.prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', LOG_LEVEL: 'warn' }, { readyMessage: 'worker ready', timeoutMs: 20_000 }).catch(
+      // LOG_LEVEL=warn hides the ready line: start at info instead.
+      () => startServiceProcess('worker', { REDIS_PREFIX: api.prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x' }),
+    )
+    const assistant = await client.beta.assistants.create({ model: 'fake-model' })
+    const clientTtft: number[] = []
+    const upstreamTtft: number[] = []
+    const overhead: number[] = []
+    const relay: number[] = []
+    const warmup = 20
+    for (let i = 0; i < N_TTFT + warmup; i++) {
+      const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
+      upstream.reset()
+      const sent = now()
+      const first = await firstDeltaAt(`${api.baseURL}/threads/${thread.id}/runs`, api.apiKey, { assistant_id: assistant.id, stream: true })
+      const req = upstream.requests[0]!
+      if (i < warmup) continue
+      const c = first - sent
+      const u = req.firstChunkAt! - req.startedAt
+      clientTtft.push(c)
+      upstreamTtft.push(u)
+      overhead.push(c - u)
+      relay.push(first - req.firstChunkAt!)
+    }
+    const ping: number[] = []
+    for (let i = 0; i < N_TTFT; i++) {
+      const t = now()
+      await api.redis.ping()
+      ping.push(now() - t)
+    }
+    const o = sample('  overhead = client − upstream', overhead)
+    printTable(`streaming: time to first delta (sequential runs; upstream first token after ${UPSTREAM_FIRST_TOKEN_MS} ms; 1 worker process)`, [
+      sample('baseline: redis PING', ping),
+      sample('client TTFT (POST → first thread.message.delta)', clientTtft),
+      sample('upstream TTFT (its request start → first chunk)', upstreamTtft),
+      o,
+      sample('  relay: upstream first chunk → client first delta', relay),
+    ], ['', `TTFT overhead p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms (goal: p50 ≤ 5 ms)`])
+  } finally {
+    worker?.kill('SIGTERM')
+    await worker?.exited
+    await api.close()
+    await upstream.close()
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const { port } = srv.address() as AddressInfo
+  await new Promise<void>((r) => srv.close(() => r()))
+  return port
+}
+
+/** utime + stime of a process, in seconds (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+async function relayThroughput(): Promise<void> {
+  const prefix = uniquePrefix('benchsse')
+  const k = keys(prefix)
+  const redis = new Redis(TEST_REDIS_URL)
+  const upstream = await startFakeUpstream() // only so the API serves `fake-model`; no worker calls it
+  const port = await freePort()
+  const apiKey = 'sk-bench-sse'
+  const api = await startServiceProcess(
+    'api',
+    { REDIS_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', API_KEYS: `${apiKey}:bench`, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', DURABLE_WRITES: 'off', LOG_LEVEL: 'warn' },
+    { readyMessage: 'api listening' },
+  ).catch(() =>
+    startServiceProcess('api', { REDIS_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', API_KEYS: `${apiKey}:bench`, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', DURABLE_WRITES: 'off' }, { readyMessage: 'api listening' }),
+  )
+  const baseURL = `http://127.0.0.1:${port}/v1`
+  const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 })
+  try {
+    const assistant = await client.beta.assistants.create({ model: 'fake-model' })
+    const threads = await Promise.all(Array.from({ length: STREAMS }, () => client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })))
+
+    // Open every stream (runs stay queued: no worker), then find each run's live stream key.
+    let received = 0
+    const opened: Promise<void>[] = []
+    const ends: Promise<void>[] = []
+    for (const t of threads) {
+      let onOpen!: () => void
+      opened.push(new Promise<void>((r) => (onOpen = r)))
+      ends.push(
+        (async () => {
+          const res = await fetch(`${baseURL}/threads/${t.id}/runs`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'openai-beta': 'assistants=v2' },
+            body: JSON.stringify({ assistant_id: assistant.id, stream: true }),
+          })
+          const reader = res.body!.getReader()
+          const decoder = new TextDecoder()
+          let carry = ''
+          let isOpen = false
+          for (;;) {
+            const { value, done } = await reader.read()
+            if (done) break
+            const text = carry + decoder.decode(value, { stream: true })
+            if (!isOpen && text.includes('thread.run.queued')) {
+              isOpen = true
+              onOpen()
+            }
+            received += text.split('event: thread.message.delta\n').length - 1
+            carry = text.slice(-40).includes('event: thread.message.delta\n') ? '' : text.slice(-40)
+          }
+        })(),
+      )
+    }
+    await Promise.all(opened)
+    const runs = await Promise.all(threads.map(async (t) => (await client.beta.threads.runs.list(t.id)).data[0]!))
+
+    const sseConnections = (await redis.client('LIST')).toString().split('\n').filter((l) => l.includes('name=threadwork-api-sse')).length
+    const cpu0 = cpuSeconds(api.pid)
+    const t0 = performance.now()
+    // Worker-shaped deltas, round-robin over the streams, pipelined in batches.
+    for (let d = 0; d < DELTAS_PER_STREAM; d++) {
+      const p = redis.pipeline()
+      for (const r of runs) {
+        const data = JSON.stringify({ id: 'msg_benchmarkbenchmarkbench', object: 'thread.message.delta', delta: { content: [{ index: 0, type: 'text', text: { value: `word${d} ` } }] } })
+        p.xadd(k.runEvents(r.thread_id, r.id), '*', 'event', 'thread.message.delta', 'data', data, 'fence', '1')
+      }
+      await p.exec()
+    }
+    const p = redis.pipeline()
+    for (const r of runs) p.xadd(k.runEvents(r.thread_id, r.id), '*', 'event', 'done', 'data', '[DONE]')
+    await p.exec()
+    const appended = performance.now()
+    await Promise.all(ends)
+    const seconds = (performance.now() - t0) / 1000
+    const cpu = cpuSeconds(api.pid) - cpu0
+    const total = STREAMS * DELTAS_PER_STREAM
+    console.log(`\n## streaming: deltas through one API process (${STREAMS} concurrent streams × ${DELTAS_PER_STREAM} deltas, appended straight to the live streams)\n`)
+    console.log(`delivered ${received.toLocaleString('en')} of ${total.toLocaleString('en')} deltas in ${seconds.toFixed(2)} s (appending took ${((appended - t0) / 1000).toFixed(2)} s)`)
+    console.log(`deltas/s through the API: ${(received / seconds).toFixed(0)}; API CPU ${cpu.toFixed(2)} s (${((cpu / seconds) * 100).toFixed(0)} % of one core) → ${(received / cpu).toFixed(0)} deltas per CPU-second`)
+    console.log(`Redis connections reading the ${STREAMS} streams: ${sseConnections} (shared blocking XREAD readers, 256 streams each)`)
+  } finally {
+    api.kill('SIGTERM')
+    await api.exited
+    await upstream.close()
+    await deleteKeysWithPrefix(redis, prefix)
+    redis.disconnect()
+  }
+}

@@ -1,0 +1,94 @@
+import type { Run } from '@threadwork/domain'
+import { describe, expect, it } from 'vitest'
+import type { LiveEvents } from './live-events.js'
+import { createRoundStream } from './round-stream.js'
+
+const run = { id: 'run_1', thread_id: 'thread_1', assistant_id: 'asst_1', expires_at: null } as unknown as Run
+
+function setup() {
+  const emitted: { event: string; data: any; fence: number }[] = []
+  const live: LiveEvents = { emit: (_t, _r, event, data, fence) => void emitted.push({ event, data, fence }) }
+  const stream = createRoundStream(live, run, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 })
+  const calls = () =>
+    emitted.filter((e) => e.event === 'thread.run.step.delta').map((e) => e.data.delta.step_details.tool_calls[0] as { index: number; id?: string; function: { name?: string; arguments: string } })
+  return { emitted, stream, calls }
+}
+const call = (index: number, args: string, id?: string, name?: string) => ({ index, type: 'function' as const, ...(id ? { id } : {}), function: { ...(name ? { name } : {}), arguments: args } })
+
+describe('round stream', () => {
+  it('text: opens step and message once, first delta with annotations, every entry fenced', () => {
+    const { emitted, stream } = setup()
+    stream.text('Hel')
+    stream.text('lo')
+    expect(emitted.map((e) => e.event)).toEqual([
+      'thread.run.step.created',
+      'thread.run.step.in_progress',
+      'thread.message.created',
+      'thread.message.in_progress',
+      'thread.message.delta',
+      'thread.message.delta',
+    ])
+    expect(emitted[4]!.data.delta.content[0].text).toEqual({ value: 'Hel', annotations: [] })
+    expect(emitted[5]!.data.delta.content[0].text).toEqual({ value: 'lo' })
+    expect(emitted.every((e) => e.fence === 7)).toBe(true)
+    const closing = stream.finishMessage({ status: 'completed' } as never, { id: 'step_m' } as never)
+    expect(closing.map((e) => e.event)).toEqual(['thread.message.completed', 'thread.run.step.completed'])
+  })
+
+  it('text then a tool call: the message closes live before the tool step opens', () => {
+    const { emitted, stream } = setup()
+    stream.text('Checking.')
+    stream.toolCall(call(0, '', 'call_a', 'f'))
+    expect(emitted.slice(-5).map((e) => e.event)).toEqual([
+      'thread.message.completed',
+      'thread.run.step.completed',
+      'thread.run.step.created',
+      'thread.run.step.in_progress',
+      'thread.run.step.delta',
+    ])
+    expect(stream.finishToolCalls()).toEqual([])
+  })
+
+  it('interleaved calls go out one after another: each index contiguous, header first', () => {
+    const { stream, calls } = setup()
+    stream.toolCall(call(0, '', 'A', 'f'))
+    stream.toolCall(call(1, '', 'B', 'g'))
+    stream.toolCall(call(2, '{"z"', 'C', 'h'))
+    stream.toolCall(call(0, '{"a"'))
+    stream.toolCall(call(1, '{"b":'))
+    stream.toolCall(call(0, ':1}')) // call 0 complete: call 1 goes out, then live
+    stream.toolCall(call(2, ':3}'))
+    stream.toolCall(call(1, '2}')) // call 1 complete: call 2 goes out
+    stream.finishToolCalls()
+    const out = calls()
+    expect(out.map((c) => c.index)).toEqual([0, 0, 0, 1, 1, 2])
+    const byIndex = (i: number) => out.filter((c) => c.index === i)
+    expect(byIndex(0).map((c) => c.function.arguments).join('')).toBe('{"a":1}')
+    expect(byIndex(1)[0]).toEqual({ index: 1, id: 'B', type: 'function', function: { name: 'g', arguments: '{"b":', output: null } })
+    expect(byIndex(1).map((c) => c.function.arguments).join('')).toBe('{"b":2}')
+    expect(byIndex(2)).toEqual([{ index: 2, id: 'C', type: 'function', function: { name: 'h', arguments: '{"z":3}', output: null } }])
+  })
+
+  it('calls whose arguments never become JSON are flushed in index order at the end', () => {
+    const { stream, calls } = setup()
+    stream.toolCall(call(0, '', 'A', 'f'))
+    stream.toolCall(call(1, '', 'B', 'g'))
+    stream.toolCall(call(0, 'not json'))
+    stream.finishToolCalls()
+    expect(calls().map((c) => [c.index, c.id, c.function.arguments])).toEqual([
+      [0, 'A', ''],
+      [0, undefined, 'not json'],
+      [1, 'B', ''],
+    ])
+  })
+
+  it('abandon closes a tool step shown live, once', () => {
+    const { stream } = setup()
+    expect(stream.abandon('failed')).toEqual([])
+    stream.toolCall(call(0, '{}', 'A', 'f'))
+    const closing = stream.abandon('cancelled')
+    expect(closing).toHaveLength(1)
+    expect(closing[0]).toMatchObject({ event: 'thread.run.step.cancelled', data: { id: 'step_t', status: 'cancelled', cancelled_at: expect.any(Number) } })
+    expect(stream.abandon('cancelled')).toEqual([])
+  })
+})

@@ -1,0 +1,185 @@
+import { type Message, type Run, type RunStep, nowSeconds } from '@threadwork/domain'
+import type { ToolCallDelta } from '@threadwork/model-client'
+import type { LiveEvents } from './live-events.js'
+import { emptyAssistantMessage, stepOf } from './run-objects.js'
+
+/** One event of a run's live stream. */
+export type LiveEvent = { event: string; data: unknown }
+
+/** One model round's live events: see {@link createRoundStream}. */
+export interface RoundStream {
+  readonly toolStepId: string
+  text(delta: string): void
+  toolCall(delta: ToolCallDelta): void
+  /** Sends the tool-call deltas still held back; returns the events closing a text message still open. */
+  finishToolCalls(): LiveEvent[]
+  /** The events ending the round's message (opening it first if the reply was empty). */
+  finishMessage(message: Message, step: RunStep): LiveEvent[]
+  /** The tool_calls step shown live but never stored, closed like the run. */
+  abandon(to: 'failed' | 'cancelled' | 'expired'): LiveEvent[]
+}
+
+interface HeldCall {
+  id?: string
+  name?: string
+  args: string
+}
+
+/**
+ * OpenAI's streaming events for one model round, appended as deltas arrive (fire-and-forget,
+ * tagged with the claim's fence). The events that close the round go into the commit that ends
+ * it (`finishToolCalls`, `finishMessage`, `abandon` return them), so they are written atomically
+ * with the state. A re-run after a crash uses the same message and step ids, so the API's reader
+ * can line the new attempt up with what the client already saw.
+ *
+ * Tool calls are streamed one after another, as OpenAI does: the SDK's `toolCallCreated` fires
+ * whenever the delta index changes, so interleaved calls (llama.cpp sends a fragment of every call
+ * per chunk) would announce each call many times. The call being streamed goes out live; the
+ * others are held until its arguments are complete JSON (or the round ends), then sent as one
+ * delta each and the next one goes live.
+ */
+export function createRoundStream(live: LiveEvents, run: Run, ids: { messageId: string; stepId: string; toolStepId: string; fence: number }): RoundStream {
+  const { messageId, stepId, toolStepId, fence } = ids
+  const emit = (event: string, data: unknown) => live.emit(run.thread_id, run.id, event, data, fence)
+  let messageOpen = false
+  let messageClosed = false
+  let toolStepOpen = false
+  let text = ''
+  /** The call streaming live (-1: none yet), its arguments so far, the calls held back, those done. */
+  let current = -1
+  let currentArgs = ''
+  const held = new Map<number, HeldCall>()
+  const done = new Set<number>()
+
+  const messageStep = (t: number) => stepOf(run, stepId, t, { type: 'message_creation', message_creation: { message_id: messageId } }, null)
+  const openMessage = (): void => {
+    if (messageOpen) return
+    messageOpen = true
+    const t = nowSeconds()
+    const step: RunStep = { ...messageStep(t), status: 'in_progress', completed_at: null }
+    emit('thread.run.step.created', step)
+    emit('thread.run.step.in_progress', step)
+    const message: Message = { ...emptyAssistantMessage(run, messageId, t), status: 'in_progress', completed_at: null }
+    emit('thread.message.created', message)
+    emit('thread.message.in_progress', message)
+  }
+  /** Events closing the text message (text before tool calls), once; [] if none is open. */
+  const closeMessage = (): LiveEvent[] => {
+    if (!messageOpen || messageClosed) return []
+    messageClosed = true
+    const t = nowSeconds()
+    const message: Message = { ...emptyAssistantMessage(run, messageId, t), content: [{ type: 'text', text: { value: text, annotations: [] } }] }
+    return [
+      { event: 'thread.message.completed', data: message },
+      { event: 'thread.run.step.completed', data: messageStep(t) },
+    ]
+  }
+  const emitCall = (index: number, id: string | undefined, name: string | undefined, args: string): void => {
+    const fn = { ...(name !== undefined ? { name } : {}), arguments: args, ...(id ? { output: null } : {}) }
+    emit('thread.run.step.delta', {
+      id: toolStepId,
+      object: 'thread.run.step.delta',
+      delta: { step_details: { type: 'tool_calls', tool_calls: [{ index, ...(id ? { id } : {}), type: 'function', function: fn }] } },
+    })
+  }
+  /** The live call is complete: the lowest held call goes out in one delta and becomes live. */
+  const advance = (): void => {
+    while (current >= 0 && isCompleteJson(currentArgs)) {
+      done.add(current)
+      const next = [...held.keys()].sort((a, b) => a - b)[0]
+      if (next === undefined) {
+        current = -1
+        return
+      }
+      const call = held.get(next)!
+      held.delete(next)
+      emitCall(next, call.id, call.name, call.args)
+      current = next
+      currentArgs = call.args
+    }
+  }
+
+  return {
+    toolStepId,
+    text(delta) {
+      const first = !messageOpen
+      openMessage()
+      text += delta
+      emit('thread.message.delta', {
+        id: messageId,
+        object: 'thread.message.delta',
+        delta: { content: [{ index: 0, type: 'text', text: first ? { value: delta, annotations: [] } : { value: delta } }] },
+      })
+    },
+    toolCall(delta) {
+      if (!toolStepOpen) {
+        // OpenAI closes the message before the tool_calls step opens.
+        for (const e of closeMessage()) emit(e.event, e.data)
+        toolStepOpen = true
+        const step: RunStep = { ...stepOf(run, toolStepId, nowSeconds(), { type: 'tool_calls', tool_calls: [] }, null), status: 'in_progress', completed_at: null }
+        emit('thread.run.step.created', step)
+        emit('thread.run.step.in_progress', step)
+      }
+      const { index } = delta
+      if (current === -1 && !done.has(index)) {
+        current = index
+        currentArgs = ''
+      }
+      if (index === current || done.has(index)) {
+        emitCall(index, delta.id, delta.function.name, delta.function.arguments)
+        if (index === current) {
+          currentArgs += delta.function.arguments
+          advance()
+        }
+        return
+      }
+      const call = held.get(index) ?? { args: '' }
+      if (delta.id) call.id = delta.id
+      if (delta.function.name !== undefined) call.name = delta.function.name
+      call.args += delta.function.arguments
+      held.set(index, call)
+    },
+    finishToolCalls() {
+      for (const index of [...held.keys()].sort((a, b) => a - b)) {
+        const call = held.get(index)!
+        emitCall(index, call.id, call.name, call.args)
+      }
+      held.clear()
+      current = -1
+      return closeMessage()
+    },
+    finishMessage(message, step) {
+      openMessage()
+      if (messageClosed) return []
+      messageClosed = true
+      return [
+        { event: message.status === 'incomplete' ? 'thread.message.incomplete' : 'thread.message.completed', data: message },
+        { event: 'thread.run.step.completed', data: step },
+      ]
+    },
+    abandon(to) {
+      if (!toolStepOpen) return []
+      toolStepOpen = false
+      const t = nowSeconds()
+      const step: RunStep = {
+        ...stepOf(run, toolStepId, t, { type: 'tool_calls', tool_calls: [] }, null),
+        status: to,
+        completed_at: null,
+        ...(to === 'failed' ? { failed_at: t } : to === 'cancelled' ? { cancelled_at: t } : { expired_at: t }),
+      }
+      return [{ event: `thread.run.step.${to}`, data: step }]
+    },
+  }
+}
+
+/** Whether a call's arguments are finished JSON; parsed only when they end like JSON does. */
+function isCompleteJson(text: string): boolean {
+  const t = text.trimEnd()
+  if (!t.endsWith('}') && !t.endsWith(']')) return false
+  try {
+    JSON.parse(t)
+    return true
+  } catch {
+    return false
+  }
+}
