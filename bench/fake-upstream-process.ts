@@ -32,7 +32,10 @@ export interface ForkedUpstream {
 
 /** Starts the fake upstream in a child process and resolves once it listens. */
 export async function forkFakeUpstream(): Promise<ForkedUpstream> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
   const pending = new Map<number, (value: unknown) => void>()
   let next = 0
   const baseURL = await new Promise<string>((resolve, reject) => {

@@ -62,13 +62,22 @@ export async function run(): Promise<void> {
 
     // 2. createAndPoll as a user calls it (the SDK sleeps what `openai-poll-after-ms` says).
     const pollThread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
-    const createAndPoll = await measure('createAndPoll (SDK defaults)', N_POLL, () => client.beta.threads.runs.createAndPoll(pollThread.id, { assistant_id: assistant.id }), 10)
+    const createAndPoll = await measure(
+      'createAndPoll (SDK defaults)',
+      N_POLL,
+      () => client.beta.threads.runs.createAndPoll(pollThread.id, { assistant_id: assistant.id }),
+      10,
+    )
 
-    printTable('runs: one run, instantly answering upstream (API in-process, 1 worker process)', [bareUpstream, bareQueue, runLatency, createAndPoll], [
-      '',
-      `create → completed vs bare upstream call: p50 ×${(runLatency.p50 / bareUpstream.p50).toFixed(1)}; vs bare BullMQ round trip: p50 ×${(runLatency.p50 / bareQueue.p50).toFixed(1)}`,
-      `createAndPoll p50 ${createAndPoll.p50.toFixed(0)} ms, p99 ${createAndPoll.p99.toFixed(0)} ms (goal ≤ 300 ms; the API asks for a 50 ms poll interval)`,
-    ])
+    printTable(
+      'runs: one run, instantly answering upstream (API in-process, 1 worker process)',
+      [bareUpstream, bareQueue, runLatency, createAndPoll],
+      [
+        '',
+        `create → completed vs bare upstream call: p50 ×${(runLatency.p50 / bareUpstream.p50).toFixed(1)}; vs bare BullMQ round trip: p50 ×${(runLatency.p50 / bareQueue.p50).toFixed(1)}`,
+        `createAndPoll p50 ${createAndPoll.p50.toFixed(0)} ms, p99 ${createAndPoll.p99.toFixed(0)} ms (goal ≤ 300 ms; the API asks for a 50 ms poll interval)`,
+      ],
+    )
 
     // 3. Throughput: 100 threads, each running runs back to back (createAndPoll, SDK defaults: the
     //    API's 50 ms poll hint; a tighter poll mostly measures the polling, which shares this CPU).
@@ -84,7 +93,9 @@ export async function run(): Promise<void> {
     )
     const seconds = (performance.now() - t0) / 1000
     const total = THREADS * RUNS_PER_THREAD
-    console.log(`\n## runs: throughput\n\n${total} runs on ${THREADS} threads (one run at a time per thread) in ${seconds.toFixed(1)} s: ${(total / seconds).toFixed(0)} runs/s (1 worker process, WORKER_CONCURRENCY 200)`)
+    console.log(
+      `\n## runs: throughput\n\n${total} runs on ${THREADS} threads (one run at a time per thread) in ${seconds.toFixed(1)} s: ${(total / seconds).toFixed(0)} runs/s (1 worker process, WORKER_CONCURRENCY 200)`,
+    )
 
     // 4. Concurrency: one fresh worker, 2,000 queued runs, a 2 s streaming reply each.
     for (const w of workers.splice(0)) {
@@ -102,7 +113,12 @@ export async function run(): Promise<void> {
 
 /** One streamed completion read to the end, as the worker reads one. */
 async function streamOnce(client: OpenAI): Promise<void> {
-  const stream = await client.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } })
+  const stream = await client.chat.completions.create({
+    model: 'fake-model',
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  })
   for await (const _ of stream) {
     // drain
   }

@@ -113,14 +113,20 @@ describe('usage', () => {
 
   it('is the provider’s when it reports usage', async () => {
     stack.upstream.respondOnce({ kind: 'text', text: reply })
-    const run = await client.beta.threads.createAndRunPoll({ assistant_id: assistantId, thread: { messages: [{ role: 'user', content: 'count me' }] } }, { pollIntervalMs: 50 })
+    const run = await client.beta.threads.createAndRunPoll(
+      { assistant_id: assistantId, thread: { messages: [{ role: 'user', content: 'count me' }] } },
+      { pollIntervalMs: 50 },
+    )
     // Prompt words: "Be brief." (2) + "count me" (2).
     expect(run.usage).toEqual({ prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 })
   })
 
   it('is counted by Threadwork when the provider reports none', async () => {
     stack.upstream.respondOnce({ kind: 'text', text: reply, usage: 'none' })
-    const run = await client.beta.threads.createAndRunPoll({ assistant_id: assistantId, thread: { messages: [{ role: 'user', content: 'count me' }] } }, { pollIntervalMs: 50 })
+    const run = await client.beta.threads.createAndRunPoll(
+      { assistant_id: assistantId, thread: { messages: [{ role: 'user', content: 'count me' }] } },
+      { pollIntervalMs: 50 },
+    )
     expect(run.status).toBe('completed')
     const usage = run.usage!
     // Tokenizer counts (o200k_base), not the fake's words: both long words split into several tokens.

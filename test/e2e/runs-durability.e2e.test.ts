@@ -3,7 +3,7 @@
  * SIGTERM (finish the run, or hand it back after SHUTDOWN_GRACE_SECONDS), and many threads across
  * two workers never run one thread's model calls at the same time.
  */
-import OpenAI from 'openai'
+import type OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type RunStack, settled, startRunStack, textOf } from './runs-support.js'
 

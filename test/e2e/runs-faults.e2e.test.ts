@@ -2,7 +2,7 @@
  * Upstream faults seen by a run: each transient one is retried until the run completes with one
  * reply; a persistent one fails the run with OpenAI's `last_error` codes.
  */
-import OpenAI from 'openai'
+import type OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type RunStack, settled, startRunStack, textOf } from './runs-support.js'
 
@@ -107,7 +107,11 @@ describe('persistent upstream faults fail the run', () => {
   })
 
   it('a 400 from the upstream is not retried → failed, invalid_prompt', async () => {
-    stack.upstream.respond(() => ({ kind: 'error', status: 400, body: { error: { message: 'bad prompt', type: 'invalid_request_error', param: null, code: null } } }))
+    stack.upstream.respond(() => ({
+      kind: 'error',
+      status: 400,
+      body: { error: { message: 'bad prompt', type: 'invalid_request_error', param: null, code: null } },
+    }))
     const { run } = await runToEnd()
     expect(run.status).toBe('failed')
     expect(run.last_error).toEqual({ code: 'invalid_prompt', message: 'bad prompt' })

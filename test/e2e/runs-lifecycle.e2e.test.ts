@@ -114,7 +114,10 @@ describe('cancel', () => {
 
   it('a finished run cannot be cancelled (400, OpenAI text)', async () => {
     const assistant = await stack.assistant()
-    const run = await client.beta.threads.createAndRunPoll({ assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'hi' }] } }, { pollIntervalMs: 50 })
+    const run = await client.beta.threads.createAndRunPoll(
+      { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'hi' }] } },
+      { pollIntervalMs: 50 },
+    )
     expect(run.status).toBe('completed')
     const err = await client.beta.threads.runs.cancel(run.id, { thread_id: run.thread_id }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(OpenAI.BadRequestError)
@@ -136,7 +139,14 @@ describe('list, retrieve, modify, steps', () => {
     expect(asc.has_more).toBe(true)
 
     const got = await client.beta.threads.runs.retrieve(first.id, { thread_id: thread.id })
-    expect(got).toMatchObject({ id: first.id, object: 'thread.run', thread_id: thread.id, assistant_id: assistant.id, metadata: { n: '1' }, status: 'completed' })
+    expect(got).toMatchObject({
+      id: first.id,
+      object: 'thread.run',
+      thread_id: thread.id,
+      assistant_id: assistant.id,
+      metadata: { n: '1' },
+      status: 'completed',
+    })
     const updated = await client.beta.threads.runs.update(first.id, { thread_id: thread.id, metadata: { n: '2', extra: 'yes' } })
     expect(updated.metadata).toEqual({ n: '2', extra: 'yes' })
     expect(updated.status).toBe('completed')
@@ -148,7 +158,10 @@ describe('list, retrieve, modify, steps', () => {
 
   it('lists and retrieves the run steps, with usage', async () => {
     const assistant = await stack.assistant()
-    const run = await client.beta.threads.createAndRunPoll({ assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'steps please' }] } }, { pollIntervalMs: 50 })
+    const run = await client.beta.threads.createAndRunPoll(
+      { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'steps please' }] } },
+      { pollIntervalMs: 50 },
+    )
     const steps = await client.beta.threads.runs.steps.list(run.id, { thread_id: run.thread_id })
     expect(steps.data).toHaveLength(1)
     const step = steps.data[0]!
@@ -203,7 +216,11 @@ describe('what reaches the prompt', () => {
   it('instructions override replace the assistant’s', async () => {
     const assistant = await stack.assistant({ instructions: 'Assistant instructions.' })
     const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
-    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id, instructions: 'Run instructions.' }, { pollIntervalMs: 50 })
+    const run = await client.beta.threads.runs.createAndPoll(
+      thread.id,
+      { assistant_id: assistant.id, instructions: 'Run instructions.' },
+      { pollIntervalMs: 50 },
+    )
     expect(run.instructions).toBe('Run instructions.')
     expect(lastPrompt()[0]).toEqual({ role: 'system', content: 'Run instructions.' })
     expect(JSON.stringify(lastPrompt())).not.toContain('Assistant instructions.')
@@ -212,7 +229,11 @@ describe('what reaches the prompt', () => {
   it('model, temperature and top_p overrides reach the upstream request', async () => {
     const assistant = await stack.assistant({ temperature: 0.2 })
     const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
-    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id, model: 'gpt-4o-mini', top_p: 0.5 }, { pollIntervalMs: 50 })
+    const run = await client.beta.threads.runs.createAndPoll(
+      thread.id,
+      { assistant_id: assistant.id, model: 'gpt-4o-mini', top_p: 0.5 },
+      { pollIntervalMs: 50 },
+    )
     expect(run).toMatchObject({ status: 'completed', model: 'gpt-4o-mini', temperature: 0.2, top_p: 0.5 })
     expect(stack.upstream.requests.at(-1)!.body).toMatchObject({ model: 'gpt-4o-mini', temperature: 0.2, top_p: 0.5, stream: true })
   })
@@ -232,7 +253,10 @@ describe('what reaches the prompt', () => {
 describe('a run waits in its status until polled', () => {
   it('pollRun helper fails when the condition never holds (guards the suite against vacuous waits)', async () => {
     const assistant = await stack.assistant()
-    const run = await client.beta.threads.createAndRunPoll({ assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'x' }] } }, { pollIntervalMs: 50 })
+    const run = await client.beta.threads.createAndRunPoll(
+      { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'x' }] } },
+      { pollIntervalMs: 50 },
+    )
     await expect(pollRun(client, run, (r) => r.status === 'failed', 300)).rejects.toThrow()
   })
 })

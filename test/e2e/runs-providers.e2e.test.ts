@@ -41,7 +41,10 @@ afterAll(async () => {
 describe('provider routing', () => {
   it('a run with model deepseek-chat reaches the deepseek upstream, with its key', async () => {
     const assistant = await client.beta.assistants.create({ model: 'deepseek-chat' })
-    const run = await client.beta.threads.createAndRunPoll({ assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'routed?' }] } }, { pollIntervalMs: 50 })
+    const run = await client.beta.threads.createAndRunPoll(
+      { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'routed?' }] } },
+      { pollIntervalMs: 50 },
+    )
     expect(run.status).toBe('completed')
     expect(deepseek.requests).toHaveLength(1)
     expect(deepseek.requests[0]!.body.model).toBe('deepseek-chat')

@@ -117,6 +117,8 @@ export const WebhooksEnv = BaseEnv.extend({
   WEBHOOK_RECLAIM_IDLE_MS: positiveInt.default(60_000),
   /** The outbox is polled this often besides the pub/sub nudge (which may be lost). */
   WEBHOOK_POLL_MS: positiveInt.default(1_000),
+  /** Set: the dispatcher serves Prometheus `GET /metrics` on this port (attempts by outcome). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** How long an event's body is kept for retries and manual redelivery. */
   WEBHOOK_EVENT_RETENTION_SECONDS: positiveInt.default(7 * 24 * 3600),
 })

@@ -20,6 +20,8 @@ export interface DeliveryDeps {
   timeoutMs: number
   fifoRecheckMs: number
   fifoMaxWaitMs: number
+  /** Called after every attempt (metrics); must not throw. */
+  onAttempt?: (attempt: { outcome: string; status: number | null; latencyMs: number }) => void
 }
 
 /**
@@ -119,6 +121,7 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       streak,
     )
     log.info({ ...ctx, attempt, status: result.status, error: result.error, latencyMs: result.latencyMs, outcome }, 'webhook attempt')
+    deps.onAttempt?.({ outcome, status: result.status, latencyMs: result.latencyMs })
 
     if (d.trigger === 'test') {
       await deliveries.saveTestResult(d.project, d.evt, { status_code: result.status, error: result.error })

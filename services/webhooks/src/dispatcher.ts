@@ -29,6 +29,8 @@ export interface DispatcherOptions {
   consumer?: string
   /** Outbox trim period (default 10 s). */
   trimEveryMs?: number
+  /** Called after every delivery attempt (metrics). */
+  onAttempt?: (attempt: { outcome: string; status: number | null; latencyMs: number }) => void
 }
 
 /**
@@ -53,6 +55,7 @@ export async function startDispatcher(opts: DispatcherOptions) {
     // A promote normally wakes the next job at once; these bound the cost of a missed one.
     fifoRecheckMs: 1_000,
     fifoMaxWaitMs: 60_000,
+    onAttempt: opts.onAttempt,
   })
   const workers = queues.map(
     (q) =>

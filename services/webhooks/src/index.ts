@@ -3,6 +3,7 @@ import { createLogger } from '@threadwork/logger'
 import { createRedisClient } from '@threadwork/storage'
 import type { Redis } from 'ioredis'
 import { startDispatcher } from './dispatcher.js'
+import { createWebhookMetrics } from './metrics.js'
 
 const env = loadEnvOrExit(WebhooksEnv)
 const log = createLogger({ service: 'webhooks', level: env.LOG_LEVEL })
@@ -17,6 +18,7 @@ const connect = (name: string) => {
   return c
 }
 const redis = connect('threadwork-webhooks')
+const metrics = createWebhookMetrics()
 
 const dispatcher = await startDispatcher({
   redis,
@@ -32,7 +34,10 @@ const dispatcher = await startDispatcher({
   reclaimIdleMs: env.WEBHOOK_RECLAIM_IDLE_MS,
   pollMs: env.WEBHOOK_POLL_MS,
   eventRetentionSeconds: env.WEBHOOK_EVENT_RETENTION_SECONDS,
+  onAttempt: metrics.onAttempt,
 })
+const metricsServer = env.METRICS_PORT !== undefined ? await metrics.serve(env.METRICS_PORT) : null
+if (metricsServer) log.info({ port: (metricsServer.address() as { port: number }).port }, 'webhooks metrics on /metrics')
 
 let stopping = false
 async function shutdown(signal: string) {
@@ -48,6 +53,7 @@ async function shutdown(signal: string) {
   } catch (err) {
     log.error({ err: (err as Error).message }, 'error while closing')
   }
+  metricsServer?.close()
   redis.disconnect()
   process.exit(0)
 }

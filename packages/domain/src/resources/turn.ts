@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi'
 import { Metadata, listOf } from '../shared.js'
 import { Attachment, MessageContentPartParam } from './message.js'
-import { RunLastError, TruncationStrategy } from './run.js'
-import { AssistantTool, ResponseFormat, Temperature, ToolChoice, ToolResources, TopP } from './tools.js'
+import { RunCreateParams, RunLastError } from './run.js'
+import { ToolResources } from './tools.js'
 
 /** A turn follows its run's status once started; before that it is `queued` (or `cancelled`). */
 export const TurnStatus = z.enum(['queued', 'in_progress', 'requires_action', 'completed', 'failed', 'cancelled', 'expired', 'incomplete'])
@@ -33,21 +33,21 @@ export const Turn = z
   .openapi('TurnObject')
 export type Turn = z.infer<typeof Turn>
 
-/** The run settings a turn may override (the same meaning as on create-run). */
-export const TurnRunSettings = z.strictObject({
-  model: z.string().min(1).nullable().optional(),
-  instructions: z.string().nullable().optional(),
-  additional_instructions: z.string().nullable().optional(),
-  tools: z.array(AssistantTool).max(20).nullable().optional(),
-  temperature: Temperature.nullable().optional(),
-  top_p: TopP.nullable().optional(),
-  max_prompt_tokens: z.number().int().min(256).nullable().optional(),
-  max_completion_tokens: z.number().int().min(256).nullable().optional(),
-  truncation_strategy: TruncationStrategy.nullable().optional(),
-  tool_choice: ToolChoice.nullable().optional(),
-  parallel_tool_calls: z.boolean().optional(),
-  response_format: ResponseFormat.nullable().optional(),
-  metadata: Metadata.nullable().optional(),
+/** The run settings a turn may override: the same fields, limits and meaning as on create-run. */
+export const TurnRunSettings = RunCreateParams.pick({
+  model: true,
+  instructions: true,
+  additional_instructions: true,
+  tools: true,
+  temperature: true,
+  top_p: true,
+  max_prompt_tokens: true,
+  max_completion_tokens: true,
+  truncation_strategy: true,
+  tool_choice: true,
+  parallel_tool_calls: true,
+  response_format: true,
+  metadata: true,
 })
 export type TurnRunSettings = z.infer<typeof TurnRunSettings>
 
