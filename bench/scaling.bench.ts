@@ -12,8 +12,9 @@ import { forkFakeUpstream } from './fake-upstream-process.js'
 const MODEL_MS = 500
 const CONCURRENCY = 8
 const PROCESSES = [1, 2, 4]
-/** Twice the slots of the largest setup, so every worker always has a thread to drain. */
-const THREADS = 2 * CONCURRENCY * Math.max(...PROCESSES)
+/** Four times the slots of the largest setup: every worker always has a thread to drain, and the
+ * start and the tail (the last wave of threads) weigh little against the whole. */
+const THREADS = 4 * CONCURRENCY * Math.max(...PROCESSES)
 const TURNS_PER_THREAD = 3
 
 export async function run(): Promise<void> {

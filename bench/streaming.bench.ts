@@ -76,10 +76,7 @@ async function ttft(): Promise<void> {
   const client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0 })
   let worker: ServiceProcess | null = null
   try {
-    worker = await startServiceProcess('worker', { REDIS_PREFIX: api.prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', LOG_LEVEL: 'warn' }, { readyMessage: 'worker ready', timeoutMs: 20_000 }).catch(
-      // LOG_LEVEL=warn hides the ready line: start at info instead.
-      () => startServiceProcess('worker', { REDIS_PREFIX: api.prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x' }),
-    )
+    worker = await startServiceProcess('worker', { REDIS_PREFIX: api.prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x' })
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })
     const clientTtft: number[] = []
     const upstreamTtft: number[] = []
@@ -145,10 +142,8 @@ async function relayThroughput(): Promise<void> {
   const apiKey = 'sk-bench-sse'
   const api = await startServiceProcess(
     'api',
-    { REDIS_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', API_KEYS: `${apiKey}:bench`, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', DURABLE_WRITES: 'off', LOG_LEVEL: 'warn' },
+    { REDIS_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', API_KEYS: `${apiKey}:bench`, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', DURABLE_WRITES: 'off' },
     { readyMessage: 'api listening' },
-  ).catch(() =>
-    startServiceProcess('api', { REDIS_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', API_KEYS: `${apiKey}:bench`, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', DURABLE_WRITES: 'off' }, { readyMessage: 'api listening' }),
   )
   const baseURL = `http://127.0.0.1:${port}/v1`
   const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 })

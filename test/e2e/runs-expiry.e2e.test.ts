@@ -79,6 +79,18 @@ describe('with no worker running', () => {
     expect(stack.upstream.requests.filter((r) => r.threadId === thread.id)).toHaveLength(0)
   })
 
+  it('an overdue run nobody read no longer locks its thread: a message or run is accepted', async () => {
+    const assistant = await idleClient.beta.assistants.create({ model: 'fake-model' })
+    const thread = await idleClient.beta.threads.create({ messages: [{ role: 'user', content: 'stuck?' }] })
+    const created = await idleClient.beta.threads.runs.create(thread.id, { assistant_id: assistant.id })
+    await expect(idleClient.beta.threads.messages.create(thread.id, { role: 'user', content: 'too early' })).rejects.toBeInstanceOf(OpenAI.BadRequestError)
+    // Wait out the deadline without reading the run (no lazy expiry on read can have happened).
+    await expect.poll(() => Date.now() / 1000 >= created.expires_at!, { timeout: 10_000, interval: 100 }).toBe(true)
+    const message = await idleClient.beta.threads.messages.create(thread.id, { role: 'user', content: 'after the deadline' })
+    expect(message.role).toBe('user')
+    expect((await idleClient.beta.threads.runs.retrieve(created.id, { thread_id: thread.id })).status).toBe('expired')
+  })
+
   it('a queued run can be cancelled, which frees the thread at once', async () => {
     const assistant = await idleClient.beta.assistants.create({ model: 'fake-model' })
     const thread = await idleClient.beta.threads.create({ messages: [{ role: 'user', content: 'never mind' }] })

@@ -1,9 +1,11 @@
 /**
- * The built API and worker as an operator runs them: JSON logs that carry request, thread, run
+ * The built API, worker and webhooks dispatcher as an operator runs them: JSON logs that carry request, thread, run
  * and turn ids and never an API key, the upstream key or message text at info; Prometheus
  * `/metrics` on the API (queue depth and age, runs, HTTP) and on the worker's METRICS_PORT
- * (transitions, run duration, time to first token).
+ * (transitions, run duration, time to first token), and webhook attempts by outcome on the
+ * dispatcher's METRICS_PORT.
  */
+import { type Server, createServer } from 'node:http'
 import {
   type FakeUpstream,
   type ServiceProcess,
@@ -24,6 +26,10 @@ const SECRET_INSTRUCTIONS = 'TOPSECRET-INSTRUCTIONS-55'
 let upstream: FakeUpstream
 let api: ServiceProcess
 let worker: ServiceProcess
+let webhooks: ServiceProcess
+let receiver: Server
+const received: string[] = []
+let receiverUrl: string
 let apiUrl: string
 let workerMetricsUrl: string
 let client: OpenAI
@@ -43,18 +49,39 @@ beforeAll(async () => {
   apiUrl = `http://127.0.0.1:${portFrom(api, 'api listening')}`
   // Logged before 'worker ready'.
   workerMetricsUrl = `http://127.0.0.1:${portFrom(worker, 'worker metrics on /metrics')}/metrics`
+  webhooks = await startServiceProcess('webhooks', { ...common, METRICS_PORT: '0', WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'webhook dispatcher ready' })
+  receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      received.push(body)
+      res.writeHead(200).end('ok')
+    })
+  })
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()))
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`
   client = new OpenAI({ baseURL: `${apiUrl}/v1`, apiKey: API_KEY, maxRetries: 0 })
 }, 60_000)
 
 afterAll(async () => {
   api?.kill('SIGTERM')
   worker?.kill('SIGTERM')
-  await Promise.all([api?.exited, worker?.exited])
+  webhooks?.kill('SIGTERM')
+  await Promise.all([api?.exited, worker?.exited, webhooks?.exited])
+  receiver?.close()
   await upstream?.close()
 })
 
 describe('observability', () => {
   it('logs ids but never keys or content, and exposes metrics on the API and the worker', async () => {
+    const endpointRes = await fetch(`${apiUrl}/v1/webhook_endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: receiverUrl, name: 'observability', event_types: ['thread.run.completed'] }),
+    })
+    expect(endpointRes.status).toBe(200)
+    const signingSecret = ((await endpointRes.json()) as { signing_secret: string }).signing_secret
+    expect(signingSecret).toMatch(/^whsec_/)
     const assistant = await client.beta.assistants.create({ model: 'fake-model', instructions: SECRET_INSTRUCTIONS })
     const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: `${SECRET_TEXT} one` }] })
     const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
@@ -89,6 +116,11 @@ describe('observability', () => {
     expect(workerMetrics).toContain('threadwork_run_time_to_first_token_seconds_count 2')
     expect(workerMetrics).toMatch(/threadwork_jobs_total\{queue="drain-\{s0\}",name="drain",outcome="completed"\} \d/)
 
+    // Webhooks: both runs' completion delivered, counted by outcome.
+    await expect.poll(() => received.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(2)
+    const webhookMetrics = await (await fetch(`http://127.0.0.1:${portFrom(webhooks, 'webhooks metrics on /metrics')}/metrics`)).text()
+    expect(webhookMetrics).toMatch(/threadwork_webhook_attempts_total\{outcome="delivered"\} [2-9]/)
+
     // Logs: JSON lines with ids.
     await expect.poll(() => worker.output.some((l) => l.includes(turn.run_id) && l.includes('"status":"completed"'))).toBe(true)
     const apiLines = api.output.map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -100,7 +132,9 @@ describe('observability', () => {
     expect(workerLines.find((l) => l.msg === 'run status' && l.runId === turn.run_id && l.status === 'completed')).toMatchObject({ threadId: thread.id, turnId: turn.id })
 
     if (process.env.PEEK_LOGS) console.log([...api.output, ...worker.output].join('\n'))
-    const everything = [...api.output, ...worker.output].join('\n')
-    for (const secret of [API_KEY, UPSTREAM_KEY, ADMIN_TOKEN, SECRET_TEXT, SECRET_INSTRUCTIONS, 'SECRET-999999', 'Echo:']) expect(everything).not.toContain(secret)
+    const everything = [...api.output, ...worker.output, ...webhooks.output].join('\n')
+    for (const secret of [API_KEY, UPSTREAM_KEY, ADMIN_TOKEN, signingSecret, signingSecret.slice(6), SECRET_TEXT, SECRET_INSTRUCTIONS, 'SECRET-999999', 'Echo:']) {
+      expect(everything).not.toContain(secret)
+    }
   }, 60_000)
 })

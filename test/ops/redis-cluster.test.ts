@@ -3,8 +3,9 @@
  * joined by `redis-cli --cluster create`), REDIS_SHARDS=8, the API on an ioredis `Cluster` and
  * worker processes with REDIS_CLUSTER_NODES. Every Lua script (ours and BullMQ's) must stay in
  * one slot, or Redis answers CROSSSLOT / "non local key": the resources, runs, turns and a worker
- * crash below go through all of them.
+ * crash below go through all of them, and so do the webhook dispatcher's outbox reads and deliveries.
  */
+import { type Server, createServer } from 'node:http'
 import { createRedisClient, keys as keyLayout } from '@threadwork/storage'
 import {
   type ApiServer,
@@ -27,6 +28,10 @@ let api: ApiServer
 let client: OpenAI
 const workers: ServiceProcess[] = []
 let workerEnv: Record<string, string>
+let webhooks: ServiceProcess
+let receiver: Server
+const received: { type: string; data: { thread_id?: string } }[] = []
+let receiverUrl: string
 
 // biome-ignore lint/suspicious/noExplicitAny: turn bodies are asserted field by field
 type Json = any
@@ -55,10 +60,27 @@ beforeAll(async () => {
     WORKER_LOCK_MS: '2000',
   }
   workers.push(await startServiceProcess('worker', workerEnv))
+  receiver = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      received.push(JSON.parse(body))
+      res.writeHead(200).end('ok')
+    })
+  })
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()))
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`
+  webhooks = await startServiceProcess(
+    'webhooks',
+    { ...workerEnv, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32', WEBHOOK_POLL_MS: '200' },
+    { readyMessage: 'webhook dispatcher ready' },
+  )
 }, 90_000)
 
 afterAll(async () => {
   for (const w of workers) w.kill('SIGKILL')
+  webhooks?.kill('SIGKILL')
+  receiver?.close()
   await api?.close()
   await upstream?.close()
   await cluster?.cleanup()
@@ -158,7 +180,24 @@ describe('Redis Cluster (3 masters, REDIS_SHARDS=8)', () => {
     expect(messages.data.filter((m) => m.role === 'assistant')).toHaveLength(1)
   }, 40_000)
 
-  it('uses a Cluster client in the API', () => {
+  it('delivers webhooks for runs on every shard', async () => {
+    const endpoint = await call('POST', '/webhook_endpoints', { url: receiverUrl, name: 'cluster', event_types: ['thread.run.completed'] })
+    expect(endpoint.status).toBe(200)
+    const assistant = await client.beta.assistants.create({ model: 'fake-model' })
+    const k = keyLayout(api.prefix, SHARDS)
+    const runs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => client.beta.threads.createAndRunPoll({ assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: `hook ${i}` }] } }, { pollIntervalMs: 100 })),
+    )
+    expect(new Set(runs.map((r) => k.shardOf(r.thread_id))).size).toBeGreaterThan(3)
+    await expect
+      .poll(() => runs.filter((r) => !received.some((e) => e.type === 'thread.run.completed' && e.data.thread_id === r.thread_id)).length, { timeout: 20_000 })
+      .toBe(0)
+  }, 40_000)
+
+  it('uses a Cluster client in the API, and no process hit a cross-slot error', () => {
     expect(api.redis).toBeInstanceOf(Cluster)
+    const output = [...workers.flatMap((w) => w.output), ...webhooks.output].join('\n')
+    expect(output).not.toMatch(/CROSSSLOT|non local key|MOVED|wrong slot/i)
+    expect(output).not.toMatch(/"level":50/)
   })
 })

@@ -69,7 +69,7 @@ export function createApp(deps: AppDeps) {
   v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))
   v1.route('/', turnRoutes(deps.turns))
   v1.route('/', threadRoutes(deps.stores))
-  v1.route('/', messageRoutes(deps.stores))
+  v1.route('/', messageRoutes(deps.stores, deps.runs))
   v1.route('/', modelRoutes(deps.models))
   v1.route('/', webhookEndpointRoutes(deps.stores))
   app.route('/v1', v1)

@@ -39,6 +39,10 @@ export interface ExecutorDeps {
   queues: DrainQueues
   log: Logger
   upstreamAttempts: number
+  /** A stream that sends nothing for this long is given up (the SDK timeout covers only the headers). */
+  upstreamIdleTimeoutMs?: number
+  /** How often a running run re-reads its status: the backstop for a cancel whose pub/sub message was lost. */
+  statusCheckMs?: number
   contextWindowTokens?: number
 }
 
@@ -117,6 +121,15 @@ export function createRunExecutor(deps: ExecutorDeps) {
     const partial = { text: '' }
     const expiryTimer =
       started.expires_at !== null ? setTimeout(() => cancels.abort(runId, 'expired'), Math.max(0, started.expires_at * 1000 - Date.now())) : null
+    // Pub/sub drops messages during a reconnect; re-reading the status now and then still sees a cancel.
+    const statusCheck = setInterval(() => {
+      stores.redis
+        .hget(stores.keys.run(threadId, runId), 'status')
+        .then((status) => {
+          if (status === '"cancelling"') cancels.abort(runId, 'cancelled')
+        })
+        .catch(() => {})
+    }, deps.statusCheckMs ?? 3000)
     try {
       return await runRound({ ...loaded, run: started }, { project, fence, item, messageId, stepId, signal: controller.signal, partial, round })
     } catch (err) {
@@ -139,6 +152,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       return settle(await stores.runLifecycle.end(threadId, runId, 'failed', { fence, lastError, from: ['in_progress'], inFlight, liveBefore: round.abandon('failed') }))
     } finally {
       if (expiryTimer) clearTimeout(expiryTimer)
+      clearInterval(statusCheck)
       cancels.release(runId)
     }
 
@@ -207,6 +221,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
             stream.text(delta)
           },
           onToolCallDelta: stream.toolCall,
+          idleTimeoutMs: deps.upstreamIdleTimeoutMs,
         }),
       { signal: ctx.signal, maxAttempts: deps.upstreamAttempts },
     )

@@ -1,13 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { ListQuery, Message, MessageCreateParams, MessageDeleted, MessageList, MessageUpdateParams } from '@threadwork/domain'
 import type { Stores } from '@threadwork/storage'
+import type { RunService } from '../runs/run-service.js'
 import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 
 const ThreadParams = z.object({ thread_id: z.string() })
 const MessageParams = ThreadParams.extend({ message_id: z.string() })
 const MessageListQuery = ListQuery.extend({ run_id: z.string().min(1).optional() })
 
-export const messageRoutes = (stores: Stores) =>
+export const messageRoutes = (stores: Stores, runs: RunService) =>
   resourceApp()
     .openapi(
       createRoute({
@@ -17,7 +18,11 @@ export const messageRoutes = (stores: Stores) =>
         request: { params: ThreadParams, ...jsonRequest(MessageCreateParams) },
         responses: jsonResponse(Message, 'The message.'),
       }),
-      async (c) => c.json(await stores.messages.create(c.var.project, c.req.valid('param').thread_id, c.req.valid('json')), 200),
+      async (c) => {
+        const { thread_id } = c.req.valid('param')
+        const params = c.req.valid('json')
+        return c.json(await runs.unlockingExpired(c.var.project, thread_id, () => stores.messages.create(c.var.project, thread_id, params)), 200)
+      },
     )
     .openapi(
       createRoute({

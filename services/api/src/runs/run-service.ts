@@ -57,12 +57,31 @@ export function createRunService(deps: RunServiceDeps) {
     return outcome.ok && outcome.run ? outcome.run : run
   }
 
+  /**
+   * Runs `write` (which the thread lock may refuse); if the run holding the lock is overdue, it is
+   * expired first and `write` tried once more — so a thread never stays locked by a run that
+   * should have expired while no worker was alive and nobody read it.
+   */
+  async function unlockingExpired<T>(project: string, threadId: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write()
+    } catch (err) {
+      const holder = err instanceof ApiError && err.status === 400 ? /\b(run_[A-Za-z0-9]+)\b/.exec(err.message)?.[1] : undefined
+      if (!holder) throw err
+      const run = await stores.runs.get(project, threadId, holder).catch(() => null)
+      if (!run || !isTerminalRunStatus((await expireIfDue(run)).status)) throw err
+      return write()
+    }
+  }
+
   return {
+    unlockingExpired,
+
     async create(project: string, threadId: string, params: RunCreateParams): Promise<Run> {
       const run = await prepare(project, threadId, params)
       const additional: Message[] = buildMessages(threadId, params.additional_messages ?? [])
       const internal: Record<string, string> = params.additional_instructions ? { [RunInternal.additionalInstructions]: params.additional_instructions } : {}
-      await stores.runs.create(project, run, additional, internal)
+      await unlockingExpired(project, threadId, () => stores.runs.create(project, run, additional, internal))
       await enqueue(run)
       return run
     },
