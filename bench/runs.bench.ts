@@ -19,6 +19,7 @@ import { type ServiceProcess, TEST_REDIS_URL, startApiServer, startServiceProces
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import OpenAI from 'openai'
+import { bareBullMQ } from './baselines.js'
 import { type ForkedUpstream, forkFakeUpstream } from './fake-upstream-process.js'
 import { type Sample, measure, measureInterleaved, printTable, quantile } from './lib.js'
 
@@ -134,32 +135,6 @@ async function runToCompletion(client: OpenAI, threadId: string, assistantId: st
 }
 
 /** A no-op BullMQ Queue + Worker on the test Redis: what one job's add → completed costs at least. */
-async function bareBullMQ(prefix: string) {
-  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null })
-  const queue = new Queue('bench-noop', { connection, prefix })
-  const worker = new Worker('bench-noop', async () => null, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix, concurrency: 1 })
-  const waiting = new Map<string, () => void>()
-  worker.on('completed', (job) => {
-    waiting.get(job.id ?? '')?.()
-    waiting.delete(job.id ?? '')
-  })
-  await worker.waitUntilReady()
-  let n = 0
-  return {
-    async roundTrip(): Promise<void> {
-      const jobId = `j${n++}`
-      const done = new Promise<void>((resolve) => waiting.set(jobId, resolve))
-      await queue.add('noop', {}, { jobId, removeOnComplete: true })
-      await done
-    },
-    async close(): Promise<void> {
-      await worker.close()
-      await queue.obliterate({ force: true })
-      await queue.close()
-      connection.disconnect()
-    },
-  }
-}
 
 const vmRssMb = async (pid: number): Promise<number> => {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
