@@ -66,7 +66,15 @@ export async function run(): Promise<void> {
   const ideal = (p: number) => (p * CONCURRENCY * 1000) / MODEL_MS
   const table = [
     ['worker processes', 'concurrency each', 'turns', 'seconds', 'turns/s', 'ideal turns/s', 'speed-up vs 1'],
-    ...rows.map((r) => [String(r.processes), String(CONCURRENCY), String(THREADS * TURNS_PER_THREAD), r.seconds.toFixed(2), r.perSecond.toFixed(1), ideal(r.processes).toFixed(1), `×${(r.perSecond / base).toFixed(2)}`]),
+    ...rows.map((r) => [
+      String(r.processes),
+      String(CONCURRENCY),
+      String(THREADS * TURNS_PER_THREAD),
+      r.seconds.toFixed(2),
+      r.perSecond.toFixed(1),
+      ideal(r.processes).toFixed(1),
+      `×${(r.perSecond / base).toFixed(2)}`,
+    ]),
   ]
   const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)))
   const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')

@@ -8,6 +8,7 @@
  *    firstChunkAt − the upstream request's start. Overhead = the difference (API create + queue +
  *    worker pickup + prompt + relay); relay = first delta at the client − firstChunkAt
  *    (worker → Redis stream → API reader → SSE). Goal: overhead p50 ≤ 5 ms.
+ *    Beside it: the API's relay alone (an append to a run's live stream → the client reads it).
  * 2. Deltas/s through one API process: the built API in a child process (its CPU read from
  *    /proc), `STREAMS` concurrent `stream: true` runs, and this process appending worker-shaped
  *    deltas to their live streams (no worker: the API's relay alone is measured). Also the
@@ -37,7 +38,42 @@ const DELTAS_PER_STREAM = 200
 
 export async function run(): Promise<void> {
   await ttft()
+  await relayLatency()
   await relayThroughput()
+}
+
+/** The API's share of the relay alone: one live-stream append → that event read by the client (no worker). */
+async function relayLatency(): Promise<void> {
+  const upstream = await startFakeUpstream()
+  const api = await startApiServer({ upstreamBaseURL: upstream.baseURL, prefix: uniquePrefix('benchsse') })
+  const client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0 })
+  try {
+    const assistant = await client.beta.assistants.create({ model: 'fake-model' })
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
+    const res = await fetch(`${api.baseURL}/threads/${thread.id}/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/json', 'openai-beta': 'assistants=v2' },
+      body: JSON.stringify({ assistant_id: assistant.id, stream: true }),
+    })
+    const reader = res.body!.getReader()
+    await reader.read() // created + queued
+    const runId = (await client.beta.threads.runs.list(thread.id)).data[0]!.id
+    const key = api.stores.keys.runEvents(thread.id, runId)
+    const data = JSON.stringify({ id: 'msg_x', object: 'thread.message.delta', delta: { content: [{ index: 0, type: 'text', text: { value: 'word ' } }] } })
+    const times: number[] = []
+    for (let i = 0; i < 2 * N_TTFT; i++) {
+      const t = now()
+      await api.redis.xadd(key, '*', 'event', 'thread.message.delta', 'data', data, 'fence', '1')
+      await reader.read()
+      if (i >= 20) times.push(now() - t)
+      await new Promise((r) => setTimeout(r, 1))
+    }
+    await reader.cancel()
+    printTable('streaming: the API relay alone (no worker; one stream)', [sample('XADD to the live stream → the event read by the client', times)])
+  } finally {
+    await api.close()
+    await upstream.close()
+  }
 }
 
 const now = () => performance.timeOrigin + performance.now()
@@ -82,10 +118,14 @@ async function ttft(): Promise<void> {
     const upstreamTtft: number[] = []
     const overhead: number[] = []
     const relay: number[] = []
+    const httpBaseline: number[] = []
     const warmup = 20
     for (let i = 0; i < N_TTFT + warmup; i++) {
+      const t = now()
       const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
-      upstream.reset()
+      if (i >= warmup) httpBaseline.push(now() - t)
+      upstream.reset() // (also resets the handler)
+      upstream.respond(() => ({ kind: 'text', text: 'one two three four five', firstTokenDelayMs: UPSTREAM_FIRST_TOKEN_MS }))
       const sent = now()
       const first = await firstDeltaAt(`${api.baseURL}/threads/${thread.id}/runs`, api.apiKey, { assistant_id: assistant.id, stream: true })
       const req = upstream.requests[0]!
@@ -104,13 +144,18 @@ async function ttft(): Promise<void> {
       ping.push(now() - t)
     }
     const o = sample('  overhead = client − upstream', overhead)
-    printTable(`streaming: time to first delta (sequential runs; upstream first token after ${UPSTREAM_FIRST_TOKEN_MS} ms; 1 worker process)`, [
-      sample('baseline: redis PING', ping),
-      sample('client TTFT (POST → first thread.message.delta)', clientTtft),
-      sample('upstream TTFT (its request start → first chunk)', upstreamTtft),
-      o,
-      sample('  relay: upstream first chunk → client first delta', relay),
-    ], ['', `TTFT overhead p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms (goal: p50 ≤ 5 ms)`])
+    printTable(
+      `streaming: time to first delta (sequential runs; upstream first token after ${UPSTREAM_FIRST_TOKEN_MS} ms; 1 worker process)`,
+      [
+        sample('baseline: redis PING', ping),
+        sample('baseline: thread create through the SDK (one HTTP write)', httpBaseline),
+        sample('client TTFT (POST → first thread.message.delta)', clientTtft),
+        sample('upstream TTFT (its request start → first chunk)', upstreamTtft),
+        o,
+        sample('  relay: upstream first chunk → client first delta', relay),
+      ],
+      ['', `TTFT overhead p50 ${o.p50.toFixed(2)} ms, p99 ${o.p99.toFixed(2)} ms (goal: p50 ≤ 5 ms)`],
+    )
   } finally {
     worker?.kill('SIGTERM')
     await worker?.exited
@@ -142,9 +187,19 @@ async function relayThroughput(): Promise<void> {
   const apiKey = 'sk-bench-sse'
   const api = await startServiceProcess(
     'api',
-    { REDIS_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', API_KEYS: `${apiKey}:bench`, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', DURABLE_WRITES: 'off' },
+    {
+      REDIS_PREFIX: prefix,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      API_KEYS: `${apiKey}:bench`,
+      UPSTREAM_BASE_URL: upstream.baseURL,
+      UPSTREAM_API_KEY: 'x',
+      DURABLE_WRITES: 'off',
+    },
     { readyMessage: 'api listening' },
   )
+  // 'api listening' comes before its Redis connection is ready.
+  while ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status !== 200) await new Promise((r) => setTimeout(r, 50))
   const baseURL = `http://127.0.0.1:${port}/v1`
   const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 })
   try {
@@ -186,14 +241,19 @@ async function relayThroughput(): Promise<void> {
     await Promise.all(opened)
     const runs = await Promise.all(threads.map(async (t) => (await client.beta.threads.runs.list(t.id)).data[0]!))
 
-    const sseConnections = (await redis.client('LIST')).toString().split('\n').filter((l) => l.includes('name=threadwork-api-sse')).length
+    const clients = String(await redis.call('CLIENT', 'LIST')).split('\n')
+    const sseConnections = clients.filter((l) => l.includes('name=threadwork-api-sse')).length
     const cpu0 = cpuSeconds(api.pid)
     const t0 = performance.now()
     // Worker-shaped deltas, round-robin over the streams, pipelined in batches.
     for (let d = 0; d < DELTAS_PER_STREAM; d++) {
       const p = redis.pipeline()
       for (const r of runs) {
-        const data = JSON.stringify({ id: 'msg_benchmarkbenchmarkbench', object: 'thread.message.delta', delta: { content: [{ index: 0, type: 'text', text: { value: `word${d} ` } }] } })
+        const data = JSON.stringify({
+          id: 'msg_benchmarkbenchmarkbench',
+          object: 'thread.message.delta',
+          delta: { content: [{ index: 0, type: 'text', text: { value: `word${d} ` } }] },
+        })
         p.xadd(k.runEvents(r.thread_id, r.id), '*', 'event', 'thread.message.delta', 'data', data, 'fence', '1')
       }
       await p.exec()
@@ -206,9 +266,15 @@ async function relayThroughput(): Promise<void> {
     const seconds = (performance.now() - t0) / 1000
     const cpu = cpuSeconds(api.pid) - cpu0
     const total = STREAMS * DELTAS_PER_STREAM
-    console.log(`\n## streaming: deltas through one API process (${STREAMS} concurrent streams × ${DELTAS_PER_STREAM} deltas, appended straight to the live streams)\n`)
-    console.log(`delivered ${received.toLocaleString('en')} of ${total.toLocaleString('en')} deltas in ${seconds.toFixed(2)} s (appending took ${((appended - t0) / 1000).toFixed(2)} s)`)
-    console.log(`deltas/s through the API: ${(received / seconds).toFixed(0)}; API CPU ${cpu.toFixed(2)} s (${((cpu / seconds) * 100).toFixed(0)} % of one core) → ${(received / cpu).toFixed(0)} deltas per CPU-second`)
+    console.log(
+      `\n## streaming: deltas through one API process (${STREAMS} concurrent streams × ${DELTAS_PER_STREAM} deltas, appended straight to the live streams)\n`,
+    )
+    console.log(
+      `delivered ${received.toLocaleString('en')} of ${total.toLocaleString('en')} deltas in ${seconds.toFixed(2)} s (appending took ${((appended - t0) / 1000).toFixed(2)} s)`,
+    )
+    console.log(
+      `deltas/s through the API: ${(received / seconds).toFixed(0)}; API CPU ${cpu.toFixed(2)} s (${((cpu / seconds) * 100).toFixed(0)} % of one core) → ${(received / cpu).toFixed(0)} deltas per CPU-second`,
+    )
     console.log(`Redis connections reading the ${STREAMS} streams: ${sseConnections} (shared blocking XREAD readers, 256 streams each)`)
   } finally {
     api.kill('SIGTERM')

@@ -58,7 +58,10 @@ describe.each(['ollama', 'vllm', 'llamacpp'] as const)('%s-style tool call strea
 
     // The stored step and the SDK's accumulation agree with required_action.
     const steps = await client.beta.threads.runs.steps.list(run.id, { thread_id: thread.id })
-    expect(steps.data[0]!.step_details).toMatchObject({ type: 'tool_calls', tool_calls: required.map((c) => ({ id: c.id, function: { ...c.function, output: null } })) })
+    expect(steps.data[0]!.step_details).toMatchObject({
+      type: 'tool_calls',
+      tool_calls: required.map((c) => ({ id: c.id, function: { ...c.function, output: null } })),
+    })
     await client.beta.threads.runs.cancel(run.id, { thread_id: thread.id })
   })
 

@@ -12,7 +12,10 @@ let stack: RunStack
 let client: OpenAI
 let assistantId: string
 
-const fn = (name: string, parameters: Record<string, unknown> = { type: 'object', properties: {} }) => ({ type: 'function' as const, function: { name, parameters } })
+const fn = (name: string, parameters: Record<string, unknown> = { type: 'object', properties: {} }) => ({
+  type: 'function' as const,
+  function: { name, parameters },
+})
 const tools = [fn('get_weather', { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }), fn('get_time')]
 
 beforeAll(async () => {
@@ -69,7 +72,9 @@ describe('requires_action', () => {
     const run = await untilAction(thread.id)
     expect(run.required_action).toEqual({
       type: 'submit_tool_outputs',
-      submit_tool_outputs: { tool_calls: [{ id: expect.stringMatching(/^call_[A-Za-z0-9]+$/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      submit_tool_outputs: {
+        tool_calls: [{ id: expect.stringMatching(/^call_[A-Za-z0-9]+$/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      },
     })
     expect(run.usage).toMatchObject({ total_tokens: expect.any(Number) })
     const steps = await client.beta.threads.runs.steps.list(run.id, { thread_id: thread.id })
@@ -77,7 +82,16 @@ describe('requires_action', () => {
     expect(steps.data[0]).toMatchObject({
       type: 'tool_calls',
       status: 'in_progress',
-      step_details: { type: 'tool_calls', tool_calls: [{ id: run.required_action!.submit_tool_outputs.tool_calls[0]!.id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}', output: null } }] },
+      step_details: {
+        type: 'tool_calls',
+        tool_calls: [
+          {
+            id: run.required_action!.submit_tool_outputs.tool_calls[0]!.id,
+            type: 'function',
+            function: { name: 'get_weather', arguments: '{"city":"Paris"}', output: null },
+          },
+        ],
+      },
     })
     const body = stack.upstream.requests[0]!.body
     expect(body.tools).toEqual(tools.map((t) => ({ type: 'function', function: t.function })))
@@ -93,7 +107,10 @@ describe('requires_action', () => {
     const run = await untilAction(thread.id)
     const call = run.required_action!.submit_tool_outputs.tool_calls[0]!
     stack.upstream.respondOnce({ kind: 'text', text: 'It is sunny.' })
-    const done = await client.beta.threads.runs.submitToolOutputsAndPoll(run.id, { thread_id: thread.id, tool_outputs: [{ tool_call_id: call.id, output: '{"sky":"clear"}' }] })
+    const done = await client.beta.threads.runs.submitToolOutputsAndPoll(run.id, {
+      thread_id: thread.id,
+      tool_outputs: [{ tool_call_id: call.id, output: '{"sky":"clear"}' }],
+    })
     expect(done).toMatchObject({ status: 'completed', required_action: null })
     const second = stack.upstream.requests[1]!.body.messages
     expect(second.slice(-2)).toEqual([
@@ -152,7 +169,10 @@ describe('requires_action', () => {
     const run = await untilAction(thread.id)
     const calls = run.required_action!.submit_tool_outputs.tool_calls
     expect(calls.map((c) => c.function.arguments)).toEqual(['{"city":"A"}', '{"city":"B"}'])
-    const done = await client.beta.threads.runs.submitToolOutputsAndPoll(run.id, { thread_id: thread.id, tool_outputs: calls.map((c) => ({ tool_call_id: c.id, output: c.function.arguments })) })
+    const done = await client.beta.threads.runs.submitToolOutputsAndPoll(run.id, {
+      thread_id: thread.id,
+      tool_outputs: calls.map((c) => ({ tool_call_id: c.id, output: c.function.arguments })),
+    })
     expect(done.status).toBe('completed')
   })
 
@@ -173,15 +193,34 @@ describe('submit_tool_outputs errors (OpenAI texts)', () => {
     const thread = await newThread()
     const run = await untilAction(thread.id)
     const [a, b] = run.required_action!.submit_tool_outputs.tool_calls.map((c) => c.id) as [string, string]
-    const missing = await apiError(() => client.beta.threads.runs.submitToolOutputs(run.id, { thread_id: thread.id, tool_outputs: [{ tool_call_id: a, output: 'x' }] }))
+    const missing = await apiError(() =>
+      client.beta.threads.runs.submitToolOutputs(run.id, { thread_id: thread.id, tool_outputs: [{ tool_call_id: a, output: 'x' }] }),
+    )
     expect(missing).toBeInstanceOf(OpenAI.BadRequestError)
-    expect(missing.error).toEqual({ message: `Expected tool outputs for call_ids ['${a}', '${b}'], got ['${a}']`, type: 'invalid_request_error', param: null, code: null })
+    expect(missing.error).toEqual({
+      message: `Expected tool outputs for call_ids ['${a}', '${b}'], got ['${a}']`,
+      type: 'invalid_request_error',
+      param: null,
+      code: null,
+    })
     const unknown = await apiError(() =>
-      client.beta.threads.runs.submitToolOutputs(run.id, { thread_id: thread.id, tool_outputs: [{ tool_call_id: a, output: 'x' }, { tool_call_id: 'call_nope', output: 'y' }] }),
+      client.beta.threads.runs.submitToolOutputs(run.id, {
+        thread_id: thread.id,
+        tool_outputs: [
+          { tool_call_id: a, output: 'x' },
+          { tool_call_id: 'call_nope', output: 'y' },
+        ],
+      }),
     )
     expect(unknown.message).toContain(`Expected tool outputs for call_ids ['${a}', '${b}'], got ['${a}', 'call_nope']`)
     // Nothing changed: the run still waits, and the right outputs are accepted.
-    const done = await client.beta.threads.runs.submitToolOutputsAndPoll(run.id, { thread_id: thread.id, tool_outputs: [{ tool_call_id: b, output: '1' }, { tool_call_id: a, output: '2' }] })
+    const done = await client.beta.threads.runs.submitToolOutputsAndPoll(run.id, {
+      thread_id: thread.id,
+      tool_outputs: [
+        { tool_call_id: b, output: '1' },
+        { tool_call_id: a, output: '2' },
+      ],
+    })
     expect(done.status).toBe('completed')
   })
 
@@ -191,7 +230,12 @@ describe('submit_tool_outputs errors (OpenAI texts)', () => {
     const run = await client.beta.threads.runs.create(thread.id, { assistant_id: assistantId })
     const early = await apiError(() => client.beta.threads.runs.submitToolOutputs(run.id, { thread_id: thread.id, tool_outputs: [] }))
     expect(early.status).toBe(400)
-    expect(early.error).toEqual({ message: expect.stringMatching(/^Runs in status "(queued|in_progress)" do not accept tool outputs\.$/), type: 'invalid_request_error', param: null, code: null })
+    expect(early.error).toEqual({
+      message: expect.stringMatching(/^Runs in status "(queued|in_progress)" do not accept tool outputs\.$/),
+      type: 'invalid_request_error',
+      param: null,
+      code: null,
+    })
     await settled(client, run)
     const late = await apiError(() => client.beta.threads.runs.submitToolOutputs(run.id, { thread_id: thread.id, tool_outputs: [] }))
     expect(late.message).toContain('Runs in status "completed" do not accept tool outputs.')
@@ -257,7 +301,9 @@ describe('expiry covers requires_action', () => {
       const call = run.required_action!.submit_tool_outputs.tool_calls[0]!
       const expired = await pollRun(short.client, run, (r) => r.status === 'expired', 10_000)
       expect(expired).toMatchObject({ status: 'expired', required_action: null })
-      const err = await apiError(() => short.client.beta.threads.runs.submitToolOutputs(run.id, { thread_id: thread.id, tool_outputs: [{ tool_call_id: call.id, output: 'late' }] }))
+      const err = await apiError(() =>
+        short.client.beta.threads.runs.submitToolOutputs(run.id, { thread_id: thread.id, tool_outputs: [{ tool_call_id: call.id, output: 'late' }] }),
+      )
       expect(err.error).toEqual({ message: 'Runs in status "expired" do not accept tool outputs.', type: 'invalid_request_error', param: null, code: null })
       const steps = await short.client.beta.threads.runs.steps.list(run.id, { thread_id: thread.id })
       expect(steps.data[0]).toMatchObject({ type: 'tool_calls', status: 'expired' })

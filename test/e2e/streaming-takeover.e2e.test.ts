@@ -55,7 +55,9 @@ describe('worker killed mid-stream', () => {
     stack = await startRunStack({ workers: 0 })
     const first = await stack.startWorker()
     const { upstream, client } = stack
-    upstream.respond((req) => (req.seq === 0 ? { kind: 'text', text: words(40, 'first'), interChunkDelayMs: 150 } : { kind: 'text', text: 'A different answer.' }))
+    upstream.respond((req) =>
+      req.seq === 0 ? { kind: 'text', text: words(40, 'first'), interChunkDelayMs: 150 } : { kind: 'text', text: 'A different answer.' },
+    )
     const assistant = await stack.assistant()
     const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'go' }] })
     let deltas = 0
@@ -81,11 +83,7 @@ describe('worker killed mid-stream', () => {
     const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'go' }] })
     const res = await postStream(stack.api, `/threads/${thread.id}/runs`, { assistant_id: assistant.id, stream: true })
     const started = Date.now()
-    const events = await bounded(
-      readSse(res, { onEvent: (e) => e.event === 'thread.message.delta' && only.kill('SIGKILL') }),
-      15_000,
-      'the stream',
-    )
+    const events = await bounded(readSse(res, { onEvent: (e) => e.event === 'thread.message.delta' && only.kill('SIGKILL') }), 15_000, 'the stream')
     expect(Date.now() - started).toBeLessThan(10_000)
     const last = events.at(-1)!
     expect(last.event).toBe('error')

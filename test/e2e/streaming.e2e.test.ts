@@ -45,15 +45,28 @@ describe('on the wire', () => {
     expect(byName('thread.run.in_progress')[0]!.data).toMatchObject({ id: run.id, status: 'in_progress', started_at: expect.any(Number) })
     const step = byName('thread.run.step.created')[0]!.data
     const message = byName('thread.message.created')[0]!.data
-    expect(step).toMatchObject({ object: 'thread.run.step', type: 'message_creation', status: 'in_progress', step_details: { message_creation: { message_id: message.id } } })
+    expect(step).toMatchObject({
+      object: 'thread.run.step',
+      type: 'message_creation',
+      status: 'in_progress',
+      step_details: { message_creation: { message_id: message.id } },
+    })
     expect(message).toMatchObject({ object: 'thread.message', role: 'assistant', status: 'in_progress', content: [], run_id: run.id })
 
     const deltas = byName('thread.message.delta').map((e) => e.data)
-    expect(deltas[0]).toEqual({ id: message.id, object: 'thread.message.delta', delta: { content: [{ index: 0, type: 'text', text: { value: 'Hi ', annotations: [] } }] } })
+    expect(deltas[0]).toEqual({
+      id: message.id,
+      object: 'thread.message.delta',
+      delta: { content: [{ index: 0, type: 'text', text: { value: 'Hi ', annotations: [] } }] },
+    })
     expect(deltas[1]!.delta.content[0]).toEqual({ index: 0, type: 'text', text: { value: 'there, ' } })
     expect(deltas.map((d) => d.delta.content[0].text.value).join('')).toBe('Hi there, friend.')
 
-    expect(byName('thread.message.completed')[0]!.data).toMatchObject({ id: message.id, status: 'completed', content: [{ type: 'text', text: { value: 'Hi there, friend.' } }] })
+    expect(byName('thread.message.completed')[0]!.data).toMatchObject({
+      id: message.id,
+      status: 'completed',
+      content: [{ type: 'text', text: { value: 'Hi there, friend.' } }],
+    })
     expect(byName('thread.run.step.completed')[0]!.data).toMatchObject({ id: step.id, status: 'completed', usage: { total_tokens: expect.any(Number) } })
     const completed = byName('thread.run.completed')[0]!.data
     expect(completed).toMatchObject({ id: run.id, status: 'completed', usage: { completion_tokens: 3 } })
@@ -65,7 +78,11 @@ describe('on the wire', () => {
   })
 
   it('create thread and run: thread.created first, then the run', async () => {
-    const res = await postStream(stack.api, '/threads/runs', { assistant_id: assistantId, stream: true, thread: { messages: [{ role: 'user', content: 'ping' }] } })
+    const res = await postStream(stack.api, '/threads/runs', {
+      assistant_id: assistantId,
+      stream: true,
+      thread: { messages: [{ role: 'user', content: 'ping' }] },
+    })
     const events = await readSse(res)
     expect(shape(events)).toEqual(['thread.created', ...ORDER.runOpens, ...ORDER.messageRound(), 'thread.run.completed', 'done'])
     const thread = events[0]!.data
@@ -87,15 +104,35 @@ describe('on the wire', () => {
     expect(stepDeltas[0]).toEqual({
       id: step.id,
       object: 'thread.run.step.delta',
-      delta: { step_details: { type: 'tool_calls', tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: 'get_weather', arguments: '', output: null } }] } },
+      delta: {
+        step_details: {
+          type: 'tool_calls',
+          tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: 'get_weather', arguments: '', output: null } }],
+        },
+      },
     })
     expect(stepDeltas.map((d) => d.delta.step_details.tool_calls[0].function.arguments).join('')).toBe('{"city":"Paris"}')
 
     stack.upstream.respondOnce({ kind: 'text', text: 'Sunny in Paris.' })
-    const res = await postStream(stack.api, `/threads/${thread.id}/runs/${run.id}/submit_tool_outputs`, { tool_outputs: [{ tool_call_id: call.id, output: '22C sunny' }], stream: true })
+    const res = await postStream(stack.api, `/threads/${thread.id}/runs/${run.id}/submit_tool_outputs`, {
+      tool_outputs: [{ tool_call_id: call.id, output: '22C sunny' }],
+      stream: true,
+    })
     const after = await readSse(res)
-    expect(shape(after)).toEqual(['thread.run.step.completed', 'thread.run.queued', 'thread.run.in_progress', ...ORDER.messageRound(), 'thread.run.completed', 'done'])
-    expect(after[0]!.data).toMatchObject({ id: step.id, type: 'tool_calls', status: 'completed', step_details: { tool_calls: [{ id: call.id, function: { output: '22C sunny' } }] } })
+    expect(shape(after)).toEqual([
+      'thread.run.step.completed',
+      'thread.run.queued',
+      'thread.run.in_progress',
+      ...ORDER.messageRound(),
+      'thread.run.completed',
+      'done',
+    ])
+    expect(after[0]!.data).toMatchObject({
+      id: step.id,
+      type: 'tool_calls',
+      status: 'completed',
+      step_details: { tool_calls: [{ id: call.id, function: { output: '22C sunny' } }] },
+    })
     expect(after[1]!.data).toMatchObject({ id: run.id, status: 'queued', required_action: null })
     expect(after.find((e) => e.event === 'thread.message.completed')!.data.content[0].text.value).toBe('Sunny in Paris.')
   })
@@ -103,18 +140,31 @@ describe('on the wire', () => {
   it('incomplete: cut by max_completion_tokens → message.incomplete, run.incomplete', async () => {
     stack.upstream.respondOnce({ kind: 'text', text: words(300), chunkSize: 50 })
     const thread = await newThread()
-    const events = await readSse(await postStream(stack.api, `/threads/${thread.id}/runs`, { assistant_id: assistantId, stream: true, max_completion_tokens: 256 }))
+    const events = await readSse(
+      await postStream(stack.api, `/threads/${thread.id}/runs`, { assistant_id: assistantId, stream: true, max_completion_tokens: 256 }),
+    )
     expect(shape(events)).toEqual([...ORDER.runOpens, ...ORDER.messageRound('incomplete'), 'thread.run.incomplete', 'done'])
-    expect(events.find((e) => e.event === 'thread.run.incomplete')!.data).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_completion_tokens' } })
+    expect(events.find((e) => e.event === 'thread.run.incomplete')!.data).toMatchObject({
+      status: 'incomplete',
+      incomplete_details: { reason: 'max_completion_tokens' },
+    })
     expect(events.find((e) => e.event === 'thread.message.incomplete')!.data).toMatchObject({ status: 'incomplete' })
   })
 
   it('failed before any output: in_progress → failed with last_error → done', async () => {
-    stack.upstream.respondOnce({ kind: 'error', status: 400, body: { error: { message: 'bad prompt', type: 'invalid_request_error', param: null, code: null } } })
+    stack.upstream.respondOnce({
+      kind: 'error',
+      status: 400,
+      body: { error: { message: 'bad prompt', type: 'invalid_request_error', param: null, code: null } },
+    })
     const thread = await newThread()
     const events = await readSse(await postStream(stack.api, `/threads/${thread.id}/runs`, { assistant_id: assistantId, stream: true }))
     expect(shape(events)).toEqual([...ORDER.runOpens, 'thread.run.failed', 'done'])
-    expect(events.at(-2)!.data).toMatchObject({ status: 'failed', last_error: { code: expect.any(String), message: expect.any(String) }, failed_at: expect.any(Number) })
+    expect(events.at(-2)!.data).toMatchObject({
+      status: 'failed',
+      last_error: { code: expect.any(String), message: expect.any(String) },
+      failed_at: expect.any(Number),
+    })
   })
 
   it('failed mid-reply: the open message ends incomplete and its step failed, then run.failed', async () => {
@@ -162,7 +212,12 @@ describe('on the wire', () => {
     const thread = await newThread()
     const events = await readSse(await postStream(stack.api, `/threads/${thread.id}/runs`, { assistant_id: assistantId, stream: true }), { pauseMs: 20 })
     expect(shape(events)).toEqual([...ORDER.runOpens, ...ORDER.messageRound(), 'thread.run.completed', 'done'])
-    expect(events.filter((e) => e.event === 'thread.message.delta').map((e) => e.data.delta.content[0].text.value).join('')).toBe(words(200))
+    expect(
+      events
+        .filter((e) => e.event === 'thread.message.delta')
+        .map((e) => e.data.delta.content[0].text.value)
+        .join(''),
+    ).toBe(words(200))
   })
 
   it('a client that disconnects mid-stream does not cancel the run', async () => {
@@ -182,7 +237,9 @@ describe('on the wire', () => {
     const thread = await newThread()
     await expect(client.beta.threads.runs.create(thread.id, { assistant_id: 'asst_missing', stream: true })).rejects.toBeInstanceOf(OpenAI.NotFoundError)
     const busy = await client.beta.threads.runs.create(thread.id, { assistant_id: assistantId })
-    await expect(client.beta.threads.runs.create(thread.id, { assistant_id: assistantId, stream: true })).rejects.toThrow(`already has an active run ${busy.id}`)
+    await expect(client.beta.threads.runs.create(thread.id, { assistant_id: assistantId, stream: true })).rejects.toThrow(
+      `already has an active run ${busy.id}`,
+    )
     await settled(client, busy)
   })
 })
@@ -245,7 +302,10 @@ describe('openai-node helpers', () => {
     expect(final.status).toBe('completed')
     expect(text).toBe('Cold in Oslo.')
     const steps = await after.finalRunSteps()
-    expect(steps.find((s) => s.type === 'tool_calls')).toMatchObject({ status: 'completed', step_details: { tool_calls: [{ id: call.id, function: { output: '-3C' } }] } })
+    expect(steps.find((s) => s.type === 'tool_calls')).toMatchObject({
+      status: 'completed',
+      step_details: { tool_calls: [{ id: call.id, function: { output: '-3C' } }] },
+    })
     const all = await client.beta.threads.messages.list(thread.id, { order: 'asc' })
     expect(all.data.map(textOf)).toEqual(['weather in Oslo?', 'Checking.', 'Cold in Oslo.'])
   })
@@ -273,7 +333,8 @@ describe('openai-node helpers', () => {
     const byIndex = new Map<number, string>()
     const stream = client.beta.threads.runs.stream(thread.id, { assistant_id: assistantId }).on('runStepDelta', (d) => {
       if (d.step_details?.type !== 'tool_calls') return
-      for (const c of d.step_details.tool_calls ?? []) if (c.type === 'function') byIndex.set(c.index, (byIndex.get(c.index) ?? '') + (c.function?.arguments ?? ''))
+      for (const c of d.step_details.tool_calls ?? [])
+        if (c.type === 'function') byIndex.set(c.index, (byIndex.get(c.index) ?? '') + (c.function?.arguments ?? ''))
     })
     const run = await stream.finalRun()
     const calls = run.required_action!.submit_tool_outputs.tool_calls

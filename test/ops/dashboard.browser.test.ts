@@ -47,7 +47,10 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })
     const runs = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        client.beta.threads.createAndRunPoll({ assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: `private question ${i}` }] } }, { pollIntervalMs: 100 }),
+        client.beta.threads.createAndRunPoll(
+          { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: `private question ${i}` }] } },
+          { pollIntervalMs: 100 },
+        ),
       ),
     )
     expect(runs.every((r) => r.status === 'completed')).toBe(true)
@@ -76,18 +79,32 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     for (const name of ['drain-{s0}', 'drain-{s1}', 'webhooks-{s0}', 'webhooks-{s1}']) await page.getByText(name, { exact: true }).first().waitFor()
     const totalCompleted = counts.reduce((n, c) => n + (c.completed ?? 0), 0)
     expect(totalCompleted).toBeGreaterThanOrEqual(6)
-    await page.getByText(/completed/i).first().waitFor()
-    await expect.poll(async () => (await page.locator('body').innerText()).replace(/\s+/g, ' ')).toMatch(new RegExp(`COMPLETED ${totalCompleted}\\b`, 'i'))
-    await expect.poll(async () => (await page.locator('body').innerText()).replace(/\s+/g, ' ')).toMatch(/FAILED 1\b/i)
+    await page
+      .getByText(/completed/i)
+      .first()
+      .waitFor()
+    // A status tab and its count are separate elements: only the rendered text (innerText) has a
+    // space between them, as a person reads it.
+    // biome-ignore lint/performance/useDomNodeTextContent: see above
+    const shown = async () => (await page.locator('body').innerText()).replace(/\s+/g, ' ')
+    await expect.poll(shown).toMatch(new RegExp(`COMPLETED ${totalCompleted}\\b`, 'i'))
+    await expect.poll(shown).toMatch(/FAILED 1\b/i)
     await page.screenshot({ path: `${ARTIFACTS}dashboard-overview.png`, fullPage: true })
 
     // The failed job, opened from its queue's Failed tab.
     await page.goto(`${api.url}/admin/queues/queue/${encodeURIComponent(queue.name)}?status=failed`)
     await page.getByText('unknown job legacy-job').first().waitFor()
-    await page.getByRole('link', { name: /legacy-job/ }).first().click()
+    await page
+      .getByRole('link', { name: /legacy-job/ })
+      .first()
+      .click()
     await page.waitForURL(new RegExp(`/queue/${encodeURIComponent(queue.name)}/${bad.id}`))
     await page.getByText('unknown job legacy-job').first().waitFor()
-    await page.getByRole('tab', { name: 'Data' }).or(page.getByRole('button', { name: 'Data' })).first().click()
+    await page
+      .getByRole('tab', { name: 'Data' })
+      .or(page.getByRole('button', { name: 'Data' }))
+      .first()
+      .click()
     await page.getByText('thread_legacy').first().waitFor()
     await page.getByText('[redacted]').first().waitFor()
     expect(await page.content()).not.toContain('TOP SECRET CONTENT')

@@ -6,14 +6,7 @@
  * dispatcher's METRICS_PORT.
  */
 import { type Server, createServer } from 'node:http'
-import {
-  type FakeUpstream,
-  type ServiceProcess,
-  echoText,
-  startFakeUpstream,
-  startServiceProcess,
-  uniquePrefix,
-} from '@threadwork/test-utils'
+import { type FakeUpstream, type ServiceProcess, echoText, startFakeUpstream, startServiceProcess, uniquePrefix } from '@threadwork/test-utils'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -44,12 +37,20 @@ beforeAll(async () => {
   upstream.respond((req) => ({ kind: 'text', text: echoText(req.body), firstTokenDelayMs: 50 }))
   const prefix = uniquePrefix('obs')
   const common = { REDIS_PREFIX: prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: UPSTREAM_KEY, LOG_LEVEL: 'info' }
-  api = await startServiceProcess('api', { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:obs`, ADMIN_TOKEN }, { readyMessage: 'api listening' })
+  api = await startServiceProcess(
+    'api',
+    { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:obs`, ADMIN_TOKEN },
+    { readyMessage: 'api listening' },
+  )
   worker = await startServiceProcess('worker', { ...common, METRICS_PORT: '0', WORKER_LOCK_MS: '4000' })
   apiUrl = `http://127.0.0.1:${portFrom(api, 'api listening')}`
   // Logged before 'worker ready'.
   workerMetricsUrl = `http://127.0.0.1:${portFrom(worker, 'worker metrics on /metrics')}/metrics`
-  webhooks = await startServiceProcess('webhooks', { ...common, METRICS_PORT: '0', WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'webhook dispatcher ready' })
+  webhooks = await startServiceProcess(
+    'webhooks',
+    { ...common, METRICS_PORT: '0', WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' },
+    { readyMessage: 'webhook dispatcher ready' },
+  )
   receiver = createServer((req, res) => {
     let body = ''
     req.on('data', (c) => (body += c))
@@ -94,9 +95,17 @@ describe('observability', () => {
     expect(turnRes.status).toBe(202)
     const turn = (await turnRes.json()) as { id: string; run_id: string }
     await expect
-      .poll(async () => ((await (await fetch(`${apiUrl}/v1/threads/${thread.id}/turns/${turn.id}`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { status: string }).status, {
-        timeout: 15_000,
-      })
+      .poll(
+        async () =>
+          (
+            (await (await fetch(`${apiUrl}/v1/threads/${thread.id}/turns/${turn.id}`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as {
+              status: string
+            }
+          ).status,
+        {
+          timeout: 15_000,
+        },
+      )
       .toBe('completed')
     // A failed request too: a wrong key must not be echoed either.
     expect((await fetch(`${apiUrl}/v1/assistants`, { headers: { authorization: 'Bearer sk-wrong-SECRET-999999' } })).status).toBe(401)
@@ -127,13 +136,47 @@ describe('observability', () => {
     const workerLines = worker.output.map((l) => JSON.parse(l) as Record<string, unknown>)
     const runRequest = apiLines.find((l) => l.msg === 'request' && l.method === 'POST' && l.path === `/v1/threads/${thread.id}/runs`)
     expect(runRequest).toMatchObject({ level: 30, service: 'api', threadId: thread.id, status: 200, requestId: expect.stringMatching(/^req_/) })
-    expect(apiLines.find((l) => l.msg === 'request' && l.path === `/v1/threads/${thread.id}/turns/${turn.id}`)).toMatchObject({ threadId: thread.id, turnId: turn.id })
+    expect(apiLines.find((l) => l.msg === 'request' && l.path === `/v1/threads/${thread.id}/turns/${turn.id}`)).toMatchObject({
+      threadId: thread.id,
+      turnId: turn.id,
+    })
     expect(workerLines.find((l) => l.msg === 'run status' && l.runId === run.id && l.status === 'completed')).toMatchObject({ threadId: thread.id, level: 30 })
-    expect(workerLines.find((l) => l.msg === 'run status' && l.runId === turn.run_id && l.status === 'completed')).toMatchObject({ threadId: thread.id, turnId: turn.id })
+    expect(workerLines.find((l) => l.msg === 'run status' && l.runId === turn.run_id && l.status === 'completed')).toMatchObject({
+      threadId: thread.id,
+      turnId: turn.id,
+    })
+
+    // Provider errors by code: one retried (503, then an answer), one that fails its run (400).
+    upstream.respondOnce({ kind: 'error', status: 503 })
+    const retried = await client.beta.threads.createAndRunPoll(
+      { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'again' }] } },
+      { pollIntervalMs: 100 },
+    )
+    expect(retried.status).toBe('completed')
+    upstream.respondOnce({ kind: 'error', status: 400 })
+    const refused = await client.beta.threads.createAndRunPoll(
+      { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'no' }] } },
+      { pollIntervalMs: 100 },
+    )
+    expect(refused.status).toBe('failed')
+    const errors = await (await fetch(workerMetricsUrl)).text()
+    expect(errors).toContain('threadwork_upstream_errors_total{code="server_error",final="false"} 1')
+    expect(errors).toContain(`threadwork_upstream_errors_total{code="${refused.last_error?.code}",final="true"} 1`)
+    expect(errors).toContain('threadwork_run_transitions_total{status="failed"} 1')
 
     if (process.env.PEEK_LOGS) console.log([...api.output, ...worker.output].join('\n'))
     const everything = [...api.output, ...worker.output, ...webhooks.output].join('\n')
-    for (const secret of [API_KEY, UPSTREAM_KEY, ADMIN_TOKEN, signingSecret, signingSecret.slice(6), SECRET_TEXT, SECRET_INSTRUCTIONS, 'SECRET-999999', 'Echo:']) {
+    for (const secret of [
+      API_KEY,
+      UPSTREAM_KEY,
+      ADMIN_TOKEN,
+      signingSecret,
+      signingSecret.slice(6),
+      SECRET_TEXT,
+      SECRET_INSTRUCTIONS,
+      'SECRET-999999',
+      'Echo:',
+    ]) {
       expect(everything).not.toContain(secret)
     }
   }, 60_000)

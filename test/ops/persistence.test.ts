@@ -29,7 +29,13 @@ beforeAll(async () => {
   redis = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'] })
   upstream = await startFakeUpstream()
   api = await startApiServer({ redisUrl: redis.url, upstreamBaseURL: upstream.baseURL, operations: { durableWrites: 'auto' } })
-  worker = await startServiceProcess('worker', { REDIS_URL: redis.url, REDIS_PREFIX: api.prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', WORKER_LOCK_MS: '2000' })
+  worker = await startServiceProcess('worker', {
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: api.prefix,
+    UPSTREAM_BASE_URL: upstream.baseURL,
+    UPSTREAM_API_KEY: 'x',
+    WORKER_LOCK_MS: '2000',
+  })
   client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0, timeout: 10_000 })
 }, 60_000)
 
@@ -47,7 +53,11 @@ const raw = async (method: string, path: string, body?: unknown) => {
     headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
-  return { status: res.status, body: (await res.json().catch(() => null)) as { error?: { type: string; code: string | null; message: string } } | null, ms: performance.now() - started }
+  return {
+    status: res.status,
+    body: (await res.json().catch(() => null)) as { error?: { type: string; code: string | null; message: string } } | null,
+    ms: performance.now() - started,
+  }
 }
 
 describe('persistence: 2xx means on disk', () => {
@@ -64,7 +74,11 @@ describe('persistence: 2xx means on disk', () => {
     // Slow answers: runs are still in flight when Redis dies.
     upstream.respond(() => ({ kind: 'text', text: 'answered', firstTokenDelayMs: 300 }))
 
-    const accepted = { messages: [] as { thread: string; id: string }[], runs: [] as { thread: string; id: string }[], turns: [] as { thread: string; id: string }[] }
+    const accepted = {
+      messages: [] as { thread: string; id: string }[],
+      runs: [] as { thread: string; id: string }[],
+      turns: [] as { thread: string; id: string }[],
+    }
     let killed = false
     let failures = 0
     const burst: Promise<void>[] = []
@@ -134,13 +148,18 @@ describe('persistence: 2xx means on disk', () => {
     await expect
       .poll(
         async () => {
-          const states = await Promise.all(accepted.turns.map(async (t) => ((await raw('GET', `/v1/threads/${t.thread}/turns/${t.id}`)).body as { status?: string } | null)?.status))
+          const states = await Promise.all(
+            accepted.turns.map(async (t) => ((await raw('GET', `/v1/threads/${t.thread}/turns/${t.id}`)).body as { status?: string } | null)?.status),
+          )
           return states.filter((s) => s !== 'completed')
         },
         { timeout: 40_000, interval: 500 },
       )
       .toEqual([])
-    const fresh = await client.beta.threads.createAndRunPoll({ assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'after the crash' }] } }, { pollIntervalMs: 200 })
+    const fresh = await client.beta.threads.createAndRunPoll(
+      { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'after the crash' }] } },
+      { pollIntervalMs: 200 },
+    )
     expect(fresh.status).toBe('completed')
   }, 90_000)
 })

@@ -186,7 +186,12 @@ describe('Redis Cluster (3 masters, REDIS_SHARDS=8)', () => {
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })
     const k = keyLayout(api.prefix, SHARDS)
     const runs = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => client.beta.threads.createAndRunPoll({ assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: `hook ${i}` }] } }, { pollIntervalMs: 100 })),
+      Array.from({ length: 12 }, (_, i) =>
+        client.beta.threads.createAndRunPoll(
+          { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: `hook ${i}` }] } },
+          { pollIntervalMs: 100 },
+        ),
+      ),
     )
     expect(new Set(runs.map((r) => k.shardOf(r.thread_id))).size).toBeGreaterThan(3)
     await expect

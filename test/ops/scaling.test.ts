@@ -24,7 +24,14 @@ describe.each([1, 4])('%i worker process(es)', (workers) => {
   it('runs 30 threads × 5 turns in order per thread, without overlap, each exactly once', async () => {
     stack = await startRunStack({ upstream, workers, worker: { WORKER_CONCURRENCY: '8' } })
     const assistant = await stack.assistant()
-    const result = await runTurnLoad({ baseURL: stack.api.baseURL, apiKey: stack.api.apiKey, assistantId: assistant.id, threads: 30, turnsPerThread: 5, timeoutMs: 60_000 })
+    const result = await runTurnLoad({
+      baseURL: stack.api.baseURL,
+      apiKey: stack.api.apiKey,
+      assistantId: assistant.id,
+      threads: 30,
+      turnsPerThread: 5,
+      timeoutMs: 60_000,
+    })
     expect(await verifyTurnLoad(result, upstream, { baseURL: stack.api.baseURL, apiKey: stack.api.apiKey })).toEqual([])
     expect(upstream.overlaps).toEqual([])
     expect(upstream.maxInFlightPerThread).toBe(1)

@@ -65,7 +65,16 @@ describe('graceful shutdown', () => {
     expect(Date.now() - signalledAt).toBeLessThan(1500)
 
     // After the delay the listener closes: new connections are refused…
-    await expect.poll(async () => fetch(`${url}/healthz`).then(() => 'open', () => 'refused'), { timeout: 5_000, interval: 50 }).toBe('refused')
+    await expect
+      .poll(
+        async () =>
+          fetch(`${url}/healthz`).then(
+            () => 'open',
+            () => 'refused',
+          ),
+        { timeout: 5_000, interval: 50 },
+      )
+      .toBe('refused')
     expect(Date.now() - notReadyAt).toBeGreaterThanOrEqual(1000)
     // …while the stream in flight still ends normally, with the run completed.
     const run = await streamed

@@ -82,7 +82,14 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const queues = createDrainQueues(redis, stores.keys)
   const log = opts.log ?? createLogger({ service: 'api-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' })
   const ops: Operations | null = opts.operations
-    ? createOperations({ redis, stores, drainQueues: queues, log, adminToken: opts.operations.adminToken, durableWrites: opts.operations.durableWrites ?? 'auto' })
+    ? createOperations({
+        redis,
+        stores,
+        drainQueues: queues,
+        log,
+        adminToken: opts.operations.adminToken,
+        durableWrites: opts.operations.durableWrites ?? 'auto',
+      })
     : null
   const router: ProviderRouter = createProviderRouter({
     defaultProvider: opts.upstreamBaseURL ? { baseURL: opts.upstreamBaseURL, apiKey: 'test' } : null,

@@ -123,7 +123,11 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const servers: RedisServer[] = []
   try {
     for (let i = 0; i < masters; i++) {
-      servers.push(await startRedisServer({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--appendonly', 'no'] }))
+      servers.push(
+        await startRedisServer({
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--appendonly', 'no'],
+        }),
+      )
     }
     const nodes = servers.map((s) => `127.0.0.1:${s.port}`)
     await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 })

@@ -48,7 +48,9 @@ export async function runTurnLoad(opts: TurnLoadOptions): Promise<TurnLoadResult
     if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(json)}`)
     return json
   }
-  const threads = await Promise.all(Array.from({ length: opts.threads }, async () => ({ id: (await request<{ id: string }>('POST', '/threads', {})).id, turns: [] as LoadTurn[] })))
+  const threads = await Promise.all(
+    Array.from({ length: opts.threads }, async () => ({ id: (await request<{ id: string }>('POST', '/threads', {})).id, turns: [] as LoadTurn[] })),
+  )
   const start = performance.now()
   for (let r = 1; r <= opts.turnsPerThread; r++) {
     await Promise.all(
@@ -105,7 +107,9 @@ export async function verifyTurnLoad(result: TurnLoadResult, upstream: FakeUpstr
         if (question?.id !== turn.message_id || question.role !== 'user') problems.push(`${t.id}: message ${i * 2} is not turn ${i + 1}'s question`)
         const expected = `Echo: t${ti} q${i + 1} [context: ${i * 2 + 1} messages]`
         if (answer?.role !== 'assistant' || answer.run_id !== turn.run_id || answer.content[0]?.text?.value !== expected) {
-          problems.push(`${t.id}: answer ${i + 1} is ${JSON.stringify(answer?.content[0]?.text?.value)} by ${answer?.run_id}, expected ${JSON.stringify(expected)} by ${turn.run_id}`)
+          problems.push(
+            `${t.id}: answer ${i + 1} is ${JSON.stringify(answer?.content[0]?.text?.value)} by ${answer?.run_id}, expected ${JSON.stringify(expected)} by ${turn.run_id}`,
+          )
         }
         const calls = callsByRun.get(turn.run_id) ?? 0
         if (calls !== 1) problems.push(`${t.id}: run ${turn.run_id} called the model ${calls} times`)

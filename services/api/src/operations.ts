@@ -53,7 +53,10 @@ export function createOperations(opts: OperationsOptions): Operations {
             if (info.mode === 'waitaof') opts.log.info(fields, 'durable writes: WAITAOF after every accepted write')
             else if (info.mode === 'fsync-always') opts.log.info(fields, 'durable writes: Redis fsyncs every write (appendfsync always)')
             else if (info.mode === 'everysec')
-              opts.log.warn(fields, 'durable writes NOT guaranteed: Redis < 7.2 with appendfsync everysec can lose ~1 s of acknowledged writes; set appendfsync always (infra/redis.conf)')
+              opts.log.warn(
+                fields,
+                'durable writes NOT guaranteed: Redis < 7.2 with appendfsync everysec can lose ~1 s of acknowledged writes; set appendfsync always (infra/redis.conf)',
+              )
             else opts.log.warn(fields, 'durable writes NOT guaranteed: AOF is off, acknowledged writes live in memory only')
           },
         })

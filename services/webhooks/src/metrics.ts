@@ -10,7 +10,12 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export function createWebhookMetrics() {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'threadwork_webhooks_' })
-  const attempts = new Counter({ name: 'threadwork_webhook_attempts_total', help: 'Webhook delivery attempts, by outcome.', labelNames: ['outcome'], registers: [registry] })
+  const attempts = new Counter({
+    name: 'threadwork_webhook_attempts_total',
+    help: 'Webhook delivery attempts, by outcome.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  })
   const latency = new Histogram({
     name: 'threadwork_webhook_attempt_duration_seconds',
     help: 'Time of one delivery attempt (connect to response), by outcome.',

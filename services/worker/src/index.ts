@@ -48,6 +48,7 @@ const executeRun = createRunExecutor({
   queues,
   log,
   upstreamAttempts: env.UPSTREAM_MAX_ATTEMPTS,
+  onUpstreamError: (code, final) => metrics.upstreamError(code, final),
   upstreamIdleTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
 })
 const startTurn = createStartTurn({ stores, queues, log, executeRun, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })

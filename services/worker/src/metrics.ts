@@ -14,13 +14,19 @@ export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>
  * - `threadwork_run_duration_seconds{outcome}`: from `in_progress` to a terminal status or
  *   `requires_action`, on this worker (one segment per model-driven stretch of the run);
  * - `threadwork_run_time_to_first_token_seconds`: from `in_progress` to the first streamed delta;
- * - `threadwork_upstream_errors_total{code}`: runs failed by the model provider, by error code;
+ * - `threadwork_upstream_errors_total{code,final}`: model-provider errors by code: `final="false"`
+ *   for a call that is retried, `final="true"` for a run that failed on it;
  * - `threadwork_jobs_total{queue,name,outcome}` and `threadwork_runs_in_flight`.
  */
 export function createWorkerMetrics(opts: { processMetrics?: boolean; inFlight?: () => number } = {}) {
   const registry = new Registry()
   if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'threadwork_worker_' })
-  const transitions = new Counter({ name: 'threadwork_run_transitions_total', help: 'Run status changes committed by this process, by new status.', labelNames: ['status'], registers: [registry] })
+  const transitions = new Counter({
+    name: 'threadwork_run_transitions_total',
+    help: 'Run status changes committed by this process, by new status.',
+    labelNames: ['status'],
+    registers: [registry],
+  })
   const duration = new Histogram({
     name: 'threadwork_run_duration_seconds',
     help: 'Run time on this worker, from in_progress to a terminal status or requires_action.',
@@ -34,8 +40,18 @@ export function createWorkerMetrics(opts: { processMetrics?: boolean; inFlight?:
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     registers: [registry],
   })
-  const upstreamErrors = new Counter({ name: 'threadwork_upstream_errors_total', help: 'Runs failed by the model provider, by error code.', labelNames: ['code'], registers: [registry] })
-  const jobs = new Counter({ name: 'threadwork_jobs_total', help: 'BullMQ jobs finished by this process.', labelNames: ['queue', 'name', 'outcome'], registers: [registry] })
+  const upstreamErrors = new Counter({
+    name: 'threadwork_upstream_errors_total',
+    help: 'Model-provider errors by code: final="false" retried, final="true" failed the run.',
+    labelNames: ['code', 'final'],
+    registers: [registry],
+  })
+  const jobs = new Counter({
+    name: 'threadwork_jobs_total',
+    help: 'BullMQ jobs finished by this process.',
+    labelNames: ['queue', 'name', 'outcome'],
+    registers: [registry],
+  })
   new Gauge({
     name: 'threadwork_runs_in_flight',
     help: 'Runs this process is driving now.',
@@ -63,16 +79,16 @@ export function createWorkerMetrics(opts: { processMetrics?: boolean; inFlight?:
           if (started.size > 10_000) started.delete(started.keys().next().value!)
           return
         }
-        if (status === 'failed') {
-          const code = (plan.run?.last_error as { code?: string } | null | undefined)?.code
-          if (code && code !== 'server_error') upstreamErrors.inc({ code })
-        }
         if (TERMINAL.has(status) || status === 'requires_action') {
           const s = started.get(runId)
           started.delete(runId)
           if (s) duration.observe({ outcome: status }, (performance.now() - s.at) / 1000)
         }
       })
+    },
+    /** For the executor's `onUpstreamError`. */
+    upstreamError(code: string, final: boolean): void {
+      upstreamErrors.inc({ code, final: String(final) })
     },
     /** Watches a live-event emitter for each run's first streamed delta. */
     observeLive<L extends { emit: (threadId: string, runId: string, event: string, ...rest: never[]) => void }>(live: L): L {

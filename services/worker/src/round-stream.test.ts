@@ -3,17 +3,28 @@ import { describe, expect, it } from 'vitest'
 import type { LiveEvents } from './live-events.js'
 import { createRoundStream } from './round-stream.js'
 
-const run = { id: 'run_1', thread_id: 'thread_1', assistant_id: 'asst_1', expires_at: null } as unknown as Run
+const run = { id: 'run_1', thread_id: 'thread_1', assistant_id: 'asst_1', expires_at: null, parallel_tool_calls: true } as unknown as Run
 
-function setup() {
+function setup(r: Run = run) {
+  // biome-ignore lint/suspicious/noExplicitAny: event payloads are checked field by field
   const emitted: { event: string; data: any; fence: number }[] = []
-  const live: LiveEvents = { emit: (_t, _r, event, data, fence) => void emitted.push({ event, data, fence }) }
-  const stream = createRoundStream(live, run, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 })
+  const live: LiveEvents = {
+    emit: (_t, _r, event, data, fence) => void emitted.push({ event, data, fence }),
+    emitAll: (_t, _r, events, fence) => void emitted.push(...events.map((e) => ({ ...e, fence }))),
+  }
+  const stream = createRoundStream(live, r, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 })
   const calls = () =>
-    emitted.filter((e) => e.event === 'thread.run.step.delta').map((e) => e.data.delta.step_details.tool_calls[0] as { index: number; id?: string; function: { name?: string; arguments: string } })
+    emitted
+      .filter((e) => e.event === 'thread.run.step.delta')
+      .map((e) => e.data.delta.step_details.tool_calls[0] as { index: number; id?: string; function: { name?: string; arguments: string } })
   return { emitted, stream, calls }
 }
-const call = (index: number, args: string, id?: string, name?: string) => ({ index, type: 'function' as const, ...(id ? { id } : {}), function: { ...(name ? { name } : {}), arguments: args } })
+const call = (index: number, args: string, id?: string, name?: string) => ({
+  index,
+  type: 'function' as const,
+  ...(id ? { id } : {}),
+  function: { ...(name ? { name } : {}), arguments: args },
+})
 
 describe('round stream', () => {
   it('text: opens step and message once, first delta with annotations, every entry fenced', () => {
@@ -63,9 +74,17 @@ describe('round stream', () => {
     const out = calls()
     expect(out.map((c) => c.index)).toEqual([0, 0, 0, 1, 1, 2])
     const byIndex = (i: number) => out.filter((c) => c.index === i)
-    expect(byIndex(0).map((c) => c.function.arguments).join('')).toBe('{"a":1}')
+    expect(
+      byIndex(0)
+        .map((c) => c.function.arguments)
+        .join(''),
+    ).toBe('{"a":1}')
     expect(byIndex(1)[0]).toEqual({ index: 1, id: 'B', type: 'function', function: { name: 'g', arguments: '{"b":', output: null } })
-    expect(byIndex(1).map((c) => c.function.arguments).join('')).toBe('{"b":2}')
+    expect(
+      byIndex(1)
+        .map((c) => c.function.arguments)
+        .join(''),
+    ).toBe('{"b":2}')
     expect(byIndex(2)).toEqual([{ index: 2, id: 'C', type: 'function', function: { name: 'h', arguments: '{"z":3}', output: null } }])
   })
 
@@ -80,6 +99,14 @@ describe('round stream', () => {
       [0, undefined, 'not json'],
       [1, 'B', ''],
     ])
+  })
+
+  it('parallel_tool_calls: false shows only the first call, whatever the provider sends', () => {
+    const { stream, calls } = setup({ ...run, parallel_tool_calls: false })
+    stream.toolCall(call(0, '{}', 'A', 'f'))
+    stream.toolCall(call(1, '{}', 'B', 'g'))
+    stream.finishToolCalls()
+    expect(calls().map((c) => c.index)).toEqual([0])
   })
 
   it('abandon closes a tool step shown live, once', () => {

@@ -112,11 +112,17 @@ export function createRoundStream(live: LiveEvents, run: Run, ids: { messageId: 
       })
     },
     toolCall(delta) {
+      // `parallel_tool_calls: false`: only the first call exists (the executor drops the rest too).
+      if (!run.parallel_tool_calls && delta.index > 0) return
       if (!toolStepOpen) {
         // OpenAI closes the message before the tool_calls step opens.
         for (const e of closeMessage()) emit(e.event, e.data)
         toolStepOpen = true
-        const step: RunStep = { ...stepOf(run, toolStepId, nowSeconds(), { type: 'tool_calls', tool_calls: [] }, null), status: 'in_progress', completed_at: null }
+        const step: RunStep = {
+          ...stepOf(run, toolStepId, nowSeconds(), { type: 'tool_calls', tool_calls: [] }, null),
+          status: 'in_progress',
+          completed_at: null,
+        }
         emit('thread.run.step.created', step)
         emit('thread.run.step.in_progress', step)
       }

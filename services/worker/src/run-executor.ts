@@ -39,6 +39,8 @@ export interface ExecutorDeps {
   queues: DrainQueues
   log: Logger
   upstreamAttempts: number
+  /** Called on every model-provider error (metrics): `final` false before a retry, true when it fails the run. */
+  onUpstreamError?: (code: string, final: boolean) => void
   /** A stream that sends nothing for this long is given up (the SDK timeout covers only the headers). */
   upstreamIdleTimeoutMs?: number
   /** How often a running run re-reads its status: the backstop for a cancel whose pub/sub message was lost. */
@@ -149,6 +151,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
           ? { code: err.code, message: err.message }
           : { code: 'server_error' as const, message: err instanceof StreamInterruptedError ? 'The model stream was interrupted.' : 'Sorry, something went wrong.' }
       if (!(err instanceof UpstreamError)) log.error({ err, runId, threadId }, 'run failed')
+      else deps.onUpstreamError?.(err.code, true)
       return settle(await stores.runLifecycle.end(threadId, runId, 'failed', { fence, lastError, from: ['in_progress'], inFlight, liveBefore: round.abandon('failed') }))
     } finally {
       if (expiryTimer) clearTimeout(expiryTimer)
@@ -223,8 +226,11 @@ export function createRunExecutor(deps: ExecutorDeps) {
           onToolCallDelta: stream.toolCall,
           idleTimeoutMs: deps.upstreamIdleTimeoutMs,
         }),
-      { signal: ctx.signal, maxAttempts: deps.upstreamAttempts },
+      { signal: ctx.signal, maxAttempts: deps.upstreamAttempts, onRetry: ({ failure }) => deps.onUpstreamError?.(failure.code, false) },
     )
+    // `parallel_tool_calls: false` promises at most one call, even from a provider that ignores it
+    // (the round stream never showed the others either).
+    if (!run.parallel_tool_calls) result.toolCalls.splice(1)
 
     const roundUsage: RunUsage = result.usage ?? {
       prompt_tokens: prompt.promptTokens,

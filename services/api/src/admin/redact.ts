@@ -4,7 +4,8 @@
  * anyone with the admin token, so anything that could be content or a secret is masked anyway:
  * values under content- or secret-like keys, and long strings that are not ids.
  */
-const SENSITIVE_KEY = /content|text|message|body|payload|prompt|instruction|secret|token|password|passwd|api[-_]?key|authorization|cookie|header|signature|credential|url/i
+const SENSITIVE_KEY =
+  /content|text|message|body|payload|prompt|instruction|secret|token|password|passwd|api[-_]?key|authorization|cookie|header|signature|credential|url/i
 /** `run_…`, `thread_…`, `evt_…`, stream entry ids `1718-0`: our ids, and the names jobs carry. */
 const ID_LIKE = /^[A-Za-z0-9]+([_.:-][A-Za-z0-9]+)*$/
 /** Key-shaped values (OpenAI `sk-…`, webhook `whsec_…`) are masked wherever they appear. */

@@ -36,9 +36,7 @@ export function registerQueueCollectors(registry: Registry, deps: { redis: Redis
   // prom-client collects every metric in parallel: they share one read of Redis per scrape.
   let inflight: Promise<Scrape> | null = null
   const scrape = (): Promise<Scrape> =>
-    (inflight ??= withTimeout(
-      Promise.all([Promise.all(queues.map(readQueue)), Promise.all(Array.from({ length: keys.shards }, (_, s) => readShard(s)))]),
-    )
+    (inflight ??= withTimeout(Promise.all([Promise.all(queues.map(readQueue)), Promise.all(Array.from({ length: keys.shards }, (_, s) => readShard(s)))]))
       .then(([perQueue, perShard]): Scrape => ({ perQueue, perShard }))
       .catch((): Scrape => null)
       .finally(() => {

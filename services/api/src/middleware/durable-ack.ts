@@ -15,7 +15,10 @@ export interface Durability {
  * accepted write: `waitaof` → `WAITAOF 1 0 <timeoutMs>`; `fsync-always` → nothing to wait for;
  * `everysec`/`none` → nothing can be waited for (logged as a warning at start).
  */
-export function createDurability(redis: RedisClient, opts: { timeoutMs: number; onDetected?: (info: DurabilityInfo) => void; observe?: (seconds: number) => void }): Durability {
+export function createDurability(
+  redis: RedisClient,
+  opts: { timeoutMs: number; onDetected?: (info: DurabilityInfo) => void; observe?: (seconds: number) => void },
+): Durability {
   let info: DurabilityInfo | null = null
   let detecting: Promise<DurabilityInfo | null> | null = null
   const detect = () =>
@@ -44,7 +47,10 @@ export function createDurability(redis: RedisClient, opts: { timeoutMs: number; 
       const ok = await waitAof(redis, opts.timeoutMs)
       opts.observe?.((performance.now() - start) / 1000)
       if (!ok) {
-        throw new ApiError(503, 'The request was applied but could not be confirmed on disk in time. Please retry.', { type: 'server_error', code: 'service_unavailable' })
+        throw new ApiError(503, 'The request was applied but could not be confirmed on disk in time. Please retry.', {
+          type: 'server_error',
+          code: 'service_unavailable',
+        })
       }
     },
   }

@@ -2,7 +2,15 @@ import type { Logger } from '@threadwork/logger'
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../env.js'
 
-const ID_FIELDS: Record<string, string> = { thread: 'threadId', run: 'runId', turn: 'turnId', msg: 'messageId', asst: 'assistantId', step: 'stepId', whe: 'webhookEndpointId' }
+const ID_FIELDS: Record<string, string> = {
+  thread: 'threadId',
+  run: 'runId',
+  turn: 'turnId',
+  msg: 'messageId',
+  asst: 'assistantId',
+  step: 'stepId',
+  whe: 'webhookEndpointId',
+}
 
 /** The object ids in a request path, as log fields (`/v1/threads/thread_x/runs/run_y` → threadId, runId). */
 export function idsInPath(path: string): Record<string, string> {

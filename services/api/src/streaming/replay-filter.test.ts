@@ -37,7 +37,15 @@ function log() {
     },
     text(fence: number, ...parts: string[]) {
       for (const [i, value] of parts.entries()) {
-        add('thread.message.delta', { id: 'msg_1', object: 'thread.message.delta', delta: { content: [{ index: 0, type: 'text', text: i === 0 ? { value, annotations: [] } : { value } }] } }, fence)
+        add(
+          'thread.message.delta',
+          {
+            id: 'msg_1',
+            object: 'thread.message.delta',
+            delta: { content: [{ index: 0, type: 'text', text: i === 0 ? { value, annotations: [] } : { value } }] },
+          },
+          fence,
+        )
       }
     },
     textMore(fence: number, value: string) {
@@ -53,7 +61,15 @@ function log() {
     },
     call(fence: number, index: number, id: string | null, args: string, name = 'get_weather') {
       const fn = id ? { name, arguments: args, output: null } : { arguments: args }
-      add('thread.run.step.delta', { id: 'step_t', object: 'thread.run.step.delta', delta: { step_details: { type: 'tool_calls', tool_calls: [{ index, ...(id ? { id } : {}), type: 'function', function: fn }] } } }, fence)
+      add(
+        'thread.run.step.delta',
+        {
+          id: 'step_t',
+          object: 'thread.run.step.delta',
+          delta: { step_details: { type: 'tool_calls', tool_calls: [{ index, ...(id ? { id } : {}), type: 'function', function: fn }] } },
+        },
+        fence,
+      )
     },
   }
 }

@@ -96,14 +96,21 @@ export function createRunStreamer(deps: RunStreamerDeps): RunStreamer & { close(
       if (got !== TIMEOUT) pending = null
       if (sse.aborted) return
       if (got === null) {
-        await sse.write(sseError(`The server is shutting down. The run goes on; read it with GET /v1/threads/${seg.threadId}/runs/${seg.runId}.`, 'server_shutting_down'))
+        await sse.write(
+          sseError(`The server is shutting down. The run goes on; read it with GET /v1/threads/${seg.threadId}/runs/${seg.runId}.`, 'server_shutting_down'),
+        )
         return
       }
       const now = Date.now()
       if (got === TIMEOUT) {
         const quiet = now - quietSince
         if (quiet >= idleTimeoutMs) {
-          await sse.write(sseError(`No events for this run in ${Math.round(quiet / 1000)} s; the stream ends here. The run goes on; read it with GET /v1/threads/${seg.threadId}/runs/${seg.runId}.`, 'stream_timeout'))
+          await sse.write(
+            sseError(
+              `No events for this run in ${Math.round(quiet / 1000)} s; the stream ends here. The run goes on; read it with GET /v1/threads/${seg.threadId}/runs/${seg.runId}.`,
+              'stream_timeout',
+            ),
+          )
           return
         }
         if (quiet >= checkAfterMs) {
@@ -162,7 +169,13 @@ export function createRunStreamer(deps: RunStreamerDeps): RunStreamer & { close(
     },
     async createThreadAndRun(c, params) {
       const { run, thread } = await deps.runs.createThreadAndRun(c.var.project, params)
-      return respond(c, { project: c.var.project, threadId: thread.id, runId: run.id, from: '0-0', prelude: sseFrame('thread.created', JSON.stringify(thread)) })
+      return respond(c, {
+        project: c.var.project,
+        threadId: thread.id,
+        runId: run.id,
+        from: '0-0',
+        prelude: sseFrame('thread.created', JSON.stringify(thread)),
+      })
     },
     async submitToolOutputs(c, threadId, runId, params) {
       const { liveFrom } = await deps.runs.submitToolOutputsAt(c.var.project, threadId, runId, params)
