@@ -99,6 +99,8 @@ describe('turns', () => {
     const second = await post(`/threads/${thread.id}/turns`, { assistant_id: assistant.id, content: 'never runs' })
     const third = await post(`/threads/${thread.id}/turns`, { assistant_id: assistant.id, content: 'runs after' })
     await expect.poll(async () => (await get(`/threads/${thread.id}/turns/${first.body.id}`)).status, { timeout: 10_000 }).toBe('in_progress')
+    // The one-shot `hang` must be consumed by the first turn's request before it is cancelled.
+    await expect.poll(() => upstream.requests.some((r) => r.runId === first.body.run_id), { timeout: 10_000 }).toBe(true)
     const cancelledQueued = await post(`/threads/${thread.id}/turns/${second.body.id}/cancel`, {})
     expect(cancelledQueued.body.status).toBe('cancelled')
     await post(`/threads/${thread.id}/turns/${first.body.id}/cancel`, {})
