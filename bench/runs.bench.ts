@@ -15,9 +15,7 @@
  * Reported, never asserted. Needs the built worker (`pnpm bench` builds first).
  */
 import { readFile } from 'node:fs/promises'
-import { type ServiceProcess, TEST_REDIS_URL, startApiServer, startServiceProcess, uniquePrefix } from '@threadwork/test-utils'
-import { Queue, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
+import { type ServiceProcess, startApiServer, startServiceProcess, uniquePrefix } from '@threadwork/test-utils'
 import OpenAI from 'openai'
 import { bareBullMQ } from './baselines.js'
 import { type ForkedUpstream, forkFakeUpstream } from './fake-upstream-process.js'

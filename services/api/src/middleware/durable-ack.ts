@@ -42,7 +42,7 @@ export function createDurability(
     async confirm() {
       const current = info ?? (await detect())
       // Not known yet means Redis was never reachable, so the write itself failed first.
-      if (!current || current.mode !== 'waitaof') return
+      if (current?.mode !== 'waitaof') return
       const start = performance.now()
       const ok = await waitAof(redis, opts.timeoutMs)
       opts.observe?.((performance.now() - start) / 1000)
