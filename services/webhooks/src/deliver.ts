@@ -1,6 +1,6 @@
 import type { Logger } from '@threadwork/logger'
 import { CALLBACK_OWNER, type Keys, type RedisClient, type WebhookEndpointStore, activeSecrets } from '@threadwork/storage'
-import { DelayedError, type Job, type Queue } from 'bullmq'
+import { DelayedError, type Job, type Queue, UnrecoverableError } from 'bullmq'
 import type { Dispatcher } from 'undici'
 import { buildWebhookHeaders, classifyOutcome, nextDelayMs, sendWebhook, shouldDisableEndpoint } from './delivery/index.js'
 import { type FifoDeps, fifoMember, gate, isHead, release } from './fifo.js'
@@ -76,7 +76,7 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       return done('event_expired')
     }
 
-    if (ordered) {
+    if (ordered && !d.exhausted) {
       const decision = await gate(fifo, fifoKey, member, d.target)
       if (decision.kind === 'done') return 'already_handled'
       if (decision.kind === 'wait') {
@@ -148,6 +148,12 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       await job.moveToDelayed(retryAt, token)
       throw new DelayedError()
     }
-    return done(outcome === 'delivered' ? 'delivered' : outcome === 'retry' ? 'exhausted' : outcome)
+    const final = await done(outcome === 'delivered' ? 'delivered' : outcome === 'retry' ? 'exhausted' : outcome)
+    if (final === 'exhausted' || final === 'give_up') {
+      // Failed for good: the job fails, so operators see it in the dashboard and can retry it there.
+      await job.updateData({ ...d, tries, retryAt: null, exhausted: true })
+      throw new UnrecoverableError(`delivery ${final}: ${result.error ?? `http_${result.status}`}`)
+    }
+    return final
   }
 }

@@ -80,6 +80,32 @@ describe('webhook dispatcher', () => {
     expect(succeeded).toMatchObject({ attempt: 2, status: 'succeeded', response_status_code: 200, next_attempt_at: null })
   })
 
+  it("fails a delivery that used up its schedule (dashboard's Failed), without holding up its thread; retrying the job sends it once more", async () => {
+    const h = await webhookHarness()
+    let up = false
+    const receiver = await startReceiver((req, res) => res.writeHead(up || JSON.parse(req.body).id !== first ? 200 : 503).end())
+    const e = await h.endpoint(receiver.url())
+    const d = await h.start({ schedule: [0, 20, 20] })
+    const first = await h.emit({ type: 'thread.run.completed', thread: 'thread_x' })
+    const second = await h.emit({ type: 'thread.run.completed', thread: 'thread_x' })
+
+    const job = () => d.queues[0]!.getJob(deliveryJobId(first, e.id))
+    await expect.poll(async () => (await job())?.getState(), { timeout: 5_000 }).toBe('failed')
+    expect((await job())!.failedReason).toMatch(/exhausted: http_503/)
+    // The thread's next event went out after its predecessor gave up.
+    await expect.poll(() => receiver.received.some((r) => r.headers['webhook-id'] === second)).toBe(true)
+    expect(receiver.received.filter((r) => r.headers['webhook-id'] === first)).toHaveLength(3)
+
+    up = true
+    await (await job())!.retry('failed')
+    await expect.poll(async () => (await job())?.getState(), { timeout: 5_000 }).toBe('completed')
+    const sent = receiver.received.filter((r) => r.headers['webhook-id'] === first)
+    expect(sent).toHaveLength(4)
+    expect(sent[3]!.body).toBe(sent[0]!.body)
+    const log = (await h.deliveries(e.id)).filter((x) => x.event_id === first)
+    expect(log.map((x) => x.status)).toEqual(['failed', 'failed', 'failed', 'succeeded'])
+  })
+
   it('honours retry-after on a 429', async () => {
     const h = await webhookHarness()
     const at: number[] = []

@@ -20,6 +20,12 @@ export interface DeliveryJob {
   tries: number
   /** When this job's next attempt is due (unix ms) while it waits for a retry; later events of its FIFO wait for it. */
   retryAt: number | null
+  /**
+   * Set when every scheduled attempt failed and the job was failed (it shows in the dashboard's
+   * Failed tab). Retrying such a job there sends once more, outside the FIFO: its thread's later
+   * events have moved on already.
+   */
+  exhausted?: boolean
 }
 
 /** Consumer group every dispatcher reads the outbox streams with. */
