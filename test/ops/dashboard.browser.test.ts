@@ -1,12 +1,16 @@
 /**
  * The queue dashboard and the API docs in a real browser (Debian's headless Chromium through
  * playwright-core): sign in with ADMIN_TOKEN, see every shard's drain and webhook queue with its
- * counts after some runs, open a job the worker failed, see its data redacted, retry it, and find
- * it waiting again. Screenshots go to test-artifacts/.
+ * counts after some turns, open a webhook delivery that failed (its receiver was down for every
+ * attempt), see job data redacted, retry the delivery and watch it arrive. Screenshots go to
+ * test-artifacts/.
  */
 import { mkdirSync } from 'node:fs'
+import { type Server, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { type ApiServer, type FakeUpstream, type ServiceProcess, startApiServer, startFakeUpstream, startServiceProcess } from '@threadwork/test-utils'
+import { Queue } from 'bullmq'
 import OpenAI from 'openai'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,15 +24,38 @@ if (!chromium.ok) console.warn(`Skipping the browser tests: ${chromium.reason}`)
 let upstream: FakeUpstream
 let api: ApiServer
 let worker: ServiceProcess | undefined
+let webhooks: ServiceProcess | undefined
 let browser: Browser
 let page: Page
+let webhookQueues: Queue[] = []
+
+/** A webhook receiver that answers 503 until `up` is set, and keeps the event ids it accepted. */
+const receiver = { server: undefined as Server | undefined, url: '', up: false, accepted: [] as string[] }
 
 beforeAll(async () => {
   if (!chromium.ok) return
   mkdirSync(ARTIFACTS, { recursive: true })
+  receiver.server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      if (receiver.up) receiver.accepted.push(JSON.parse(body).id)
+      res.writeHead(receiver.up ? 200 : 503).end()
+    })
+  })
+  await new Promise<void>((r) => receiver.server!.listen(0, '127.0.0.1', r))
+  receiver.url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}/hook`
+
   upstream = await startFakeUpstream()
   api = await startApiServer({ upstreamBaseURL: upstream.baseURL, shards: 2, operations: { adminToken: ADMIN_TOKEN } })
-  worker = await startServiceProcess('worker', { REDIS_PREFIX: api.prefix, REDIS_SHARDS: '2', UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x' })
+  const shared = { REDIS_PREFIX: api.prefix, REDIS_SHARDS: '2' }
+  worker = await startServiceProcess('worker', { ...shared, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x' })
+  webhooks = await startServiceProcess(
+    'webhooks',
+    { ...shared, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32', WEBHOOK_RETRY_SCHEDULE_MS: '0,50,50', WEBHOOK_POLL_MS: '200' },
+    { readyMessage: 'webhook dispatcher ready' },
+  )
+  webhookQueues = [0, 1].map((s) => new Queue(`webhooks-{s${s}}`, { connection: api.redis, prefix: api.prefix }))
   browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
 }, 120_000)
@@ -36,13 +63,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   worker?.kill('SIGKILL')
+  webhooks?.kill('SIGKILL')
+  await Promise.all(webhookQueues.map((q) => q.close()))
   await api?.close()
   await upstream?.close()
+  receiver.server?.close()
 })
 
+async function findFailedDelivery() {
+  for (const queue of webhookQueues) {
+    const [job] = await queue.getFailed()
+    if (job) return { queue, job }
+  }
+  return undefined
+}
+
 describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
-  it('signs in, shows every queue with counts, opens a failed job (data redacted) and retries it', async () => {
-    // Some work: completed drains on both shards.
+  it('signs in, shows every queue with counts, opens a failed delivery (data redacted), retries it and it arrives', async () => {
+    // Some work on both shards: runs, and a turn whose callback receiver is down for all three attempts.
     const client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0 })
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })
     const runs = await Promise.all(
@@ -54,16 +92,22 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
       ),
     )
     expect(runs.every((r) => r.status === 'completed')).toBe(true)
-    // A job the worker cannot process (an unknown name, as an older or newer release may leave
-    // behind) fails on the real drain queue, with content in its data that must not be shown.
-    const queue = api.queues.queues[1]!
-    const bad = await queue.add('legacy-job' as never, { threadId: 'thread_legacy', content: 'TOP SECRET CONTENT' } as never)
-    await expect.poll(async () => queue.getJobState(bad.id!), { timeout: 10_000 }).toBe('failed')
-    const counts = await Promise.all(api.queues.queues.map((q) => q.getJobCounts('completed', 'failed')))
-    // The worker must not pick the retried job up: the test checks it waits.
-    worker!.kill('SIGKILL')
-    await worker!.exited
-    worker = undefined
+    const res = await fetch(`${api.baseURL}/turns`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ assistant_id: assistant.id, content: 'TOP SECRET CONTENT', callback_url: receiver.url }),
+    })
+    expect(res.status).toBe(202)
+    const turn = (await res.json()) as { id: string; thread_id: string }
+    await expect.poll(findFailedDelivery, { timeout: 15_000 }).toBeDefined()
+    const { queue, job } = (await findFailedDelivery())!
+    expect(job.data).toMatchObject({ thread: turn.thread_id, exhausted: true })
+    expect(job.failedReason).toMatch(/exhausted: http_503/)
+    const counts = await Promise.all([...api.queues.queues, ...webhookQueues].map((q) => q.getJobCounts('completed', 'failed')))
+    const totalCompleted = counts.reduce((n, c) => n + (c.completed ?? 0), 0)
+    const totalFailed = counts.reduce((n, c) => n + (c.failed ?? 0), 0)
+    expect(totalCompleted).toBeGreaterThanOrEqual(7)
+    expect(totalFailed).toBe(1)
 
     // Not signed in: the login form.
     await page.goto(`${api.url}/admin/queues`)
@@ -77,8 +121,6 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
 
     // Every queue, with its counts.
     for (const name of ['drain-{s0}', 'drain-{s1}', 'webhooks-{s0}', 'webhooks-{s1}']) await page.getByText(name, { exact: true }).first().waitFor()
-    const totalCompleted = counts.reduce((n, c) => n + (c.completed ?? 0), 0)
-    expect(totalCompleted).toBeGreaterThanOrEqual(6)
     await page
       .getByText(/completed/i)
       .first()
@@ -91,15 +133,46 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     await expect.poll(shown).toMatch(/FAILED 1\b/i)
     await page.screenshot({ path: `${ARTIFACTS}dashboard-overview.png`, fullPage: true })
 
-    // The failed job, opened from its queue's Failed tab.
-    await page.goto(`${api.url}/admin/queues/queue/${encodeURIComponent(queue.name)}?status=failed`)
-    await page.getByText('unknown job legacy-job').first().waitFor()
+    // The failed delivery, opened from its queue's Failed tab.
+    const queuePath = `${api.url}/admin/queues/queue/${encodeURIComponent(queue.name)}`
+    await page.goto(`${queuePath}?status=failed`)
+    await page.getByText('delivery exhausted: http_503').first().waitFor()
     await page
-      .getByRole('link', { name: /legacy-job/ })
+      .getByRole('link', { name: job.id!, exact: true })
       .first()
       .click()
-    await page.waitForURL(new RegExp(`/queue/${encodeURIComponent(queue.name)}/${bad.id}`))
-    await page.getByText('unknown job legacy-job').first().waitFor()
+    await page.waitForURL(new RegExp(`/queue/${encodeURIComponent(queue.name)}/${encodeURIComponent(job.id!).replace(/\./g, '\\.')}`))
+    await page
+      .getByRole('tab', { name: 'Data' })
+      .or(page.getByRole('button', { name: 'Data' }))
+      .first()
+      .click()
+    await page.getByText(turn.thread_id).first().waitFor()
+    expect(await page.content()).not.toContain('TOP SECRET CONTENT')
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-failed-delivery.png`, fullPage: true })
+
+    // The receiver is back. Retry from the job's actions, and confirm ("Are you sure that you want to retry this job?").
+    receiver.up = true
+    await page.locator('ul[class*="jobActions"] button:has(svg.lucide-refresh-cw)').first().click()
+    await page.getByText('want to retry this job').waitFor()
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-retry-confirm.png` })
+    await page.getByRole('button', { name: 'Confirm' }).click()
+    await expect.poll(async () => queue.getJobState(job.id!), { timeout: 10_000 }).toBe('completed')
+    // The turn's callback arrived, once, with the event the failed attempts carried.
+    const evt = job.data.evt as string
+    expect(receiver.accepted).toEqual([evt])
+    const got = await fetch(`${api.baseURL}/threads/${turn.thread_id}/turns/${turn.id}`, { headers: { authorization: `Bearer ${api.apiKey}` } })
+    expect(((await got.json()) as { status: string }).status).toBe('completed')
+    await page.goto(`${queuePath}?status=completed`)
+    await page.getByText(evt).first().waitFor()
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-retried-delivery.png`, fullPage: true })
+  }, 90_000)
+
+  it('redacts message content in job data it does not know', async () => {
+    // A job with content in its data, as an older or newer release may leave behind, on a real queue.
+    const queue = api.queues.queues[1]!
+    const bad = await queue.add('legacy-job' as never, { threadId: 'thread_legacy', content: 'TOP SECRET CONTENT' } as never)
+    await page.goto(`${api.url}/admin/queues/queue/${encodeURIComponent(queue.name)}/${bad.id}`)
     await page
       .getByRole('tab', { name: 'Data' })
       .or(page.getByRole('button', { name: 'Data' }))
@@ -108,18 +181,7 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     await page.getByText('thread_legacy').first().waitFor()
     await page.getByText('[redacted]').first().waitFor()
     expect(await page.content()).not.toContain('TOP SECRET CONTENT')
-    await page.screenshot({ path: `${ARTIFACTS}dashboard-failed-job.png`, fullPage: true })
-
-    // Retry it from the job's actions, and confirm ("Are you sure that you want to retry this job?").
-    await page.locator('ul[class*="jobActions"] button:has(svg.lucide-refresh-cw)').first().click()
-    await page.getByText('want to retry this job').waitFor()
-    await page.screenshot({ path: `${ARTIFACTS}dashboard-retry-confirm.png` })
-    await page.getByRole('button', { name: 'Confirm' }).click()
-    await expect.poll(async () => queue.getJobState(bad.id!), { timeout: 10_000 }).toBe('waiting')
-    await page.goto(`${api.url}/admin/queues/queue/${encodeURIComponent(queue.name)}?status=waiting`)
-    await page.getByText('legacy-job').first().waitFor()
-    await page.screenshot({ path: `${ARTIFACTS}dashboard-retried-job.png`, fullPage: true })
-  }, 90_000)
+  }, 60_000)
 
   it('renders the API docs from /openapi.json without any network beyond the API', async () => {
     const outside: string[] = []
