@@ -22,14 +22,12 @@ export function createRunLifecycle(redis: RedisClient, k: Keys, runs: RunStore) 
   async function turnLinkOf(threadId: string, runId: string, turnId: string | undefined, extra: Message[] = []): Promise<TurnLink | null> {
     if (!turnId) return null
     const turnKey = k.turn(threadId, turnId)
-    const turn = await readOpen(turnKey, (r) => Turn.parse(r))
+    // Read side by side: this sits between a run's last model token and its commit.
+    const [turn, ids] = await Promise.all([readOpen(turnKey, (r) => Turn.parse(r)), redis.zrange(k.runMessages(threadId, runId), 0, -1)])
     if (!turn) return null
-    const ids = await redis.zrange(k.runMessages(threadId, runId), 0, -1)
-    const replies: Message[] = []
-    for (const id of ids) {
-      const m = await readOpen(k.message(threadId, id), (r) => Message.parse(r))
-      if (m && !extra.some((e) => e.id === m.id)) replies.push(m)
-    }
+    const pending = ids.filter((id) => !extra.some((e) => e.id === id))
+    const read = await Promise.all(pending.map((id) => readOpen(k.message(threadId, id), (r) => Message.parse(r))))
+    const replies = read.filter((m): m is Message => m !== null)
     return { turn, key: turnKey, replies: [...replies, ...extra] }
   }
 

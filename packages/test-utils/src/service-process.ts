@@ -26,7 +26,9 @@ export async function startServiceProcess(
   env: Record<string, string>,
   opts: { readyMessage?: string; timeoutMs?: number } = {},
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [distOf(name)], {
+  // Profiling a benchmark: e.g. SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (Node refuses these in NODE_OPTIONS).
+  const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, distOf(name)], {
     env: { PATH: process.env.PATH ?? '', REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -52,16 +52,22 @@ export function createRoundStream(live: LiveEvents, run: Run, ids: { messageId: 
   const done = new Set<number>()
 
   const messageStep = (t: number) => stepOf(run, stepId, t, { type: 'message_creation', message_creation: { message_id: messageId } }, null)
-  const openMessage = (): void => {
-    if (messageOpen) return
+  /** The events opening the text message and its step, once; [] if already open. */
+  const openingEvents = (): LiveEvent[] => {
+    if (messageOpen) return []
     messageOpen = true
     const t = nowSeconds()
     const step: RunStep = { ...messageStep(t), status: 'in_progress', completed_at: null }
-    emit('thread.run.step.created', step)
-    emit('thread.run.step.in_progress', step)
     const message: Message = { ...emptyAssistantMessage(run, messageId, t), status: 'in_progress', completed_at: null }
-    emit('thread.message.created', message)
-    emit('thread.message.in_progress', message)
+    return [
+      { event: 'thread.run.step.created', data: step },
+      { event: 'thread.run.step.in_progress', data: step },
+      { event: 'thread.message.created', data: message },
+      { event: 'thread.message.in_progress', data: message },
+    ]
+  }
+  const openMessage = (): void => {
+    for (const e of openingEvents()) emit(e.event, e.data)
   }
   /** Events closing the text message (text before tool calls), once; [] if none is open. */
   const closeMessage = (): LiveEvent[] => {
@@ -102,14 +108,20 @@ export function createRoundStream(live: LiveEvents, run: Run, ids: { messageId: 
   return {
     toolStepId,
     text(delta) {
-      const first = !messageOpen
-      openMessage()
+      const opening = openingEvents()
+      const first = opening.length > 0
       text += delta
-      emit('thread.message.delta', {
-        id: messageId,
-        object: 'thread.message.delta',
-        delta: { content: [{ index: 0, type: 'text', text: first ? { value: delta, annotations: [] } : { value: delta } }] },
-      })
+      const event = {
+        event: 'thread.message.delta',
+        data: {
+          id: messageId,
+          object: 'thread.message.delta',
+          delta: { content: [{ index: 0, type: 'text', text: first ? { value: delta, annotations: [] } : { value: delta } }] },
+        },
+      }
+      // The first delta goes out with the opening events in one MULTI: one relay hop, not five.
+      if (first) live.emitAll(run.thread_id, run.id, [...opening, event], fence)
+      else emit(event.event, event.data)
     },
     toolCall(delta) {
       // `parallel_tool_calls: false`: only the first call exists (the executor drops the rest too).

@@ -37,14 +37,18 @@ export async function loadHistory(
 
   const recent: Message[] = []
   let chars = 0
+  let readAll = false
   for (let start = 0; ; start += PAGE) {
     const ids = await redis.zrevrange(index, start, start + PAGE - 1)
     const page = await read(ids)
     recent.push(...page)
     chars += page.reduce((n, m) => n + charsOf(m), 0)
-    if (ids.length < PAGE || chars / CHARS_PER_TOKEN > opts.budgetTokens) break
+    readAll = ids.length < PAGE
+    if (readAll || chars / CHARS_PER_TOKEN > opts.budgetTokens) break
   }
   recent.reverse()
+  // A short thread was read whole, first message included: no extra round trip before the model call.
+  if (readAll) return recent
   const [firstId] = await redis.zrange(index, 0, 0)
   if (firstId && recent[0]?.id !== firstId) {
     const [first] = await read([firstId])

@@ -63,7 +63,15 @@ export function createStartTurn(deps: StartTurnDeps) {
       // Cancelled between our read and the start: the next loop pass sees its final status.
       return 'done'
     }
-    if (run.expires_at !== null) await deps.queues.scheduleExpiry(threadId, run.id, run.expires_at)
-    return deps.executeRun(threadId, run.id, fence, item)
+    // The expiry backstop is queued while the run starts (the run checks expires_at itself too);
+    // it is in Redis before this item is reported done.
+    const expiry = run.expires_at !== null ? deps.queues.scheduleExpiry(threadId, run.id, run.expires_at) : null
+    // Handled here so a failure while the run is still going is not an unhandled rejection; `finally` rethrows it.
+    expiry?.catch(() => {})
+    try {
+      return await deps.executeRun(threadId, run.id, fence, item)
+    } finally {
+      await expiry
+    }
   }
 }
