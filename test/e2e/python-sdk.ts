@@ -1,0 +1,51 @@
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+/** The openai-python release the Python end-to-end tests pin (the 2.x line still has `beta.threads`). */
+export const OPENAI_PYTHON_VERSION = '2.54.0'
+
+const VENV = fileURLToPath(new URL(`../../node_modules/.cache/threadwork-python/openai-${OPENAI_PYTHON_VERSION}/`, import.meta.url))
+const PYTHON = `${VENV}bin/python`
+const SCRIPT = fileURLToPath(new URL('./python/assistants_scenarios.py', import.meta.url))
+
+const importsOpenAI = () => {
+  try {
+    return execFileSync(PYTHON, ['-c', 'import openai; print(openai.__version__)'], { encoding: 'utf8' }).trim() === OPENAI_PYTHON_VERSION
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A virtualenv with the pinned `openai` package, made once under node_modules/.cache. pip uses
+ * the machine's own configuration (index, mirrors); without python3 or the package the caller
+ * skips and says why.
+ */
+export function ensurePythonSdk(): { ok: true } | { ok: false; reason: string } {
+  if (existsSync(PYTHON) && importsOpenAI()) return { ok: true }
+  try {
+    execFileSync('python3', ['-m', 'venv', '--clear', VENV], { stdio: 'pipe', timeout: 60_000 })
+    execFileSync(`${VENV}bin/pip`, ['install', '--quiet', `openai==${OPENAI_PYTHON_VERSION}`], {
+      stdio: 'pipe',
+      timeout: 180_000,
+      env: { ...process.env, PIP_RETRIES: '0', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+    })
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim().split('\n').at(-1)
+    return { ok: false, reason: `could not install openai==${OPENAI_PYTHON_VERSION} for Python: ${stderr || (err as Error).message}` }
+  }
+  return importsOpenAI() ? { ok: true } : { ok: false, reason: `openai==${OPENAI_PYTHON_VERSION} installed but does not import` }
+}
+
+const run = promisify(execFile)
+
+/** Runs one scenario of python/assistants_scenarios.py and returns the JSON it printed. */
+export async function pythonScenario<T>(scenario: string, env: { baseURL: string; apiKey: string; assistantId: string }): Promise<T> {
+  const { stdout } = await run(PYTHON, [SCRIPT, scenario], {
+    timeout: 60_000,
+    env: { PATH: process.env.PATH ?? '', TW_BASE_URL: env.baseURL, TW_API_KEY: env.apiKey, TW_ASSISTANT_ID: env.assistantId },
+  })
+  return JSON.parse(stdout) as T
+}
