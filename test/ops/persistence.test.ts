@@ -1,9 +1,11 @@
 /**
- * "2xx means on disk": a Redis of the test's own (AOF on, `appendfsync always`: this machine runs
- * Redis 7.0, without WAITAOF), the API and a worker process on it, a burst of accepted writes,
- * SIGKILL of Redis in the middle of the burst, a restart on the same data dir — and every write
- * that was answered 2xx is there. While Redis is down the API answers 503 at once with OpenAI's
- * error body; API and worker recover by themselves when it is back.
+ * "2xx means on disk", on two servers: this machine's Redis 7.0 (no WAITAOF, so the shipped
+ * `appendfsync always`) and Valkey 8 (Redis protocol 7.2+: the API waits for WAITAOF, so even
+ * `appendfsync everysec` loses nothing it acknowledged). A server of the test's own, the API and
+ * a worker process on it, a burst of accepted writes, SIGKILL of the server in the middle of the
+ * burst, a restart on the same data dir — and every write that was answered 2xx is there. While
+ * it is down the API answers 503 at once with OpenAI's error body; API and worker recover by
+ * themselves when it is back.
  */
 import { detectDurability } from '@threadwork/storage'
 import {
@@ -18,148 +20,174 @@ import {
 } from '@threadwork/test-utils'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { VALKEY, ensureValkey } from './valkey.js'
 
-let redis: RedisServer
-let upstream: FakeUpstream
-let api: ApiServer
-let worker: ServiceProcess
-let client: OpenAI
+const valkey = ensureValkey()
+if (!valkey.ok) console.warn(`Skipping the WAITAOF persistence test: ${valkey.reason}`)
 
-beforeAll(async () => {
-  redis = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'] })
-  upstream = await startFakeUpstream()
-  api = await startApiServer({ redisUrl: redis.url, upstreamBaseURL: upstream.baseURL, operations: { durableWrites: 'auto' } })
-  worker = await startServiceProcess('worker', {
-    REDIS_URL: redis.url,
-    REDIS_PREFIX: api.prefix,
-    UPSTREAM_BASE_URL: upstream.baseURL,
-    UPSTREAM_API_KEY: 'x',
-    WORKER_LOCK_MS: '2000',
-  })
-  client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0, timeout: 10_000 })
-}, 60_000)
-
-afterAll(async () => {
-  worker?.kill('SIGKILL')
-  await api?.close().catch(() => {})
-  await upstream?.close()
-  await redis?.cleanup()
-})
-
-const raw = async (method: string, path: string, body?: unknown) => {
-  const started = performance.now()
-  const res = await fetch(`${api.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  return {
-    status: res.status,
-    body: (await res.json().catch(() => null)) as { error?: { type: string; code: string | null; message: string } } | null,
-    ms: performance.now() - started,
-  }
+interface Server {
+  name: string
+  binary: string
+  appendfsync: 'always' | 'everysec'
+  mode: 'fsync-always' | 'waitaof'
+  available: boolean
 }
+const servers: Server[] = [
+  { name: 'Redis 7.0, appendfsync always', binary: 'redis-server', appendfsync: 'always', mode: 'fsync-always', available: true },
+  { name: 'Valkey 8, WAITAOF, appendfsync everysec', binary: VALKEY, appendfsync: 'everysec', mode: 'waitaof', available: valkey.ok },
+]
 
-describe('persistence: 2xx means on disk', () => {
-  it('picks the durability mode this Redis allows', async () => {
-    const info = await detectDurability(api.redis)
-    const [major = 0, minor = 0] = info.version.split('.').map(Number)
-    expect(info.mode).toBe(major > 7 || (major === 7 && minor >= 2) ? 'waitaof' : 'fsync-always')
-    expect(info.appendfsync).toBe('always')
+describe.each(servers)('persistence on $name: 2xx means on disk', (server) => {
+  let redis: RedisServer
+  let upstream: FakeUpstream
+  let api: ApiServer
+  let worker: ServiceProcess
+  let client: OpenAI
+
+  beforeAll(async () => {
+    if (!server.available) return
+    redis = await startRedisServer({
+      binary: server.binary,
+      args: ['--appendonly', 'yes', '--appendfsync', server.appendfsync, '--maxmemory-policy', 'noeviction'],
+    })
+    upstream = await startFakeUpstream()
+    api = await startApiServer({ redisUrl: redis.url, upstreamBaseURL: upstream.baseURL, operations: { durableWrites: 'auto' } })
+    worker = await startServiceProcess('worker', {
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: api.prefix,
+      UPSTREAM_BASE_URL: upstream.baseURL,
+      UPSTREAM_API_KEY: 'x',
+      WORKER_LOCK_MS: '2000',
+    })
+    client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0, timeout: 10_000 })
+  }, 60_000)
+
+  afterAll(async () => {
+    worker?.kill('SIGKILL')
+    await api?.close().catch(() => {})
+    await upstream?.close()
+    await redis?.cleanup()
   })
 
-  it('keeps every accepted message, run and turn across a Redis SIGKILL, answers 503 while down, recovers by itself', async () => {
-    const assistant = await client.beta.assistants.create({ model: 'fake-model' })
-    const threads = await Promise.all(Array.from({ length: 8 }, () => client.beta.threads.create()))
-    // Slow answers: runs are still in flight when Redis dies.
-    upstream.respond(() => ({ kind: 'text', text: 'answered', firstTokenDelayMs: 300 }))
-
-    const accepted = {
-      messages: [] as { thread: string; id: string }[],
-      runs: [] as { thread: string; id: string }[],
-      turns: [] as { thread: string; id: string }[],
+  const raw = async (method: string, path: string, body?: unknown) => {
+    const started = performance.now()
+    const res = await fetch(`${api.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${api.apiKey}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    return {
+      status: res.status,
+      body: (await res.json().catch(() => null)) as { error?: { type: string; code: string | null; message: string } } | null,
+      ms: performance.now() - started,
     }
-    let killed = false
-    let failures = 0
-    const burst: Promise<void>[] = []
-    for (let i = 0; i < 160; i++) {
-      const thread = threads[i % threads.length]!.id
-      const kind = i < 8 ? 'run' : i % 2 === 0 ? 'message' : 'turn'
-      burst.push(
-        (async () => {
-          // Spread over ~0.8 s so that Redis dies in the middle of the burst.
-          await new Promise((r) => setTimeout(r, i * 5))
-          const res =
-            kind === 'run'
-              ? await raw('POST', `/v1/threads/${thread}/runs`, { assistant_id: assistant.id })
-              : kind === 'message'
-                ? await raw('POST', `/v1/threads/${thread}/messages`, { role: 'user', content: `burst ${i}` })
-                : await raw('POST', `/v1/threads/${thread}/turns`, { assistant_id: assistant.id, content: `turn ${i}` })
-          const id = (res.body as { id?: string } | null)?.id
-          if (res.status >= 200 && res.status < 300 && id) {
-            // A message may be refused while the thread has an active run (400): that is not an acceptance.
-            ;(kind === 'run' ? accepted.runs : kind === 'message' ? accepted.messages : accepted.turns).push({ thread, id })
-          } else failures++
-        })(),
-      )
-      if (i === 80) {
+  }
+
+  describe.skipIf(!server.available)('', () => {
+    it('picks the durability mode this server allows', async () => {
+      const info = await detectDurability(api.redis)
+      expect(info.mode).toBe(server.mode)
+      expect(info.appendfsync).toBe(server.appendfsync)
+    })
+
+    it('keeps every accepted message, run and turn across a Redis SIGKILL, answers 503 while down, recovers by itself', async () => {
+      const assistant = await client.beta.assistants.create({ model: 'fake-model' })
+      const threads = await Promise.all(Array.from({ length: 8 }, () => client.beta.threads.create()))
+      // Slow answers: runs are still in flight when Redis dies.
+      upstream.respond(() => ({ kind: 'text', text: 'answered', firstTokenDelayMs: 300 }))
+
+      const accepted = {
+        messages: [] as { thread: string; id: string }[],
+        runs: [] as { thread: string; id: string }[],
+        turns: [] as { thread: string; id: string }[],
+      }
+      let killed = false
+      let failures = 0
+      const burst: Promise<void>[] = []
+      let waitaofCalls = 0
+      for (let i = 0; i < 160; i++) {
+        const thread = threads[i % threads.length]!.id
+        const kind = i < 8 ? 'run' : i % 2 === 0 ? 'message' : 'turn'
         burst.push(
           (async () => {
-            await new Promise((r) => setTimeout(r, 400))
-            await redis.kill()
-            killed = true
+            // Spread over ~0.8 s so that Redis dies in the middle of the burst.
+            await new Promise((r) => setTimeout(r, i * 5))
+            const res =
+              kind === 'run'
+                ? await raw('POST', `/v1/threads/${thread}/runs`, { assistant_id: assistant.id })
+                : kind === 'message'
+                  ? await raw('POST', `/v1/threads/${thread}/messages`, { role: 'user', content: `burst ${i}` })
+                  : await raw('POST', `/v1/threads/${thread}/turns`, { assistant_id: assistant.id, content: `turn ${i}` })
+            const id = (res.body as { id?: string } | null)?.id
+            if (res.status >= 200 && res.status < 300 && id) {
+              // A message may be refused while the thread has an active run (400): that is not an acceptance.
+              ;(kind === 'run' ? accepted.runs : kind === 'message' ? accepted.messages : accepted.turns).push({ thread, id })
+            } else failures++
           })(),
         )
-      }
-    }
-    await Promise.all(burst)
-    expect(killed).toBe(true)
-    expect(accepted.messages.length + accepted.turns.length).toBeGreaterThan(10)
-    expect(failures).toBeGreaterThan(0)
-
-    // Down: quick 503s with OpenAI's body, readiness off.
-    for (const [method, path, body] of [
-      ['GET', `/v1/threads/${threads[0]!.id}`],
-      ['POST', '/v1/threads', {}],
-      ['POST', `/v1/threads/${threads[1]!.id}/messages`, { role: 'user', content: 'x' }],
-    ] as const) {
-      const res = await raw(method, path, body)
-      expect(res.status, `${method} ${path}`).toBe(503)
-      expect(res.ms).toBeLessThan(1000)
-      expect(res.body?.error).toMatchObject({ type: 'server_error', code: 'service_unavailable' })
-    }
-    expect((await fetch(`${api.url}/readyz`)).status).toBe(503)
-
-    await redis.restart()
-    // Everything reconnects on its own.
-    await expect.poll(async () => (await raw('POST', '/v1/threads', {})).status, { timeout: 15_000, interval: 200 }).toBe(200)
-    expect((await fetch(`${api.url}/readyz`)).status).toBe(200)
-
-    for (const m of accepted.messages) expect((await raw('GET', `/v1/threads/${m.thread}/messages/${m.id}`)).status, m.id).toBe(200)
-    for (const r of accepted.runs) expect((await raw('GET', `/v1/threads/${r.thread}/runs/${r.id}`)).status, r.id).toBe(200)
-    for (const t of accepted.turns) expect((await raw('GET', `/v1/threads/${t.thread}/turns/${t.id}`)).status, t.id).toBe(200)
-
-    // The worker reconnected too: the accepted work runs to the end.
-    upstream.respond(() => ({ kind: 'text', text: 'answered' }))
-    for (const r of accepted.runs) {
-      const run = await client.beta.threads.runs.poll(r.id, { thread_id: r.thread }, { pollIntervalMs: 200 })
-      expect(run.status, r.id).toBe('completed')
-    }
-    await expect
-      .poll(
-        async () => {
-          const states = await Promise.all(
-            accepted.turns.map(async (t) => ((await raw('GET', `/v1/threads/${t.thread}/turns/${t.id}`)).body as { status?: string } | null)?.status),
+        if (i === 80) {
+          burst.push(
+            (async () => {
+              await new Promise((r) => setTimeout(r, 400))
+              // How many acknowledgements waited for the fsync (INFO is gone with the process).
+              const stats = await api.redis.info('commandstats').catch(() => '')
+              waitaofCalls = Number(/cmdstat_waitaof:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+              await redis.kill()
+              killed = true
+            })(),
           )
-          return states.filter((s) => s !== 'completed')
-        },
-        { timeout: 40_000, interval: 500 },
+        }
+      }
+      await Promise.all(burst)
+      expect(killed).toBe(true)
+      expect(accepted.messages.length + accepted.turns.length).toBeGreaterThan(10)
+      if (server.mode === 'waitaof') expect(waitaofCalls).toBeGreaterThan(10)
+      expect(failures).toBeGreaterThan(0)
+
+      // Down: quick 503s with OpenAI's body, readiness off.
+      for (const [method, path, body] of [
+        ['GET', `/v1/threads/${threads[0]!.id}`],
+        ['POST', '/v1/threads', {}],
+        ['POST', `/v1/threads/${threads[1]!.id}/messages`, { role: 'user', content: 'x' }],
+      ] as const) {
+        const res = await raw(method, path, body)
+        expect(res.status, `${method} ${path}`).toBe(503)
+        expect(res.ms).toBeLessThan(1000)
+        expect(res.body?.error).toMatchObject({ type: 'server_error', code: 'service_unavailable' })
+      }
+      expect((await fetch(`${api.url}/readyz`)).status).toBe(503)
+
+      await redis.restart()
+      // Everything reconnects on its own.
+      await expect.poll(async () => (await raw('POST', '/v1/threads', {})).status, { timeout: 15_000, interval: 200 }).toBe(200)
+      expect((await fetch(`${api.url}/readyz`)).status).toBe(200)
+
+      for (const m of accepted.messages) expect((await raw('GET', `/v1/threads/${m.thread}/messages/${m.id}`)).status, m.id).toBe(200)
+      for (const r of accepted.runs) expect((await raw('GET', `/v1/threads/${r.thread}/runs/${r.id}`)).status, r.id).toBe(200)
+      for (const t of accepted.turns) expect((await raw('GET', `/v1/threads/${t.thread}/turns/${t.id}`)).status, t.id).toBe(200)
+
+      // The worker reconnected too: the accepted work runs to the end.
+      upstream.respond(() => ({ kind: 'text', text: 'answered' }))
+      for (const r of accepted.runs) {
+        const run = await client.beta.threads.runs.poll(r.id, { thread_id: r.thread }, { pollIntervalMs: 200 })
+        expect(run.status, r.id).toBe('completed')
+      }
+      await expect
+        .poll(
+          async () => {
+            const states = await Promise.all(
+              accepted.turns.map(async (t) => ((await raw('GET', `/v1/threads/${t.thread}/turns/${t.id}`)).body as { status?: string } | null)?.status),
+            )
+            return states.filter((s) => s !== 'completed')
+          },
+          { timeout: 40_000, interval: 500 },
+        )
+        .toEqual([])
+      const fresh = await client.beta.threads.createAndRunPoll(
+        { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'after the crash' }] } },
+        { pollIntervalMs: 200 },
       )
-      .toEqual([])
-    const fresh = await client.beta.threads.createAndRunPoll(
-      { assistant_id: assistant.id, thread: { messages: [{ role: 'user', content: 'after the crash' }] } },
-      { pollIntervalMs: 200 },
-    )
-    expect(fresh.status).toBe('completed')
-  }, 90_000)
+      expect(fresh.status).toBe('completed')
+    }, 90_000)
+  })
 })

@@ -26,6 +26,8 @@ export interface RedisServerOptions {
   port?: number
   /** `redis-server` arguments after the defaults, e.g. `['--appendonly', 'yes']`. */
   args?: string[]
+  /** The server binary; default `redis-server` on PATH (e.g. a `valkey-server` for a newer protocol). */
+  binary?: string
 }
 
 /** A `redis-server` process of a test's own (not the shared test Redis). */
@@ -76,10 +78,10 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   let child: ChildProcess
 
   const start = async () => {
-    child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    child = spawn(opts.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     for (const s of [child.stdout, child.stderr]) s?.on('data', (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean)))
     const exitedEarly = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}) on start:\n${log.slice(-20).join('\n')}`))),
+      child.once('exit', (code) => reject(new Error(`${opts.binary ?? 'redis-server'} exited (${code}) on start:\n${log.slice(-20).join('\n')}`))),
     )
     exitedEarly.catch(() => {})
     await Promise.race([waitForRedis(port), exitedEarly])
