@@ -114,6 +114,9 @@ export function toApiError(error: z.ZodError, input: unknown): ApiError {
     case 'invalid_value':
       // zod reports a missing enum or literal as a bad value; OpenAI reports it as missing.
       if (value === undefined) return missing(param)
+      // An array or object where one of the listed strings belongs is a wrong type, not a wrong value.
+      if (value !== null && typeof value === 'object' && issue.values.every((v) => typeof v === 'string'))
+        return ApiError.invalid(`Invalid type for '${param}': expected one of ${quoteList(issue.values)}, but got ${describeJsonType(value)} instead.`, param, 'invalid_type')
       return ApiError.invalid(`Invalid value: '${String(value)}'. Supported values are: ${quoteList(issue.values)}.`, param, 'invalid_value')
     case 'invalid_union':
       if ((issue as { note?: string }).note === 'No matching discriminator' || (issue as { discriminator?: string }).discriminator) {
