@@ -171,8 +171,10 @@ describe('turns → signed callbacks', () => {
   it('completes a turn exactly once when its worker is SIGKILLed mid-turn', async () => {
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })
     upstream.respondOnce({ kind: 'text', text: 'slow but sure', firstTokenDelayMs: 1500 })
+    // Counted before the POST: the worker may call the upstream before the POST's answer is read.
+    const before = upstream.requests.length
     const res = await post('/turns', { assistant_id: assistant.id, content: 'survive', callback_url: receiver.url })
-    const request = (await upstream.waitForRequests(upstream.requests.length + 1, 10_000)).at(-1)!
+    const request = (await upstream.waitForRequests(before + 1, 10_000)).at(before)!
     expect(request.threadId).toBe(res.body.thread_id)
     // Kill every worker that could hold it, then bring fresh ones: the turn must still complete once.
     for (const w of workers) w.kill('SIGKILL')
