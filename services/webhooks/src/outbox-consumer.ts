@@ -31,6 +31,13 @@ export interface OutboxConsumerDeps {
   trimEveryMs?: number
 }
 
+/** A delivery job as `Queue.addBulk` takes it. */
+interface BulkJob {
+  name: string
+  data: DeliveryJob
+  opts: ReturnType<typeof jobOptions>
+}
+
 /** An entry that can never be processed: acknowledged and logged, so it cannot block the shard. */
 class MalformedEntry extends Error {}
 
@@ -78,7 +85,12 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     }
   }
 
-  async function handleEvent(s: StreamState, id: string, f: Record<string, string>): Promise<void> {
+  /**
+   * One event's delivery jobs, after everything they rely on is stored: the body every attempt
+   * sends, and each job's place in its (target, thread) FIFO. The jobs themselves are added by
+   * `handleBatch`, after the FIFO places of the whole batch exist.
+   */
+  async function prepareEvent(s: StreamState, id: string, f: Record<string, string>): Promise<BulkJob[]> {
     const { evt, type, project, data } = f
     const createdAt = Number(f.created_at)
     if (!evt || !type || !project || data === undefined || !Number.isInteger(createdAt)) throw new MalformedEntry('missing field')
@@ -92,23 +104,17 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     const callbackUrl = f.callback_url || null
     const targets = await endpoints.subscribers(project, type)
     if (callbackUrl) targets.push(CALLBACK_OWNER)
-    if (targets.length === 0) return
+    if (targets.length === 0) return []
 
     // Built once: every attempt to every target sends these exact bytes.
     const body = JSON.stringify({ id: evt, object: 'event', type, created_at: createdAt, data: parsed })
-    await endpoints.deliveries.saveEvent(project, evt, { body, type, thread, callbackUrl }, deps.eventRetentionSeconds)
-    if (thread) {
-      // Before the jobs exist: a job must never run without its place in the FIFO.
-      const member = fifoMember(id, evt)
-      await Promise.all(targets.map((t) => redis.zadd(k.webhookFifo(s.shard, t, thread), 'NX', 0, member)))
-    }
-    await queueOf(s.shard).addBulk(
-      targets.map((target) => ({
-        name: 'deliver',
-        data: { project, evt, target, shard: s.shard, entryId: thread ? id : null, thread, trigger: 'event' as const, tries: 0, retryAt: null },
-        opts: jobOptions(deliveryJobId(evt, target)),
-      })),
-    )
+    const fifo = thread ? targets.map((t) => redis.zadd(k.webhookFifo(s.shard, t, thread), 'NX', 0, fifoMember(id, evt))) : []
+    await Promise.all([endpoints.deliveries.saveEvent(project, evt, { body, type, thread, callbackUrl }, deps.eventRetentionSeconds), ...fifo])
+    return targets.map((target) => ({
+      name: 'deliver',
+      data: { project, evt, target, shard: s.shard, entryId: thread ? id : null, thread, trigger: 'event' as const, tries: 0, retryAt: null },
+      opts: jobOptions(deliveryJobId(evt, target)),
+    }))
   }
 
   async function handleControl(id: string, f: Record<string, string>): Promise<void> {
@@ -140,18 +146,33 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     }
   }
 
-  async function handle(s: StreamState, id: string, fields: string[] | null): Promise<void> {
+  /** An entry's delivery jobs ([] for a control entry, which acts at once, or a malformed one). */
+  async function prepare(s: StreamState, id: string, fields: string[] | null): Promise<BulkJob[]> {
     try {
       if (!fields) throw new MalformedEntry('deleted entry')
       const f: Record<string, string> = {}
       for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!
-      if (s.control) await handleControl(id, f)
-      else await handleEvent(s, id, f)
+      if (!s.control) return await prepareEvent(s, id, f)
+      await handleControl(id, f)
     } catch (err) {
       if (!(err instanceof MalformedEntry || err instanceof SyntaxError)) throw err
       log.warn({ stream: s.key, entry: id, reason: err.message }, 'outbox entry skipped: malformed')
     }
-    await redis.xack(s.key, GROUP, id)
+    return []
+  }
+
+  /**
+   * A batch of entries in three steps, each one round of concurrent commands rather than a round
+   * trip per entry: prepare every entry (bodies and FIFO places), add all their jobs, acknowledge
+   * them all. No job runs before every FIFO place of its batch exists, so a later event of a
+   * thread can never be sent while an earlier one of the same batch is not yet in line. A crash
+   * between the steps leaves the entries pending; re-running them is idempotent (NX places, job ids).
+   */
+  async function handleBatch(s: StreamState, entries: [string, string[] | null][]): Promise<void> {
+    if (entries.length === 0) return
+    const jobs = (await Promise.all(entries.map(([id, fields]) => prepare(s, id, fields)))).flat()
+    if (jobs.length > 0) await queueOf(s.shard).addBulk(jobs)
+    await redis.xack(s.key, GROUP, ...entries.map(([id]) => id))
   }
 
   async function readBatch(s: StreamState, from: '0' | '>'): Promise<number> {
@@ -159,10 +180,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       | [string, [string, string[] | null][]][]
       | null
     const entries = reply?.[0]?.[1] ?? []
-    for (const [id, fields] of entries) {
-      if (closing) break
-      await handle(s, id, fields)
-    }
+    if (!closing) await handleBatch(s, entries)
     return entries.length
   }
 
@@ -175,7 +193,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
         [string, string[] | null][],
       ]
       if (entries.length > 0) log.info({ stream: s.key, count: entries.length }, 'reclaimed stale outbox entries')
-      for (const [id, fields] of entries) await handle(s, id, fields)
+      await handleBatch(s, entries)
       cursor = next
     } while (cursor !== '0-0' && !closing)
   }
