@@ -34,7 +34,8 @@ const portFrom = (proc: ServiceProcess, msg: string) => {
 
 beforeAll(async () => {
   upstream = await startFakeUpstream()
-  upstream.respond((req) => ({ kind: 'text', text: echoText(req.body), firstTokenDelayMs: 50 }))
+  // One content chunk per reply: the first delta is the only one, so time to first token must see it.
+  upstream.respond((req) => ({ kind: 'text', text: echoText(req.body), firstTokenDelayMs: 50, chunkSize: 1000 }))
   const prefix = uniquePrefix('obs')
   const common = { REDIS_PREFIX: prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: UPSTREAM_KEY, LOG_LEVEL: 'info' }
   api = await startServiceProcess(

@@ -2,6 +2,12 @@ import { type Server, createServer } from 'node:http'
 import { type Stores, observeRunCommits } from '@threadwork/storage'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
+/** What `observeLive` wraps: the worker's live-event appender (live-events.ts). */
+interface LiveEmitter {
+  emit: (threadId: string, runId: string, event: string, ...rest: never[]) => void
+  emitAll: (threadId: string, runId: string, events: readonly { event: string; data: unknown }[], ...rest: never[]) => void
+}
+
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'expired', 'incomplete'])
 const FIRST_TOKEN_EVENTS = new Set(['thread.message.delta', 'thread.run.step.delta'])
 
@@ -90,19 +96,26 @@ export function createWorkerMetrics(opts: { processMetrics?: boolean; inFlight?:
     upstreamError(code: string, final: boolean): void {
       upstreamErrors.inc({ code, final: String(final) })
     },
-    /** Watches a live-event emitter for each run's first streamed delta. */
-    observeLive<L extends { emit: (threadId: string, runId: string, event: string, ...rest: never[]) => void }>(live: L): L {
-      const emit = live.emit.bind(live)
-      live.emit = ((threadId: string, runId: string, event: string, ...rest: never[]) => {
-        if (FIRST_TOKEN_EVENTS.has(event)) {
-          const s = started.get(runId)
-          if (s && !s.firstToken) {
-            s.firstToken = true
-            firstToken.observe((performance.now() - s.at) / 1000)
-          }
+    /** Watches a live-event emitter (single events and batches) for each run's first streamed delta. */
+    observeLive<L extends LiveEmitter>(live: L): L {
+      const seen = (runId: string, event: string) => {
+        if (!FIRST_TOKEN_EVENTS.has(event)) return
+        const s = started.get(runId)
+        if (s && !s.firstToken) {
+          s.firstToken = true
+          firstToken.observe((performance.now() - s.at) / 1000)
         }
+      }
+      const emit = live.emit.bind(live)
+      const emitAll = live.emitAll.bind(live)
+      live.emit = ((threadId: string, runId: string, event: string, ...rest: never[]) => {
+        seen(runId, event)
         return emit(threadId, runId, event, ...rest)
       }) as L['emit']
+      live.emitAll = ((threadId: string, runId: string, events: readonly { event: string }[], ...rest: never[]) => {
+        for (const e of events) seen(runId, e.event)
+        return emitAll(threadId, runId, events as never, ...rest)
+      }) as L['emitAll']
       return live
     },
     /** Serves `GET /metrics` on `port` (0 = any free port); resolves with the server. */
