@@ -8,7 +8,20 @@ export type CountTokens = (text: string) => number
 
 // Building the encoder parses the whole rank table (~1 s); do it once, on first use or warm-up.
 let encoder: Tiktoken | undefined
-const getEncoder = (): Tiktoken => (encoder ??= new Tiktoken(o200k_base))
+const getEncoder = (): Tiktoken => (encoder ??= leanEncoder())
+
+/**
+ * The encoder without its decode table: js-tiktoken keeps a second map, rank → bytes, only for
+ * `decode`, which nothing here calls. Clearing it frees ~45 MB of RSS in every worker (measured:
+ * 178 → 134 MB for a process holding just the encoder) — a worker's memory is what bounds how many
+ * runs it holds at once. If a later js-tiktoken renames the field, this does nothing.
+ */
+function leanEncoder(): Tiktoken {
+  const enc = new Tiktoken(o200k_base)
+  const decodeTable = (enc as unknown as { textMap?: unknown }).textMap
+  if (decodeTable instanceof Map) decodeTable.clear()
+  return enc
+}
 
 /** Builds the tokenizer now (call at worker boot so the first run does not pay ~1 s). */
 export function warmUpTokenizer(): void {
