@@ -18,3 +18,5 @@ export function createLogger(opts: { service: string; level?: string }): Logger 
     timestamp: pino.stdTimeFunctions.isoTime,
   })
 }
+
+export { serveMetrics, type ScrapeSource } from './metrics-server.js'

@@ -1,4 +1,5 @@
-import { type Server, createServer } from 'node:http'
+import type { Server } from 'node:http'
+import { serveMetrics } from '@threadwork/logger'
 import { type Stores, observeRunCommits } from '@threadwork/storage'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
@@ -119,20 +120,6 @@ export function createWorkerMetrics(opts: { processMetrics?: boolean; inFlight?:
       return live
     },
     /** Serves `GET /metrics` on `port` (0 = any free port); resolves with the server. */
-    async serve(port: number, host = '0.0.0.0'): Promise<Server> {
-      const server = createServer((req, res) => {
-        if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
-          registry.metrics().then(
-            (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-            () => res.writeHead(500).end(),
-          )
-        } else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
-      })
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(port, host, () => resolve())
-      })
-      return server
-    },
+    serve: (port: number, host?: string): Promise<Server> => serveMetrics(registry, port, host),
   }
 }
