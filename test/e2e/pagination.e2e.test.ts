@@ -66,13 +66,45 @@ describe('messages list pagination', () => {
     expect(raw).toMatchObject({ object: 'list', first_id: created[20], last_id: created[39], has_more: true })
   })
 
-  it.each(['asc', 'desc'] as const)('with before = the 200th message, %s yields exactly the messages before it in list order', async (order) => {
+  it.each(['asc', 'desc'] as const)('before = the 200th message (%s) is the previous page: the `limit` items right before it, in list order', async (order) => {
     const cursor = created[199]!
-    const all = (await collect(client.beta.threads.messages.list(threadId, { limit: 20, order, before: cursor }))).map((m) => m.id)
-    // `before` is an exclusive bound in list order; pages start at the list's beginning.
-    const expected = order === 'asc' ? created.slice(0, 199) : created.slice(200).reverse()
-    expect(all).toEqual(expected)
-    expect(all).not.toContain(cursor)
+    // OpenAI: "your subsequent call can include before=obj_foo in order to fetch the previous page".
+    const inListOrder = order === 'asc' ? created : [...created].reverse()
+    const at = inListOrder.indexOf(cursor)
+    const page = await client.beta.threads.messages.list(threadId, { limit: 20, order, before: cursor })
+    expect(page.data.map((m) => m.id)).toEqual(inListOrder.slice(at - 20, at))
+    expect(page.has_more).toBe(true)
+    const raw = await client.beta.threads.messages.list(threadId, { limit: 20, order, before: cursor }).asResponse().then((r) => r.json())
+    expect(raw).toMatchObject({ object: 'list', first_id: inListOrder[at - 20], last_id: inListOrder[at - 1], has_more: true })
+  })
+
+  it.each(['asc', 'desc'] as const)('walks back to the start of the list with before = each page’s first_id (%s)', async (order) => {
+    const inListOrder = order === 'asc' ? created : [...created].reverse()
+    const last = await client.beta.threads.messages.list(threadId, { limit: 30, order, after: inListOrder[TOTAL - 31]! })
+    expect(last.data.map((m) => m.id)).toEqual(inListOrder.slice(TOTAL - 30))
+    const pages: string[][] = [last.data.map((m) => m.id)]
+    let page = last
+    while (pages.length < 20) {
+      page = await client.beta.threads.messages.list(threadId, { limit: 30, order, before: page.data[0]!.id })
+      pages.unshift(page.data.map((m) => m.id))
+      if (!page.has_more) break
+    }
+    // 250 = 30 × 8 + 10: eight full pages, then the ten items at the start with has_more false.
+    expect(pages).toHaveLength(9)
+    expect(pages[0]).toHaveLength(10)
+    expect(pages.flat()).toEqual(inListOrder)
+  })
+
+  it('after + before together: the window between them, the page nearest before, has_more for what is left', async () => {
+    const between = await client.beta.threads.messages.list(threadId, { order: 'asc', after: created[9]!, before: created[20]! })
+    expect(between.data.map((m) => m.id)).toEqual(created.slice(10, 20))
+    expect(between.has_more).toBe(false)
+    const cut = await client.beta.threads.messages.list(threadId, { order: 'asc', limit: 4, after: created[9]!, before: created[20]! })
+    expect(cut.data.map((m) => m.id)).toEqual(created.slice(16, 20))
+    expect(cut.has_more).toBe(true)
+    // The SDK's auto-pagination (after = last id, `before` kept) stops at the cursor: nothing repeats.
+    const auto = await collect(client.beta.threads.messages.list(threadId, { order: 'asc', limit: 4, before: created[20]! }))
+    expect(auto.map((m) => m.id)).toEqual(created.slice(16, 20))
   })
 
   it('gathers every message with the seed’s `after` loop (limit 100 until a page comes back empty)', async () => {
@@ -117,5 +149,13 @@ describe('assistants list pagination', () => {
     expect(first.has_more).toBe(true)
     const second = await first.getNextPage()
     expect(second.data.map((a) => a.id)).toEqual(ids.slice(10, 20))
+
+    // `before` is the previous page on every list, assistants included.
+    const previous = await client.beta.assistants.list({ limit: 10, order: 'asc', before: ids[20]! })
+    expect(previous.data.map((a) => a.id)).toEqual(ids.slice(10, 20))
+    expect(previous.has_more).toBe(true)
+    const newest = await client.beta.assistants.list({ limit: 10, before: ids[40]! })
+    expect(newest.data.map((a) => a.id)).toEqual(ids.slice(41).reverse())
+    expect(newest.has_more).toBe(false)
   })
 })

@@ -36,15 +36,26 @@ describe('message store', () => {
     }
   })
 
-  it('treats before as an exclusive bound in list order', async () => {
+  it('reads `before` as the previous page: the limit items right before it, in list order', async () => {
     const { thread, ids } = await threadWith(10)
-    const page = await stores.messages.list('p1', thread.id, q({ order: 'asc', before: ids[5] }))
-    expect(page.data.map((m) => m.id)).toEqual(ids.slice(0, 5))
+    const page = await stores.messages.list('p1', thread.id, q({ order: 'asc', before: ids[5], limit: 2 }))
+    expect(page.data.map((m) => m.id)).toEqual([ids[3], ids[4]])
+    expect(page.has_more).toBe(true)
+    const rest = await stores.messages.list('p1', thread.id, q({ order: 'asc', before: ids[3], limit: 3 }))
+    expect(rest.data.map((m) => m.id)).toEqual(ids.slice(0, 3))
+    expect(rest.has_more).toBe(false)
     const both = await stores.messages.list('p1', thread.id, q({ order: 'asc', after: ids[1], before: ids[5] }))
     expect(both.data.map((m) => m.id)).toEqual(ids.slice(2, 5))
+    expect(both.has_more).toBe(false)
+    const bothCut = await stores.messages.list('p1', thread.id, q({ order: 'asc', after: ids[1], before: ids[6], limit: 2 }))
+    expect(bothCut.data.map((m) => m.id)).toEqual([ids[4], ids[5]])
+    expect(bothCut.has_more).toBe(true)
     const desc = await stores.messages.list('p1', thread.id, q({ order: 'desc', before: ids[5], limit: 2 }))
-    expect(desc.data.map((m) => m.id)).toEqual([ids[9], ids[8]])
+    expect(desc.data.map((m) => m.id)).toEqual([ids[7], ids[6]])
     expect(desc.has_more).toBe(true)
+    const descEnd = await stores.messages.list('p1', thread.id, q({ order: 'desc', before: ids[7], limit: 5 }))
+    expect(descEnd.data.map((m) => m.id)).toEqual([ids[9], ids[8]])
+    expect(descEnd.has_more).toBe(false)
   })
 
   it('hides threads and messages of other projects as missing', async () => {
