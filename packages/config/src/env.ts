@@ -53,6 +53,8 @@ export const UpstreamEnv = z.object({
   /** JSON file routing model names to further OpenAI-compatible providers (see README). */
   PROVIDERS_FILE: z.string().optional(),
   UPSTREAM_TIMEOUT_MS: positiveInt.default(120_000),
+  /** Context window (prompt + reply tokens) of models whose provider route sets none. */
+  CONTEXT_WINDOW_TOKENS: positiveInt.min(256).default(128_000),
 })
 
 export const ApiEnv = BaseEnv.merge(UpstreamEnv).extend({

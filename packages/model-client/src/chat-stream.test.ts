@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
-import { streamChatCompletion } from './chat-stream.js'
+import { STREAM_ENDED_EARLY, streamChatCompletion } from './chat-stream.js'
 import { type ChatServer, type ChatServerHandler, chunk, startChatServer, textReply, usageChunk } from './test-support/chat-server.js'
 import type { ToolCallDelta } from './tool-call-normalizer.js'
 import { StreamInterruptedError, classifyUpstreamError } from './upstream-errors.js'
@@ -69,6 +69,27 @@ describe('streamChatCompletion', () => {
     }))
     const result = await streamChatCompletion({ client, request })
     expect(result).toMatchObject({ finishReason: 'length', usage: { prompt_tokens: 4, completion_tokens: 1, total_tokens: 5 } })
+  })
+
+  it('a stream that ends cleanly without any finish_reason was cut: interrupted, never a finished reply', async () => {
+    const { client } = await setup(() => ({ sse: [chunk({ role: 'assistant' }), chunk({ content: 'The answer is forty' })] }))
+    const deltas: string[] = []
+    const cut = await streamChatCompletion({ client, request, onTextDelta: (d) => deltas.push(d) }).catch((e: unknown) => e)
+    expect(cut).toBeInstanceOf(StreamInterruptedError)
+    expect(cut).toMatchObject({ message: STREAM_ENDED_EARLY, outputEmitted: true })
+    expect(deltas).toEqual(['The answer is forty'])
+    // Nothing shown yet: retryable like other transient faults.
+    const early = await streamChatCompletion({ client, request: { ...request } }).catch((e: unknown) => e)
+    expect(early).toMatchObject({ message: STREAM_ENDED_EARLY, outputEmitted: false })
+    expect(classifyUpstreamError(early)).toMatchObject({ retryable: true, code: 'server_error' })
+    expect(classifyUpstreamError(cut)).toMatchObject({ retryable: false, code: 'server_error', message: STREAM_ENDED_EARLY })
+  })
+
+  it('a provider marked as omitting finish_reason (requireFinishReason: false) keeps the old behaviour', async () => {
+    const { client } = await setup(() => ({ sse: [chunk({ content: 'whole' }), '[DONE]'] }))
+    const result = await streamChatCompletion({ client, request, requireFinishReason: false })
+    expect(result).toMatchObject({ text: 'whole', finishReason: null })
+    await expect(streamChatCompletion({ client, request })).rejects.toMatchObject({ message: STREAM_ENDED_EARLY })
   })
 
   it('aborts a held-open stream promptly with the signal reason', async () => {

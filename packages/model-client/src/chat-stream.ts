@@ -20,7 +20,8 @@ export interface ChatStreamResult {
   toolCalls: ToolCall[]
   /**
    * The provider's finish reason, except that `'stop'` with tool calls becomes `'tool_calls'`
-   * (Ollama and some llama.cpp builds say `stop`). Null if the stream ended cleanly without one.
+   * (Ollama and some llama.cpp builds say `stop`). Null only with `requireFinishReason: false`,
+   * when the stream ended cleanly without one.
    */
   finishReason: FinishReason
   /** Null when the provider ignored `stream_options.include_usage`; estimate with the token counter. */
@@ -43,7 +44,17 @@ export interface StreamChatCompletionParams {
    * headers; a stalled stream would otherwise hang the run). Default 300 000; 0 disables.
    */
   idleTimeoutMs?: number
+  /**
+   * An OpenAI-compatible stream always ends with a chunk carrying `finish_reason`; one that ends
+   * without any was cut (a proxy timeout, a crashed server, a connection closed cleanly mid-reply)
+   * and throws `StreamInterruptedError` ({@link STREAM_ENDED_EARLY}). False only for providers known to omit it (route
+   * flag `omitsFinishReason`): their streams count as finished. Default true.
+   */
+  requireFinishReason?: boolean
 }
+
+/** The user-safe text of a stream that ended without a finish_reason (the run's `last_error.message`). */
+export const STREAM_ENDED_EARLY = "The model's stream ended early (no finish_reason was sent), so the reply is incomplete."
 
 /**
  * Streams one chat completion, forwarding text and normalized tool call deltas as they arrive.
@@ -51,10 +62,11 @@ export interface StreamChatCompletionParams {
  * Failure contract: errors before any delta was forwarded are rethrown as the SDK raised them
  * (classify with `classifyUpstreamError`, safe to retry); after a delta was forwarded they are
  * wrapped in `StreamInterruptedError` with `outputEmitted: true`, which is never retried, because
- * the caller has already shown that output. An idle stall throws `StreamInterruptedError` too.
+ * the caller has already shown that output. An idle stall, and a stream that ends without any
+ * `finish_reason` (unless `requireFinishReason` is false), throw `StreamInterruptedError` too.
  */
 export async function streamChatCompletion(params: StreamChatCompletionParams): Promise<ChatStreamResult> {
-  const { client, request, signal, headers, onTextDelta, onToolCallDelta, idleTimeoutMs = 300_000 } = params
+  const { client, request, signal, headers, onTextDelta, onToolCallDelta, idleTimeoutMs = 300_000, requireFinishReason = true } = params
   if (signal?.aborted) throw abortReason(signal)
 
   // Our own controller, so an idle timeout can end the request without touching the caller's signal.
@@ -126,6 +138,9 @@ export async function streamChatCompletion(params: StreamChatCompletionParams): 
   // The SDK ends iteration quietly when its signal aborts, so an abort can also land here.
   if (signal?.aborted) throw abortReason(signal)
   if (idle) throw idleError(idleTimeoutMs, emitted)
+
+  // Before any output this is retried like other transient faults; after output it fails the run.
+  if (finishReason === null && requireFinishReason) throw new StreamInterruptedError(STREAM_ENDED_EARLY, emitted)
 
   const toolCalls = normalizer ? normalizer.calls() : []
   if (toolCalls.length > 0 && (finishReason === 'stop' || finishReason === null)) finishReason = 'tool_calls'

@@ -1,8 +1,8 @@
-export { Provider, createProviderRouter } from './provider-router.js'
+export { DEFAULT_CONTEXT_WINDOW_TOKENS, Provider, createProviderRouter } from './provider-router.js'
 export type { ProviderRouter, ProviderRouterOptions, ResolvedProvider } from './provider-router.js'
-export { ProviderRoute, ProviderRoutesFile, compileModelMatcher, loadProviderRoutes, parseProviderRoutes } from './provider-routes.js'
+export { ProviderRoute, ProviderRoutesFile, ProviderSettings, compileModelMatcher, loadProviderRoutes, parseProviderRoutes } from './provider-routes.js'
 
-export { streamChatCompletion } from './chat-stream.js'
+export { STREAM_ENDED_EARLY, streamChatCompletion } from './chat-stream.js'
 export type { ChatStreamRequest, ChatStreamResult, ChatUsage, FinishReason, StreamChatCompletionParams } from './chat-stream.js'
 
 export { createToolCallNormalizer } from './tool-call-normalizer.js'

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util'
 import OpenAI from 'openai'
-import { type ProviderRoute, compileModelMatcher, parseProviderRoutes } from './provider-routes.js'
+import { type ProviderRoute, ProviderSettings, compileModelMatcher, parseProviderRoutes } from './provider-routes.js'
 import { stripUrlCredentials } from './redact.js'
 
 /**
@@ -14,7 +14,20 @@ export class Provider {
     readonly baseURL: string,
     /** The route's explicit model list, if it has one. */
     readonly models: readonly string[] | undefined,
-  ) {}
+    /** How the provider's server behaves (see `ProviderSettings`); never holds a secret. */
+    readonly settings: ProviderSettings = {},
+    /** Window for models with none configured (the router's `contextWindowTokens`). */
+    private readonly defaultContextWindow = DEFAULT_CONTEXT_WINDOW_TOKENS,
+  ) {
+    this.windows = Object.entries(settings.contextWindows ?? {}).map(([match, tokens]) => ({ matches: compileModelMatcher(match), tokens }))
+  }
+
+  private readonly windows: { matches: (model: string) => boolean; tokens: number }[]
+
+  /** Tokens of prompt + reply `model` takes here: its `contextWindows` entry, the route's window, else the default. */
+  contextWindowFor(model: string): number {
+    return this.windows.find((w) => w.matches(model))?.tokens ?? this.settings.contextWindowTokens ?? this.defaultContextWindow
+  }
 
   toJSON(): { name: string; baseURL: string } {
     return { name: this.name, baseURL: this.baseURL }
@@ -24,6 +37,9 @@ export class Provider {
     return `Provider(${this.name} ${this.baseURL})`
   }
 }
+
+/** The window assumed for a model nobody configured one for (CONTEXT_WINDOW_TOKENS overrides it). */
+export const DEFAULT_CONTEXT_WINDOW_TOKENS = 128_000
 
 export interface ResolvedProvider {
   provider: Provider
@@ -45,10 +61,12 @@ export interface ProviderRouter {
 
 export interface ProviderRouterOptions {
   /** Where models no route matches go (e.g. UPSTREAM_BASE_URL / UPSTREAM_API_KEY). */
-  defaultProvider?: { baseURL: string; apiKey?: string | undefined; name?: string } | null
+  defaultProvider?: ({ baseURL: string; apiKey?: string | undefined; name?: string } & ProviderSettings) | null
   routes?: readonly ProviderRoute[]
   /** Time to response headers per request, ms. Default 120 000 (UPSTREAM_TIMEOUT_MS). */
   timeoutMs?: number
+  /** Context window of models no route configures one for. Default {@link DEFAULT_CONTEXT_WINDOW_TOKENS}. */
+  contextWindowTokens?: number
   /** Where `apiKeyEnv` is looked up. Default `process.env`, read once here. */
   env?: Record<string, string | undefined>
 }
@@ -76,11 +94,19 @@ export function createProviderRouter(options: ProviderRouterOptions = {}): Provi
   const entries: Entry[] = []
   const names = new Set<string>()
 
-  const add = (name: string, baseURL: string, apiKey: string | undefined, matches: Entry['matches'], models?: readonly string[], timeout?: number) => {
+  const add = (
+    name: string,
+    baseURL: string,
+    apiKey: string | undefined,
+    matches: Entry['matches'],
+    models: readonly string[] | undefined,
+    timeout: number | undefined,
+    settings: ProviderSettings,
+  ) => {
     if (names.has(name)) throw new Error(`Duplicate provider name "${name}": give one of the routes a distinct "name".`)
     names.add(name)
     entries.push({
-      provider: new Provider(name, stripUrlCredentials(baseURL), models),
+      provider: new Provider(name, stripUrlCredentials(baseURL), models, settings, options.contextWindowTokens ?? DEFAULT_CONTEXT_WINDOW_TOKENS),
       matches,
       realBaseURL: baseURL,
       apiKey,
@@ -95,12 +121,14 @@ export function createProviderRouter(options: ProviderRouterOptions = {}): Provi
       apiKey = env[route.apiKeyEnv]
       if (!apiKey) throw new Error(`Provider "${name}": environment variable ${route.apiKeyEnv} (apiKeyEnv) is not set.`)
     }
-    add(name, route.baseURL, apiKey, compileModelMatcher(route.match, route.models), route.models, route.timeoutMs)
+    const { name: _n, match, baseURL, apiKey: _k, apiKeyEnv: _e, models, timeoutMs: timeout, ...settings } = route
+    add(name, baseURL, apiKey, compileModelMatcher(match, models), models, timeout, settings)
   }
   const fallback = options.defaultProvider
   if (fallback) {
     if (!URL.canParse(fallback.baseURL)) throw new Error('Default provider: baseURL is not a valid URL.')
-    add(fallback.name ?? 'default', fallback.baseURL, fallback.apiKey || undefined, () => true)
+    const { name, baseURL, apiKey, ...settings } = fallback
+    add(name ?? 'default', baseURL, apiKey || undefined, () => true, undefined, undefined, ProviderSettings.parse(settings))
   }
 
   const clients = new Map<Provider, OpenAI>()

@@ -2,6 +2,37 @@ import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 
 /**
+ * What a route says about how its server behaves (also settable on the default provider). All
+ * optional; absent means the OpenAI behaviour.
+ */
+const ProviderSettingsFields = {
+  /**
+   * Tokens of prompt + reply the route's models take. Default: the router's `contextWindowTokens`
+   * (CONTEXT_WINDOW_TOKENS, 128 000). `truncation_strategy: auto` fits threads into it.
+   */
+  contextWindowTokens: z.number().int().min(256).optional(),
+  /** Per-model windows: `{ "<glob or name>": tokens }`, the first matching key wins over `contextWindowTokens`. */
+  contextWindows: z.record(z.string().min(1), z.number().int().min(256)).optional(),
+  /**
+   * The name the reply limit is sent under. Default `max_completion_tokens` (OpenAI's; its
+   * reasoning models refuse `max_tokens`); `max_tokens` for servers that only know the older name.
+   */
+  maxTokensParam: z.enum(['max_completion_tokens', 'max_tokens']).optional(),
+  /**
+   * The server's streams may end without a `finish_reason` chunk (some proxies and old servers do).
+   * Default false: a stream ending without one was cut, and is treated as interrupted.
+   */
+  omitsFinishReason: z.boolean().optional(),
+  /**
+   * The route serves any model name (e.g. a gateway that loads models on demand): names are not
+   * checked against its model list when assistants and runs are created. Default false.
+   */
+  anyModel: z.boolean().optional(),
+}
+export const ProviderSettings = z.strictObject(ProviderSettingsFields)
+export type ProviderSettings = z.infer<typeof ProviderSettings>
+
+/**
  * One entry of the providers file: models whose name matches `match` (a glob where `*` is any run
  * of characters and `?` one character, or an exact name) or appears in `models` go to `baseURL`.
  */
@@ -21,6 +52,7 @@ export const ProviderRoute = z
     models: z.array(z.string().min(1)).optional(),
     /** Per-provider override of the router's request timeout. */
     timeoutMs: z.number().int().positive().optional(),
+    ...ProviderSettingsFields,
   })
   .refine((r) => !(r.apiKey && r.apiKeyEnv), { message: 'set apiKey or apiKeyEnv, not both' })
 export type ProviderRoute = z.infer<typeof ProviderRoute>

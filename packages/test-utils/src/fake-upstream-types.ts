@@ -117,6 +117,18 @@ export interface ResetReply {
 }
 
 /**
+ * Ends the response cleanly (no RST, no error) without a `finish_reason` chunk or `data: [DONE]`,
+ * as a proxy timeout or a crashed inference server does. With `afterChunks` (stream requests
+ * only) that many content chunks of `text` (default: the echo reply) go out first; without it
+ * the stream ends right after its headers. A non-stream request gets an empty 200 body.
+ */
+export interface CutReply {
+  kind: 'cut'
+  afterChunks?: number
+  text?: string
+}
+
+/**
  * What the fake model does with one request.
  *
  * Honoured request fields: `stream`, `stream_options.include_usage`, `max_completion_tokens`
@@ -125,7 +137,7 @@ export interface ResetReply {
  * 'stop'`) when the request has no `tools` or `tool_choice: 'none'`, and only the first call is
  * kept with `parallel_tool_calls: false`.
  */
-export type Reply = TextReply | ToolCallsReply | QuirkyToolCallsReply | ErrorReply | HangReply | ResetReply
+export type Reply = TextReply | ToolCallsReply | QuirkyToolCallsReply | ErrorReply | HangReply | ResetReply | CutReply
 
 /** Chooses the reply for a request; may inspect the request and its earlier ones. */
 export type ReplyHandler = (req: RecordedRequest) => Reply | Promise<Reply>

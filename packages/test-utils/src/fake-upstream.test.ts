@@ -211,6 +211,22 @@ describe('failures', () => {
   })
 })
 
+describe('cut streams (no finish_reason, no [DONE])', () => {
+  it('ends the stream cleanly after some chunks, or right after the headers', async () => {
+    upstream.respondOnce({ kind: 'cut', afterChunks: 2, text: 'one two three four' }, { kind: 'cut' })
+    const read = async () => {
+      const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = []
+      for await (const chunk of await client.chat.completions.create({ model, messages: [user('x')], stream: true })) chunks.push(chunk)
+      return chunks
+    }
+    const cut = await read()
+    expect(cut.map((c) => c.choices[0]?.delta.content)).toEqual(['', 'one ', 'two '])
+    expect(cut.every((c) => c.choices[0]?.finish_reason === null)).toBe(true)
+    expect(await read()).toEqual([])
+    expect(upstream.requests.map((r) => r.outcome)).toEqual(['completed', 'completed'])
+  })
+})
+
 describe('recording', () => {
   it('records thread and run ids and detects same-thread overlaps', async () => {
     upstream.respond(() => ({ kind: 'text', text: 'slow', firstTokenDelayMs: 200 }))

@@ -236,6 +236,8 @@ class FakeUpstreamServer implements FakeUpstream {
         }
         return // a hang simply never ends the response
       }
+      case 'cut':
+        return this.cut(ex, reply.afterChunks ?? 0, reply.text)
       case 'text':
       case 'tool_calls':
       case 'quirky_tool_calls': {
@@ -250,6 +252,17 @@ class FakeUpstreamServer implements FakeUpstream {
         return this.json(ex, plan, reply.usage, reply.firstTokenDelayMs, reply.interChunkDelayMs)
       }
     }
+  }
+
+  /** {@link CutReply}: some chunks, then a clean end with no finish_reason and no `[DONE]`. */
+  private async cut(ex: Exchange, afterChunks: number, text: string | undefined): Promise<void> {
+    if (ex.body.stream !== true) {
+      ex.res.writeHead(200, { 'content-type': 'application/json' }).end()
+      return
+    }
+    const plan = planStandard({ kind: 'text', text: text ?? echoText(ex.body) }, undefined)
+    await this.stream(ex, plan, undefined, { limit: afterChunks })
+    if (!ex.signal.aborted) ex.res.end()
   }
 
   private usage(ex: Exchange, plan: Plan, spec: FakeUsage | undefined) {

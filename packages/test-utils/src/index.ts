@@ -7,6 +7,7 @@ export type {
   FakeUpstream,
   FakeUpstreamOptions,
   FakeUsage,
+  CutReply,
   ErrorReply,
   HangReply,
   Overlap,

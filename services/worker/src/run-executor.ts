@@ -225,6 +225,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
           },
           onToolCallDelta: stream.toolCall,
           idleTimeoutMs: deps.upstreamIdleTimeoutMs,
+          // A stream without finish_reason was cut (issue 15), unless the route says its server omits it.
+          requireFinishReason: !resolved.provider.settings.omitsFinishReason,
         }),
       { signal: ctx.signal, maxAttempts: deps.upstreamAttempts, onRetry: ({ failure }) => deps.onUpstreamError?.(failure.code, false) },
     )
