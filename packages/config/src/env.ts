@@ -59,7 +59,8 @@ export const UpstreamEnv = z.object({
 
 export const ApiEnv = BaseEnv.merge(UpstreamEnv).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().default('0.0.0.0'),
+  /** Unset: `127.0.0.1` without API_KEYS, `0.0.0.0` with them (`apiListenHost`). */
+  HOST: z.string().optional(),
   API_KEYS: ApiKeys.optional(),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Largest accepted request body. */

@@ -1,1 +1,2 @@
 export { BaseEnv, UpstreamEnv, ApiEnv, WorkerEnv, WebhooksEnv, EnvError, loadEnv, loadEnvOrExit, DEV_API_KEYS } from './env.js'
+export { apiListenHost, isLoopbackHost } from './listen-host.js'

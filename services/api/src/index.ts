@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server'
-import { ApiEnv, DEV_API_KEYS, loadEnvOrExit } from '@threadwork/config'
+import { ApiEnv, DEV_API_KEYS, EnvError, apiListenHost, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
 import { routerFromSettings } from '@threadwork/model-client'
 import { createDrainQueues } from '@threadwork/queue'
@@ -11,8 +11,17 @@ import { createServices } from './services.js'
 import { createStreaming } from './streaming/run-streamer.js'
 
 const env = loadEnvOrExit(ApiEnv)
+const host = (() => {
+  try {
+    return apiListenHost(env)
+  } catch (err) {
+    if (!(err instanceof EnvError)) throw err
+    process.stderr.write(`${err.message}\n`)
+    process.exit(1)
+  }
+})()
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL })
-if (!env.API_KEYS) log.warn('API_KEYS is unset: accepting only the development key from the README (project "default")')
+if (!env.API_KEYS) log.info({ host }, 'API_KEYS is unset: loopback only, accepting the development key sk-threadwork-dev (project "default")')
 
 const router = await routerFromSettings(env).catch((err: Error) => {
   process.stderr.write(`Invalid configuration: PROVIDERS_FILE ${err.message}\n`)
@@ -59,8 +68,8 @@ const app = createApp({
   durability: ops.durability,
 })
 
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
-  log.info({ port: info.port }, 'api listening')
+const server = serve({ fetch: app.fetch, port: env.PORT, hostname: host }, (info) => {
+  log.info({ host, port: info.port }, 'api listening')
 })
 
 async function shutdown(signal: string) {

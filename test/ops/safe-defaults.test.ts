@@ -1,0 +1,53 @@
+/**
+ * Safe by default (issue 13, item 1), on the built API process as `pnpm start` runs it:
+ * without API_KEYS it listens on loopback only and takes the README's development key; a
+ * non-loopback HOST without API_KEYS stops start-up with one line saying why.
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { type ServiceProcess, TEST_REDIS_URL, startServiceProcess, uniquePrefix } from '@threadwork/test-utils'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const apiDist = fileURLToPath(new URL('../../services/api/dist/index.js', import.meta.url))
+const started: ServiceProcess[] = []
+afterAll(() => {
+  for (const p of started) p.kill('SIGKILL')
+})
+
+/** Runs the built API to its exit and returns what it printed. */
+function runToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [apiDist], { env: { PATH: process.env.PATH ?? '', REDIS_URL: TEST_REDIS_URL, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.once('exit', (code) => {
+      clearTimeout(killer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+describe('API without API_KEYS', () => {
+  it('listens on 127.0.0.1 and accepts the development key', async () => {
+    const api = await startServiceProcess('api', { PORT: '0', REDIS_PREFIX: uniquePrefix('safe'), DURABLE_WRITES: 'off' }, { readyMessage: 'api listening', timeoutMs: 60_000 })
+    started.push(api)
+    const line = JSON.parse(api.output.find((l) => l.includes('api listening'))!) as { host: string; port: number }
+    expect(line.host).toBe('127.0.0.1')
+    const res = await fetch(`http://127.0.0.1:${line.port}/v1/assistants`, { headers: { authorization: 'Bearer sk-threadwork-dev' } })
+    expect(res.status).toBe(200)
+    api.kill('SIGTERM')
+    await api.exited
+  })
+
+  it('refuses a non-loopback HOST with one line naming HOST and API_KEYS', async () => {
+    const { code, stdout, stderr } = await runToExit({ PORT: '0', HOST: '0.0.0.0', REDIS_PREFIX: uniquePrefix('safe') })
+    expect(code).toBe(1)
+    expect(stdout).toBe('')
+    const lines = stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/HOST=0\.0\.0\.0.*API_KEYS/)
+  })
+})
