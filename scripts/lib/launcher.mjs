@@ -18,6 +18,9 @@ export const SERVICES = /** @type {const} */ (['api', 'worker', 'webhooks'])
 /** The shutdown signals we handle; SIGHUP covers a closed terminal (our children are detached). */
 const SHUTDOWN_SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])
 
+/** A second shutdown signal within this time is the same request (see onSignal); later, it forces. */
+const REPEAT_TO_FORCE_MS = 1500
+
 /**
  * Builds the services with turbo (cached, so a no-op when nothing changed).
  * @param {string} root
@@ -77,9 +80,15 @@ export async function runLauncher({
   let shutdownRequested = false
   let redisFailed = false
 
+  let firstSignalAt = 0
   const onSignal = (/** @type {string} */ signal) => {
+    // One Ctrl-C reaches us twice: from the terminal (our process group) and forwarded by pnpm
+    // (`procInterrupt`), and pnpm follows its SIGINT with a SIGTERM when it exits. Only a repeat
+    // after REPEAT_TO_FORCE_MS is a human asking to force.
+    if (shutdownRequested && Date.now() - firstSignalAt < REPEAT_TO_FORCE_MS) return
+    if (!shutdownRequested) firstSignalAt = Date.now()
     if (supervisor) {
-      if (!shutdownRequested) log(`${signal}: stopping services (up to ${graceMs / 1000} s; repeat to force)`)
+      if (!shutdownRequested) log(`${signal}: stopping services (up to ${graceMs / 1000} s; Ctrl-C again to force)`)
       shutdownRequested = true
       void supervisor.stop()
     } else {

@@ -449,7 +449,6 @@ const launch = (opts: Parameters<typeof runLauncher>[0]) => {
   const exit = runLauncher({ ...opts, signals, graceMs: opts.graceMs ?? 5000 })
   onTestFinished(async () => {
     signals.emit('SIGTERM', 'SIGTERM')
-    signals.emit('SIGTERM', 'SIGTERM') // second signal: SIGKILL stragglers
     await exit
   })
   return exit
@@ -599,10 +598,74 @@ describe('scripts/start.mjs as a real process', () => {
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow() // all gone
   })
 
-  it('is what `pnpm start` runs', () => {
+  it('is what `pnpm start` runs (exec: pnpm signals the launcher itself, not a shell in between)', () => {
     const rootPkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'))
-    expect(rootPkg.scripts.start).toBe('node scripts/start.mjs')
+    expect(rootPkg.scripts.start).toBe('exec node scripts/start.mjs')
   })
+})
+
+describe('`pnpm start` as a real process (issue 13, item 11)', () => {
+  /** A repo root with the real scripts and package.json start script, and fake services. */
+  const startRoot = () => {
+    const root = tempDir('pnpm-start')
+    cpSync(join(import.meta.dirname, '../../scripts'), join(root, 'scripts'), { recursive: true })
+    const rootPkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'))
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'tw-start-test', private: true, scripts: { start: rootPkg.scripts.start } }))
+    for (const name of SERVICES) {
+      mkdirSync(join(root, 'services', name, 'dist'), { recursive: true })
+      writeFileSync(join(root, 'services', name, 'dist', 'index.js'), fakeService())
+    }
+    return root
+  }
+
+  /** `pnpm start --skip-build` in its own process group (as a terminal runs it), then `send` once all three services are up. */
+  const runPnpmStart = async (send: (pnpmPid: number) => void) => {
+    const child = spawn('pnpm', ['start', '--skip-build'], {
+      cwd: startRoot(),
+      env: { PATH: process.env.PATH, REDIS_URL: `redis://${devRedis().host}:${devRedis().port}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    onTestFinished(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {}
+    })
+    let output = ''
+    child.stdout.on('data', (d) => (output += d))
+    child.stderr.on('data', (d) => (output += d))
+    const exited = new Promise<number | string | null>((done) => child.on('close', (code, signal) => done(code ?? signal)))
+    await vi.waitFor(() => expect(output.match(/^\[\w+\] pid \d+$/gm)).toHaveLength(3), { timeout: 30_000 })
+    const pids = [...output.matchAll(/^\[\w+\] pid (\d+)$/gm)].map((m) => Number(m[1]))
+    send(child.pid!)
+    const code = await exited
+    // Every service got exactly one SIGTERM and is gone (a second signal would have meant SIGKILL).
+    await vi.waitFor(() => {
+      for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow()
+    }, { timeout: 30_000 })
+    for (const name of SERVICES) expect(output.split('\n').filter((l) => l === `[${name}] got SIGTERM`)).toHaveLength(1)
+    expect(output).not.toMatch(/SIGKILL/)
+    return { code, output }
+  }
+
+  it('a Ctrl-C (SIGINT to the process group) stops everything and exits 0 without ELIFECYCLE', async () => {
+    const { code, output } = await runPnpmStart((pid) => process.kill(-pid, 'SIGINT'))
+    expect(code).toBe(0)
+    expect(output).not.toContain('ELIFECYCLE')
+    expect(output).toContain('[start] all services stopped')
+  }, 60_000)
+
+  it('SIGTERM to the pnpm pid stops everything and exits 0 without ELIFECYCLE', async () => {
+    const { code, output } = await runPnpmStart((pid) => process.kill(pid, 'SIGTERM'))
+    expect(code).toBe(0)
+    expect(output).not.toContain('ELIFECYCLE')
+    expect(output).toContain('[start] all services stopped')
+  }, 60_000)
+
+  it('SIGINT to the pnpm pid stops every service gracefully', async () => {
+    const { output } = await runPnpmStart((pid) => process.kill(pid, 'SIGINT'))
+    expect(output).toContain('[start] SIGINT: stopping services')
+  }, 60_000)
 })
 
 describe('scripts/lib/*.d.mts', () => {
