@@ -14,9 +14,30 @@ export const RunInternal = {
   /** Id of a written message still `in_progress`. */
   openMessage: '_open_msg',
   additionalInstructions: '_additional_instructions',
+  /**
+   * The run's effective `reasoning_effort` (the run's, else the assistant's), sent to the model;
+   * internal because OpenAI's run object has no such field.
+   */
+  reasoningEffort: '_reasoning_effort',
   /** The turn this run answers, if it was started by one. */
   turn: '_turn',
 } as const
+
+/**
+ * The internal fields a new run carries beside its wire object: the settings the model needs that
+ * OpenAI's run object does not show (`additional_instructions`; `reasoning_effort`, the run's
+ * else the assistant's). Used by every path that creates a run (create-run, create-thread-and-run, turns).
+ */
+export function runInternalSettings(
+  params: { additional_instructions?: string | null; reasoning_effort?: string | null },
+  assistant: { reasoning_effort?: string | null },
+): Record<string, string> {
+  const internal: Record<string, string> = {}
+  if (params.additional_instructions) internal[RunInternal.additionalInstructions] = params.additional_instructions
+  const effort = params.reasoning_effort ?? assistant.reasoning_effort
+  if (effort) internal[RunInternal.reasoningEffort] = effort
+  return internal
+}
 
 /** A turn that follows its run: where it is stored and the assistant's replies so far. */
 export interface TurnLink {

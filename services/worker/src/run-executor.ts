@@ -216,7 +216,10 @@ export function createRunExecutor(deps: ExecutorDeps) {
       () =>
         streamChatCompletion({
           client: resolved.client,
-          request: toChatRequest(run, prompt.chatMessages, completionBudget),
+          request: toChatRequest(run, prompt.chatMessages, completionBudget, {
+            reasoningEffort: internal[RunInternal.reasoningEffort] || null,
+            maxTokensParam: resolved.provider.settings.maxTokensParam,
+          }),
           signal: ctx.signal,
           headers: { 'x-threadwork-thread': threadId, 'x-threadwork-run': run.id },
           onTextDelta: (delta) => {

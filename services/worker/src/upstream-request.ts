@@ -6,13 +6,23 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
  * Maps a run's settings onto a chat completions request. Only `function` tools reach the model:
  * code_interpreter and file_search need sandboxes and vector stores Threadwork does not host.
  */
-export function toChatRequest(run: Run, messages: ChatCompletionMessageParam[], maxTokens: number | null): ChatStreamRequest {
+export function toChatRequest(
+  run: Run,
+  messages: ChatCompletionMessageParam[],
+  maxTokens: number | null,
+  opts: { reasoningEffort?: string | null; maxTokensParam?: 'max_completion_tokens' | 'max_tokens' } = {},
+): ChatStreamRequest {
   const functions = run.tools.flatMap((t) => (t.type === 'function' ? [t] : []))
   const request: ChatStreamRequest = { model: run.model, messages }
   if (run.temperature != null) request.temperature = run.temperature
   if (run.top_p != null) request.top_p = run.top_p
-  // `max_tokens` rather than `max_completion_tokens`: every OpenAI-compatible server understands it.
-  if (maxTokens !== null) request.max_tokens = maxTokens
+  // OpenAI's name (its reasoning models refuse `max_tokens`); a route may ask for the older name.
+  if (maxTokens !== null) {
+    if (opts.maxTokensParam === 'max_tokens') request.max_tokens = maxTokens
+    else request.max_completion_tokens = maxTokens
+  }
+  // Only when set (the run's, else the assistant's): servers without reasoning models never see it.
+  if (opts.reasoningEffort) request.reasoning_effort = opts.reasoningEffort as ChatStreamRequest['reasoning_effort']
   if (functions.length > 0 && run.tool_choice !== 'none') {
     request.tools = functions.map((t) => ({ type: 'function', function: { ...t.function, strict: t.function.strict ?? undefined } }))
     request.parallel_tool_calls = run.parallel_tool_calls

@@ -36,6 +36,7 @@ export type Turn = z.infer<typeof Turn>
 /** The run settings a turn may override: the same fields, limits and meaning as on create-run. */
 export const TurnRunSettings = RunCreateParams.pick({
   model: true,
+  reasoning_effort: true,
   instructions: true,
   additional_instructions: true,
   tools: true,

@@ -12,7 +12,7 @@ import {
   nowSeconds,
 } from '@threadwork/domain'
 import { type DrainQueues, EXPIRY_BACKSTOP_GRACE_MS } from '@threadwork/queue'
-import { RunInternal, type Stores, buildMessages, withTurn } from '@threadwork/storage'
+import { RunInternal, type Stores, buildMessages, runInternalSettings, withTurn } from '@threadwork/storage'
 
 export interface RunServiceDeps {
   stores: Stores
@@ -36,14 +36,15 @@ export function createRunService(deps: RunServiceDeps) {
     await Promise.all([queues.enqueueDrain(run.thread_id), run.expires_at ? queues.scheduleExpiry(run.thread_id, run.id, run.expires_at) : null])
   }
 
-  async function prepare(project: string, threadId: string, params: RunCreateParams | ThreadCreateAndRunParams): Promise<Run> {
+  async function prepare(project: string, threadId: string, params: RunCreateParams | ThreadCreateAndRunParams): Promise<{ run: Run; internal: Record<string, string> }> {
     const assistant = await stores.assistants.get(project, params.assistant_id)
     const model = params.model ?? assistant.model
     if (!deps.servesModel(model)) {
       throw ApiError.invalid(`The model '${model}' does not exist or is not served by any configured provider.`, 'model', 'model_not_found')
     }
-    const { assistant_id: _a, stream: _s, ...settings } = params as RunCreateParams
-    return newRun({ id: newId('run'), threadId, assistant, settings, createdAt: nowSeconds(), expiresAfterSeconds: deps.runExpiresAfterSeconds })
+    const { assistant_id: _a, stream: _s, reasoning_effort: _r, ...settings } = params as RunCreateParams
+    const run = newRun({ id: newId('run'), threadId, assistant, settings, createdAt: nowSeconds(), expiresAfterSeconds: deps.runExpiresAfterSeconds })
+    return { run, internal: runInternalSettings(params as RunCreateParams, assistant) }
   }
 
   /** Expires an active run whose deadline passed, even if no worker is alive to notice. */
@@ -78,9 +79,8 @@ export function createRunService(deps: RunServiceDeps) {
     unlockingExpired,
 
     async create(project: string, threadId: string, params: RunCreateParams): Promise<Run> {
-      const run = await prepare(project, threadId, params)
+      const { run, internal } = await prepare(project, threadId, params)
       const additional: Message[] = buildMessages(threadId, params.additional_messages ?? [])
-      const internal: Record<string, string> = params.additional_instructions ? { [RunInternal.additionalInstructions]: params.additional_instructions } : {}
       await unlockingExpired(project, threadId, () => stores.runs.create(project, run, additional, internal))
       await enqueue(run)
       return run
@@ -90,8 +90,8 @@ export function createRunService(deps: RunServiceDeps) {
       // Check the assistant and model before creating anything, so a bad request leaves nothing behind.
       await prepare(project, 'thread_pending', params)
       const { thread } = await stores.threads.create(project, { ...params.thread, tool_resources: params.thread?.tool_resources ?? params.tool_resources })
-      const run = await prepare(project, thread.id, params)
-      await stores.runs.create(project, run)
+      const { run, internal } = await prepare(project, thread.id, params)
+      await stores.runs.create(project, run, [], internal)
       await enqueue(run)
       return { run, threadId: thread.id, thread }
     },

@@ -1,7 +1,7 @@
 import { ApiError, type Message, type RunSettings, TERMINAL_TURN_STATUSES, type TurnCreateParams, newMessage, newRun, nowSeconds } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
 import type { DrainQueues } from '@threadwork/queue'
-import { RunInternal, type Stores } from '@threadwork/storage'
+import { RunInternal, type Stores, runInternalSettings } from '@threadwork/storage'
 import type { ItemResult } from '../run-executor.js'
 
 export interface StartTurnDeps {
@@ -48,10 +48,9 @@ export function createStartTurn(deps: StartTurnDeps) {
       createdAt: now,
       params: { role: 'user', content: request.content, attachments: request.attachments ?? [], metadata: {} },
     })
-    const { additional_instructions, ...settings } = request.run ?? {}
+    const { additional_instructions: _i, reasoning_effort: _r, ...settings } = request.run ?? {}
     const run = newRun({ id: turn.run_id, threadId, assistant, settings: settings as RunSettings, createdAt: now, expiresAfterSeconds: deps.runExpiresAfterSeconds })
-    const runInternal: Record<string, string> = { [RunInternal.item]: item, [RunInternal.turn]: turnId }
-    if (additional_instructions) runInternal[RunInternal.additionalInstructions] = additional_instructions
+    const runInternal: Record<string, string> = { [RunInternal.item]: item, [RunInternal.turn]: turnId, ...runInternalSettings(request.run ?? {}, assistant) }
 
     const started = await stores.turns.start({ project, fence, turn, message, run, runInternal })
     if (!started.ok) {
