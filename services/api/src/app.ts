@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
+import type { Context } from 'hono'
 import { ApiError } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
 import type { RedisClient, Stores } from '@threadwork/storage'
@@ -62,6 +63,14 @@ export function createApp(deps: AppDeps) {
 
   const v1 = new OpenAPIHono<AppEnv>()
   v1.use('*', apiKeyAuth(deps.apiKeys))
+  // Route matching comes before the body is read: a POST to a path nobody serves is a 404
+  // "Invalid URL" (or 405) whatever its body, never a 413/415 about a body nobody would read.
+  let table: ReturnType<typeof routeTable> | null = null
+  v1.use('*', async (c, next) => {
+    table ??= routeTable(app as never)
+    if (!table.serves(c.req.method, c.req.path)) return unknownRoute(c, table)
+    await next()
+  })
   v1.use('*', jsonBody(deps.maxBodyBytes ?? 2 * 1024 * 1024))
   if (deps.durability) v1.use('*', durableAck(deps.durability))
   v1.route('/', assistantRoutes(deps.stores))
@@ -80,16 +89,21 @@ export function createApp(deps: AppDeps) {
     servers: [{ url: '/' }],
   })
 
-  const table = routeTable(app as never)
   app.notFound((c) => {
-    const allowed = table.allowedMethods(c.req.path)
-    if (allowed.length > 0) {
-      c.header('allow', allowed.join(', '))
-      return renderError(new ApiError(405, `Method ${c.req.method} not allowed for ${c.req.path}. Allowed: ${allowed.join(', ')}.`, { code: 'method_not_allowed' }), c)
-    }
-    return renderError(new ApiError(404, `Invalid URL (${c.req.method} ${c.req.path})`, { code: 'unknown_url' }), c)
+    table ??= routeTable(app as never)
+    return unknownRoute(c, table)
   })
   app.onError((err, c) => renderError(err, c))
   return app
+}
+
+/** 405 with `Allow` when the path exists under other methods, else OpenAI's 404 "Invalid URL (METHOD /path)". */
+function unknownRoute(c: Context<AppEnv>, table: ReturnType<typeof routeTable>): Response {
+  const allowed = table.allowedMethods(c.req.path)
+  if (allowed.length > 0) {
+    c.header('allow', allowed.join(', '))
+    return renderError(new ApiError(405, `Method ${c.req.method} not allowed for ${c.req.path}. Allowed: ${allowed.join(', ')}.`, { code: 'method_not_allowed' }), c)
+  }
+  return renderError(new ApiError(404, `Invalid URL (${c.req.method} ${c.req.path})`), c)
 }
 export type App = ReturnType<typeof createApp>

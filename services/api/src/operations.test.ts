@@ -50,7 +50,7 @@ describe('queue dashboard (/admin/queues)', () => {
     for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/login']) {
       const res = await app.request(path, { headers: { authorization: basic(TOKEN) } })
       expect(res.status).toBe(404)
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unknown_url')
+      expect(((await res.json()) as { error: { code: string | null; message: string } }).error).toMatchObject({ code: null, message: `Invalid URL (GET ${path})` })
     }
   })
 

@@ -1,10 +1,13 @@
 import { ApiError } from '@threadwork/domain'
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../env.js'
+import { checkJsonShape } from './json-shape.js'
 
 /**
  * Reads and parses a request body once, before validation: oversized → 413, not JSON → 415,
- * malformed → 400, empty → `{}` (several POSTs take no body). The parsed value is put in Hono's
+ * malformed → 400, nested too deeply or holding a `__proto__` key → 400 saying so
+ * (`checkJsonShape`), empty → `{}` (several POSTs take no body). Runs only for requests a route
+ * serves (app.ts checks the route first). The parsed value is put in Hono's
  * body cache so the route validators reuse it.
  */
 export const jsonBody =
@@ -32,6 +35,8 @@ export const jsonBody =
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
         throw ApiError.invalid(`Invalid body: expected a JSON object, but got ${Array.isArray(parsed) ? 'an array' : typeof parsed}.`)
       }
+      const shape = checkJsonShape(parsed)
+      if (shape) throw shape
     }
     const cache = (c.req as unknown as { bodyCache: Record<string, unknown> }).bodyCache
     cache.json = Promise.resolve(parsed)

@@ -42,7 +42,7 @@ export function docsRoutes() {
     .get('/docs/assets/:file', async (c) => {
       const file = c.req.param('file')
       const type = ASSETS[file]
-      if (!type) throw new ApiError(404, `Invalid URL (GET ${c.req.path})`, { code: 'unknown_url' })
+      if (!type) throw new ApiError(404, `Invalid URL (GET ${c.req.path})`)
       let body = cache.get(file)
       if (!body) cache.set(file, (body = await readFile(join(dir, file))))
       return c.body(new Uint8Array(body), 200, { 'content-type': type, 'cache-control': 'public, max-age=86400' })
