@@ -12,6 +12,7 @@ export {
   ResponseFormat,
   ToolChoice,
   ReasoningEffort,
+  checkToolChoice,
 } from './resources/tools.js'
 export { Assistant, AssistantCreateParams, AssistantUpdateParams, AssistantDeleted, AssistantList } from './resources/assistant.js'
 export { Thread, ThreadCreateParams, ThreadUpdateParams, ThreadDeleted } from './resources/thread.js'
@@ -43,7 +44,22 @@ export {
   TERMINAL_RUN_STATUSES,
   isTerminalRunStatus,
 } from './resources/run.js'
-export { RunStep, RunStepList, RunStepStatus, StepDetails, FunctionToolCall } from './resources/run-step.js'
+export {
+  RunStep,
+  RunStepList,
+  RunStepStatus,
+  StepDetails,
+  FunctionToolCall,
+  CodeInterpreterToolCall,
+  CodeInterpreterOutput,
+  FileSearchToolCall,
+  FileSearchResult,
+  ToolCall,
+  IncludeQuery,
+  FILE_SEARCH_CONTENT_INCLUDE,
+  includesFileSearchContent,
+  stepForInclude,
+} from './resources/run-step.js'
 export { Model, ModelList } from './resources/model.js'
 export { runTransitions, canTransition, allowedFrom } from './run-transitions.js'
 export {

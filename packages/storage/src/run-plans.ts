@@ -21,6 +21,10 @@ export const RunInternal = {
   reasoningEffort: '_reasoning_effort',
   /** The turn this run answers, if it was started by one. */
   turn: '_turn',
+  /** '1' when the run was created with `include[]` asking for file_search result content (live step events show it). */
+  includeContent: '_include_content',
+  /** The usage of the model round whose tool_calls step waits for outputs (the step carries it once completed). */
+  openStepUsage: '_open_step_usage',
 } as const
 
 /**

@@ -2,6 +2,8 @@ export { TEST_REDIS_URL, uniquePrefix, deleteKeysWithPrefix, createRedisFixture 
 export type { RedisFixture } from './redis-fixture.js'
 export { startFakeUpstream } from './fake-upstream.js'
 export { defaultReply, echoText, lastUserText } from './fake-upstream-plan.js'
+export { fileSearchCall, pythonCall, sourceMarkersIn, toolRoundOf, toolScript } from './fake-upstream-tools.js'
+export type { ToolRound, ToolScriptStep } from './fake-upstream-tools.js'
 export type {
   FakeToolCall,
   FakeUpstream,

@@ -5,14 +5,14 @@ import { createRoundStream } from './round-stream.js'
 
 const run = { id: 'run_1', thread_id: 'thread_1', assistant_id: 'asst_1', expires_at: null, parallel_tool_calls: true } as unknown as Run
 
-function setup(r: Run = run) {
+function setup(r: Run = run, builtins: ReadonlyMap<string, 'file_search' | 'code_interpreter'> = new Map()) {
   // biome-ignore lint/suspicious/noExplicitAny: event payloads are checked field by field
   const emitted: { event: string; data: any; fence: number }[] = []
   const live: LiveEvents = {
     emit: (_t, _r, event, data, fence) => void emitted.push({ event, data, fence }),
     emitAll: (_t, _r, events, fence) => void emitted.push(...events.map((e) => ({ ...e, fence }))),
   }
-  const stream = createRoundStream(live, r, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 })
+  const stream = createRoundStream(live, r, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 }, builtins)
   const calls = () =>
     emitted
       .filter((e) => e.event === 'thread.run.step.delta')
@@ -42,7 +42,7 @@ describe('round stream', () => {
     expect(emitted[4]!.data.delta.content[0].text).toEqual({ value: 'Hel', annotations: [] })
     expect(emitted[5]!.data.delta.content[0].text).toEqual({ value: 'lo' })
     expect(emitted.every((e) => e.fence === 7)).toBe(true)
-    const closing = stream.finishMessage({ status: 'completed' } as never, { id: 'step_m' } as never)
+    const closing = stream.finishMessage({ status: 'completed', content: [] } as never, { id: 'step_m' } as never)
     expect(closing.map((e) => e.event)).toEqual(['thread.message.completed', 'thread.run.step.completed'])
   })
 
@@ -117,5 +117,46 @@ describe('round stream', () => {
     expect(closing).toHaveLength(1)
     expect(closing[0]).toMatchObject({ event: 'thread.run.step.cancelled', data: { id: 'step_t', status: 'cancelled', cancelled_at: expect.any(Number) } })
     expect(stream.abandon('cancelled')).toEqual([])
+  })
+
+  it('built-in calls stream in their own shapes: code as input deltas while it is written, a search as an empty object', () => {
+    const { emitted, stream } = setup(run, new Map([['python', 'code_interpreter'], ['file_search', 'file_search']]))
+    const args = JSON.stringify({ code: 'x = 6 * 7\nprint(x)' })
+    stream.toolCall(call(0, '', 'A', 'python'))
+    for (const piece of args.match(/.{1,4}/gs) ?? []) stream.toolCall(call(0, piece))
+    stream.toolCall(call(1, '', 'B', 'file_search'))
+    stream.toolCall(call(1, '{"queries":["q"]}'))
+    stream.builtinDelta(0, 'code_interpreter', { outputs: [{ index: 0, type: 'logs', logs: '42\n' }] })
+    stream.finishToolCalls()
+    const deltas = emitted.filter((e) => e.event === 'thread.run.step.delta').map((e) => e.data.delta.step_details.tool_calls[0])
+    expect(deltas[0]).toEqual({ index: 0, id: 'A', type: 'code_interpreter', code_interpreter: { input: '', outputs: [] } })
+    const code = deltas.filter((d) => d.index === 0 && d.code_interpreter.input !== undefined)
+    expect(code.map((d) => d.code_interpreter.input).join('')).toBe('x = 6 * 7\nprint(x)')
+    expect(code.length).toBeGreaterThan(3)
+    expect(deltas.filter((d) => d.index === 1)).toEqual([{ index: 1, id: 'B', type: 'file_search', file_search: {} }])
+    expect(deltas.at(-1)).toEqual({ index: 0, type: 'code_interpreter', code_interpreter: { outputs: [{ index: 0, type: 'logs', logs: '42\n' }] } })
+    expect(emitted.some((e) => JSON.stringify(e.data).includes('"function"'))).toBe(false)
+  })
+
+  it('a reply with citations and images sends them in one delta before it completes', () => {
+    const { stream } = setup()
+    stream.text('40 bar 【0:0†m】')
+    const annotation = { type: 'file_citation', text: '【0:0†m】', file_citation: { file_id: 'file-1' }, start_index: 7, end_index: 14 }
+    const message = {
+      id: 'msg_1',
+      status: 'completed',
+      content: [
+        { type: 'text', text: { value: '40 bar 【0:0†m】', annotations: [annotation] } },
+        { type: 'image_file', image_file: { file_id: 'file-img' } },
+      ],
+    }
+    const closing = stream.finishMessage(message as never, { id: 'step_m' } as never)
+    expect(closing.map((e) => e.event)).toEqual(['thread.message.delta', 'thread.message.completed', 'thread.run.step.completed'])
+    expect((closing[0]!.data as { delta: unknown }).delta).toEqual({
+      content: [
+        { index: 0, type: 'text', text: { annotations: [{ index: 0, ...annotation }] } },
+        { index: 1, type: 'image_file', image_file: { file_id: 'file-img' } },
+      ],
+    })
   })
 })

@@ -2,6 +2,8 @@ import { type Message, type Run, type RunStep, nowSeconds } from '@threadwork/do
 import type { ToolCallDelta } from '@threadwork/model-client'
 import type { LiveEvents } from './live-events.js'
 import { emptyAssistantMessage, stepOf } from './run-objects.js'
+import type { BuiltinType } from './tools/builtin-tool.js'
+import { createJsonStringFieldReader } from './tools/json-string-field.js'
 
 /** One event of a run's live stream. */
 export type LiveEvent = { event: string; data: unknown }
@@ -11,6 +13,11 @@ export interface RoundStream {
   readonly toolStepId: string
   text(delta: string): void
   toolCall(delta: ToolCallDelta): void
+  /**
+   * A delta of built-in call `index` of the tool_calls step (`{outputs: [...]}` for code_interpreter),
+   * e.g. outputs as the sandbox produces them.
+   */
+  builtinDelta(index: number, type: BuiltinType, body: Record<string, unknown>): void
   /** Sends the tool-call deltas still held back; returns the events closing a text message still open. */
   finishToolCalls(): LiveEvent[]
   /** The events ending the round's message (opening it first if the reply was empty). */
@@ -38,7 +45,13 @@ interface HeldCall {
  * others are held until its arguments are complete JSON (or the round ends), then sent as one
  * delta each and the next one goes live.
  */
-export function createRoundStream(live: LiveEvents, run: Run, ids: { messageId: string; stepId: string; toolStepId: string; fence: number }): RoundStream {
+export function createRoundStream(
+  live: LiveEvents,
+  run: Run,
+  ids: { messageId: string; stepId: string; toolStepId: string; fence: number },
+  /** Function names that stand for built-in tools: their calls stream in the built-in's shape. */
+  builtins: ReadonlyMap<string, BuiltinType> = new Map(),
+): RoundStream {
   const { messageId, stepId, toolStepId, fence } = ids
   const emit = (event: string, data: unknown) => live.emit(run.thread_id, run.id, event, data, fence)
   let messageOpen = false
@@ -80,7 +93,29 @@ export function createRoundStream(live: LiveEvents, run: Run, ids: { messageId: 
       { event: 'thread.run.step.completed', data: messageStep(t) },
     ]
   }
+  /** What each call index is (known from its first delta's name), with the reader of a code call's `code`. */
+  const kinds = new Map<number, { type: BuiltinType | 'function'; code?: ReturnType<typeof createJsonStringFieldReader> }>()
+  const stepDelta = (call: Record<string, unknown>) =>
+    emit('thread.run.step.delta', { id: toolStepId, object: 'thread.run.step.delta', delta: { step_details: { type: 'tool_calls', tool_calls: [call] } } })
   const emitCall = (index: number, id: string | undefined, name: string | undefined, args: string): void => {
+    let kind = kinds.get(index)
+    if (!kind && name !== undefined) {
+      const type = builtins.get(name) ?? 'function'
+      kind = type === 'code_interpreter' ? { type, code: createJsonStringFieldReader('code') } : { type }
+      kinds.set(index, kind)
+    }
+    if (kind?.type === 'file_search') {
+      // OpenAI shows a search call as an empty object until the step completes with its results.
+      if (id) stepDelta({ index, id, type: 'file_search', file_search: {} })
+      return
+    }
+    if (kind?.type === 'code_interpreter') {
+      // The code streams as `code_interpreter.input` deltas while the model writes it.
+      const input = kind.code!.push(args)
+      if (id) stepDelta({ index, id, type: 'code_interpreter', code_interpreter: { input, outputs: [] } })
+      else if (input) stepDelta({ index, type: 'code_interpreter', code_interpreter: { input } })
+      return
+    }
     const fn = { ...(name !== undefined ? { name } : {}), arguments: args, ...(id ? { output: null } : {}) }
     emit('thread.run.step.delta', {
       id: toolStepId,
@@ -157,6 +192,9 @@ export function createRoundStream(live: LiveEvents, run: Run, ids: { messageId: 
       call.args += delta.function.arguments
       held.set(index, call)
     },
+    builtinDelta(index, type, body) {
+      stepDelta({ index, type, [type]: body })
+    },
     finishToolCalls() {
       for (const index of [...held.keys()].sort((a, b) => a - b)) {
         const call = held.get(index)!
@@ -171,6 +209,7 @@ export function createRoundStream(live: LiveEvents, run: Run, ids: { messageId: 
       if (messageClosed) return []
       messageClosed = true
       return [
+        ...contentAddedAtEnd(message),
         { event: message.status === 'incomplete' ? 'thread.message.incomplete' : 'thread.message.completed', data: message },
         { event: 'thread.run.step.completed', data: step },
       ]
@@ -188,6 +227,22 @@ export function createRoundStream(live: LiveEvents, run: Run, ids: { messageId: 
       return [{ event: `thread.run.step.${to}`, data: step }]
     },
   }
+}
+
+/**
+ * What a reply gained once its text was complete — citations and file paths on the text, images the
+ * code displayed — as one `thread.message.delta` before `thread.message.completed`, so the SDKs'
+ * stream helpers, which build the message from deltas, show them too. [] when there is none.
+ */
+function contentAddedAtEnd(message: Message): LiveEvent[] {
+  const parts: Record<string, unknown>[] = []
+  message.content.forEach((part, index) => {
+    if (part.type === 'text' && part.text.annotations.length > 0) {
+      parts.push({ index, type: 'text', text: { annotations: part.text.annotations.map((a, i) => ({ index: i, ...a })) } })
+    } else if (part.type === 'image_file') parts.push({ index, type: 'image_file', image_file: part.image_file })
+  })
+  if (parts.length === 0) return []
+  return [{ event: 'thread.message.delta', data: { id: message.id, object: 'thread.message.delta', delta: { content: parts } } }]
 }
 
 /** Whether a call's arguments are finished JSON; parsed only when they end like JSON does. */

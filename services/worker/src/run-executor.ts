@@ -1,18 +1,19 @@
 import {
   type Message,
+  type MessageContent,
   type Run,
   type RunStep,
   type RunUsage,
   isTerminalRunStatus,
   newId,
   nowSeconds,
+  stepForInclude,
 } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
 import {
   type ChatStreamResult,
   type ProviderRouter,
   StreamInterruptedError,
-  type ToolTurn,
   UpstreamError,
   buildPrompt,
   countTextTokens,
@@ -26,6 +27,10 @@ import type { LiveEvents } from './live-events.js'
 import { type RoundStream, createRoundStream } from './round-stream.js'
 import { emptyAssistantMessage, stepOf } from './run-objects.js'
 import { loadHistory } from './thread-history.js'
+import { type BuiltinTool, ToolUnavailableError } from './tools/builtin-tool.js'
+import { executeBuiltins, offerBuiltins } from './tools/builtin-round.js'
+import { annotateReply } from './tools/reply-annotations.js'
+import { type RunToolHistory, loadRunToolHistory, withModelRecord } from './tools/run-tool-history.js'
 import { toChatRequest } from './upstream-request.js'
 
 /** What happened to a mailbox item: finished, waiting on the client, or no longer ours. */
@@ -46,6 +51,21 @@ export interface ExecutorDeps {
   /** How often a running run re-reads its status: the backstop for a cancel whose pub/sub message was lost. */
   statusCheckMs?: number
   contextWindowTokens?: number
+  /** The built-in tools (file_search, code_interpreter) this worker executes; none: they are not offered. */
+  builtins?: readonly BuiltinTool[]
+  /** Tool rounds a run may make before the model is made to answer (a model looping on tools). Default 24. */
+  maxToolRounds?: number
+}
+
+/** A round whose built-in calls were executed and committed: the run goes on with the next round's ids. */
+interface NextRound {
+  loaded: LoadedRun
+  ids: RoundIds
+}
+interface RoundIds {
+  messageId: string
+  stepId: string
+  toolStepId: string
 }
 
 const USAGE_FIELD = '_usage'
@@ -55,6 +75,7 @@ const ROUND_STEP = '_step_id'
 const ROUND_TOOL_STEP = '_tool_step_id'
 
 const zeroUsage: RunUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
+const emptyToolHistory = (): RunToolHistory => ({ turns: [], refs: { citations: new Map(), files: new Map() }, pendingImages: [], ordinals: { file_search: 0, code_interpreter: 0 } })
 const addUsage = (a: RunUsage, b: RunUsage): RunUsage => ({
   prompt_tokens: a.prompt_tokens + b.prompt_tokens,
   completion_tokens: a.completion_tokens + b.completion_tokens,
@@ -62,11 +83,13 @@ const addUsage = (a: RunUsage, b: RunUsage): RunUsage => ({
 })
 
 /**
- * Drives one run from `queued` to a terminal status or `requires_action`: one model round per
- * call (a run resumed after tool outputs comes back here for its next round). Every write is a
- * fenced commit, so an attempt superseded after a lost lock writes nothing; the round's message
- * and step ids are fixed on the run before the model is called, so a re-run after a crash writes
- * the same message, never a second one.
+ * Drives one run from `queued` to a terminal status or `requires_action`. Each model round ends in
+ * one fenced commit: an answer ends the run; function calls park it in `requires_action` (a run
+ * resumed after tool outputs comes back here); built-in calls (file_search, code_interpreter) are
+ * executed here, their completed `tool_calls` step committed with the next round's ids, and the
+ * next round follows at once. So an attempt superseded after a lost lock writes nothing, and since
+ * a round's message and step ids are fixed on the run before its model call, a re-run after a
+ * crash redoes only the round in progress and writes the same message and steps, never a second.
  */
 export function createRunExecutor(deps: ExecutorDeps) {
   const { stores, live, cancels, log } = deps
@@ -96,9 +119,11 @@ export function createRunExecutor(deps: ExecutorDeps) {
     if (run.expires_at !== null && now >= run.expires_at) return settle(await stores.runLifecycle.end(threadId, runId, 'expired', { fence }))
 
     // queued (or in_progress again after a crash): fix this round's ids, then start.
-    const messageId = internal[ROUND_MESSAGE] || newId('msg')
-    const stepId = internal[ROUND_STEP] || newId('step')
-    const toolStepId = internal[ROUND_TOOL_STEP] || newId('step')
+    let ids: RoundIds = {
+      messageId: internal[ROUND_MESSAGE] || newId('msg'),
+      stepId: internal[ROUND_STEP] || newId('step'),
+      toolStepId: internal[ROUND_TOOL_STEP] || newId('step'),
+    }
     const started: Run = { ...run, status: 'in_progress', started_at: run.started_at ?? now }
     // Registered before the run shows `in_progress`: the API publishes a cancel only after reading
     // `in_progress`, so registering after the commit could miss a cancel sent in between, and the
@@ -109,7 +134,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       fence,
       from: ['queued', 'in_progress'],
       run: { status: 'in_progress', started_at: started.started_at },
-      internal: { [ROUND_MESSAGE]: messageId, [ROUND_STEP]: stepId, [ROUND_TOOL_STEP]: toolStepId },
+      internal: { [ROUND_MESSAGE]: ids.messageId, [ROUND_STEP]: ids.stepId, [ROUND_TOOL_STEP]: ids.toolStepId },
       // With the status, atomically; a re-run after a crash (already in_progress) does not repeat it.
       live: run.status === 'queued' ? { events: [{ event: 'thread.run.in_progress', data: started }] } : undefined,
     })
@@ -117,7 +142,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
       cancels.release(runId)
       return afterFailedCommit(start, threadId, runId, fence)
     }
-    const round = createRoundStream(live, started, { messageId, stepId, toolStepId, fence })
+    // The round streaming now (replaced by each round), so an abort closes what it showed.
+    const current: { round: RoundStream } = { round: createRoundStream(live, started, { ...ids, fence }) }
 
     // Text streamed to clients this round, so a run ended mid-reply keeps it (see `inFlightReply`).
     const partial = { text: '' }
@@ -133,7 +159,14 @@ export function createRunExecutor(deps: ExecutorDeps) {
         .catch(() => {})
     }, deps.statusCheckMs ?? 3000)
     try {
-      return await runRound({ ...loaded, run: started }, { project, fence, item, messageId, stepId, signal: controller.signal, partial, round })
+      let state: LoadedRun = { ...loaded, run: started }
+      for (;;) {
+        partial.text = ''
+        const outcome = await runRound(state, { project, fence, item, ids, signal: controller.signal, partial, current })
+        if (typeof outcome === 'string') return outcome
+        state = outcome.loaded
+        ids = outcome.ids
+      }
     } catch (err) {
       const reason = err instanceof RunAborted ? err.reason : controller.signal.reason instanceof RunAborted ? controller.signal.reason.reason : null
       if (reason === 'shutdown') {
@@ -141,7 +174,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
         await deps.queues.enqueueDrain(threadId)
         return 'handed_back'
       }
-      const inFlight = inFlightReply(started, messageId, stepId, partial.text)
+      const inFlight = inFlightReply(started, ids.messageId, ids.stepId, partial.text)
+      const round = current.round
       if (reason === 'cancelled') {
         return settle(await stores.runLifecycle.end(threadId, runId, 'cancelled', { fence, from: ['cancelling', 'in_progress'], inFlight, liveBefore: round.abandon('cancelled') }))
       }
@@ -149,9 +183,12 @@ export function createRunExecutor(deps: ExecutorDeps) {
       const lastError =
         err instanceof UpstreamError
           ? { code: err.code, message: err.message }
-          : { code: 'server_error' as const, message: err instanceof StreamInterruptedError ? 'The model stream was interrupted.' : 'Sorry, something went wrong.' }
-      if (!(err instanceof UpstreamError)) log.error({ err, runId, threadId }, 'run failed')
-      else deps.onUpstreamError?.(err.code, true)
+          : err instanceof ToolUnavailableError
+            ? { code: 'server_error' as const, message: err.message }
+            : { code: 'server_error' as const, message: err instanceof StreamInterruptedError ? 'The model stream was interrupted.' : 'Sorry, something went wrong.' }
+      if (err instanceof UpstreamError) deps.onUpstreamError?.(err.code, true)
+      else if (err instanceof ToolUnavailableError) log.warn({ err: err.message, runId, threadId }, 'built-in tool unavailable')
+      else log.error({ err, runId, threadId }, 'run failed')
       return settle(await stores.runLifecycle.end(threadId, runId, 'failed', { fence, lastError, from: ['in_progress'], inFlight, liveBefore: round.abandon('failed') }))
     } finally {
       if (expiryTimer) clearTimeout(expiryTimer)
@@ -179,8 +216,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
 
   async function runRound(
     loaded: LoadedRun,
-    ctx: { project: string; fence: number; item: string; messageId: string; stepId: string; signal: AbortSignal; partial: { text: string }; round: RoundStream },
-  ): Promise<ItemResult> {
+    ctx: { project: string; fence: number; item: string; ids: RoundIds; signal: AbortSignal; partial: { text: string }; current: { round: RoundStream } },
+  ): Promise<ItemResult | NextRound> {
     const { run, internal } = loaded
     const threadId = run.thread_id
     const usedSoFar: RunUsage = internal[USAGE_FIELD] ? JSON.parse(internal[USAGE_FIELD]) : zeroUsage
@@ -190,6 +227,10 @@ export function createRunExecutor(deps: ExecutorDeps) {
     const contextWindow = deps.contextWindowTokens ?? 128_000
     if (completionBudget !== null && completionBudget <= 0) return incomplete('max_completion_tokens', usedSoFar)
 
+    const { messageId, stepId } = ctx.ids
+    // Only a run past its first round has tool rounds to replay (saves a read per plain run).
+    const tools = internal[USAGE_FIELD] ? await loadRunToolHistory(stores.redis, stores.keys, threadId, run.id) : emptyToolHistory()
+    const offer = await offerBuiltins(deps.builtins ?? [], run, ctx.project, tools.turns.length, deps.maxToolRounds ?? 24)
     const history = await loadHistory(stores.redis, stores.keys, threadId, {
       lastMessages: run.truncation_strategy.type === 'last_messages' ? run.truncation_strategy.last_messages : null,
       budgetTokens: Math.min(promptBudget ?? contextWindow, contextWindow),
@@ -201,8 +242,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       truncation: run.truncation_strategy,
       maxPromptTokens: promptBudget !== null ? Math.max(promptBudget, 0) : null,
       contextWindowTokens: contextWindow,
-      // Only a run resumed after tool outputs has function-calling rounds to replay (saves two reads per run).
-      toolTurns: internal[USAGE_FIELD] ? await toolTurnsOf(ctx.project, run) : [],
+      toolTurns: tools.turns,
     })
     if (!prompt.fits) return incomplete('max_prompt_tokens', usedSoFar)
 
@@ -211,7 +251,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
       throw new UpstreamError({ retryable: false, code: 'invalid_prompt', status: null, retryAfterMs: null, message: `The model '${run.model}' is not served by any configured provider.` })
     }
 
-    const stream = ctx.round
+    const stream = createRoundStream(live, run, { ...ctx.ids, fence: ctx.fence }, offer.names)
+    ctx.current.round = stream
     const result: ChatStreamResult = await withUpstreamRetries(
       () =>
         streamChatCompletion({
@@ -219,6 +260,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
           request: toChatRequest(run, prompt.chatMessages, completionBudget, {
             reasoningEffort: internal[RunInternal.reasoningEffort] || null,
             maxTokensParam: resolved.provider.settings.maxTokensParam,
+            offered: offer.offered,
+            firstRound: tools.turns.length === 0,
           }),
           signal: ctx.signal,
           headers: { 'x-threadwork-thread': threadId, 'x-threadwork-run': run.id },
@@ -245,9 +288,15 @@ export function createRunExecutor(deps: ExecutorDeps) {
     roundUsage.total_tokens = roundUsage.prompt_tokens + roundUsage.completion_tokens
     const usage = addUsage(usedSoFar, roundUsage)
     const now = nowSeconds()
+    const includeContent = internal[RunInternal.includeContent] === '1'
+    const content: MessageContent[] = [
+      { type: 'text', text: { value: result.text, annotations: annotateReply(result.text, tools.refs) } },
+      // Images the code displayed since the run's last message belong to this reply (OpenAI's image_file parts).
+      ...tools.pendingImages.map((file_id): MessageContent => ({ type: 'image_file', image_file: { file_id } })),
+    ]
     const textMessage: Message | null = result.text
       ? {
-          id: ctx.messageId,
+          id: messageId,
           object: 'thread.message',
           created_at: now,
           thread_id: threadId,
@@ -256,32 +305,54 @@ export function createRunExecutor(deps: ExecutorDeps) {
           completed_at: now,
           incomplete_at: null,
           role: 'assistant',
-          content: [{ type: 'text', text: { value: result.text, annotations: [] } }],
+          content,
           assistant_id: run.assistant_id,
           run_id: run.id,
           attachments: [],
           metadata: {},
         }
       : null
-    const messageStep = textMessage ? stepOf(run, ctx.stepId, now, { type: 'message_creation', message_creation: { message_id: ctx.messageId } }, roundUsage) : null
+    // A round's usage goes to its last step (the tool_calls step when it made calls), so the run's
+    // steps add up to its usage; text written before calls is a message step of that round with none.
+    const messageStep = textMessage
+      ? stepOf(run, stepId, now, { type: 'message_creation', message_creation: { message_id: messageId } }, result.toolCalls.length > 0 ? { ...zeroUsage } : roundUsage)
+      : null
 
     if (result.toolCalls.length > 0) {
       const toolStepId = stream.toolStepId
-      const toolStep: RunStep = {
-        ...stepOf(run, toolStepId, now, {
-          type: 'tool_calls',
-          tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments, output: null } })),
-        }, null),
-        status: 'in_progress',
-        completed_at: null,
+      const { stepCalls, record } = await executeBuiltins(result.toolCalls, offer, { project: ctx.project, run, signal: ctx.signal, ordinals: tools.ordinals, stream })
+      const functionCalls = result.toolCalls.filter((c) => !offer.names.has(c.name))
+      const doneAt = nowSeconds()
+      if (functionCalls.length === 0) {
+        // Only built-in calls: their step is complete; the run goes on to its next round.
+        const toolStep = withModelRecord(stepOf(run, toolStepId, doneAt, { type: 'tool_calls', tool_calls: stepCalls }, roundUsage), record)
+        const next: RoundIds = { messageId: newId('msg'), stepId: newId('step'), toolStepId: newId('step') }
+        const roundInternal = { [USAGE_FIELD]: JSON.stringify(usage), [ROUND_MESSAGE]: next.messageId, [ROUND_STEP]: next.stepId, [ROUND_TOOL_STEP]: next.toolStepId }
+        const outcome = await runs.commit(threadId, run.id, {
+          project: ctx.project,
+          fence: ctx.fence,
+          from: ['in_progress'],
+          run: { usage },
+          internal: roundInternal,
+          messages: textMessage ? [textMessage] : [],
+          steps: [...(messageStep ? [messageStep] : []), toolStep],
+          events: textMessage ? [{ type: 'thread.message.completed', data: textMessage }] : [],
+          live: { events: [...stream.finishToolCalls(), { event: 'thread.run.step.completed', data: stepForInclude(toolStep, includeContent) }] },
+        })
+        if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
+        return { loaded: { run: { ...run, usage }, internal: { ...internal, ...roundInternal } }, ids: next }
       }
+      const toolStep: RunStep = withModelRecord(
+        { ...stepOf(run, toolStepId, doneAt, { type: 'tool_calls', tool_calls: stepCalls }, null), status: 'in_progress', completed_at: null },
+        record,
+      )
       const waiting: Run = {
         ...run,
         status: 'requires_action',
         usage,
         required_action: {
           type: 'submit_tool_outputs',
-          submit_tool_outputs: { tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) },
+          submit_tool_outputs: { tool_calls: functionCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) },
         },
       }
       const turnLink = await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn], textMessage ? [textMessage] : [])
@@ -290,7 +361,14 @@ export function createRunExecutor(deps: ExecutorDeps) {
         fence: ctx.fence,
         from: ['in_progress'],
         run: { status: 'requires_action', required_action: waiting.required_action, usage },
-        internal: { [USAGE_FIELD]: JSON.stringify(usage), [RunInternal.openStep]: toolStepId, [ROUND_MESSAGE]: '', [ROUND_STEP]: '', [ROUND_TOOL_STEP]: '' },
+        internal: {
+          [USAGE_FIELD]: JSON.stringify(usage),
+          [RunInternal.openStep]: toolStepId,
+          [RunInternal.openStepUsage]: JSON.stringify(roundUsage),
+          [ROUND_MESSAGE]: '',
+          [ROUND_STEP]: '',
+          [ROUND_TOOL_STEP]: '',
+        },
         messages: textMessage ? [textMessage] : [],
         steps: [...(messageStep ? [messageStep] : []), toolStep],
         events: [...(textMessage ? [{ type: 'thread.message.completed', data: textMessage }] : []), { type: 'thread.run.requires_action', data: waiting }],
@@ -306,8 +384,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
       ? cut
         ? { ...textMessage, status: 'incomplete', completed_at: null, incomplete_at: now, incomplete_details: { reason: 'max_tokens' } }
         : textMessage
-      : { ...emptyAssistantMessage(run, ctx.messageId, now) }
-    const step = messageStep ?? stepOf(run, ctx.stepId, now, { type: 'message_creation', message_creation: { message_id: ctx.messageId } }, roundUsage)
+      : { ...emptyAssistantMessage(run, messageId, now) }
+    const step = messageStep ?? stepOf(run, stepId, now, { type: 'message_creation', message_creation: { message_id: messageId } }, roundUsage)
     const { plan } = terminalPlan(loaded, cut ? 'incomplete' : 'completed', {
       project: ctx.project,
       now,
@@ -337,19 +415,6 @@ export function createRunExecutor(deps: ExecutorDeps) {
       if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
       return 'done'
     }
-  }
-
-  /** The function-calling rounds of this run so far, for the next prompt. */
-  async function toolTurnsOf(project: string, run: Run): Promise<ToolTurn[]> {
-    const page = await stores.runs.listSteps(project, run.thread_id, run.id, { limit: 100, order: 'asc' })
-    return page.data.flatMap((s): ToolTurn[] =>
-      s.step_details.type === 'tool_calls' && s.status === 'completed'
-        ? [{
-            toolCalls: s.step_details.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })),
-            outputs: s.step_details.tool_calls.map((c) => ({ tool_call_id: c.id, output: c.function.output ?? '' })),
-          }]
-        : [],
-    )
   }
 }
 

@@ -1,16 +1,33 @@
 import type { Run } from '@threadwork/domain'
 import type { ChatStreamRequest } from '@threadwork/model-client'
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
+import type { ChatCompletionFunctionTool, ChatCompletionMessageParam } from 'openai/resources/chat/completions'
+import type { BuiltinType } from './tools/builtin-tool.js'
+
+/** A built-in tool offered to the model this round, as a function tool under its own name. */
+export interface OfferedBuiltin {
+  type: BuiltinType
+  tool: ChatCompletionFunctionTool
+}
 
 /**
- * Maps a run's settings onto a chat completions request. Only `function` tools reach the model:
- * code_interpreter and file_search need sandboxes and vector stores Threadwork does not host.
+ * Maps a run's settings onto a chat completions request. The run's `function` tools go as they
+ * are; `file_search` and `code_interpreter` go as the function tools their executors offer
+ * (`opts.offered`), and `tool_choice: {type: "file_search"}` names that function. A forced built-in
+ * is forced once (`opts.firstRound`): after its call the model answers freely, or it would call
+ * it again forever.
  */
 export function toChatRequest(
   run: Run,
   messages: ChatCompletionMessageParam[],
   maxTokens: number | null,
-  opts: { reasoningEffort?: string | null; maxTokensParam?: 'max_completion_tokens' | 'max_tokens' } = {},
+  opts: {
+    reasoningEffort?: string | null
+    maxTokensParam?: 'max_completion_tokens' | 'max_tokens'
+    /** Built-in tools offered this round. */
+    offered?: readonly OfferedBuiltin[]
+    /** False after the run's first tool round: a forced built-in is forced once. */
+    firstRound?: boolean
+  } = {},
 ): ChatStreamRequest {
   const functions = run.tools.flatMap((t) => (t.type === 'function' ? [t] : []))
   const request: ChatStreamRequest = { model: run.model, messages }
@@ -23,12 +40,20 @@ export function toChatRequest(
   }
   // Only when set (the run's, else the assistant's): servers without reasoning models never see it.
   if (opts.reasoningEffort) request.reasoning_effort = opts.reasoningEffort as ChatStreamRequest['reasoning_effort']
-  if (functions.length > 0 && run.tool_choice !== 'none') {
-    request.tools = functions.map((t) => ({ type: 'function', function: { ...t.function, strict: t.function.strict ?? undefined } }))
+  const offered = opts.offered ?? []
+  if ((functions.length > 0 || offered.length > 0) && run.tool_choice !== 'none') {
+    request.tools = [
+      ...functions.map((t): ChatCompletionFunctionTool => ({ type: 'function', function: { ...t.function, strict: t.function.strict ?? undefined } })),
+      ...offered.map((o) => o.tool),
+    ]
     request.parallel_tool_calls = run.parallel_tool_calls
     const choice = run.tool_choice
     if (typeof choice === 'string') request.tool_choice = choice
     else if (choice.type === 'function' && choice.function) request.tool_choice = { type: 'function', function: { name: choice.function.name } }
+    else if (choice.type !== 'function') {
+      const builtin = offered.find((o) => o.type === choice.type)
+      request.tool_choice = builtin && opts.firstRound !== false ? { type: 'function', function: { name: builtin.tool.function.name } } : 'auto'
+    }
   }
   const format = run.response_format
   if (format !== 'auto' && format.type !== 'text') {

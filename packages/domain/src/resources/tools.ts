@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { ApiError } from '../errors.js'
 
 /** `name`: a-z A-Z 0-9 _ -, at most 64 characters. */
 export const FunctionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
@@ -70,17 +71,50 @@ export const ResponseFormat = z
   .openapi('AssistantsApiResponseFormatOption')
 export type ResponseFormat = z.infer<typeof ResponseFormat>
 
-/** `"none"` | `"auto"` | `"required"` | a named tool. */
+/**
+ * `"none"` | `"auto"` | `"required"` | a named tool. `function.name` is required when the type is
+ * `function` (research/assistants-v2-surface.md §2); whether the named tool is among the run's
+ * tools is checked against them by {@link checkToolChoice}.
+ */
 export const ToolChoice = z
   .union([
     z.enum(['none', 'auto', 'required']),
-    z.strictObject({
-      type: z.enum(['function', 'code_interpreter', 'file_search']),
-      function: z.strictObject({ name: z.string() }).optional(),
-    }),
+    z
+      .strictObject({
+        type: z.enum(['function', 'code_interpreter', 'file_search']),
+        function: z.strictObject({ name: z.string() }).optional(),
+      })
+      .superRefine((choice, ctx) => {
+        if (choice.type === 'function' && !choice.function) {
+          ctx.addIssue({
+            code: 'custom',
+            message: "Invalid 'tool_choice': 'function.name' is required when 'type' is 'function'.",
+            params: { openai: { code: 'invalid_value' } },
+          })
+        }
+      }),
   ])
   .openapi('AssistantsApiToolChoiceOption')
 export type ToolChoice = z.infer<typeof ToolChoice>
+
+/**
+ * Refuses a `tool_choice` that names a tool the run does not have: a function by a name not among
+ * its function tools, or `code_interpreter`/`file_search` without that tool. Throws ApiError 400
+ * with `param` (default `tool_choice`); OpenAI's rule, issue 12 item 3.
+ */
+export function checkToolChoice(choice: ToolChoice | null | undefined, tools: readonly AssistantTool[], param = 'tool_choice'): void {
+  if (!choice || typeof choice === 'string') return
+  if (choice.type === 'function') {
+    const name = choice.function?.name ?? ''
+    if (!tools.some((t) => t.type === 'function' && t.function.name === name)) {
+      throw ApiError.invalid(`Invalid '${param}': the function '${name}' is not among the run's tools.`, param, 'invalid_value')
+    }
+    return
+  }
+  if (!tools.some((t) => t.type === choice.type)) {
+    throw ApiError.invalid(`Invalid '${param}': the run has no '${choice.type}' tool to force.`, param, 'invalid_value')
+  }
+}
 
 export const ReasoningEffort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'])
 

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import {
+  IncludeQuery,
   ListQuery,
   Run,
   RunCreateParams,
@@ -9,7 +10,9 @@ import {
   RunSubmitToolOutputsParams,
   RunUpdateParams,
   ThreadCreateAndRunParams,
+  includesFileSearchContent,
   isTerminalRunStatus,
+  stepForInclude,
 } from '@threadwork/domain'
 import type { Stores } from '@threadwork/storage'
 import type { Context } from 'hono'
@@ -20,11 +23,12 @@ import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 const ThreadParams = z.object({ thread_id: z.string() })
 const RunParams = ThreadParams.extend({ run_id: z.string() })
 const StepParams = RunParams.extend({ step_id: z.string() })
-const StepQuery = ListQuery.extend({ 'include[]': z.union([z.string(), z.array(z.string())]).optional() })
+const Include = z.object({ 'include[]': IncludeQuery })
+const StepQuery = ListQuery.extend(Include.shape)
 
 /** Streaming responses are produced by the SSE module (wired in by createApp). */
 export type RunStreamer = {
-  createRun(c: Context<AppEnv>, threadId: string, params: RunCreateParams): Promise<Response>
+  createRun(c: Context<AppEnv>, threadId: string, params: RunCreateParams, include?: readonly string[]): Promise<Response>
   createThreadAndRun(c: Context<AppEnv>, params: ThreadCreateAndRunParams): Promise<Response>
   submitToolOutputs(c: Context<AppEnv>, threadId: string, runId: string, params: RunSubmitToolOutputsParams): Promise<Response>
 }
@@ -47,14 +51,15 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
         method: 'post',
         path: '/threads/{thread_id}/runs',
         operationId: 'createRun',
-        request: { params: ThreadParams, ...jsonRequest(RunCreateParams) },
+        request: { params: ThreadParams, query: Include, ...jsonRequest(RunCreateParams) },
         responses: jsonResponse(Run, 'The run (or, with `stream: true`, a text/event-stream of run events).'),
       }),
       async (c) => {
         const { thread_id } = c.req.valid('param')
+        const include = c.req.valid('query')['include[]'] ?? []
         const params = c.req.valid('json')
-        if (params.stream && streamer) return streamer.createRun(c, thread_id, params) as never
-        return withPollHint(c, await runs.create(c.var.project, thread_id, params))
+        if (params.stream && streamer) return streamer.createRun(c, thread_id, params, include) as never
+        return withPollHint(c, await runs.create(c.var.project, thread_id, params, include))
       },
     )
     .openapi(
@@ -127,8 +132,10 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
       }),
       async (c) => {
         const { thread_id, run_id } = c.req.valid('param')
-        const { 'include[]': _include, ...query } = c.req.valid('query')
-        return c.json(await stores.runs.listSteps(c.var.project, thread_id, run_id, query), 200)
+        const { 'include[]': include, ...query } = c.req.valid('query')
+        const page = await stores.runs.listSteps(c.var.project, thread_id, run_id, query)
+        const withContent = includesFileSearchContent(include)
+        return c.json({ ...page, data: page.data.map((s) => stepForInclude(s, withContent)) }, 200)
       },
     )
     .openapi(
@@ -136,11 +143,12 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
         method: 'get',
         path: '/threads/{thread_id}/runs/{run_id}/steps/{step_id}',
         operationId: 'getRunStep',
-        request: { params: StepParams, query: z.object({ 'include[]': z.union([z.string(), z.array(z.string())]).optional() }) },
+        request: { params: StepParams, query: Include },
         responses: jsonResponse(RunStep, 'The run step.'),
       }),
       async (c) => {
         const { thread_id, run_id, step_id } = c.req.valid('param')
-        return c.json(await stores.runs.getStep(c.var.project, thread_id, run_id, step_id), 200)
+        const step = await stores.runs.getStep(c.var.project, thread_id, run_id, step_id)
+        return c.json(stepForInclude(step, includesFileSearchContent(c.req.valid('query')['include[]'])), 200)
       },
     )

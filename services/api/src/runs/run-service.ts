@@ -6,6 +6,8 @@ import {
   type RunSubmitToolOutputsParams,
   type Thread,
   type ThreadCreateAndRunParams,
+  checkToolChoice,
+  includesFileSearchContent,
   isTerminalRunStatus,
   newId,
   newRun,
@@ -42,6 +44,7 @@ export function createRunService(deps: RunServiceDeps) {
     if (!deps.servesModel(model)) {
       throw ApiError.invalid(`The model '${model}' does not exist or is not served by any configured provider.`, 'model', 'model_not_found')
     }
+    checkToolChoice(params.tool_choice, params.tools ?? assistant.tools)
     const { assistant_id: _a, stream: _s, reasoning_effort: _r, ...settings } = params as RunCreateParams
     const run = newRun({ id: newId('run'), threadId, assistant, settings, createdAt: nowSeconds(), expiresAfterSeconds: deps.runExpiresAfterSeconds })
     return { run, internal: runInternalSettings(params as RunCreateParams, assistant) }
@@ -78,9 +81,11 @@ export function createRunService(deps: RunServiceDeps) {
   return {
     unlockingExpired,
 
-    async create(project: string, threadId: string, params: RunCreateParams): Promise<Run> {
+    /** `include`: the request's validated `include[]` (file_search result content in the run's live step events). */
+    async create(project: string, threadId: string, params: RunCreateParams, include: readonly string[] = []): Promise<Run> {
       const { run, internal } = await prepare(project, threadId, params)
       const additional: Message[] = buildMessages(threadId, params.additional_messages ?? [])
+      if (includesFileSearchContent(include)) internal[RunInternal.includeContent] = '1'
       await unlockingExpired(project, threadId, () => stores.runs.create(project, run, additional, internal))
       await enqueue(run)
       return run
@@ -158,6 +163,7 @@ export function createRunService(deps: RunServiceDeps) {
       const stepId = loaded?.internal[RunInternal.openStep]
       const step = stepId ? await stores.runs.getStep(project, threadId, runId, stepId).catch(() => null) : null
       const now = nowSeconds()
+      const roundUsage = loaded?.internal[RunInternal.openStepUsage]
       const outputs = new Map(params.tool_outputs.map((o) => [o.tool_call_id ?? '', o.output ?? '']))
       const completedStep =
         step && step.step_details.type === 'tool_calls'
@@ -165,9 +171,12 @@ export function createRunService(deps: RunServiceDeps) {
               ...step,
               status: 'completed' as const,
               completed_at: now,
+              // The model round that made the calls (issue 12 item 2: every completed step carries its round's usage).
+              usage: roundUsage ? JSON.parse(roundUsage) : step.usage,
               step_details: {
                 type: 'tool_calls' as const,
-                tool_calls: step.step_details.tool_calls.map((c) => ({ ...c, function: { ...c.function, output: outputs.get(c.id) ?? '' } })),
+                // Built-in calls of a mixed round were executed by the worker already; only functions take outputs.
+                tool_calls: step.step_details.tool_calls.map((c) => (c.type === 'function' ? { ...c, function: { ...c.function, output: outputs.get(c.id) ?? '' } } : c)),
               },
             }
           : null
@@ -181,7 +190,7 @@ export function createRunService(deps: RunServiceDeps) {
             project,
             from: ['requires_action'],
             run: { status: 'queued', required_action: null },
-            internal: { [RunInternal.openStep]: '' },
+            internal: { [RunInternal.openStep]: '', [RunInternal.openStepUsage]: '' },
             steps: completedStep ? [completedStep] : [],
             pending: true,
             live: {

@@ -163,8 +163,8 @@ export function createRunStreamer(deps: RunStreamerDeps): RunStreamer & { close(
   }
 
   return {
-    async createRun(c, threadId, params) {
-      const run = await deps.runs.create(c.var.project, threadId, params)
+    async createRun(c, threadId, params, include) {
+      const run = await deps.runs.create(c.var.project, threadId, params, include)
       return respond(c, { project: c.var.project, threadId, runId: run.id, from: '0-0' })
     },
     async createThreadAndRun(c, params) {

@@ -1,4 +1,4 @@
-import { ApiError, type ListQuery, type ThreadTurnCreateParams, type Turn, type TurnCreateParams, newId, nowSeconds } from '@threadwork/domain'
+import { ApiError, type ListQuery, checkToolChoice, type ThreadTurnCreateParams, type Turn, type TurnCreateParams, newId, nowSeconds } from '@threadwork/domain'
 import type { DrainQueues } from '@threadwork/queue'
 import type { Stores } from '@threadwork/storage'
 import type { RunService } from '../runs/run-service.js'
@@ -25,6 +25,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     if (!deps.servesModel(model)) {
       throw ApiError.invalid(`The model '${model}' does not exist or is not served by any configured provider.`, 'run.model', 'model_not_found')
     }
+    checkToolChoice(params.run?.tool_choice, params.run?.tools ?? assistant.tools, 'run.tool_choice')
   }
 
   async function accept(project: string, threadId: string, turnId: string, params: TurnCreateParams): Promise<Turn> {
