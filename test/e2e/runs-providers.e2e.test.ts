@@ -65,7 +65,12 @@ describe('provider routing', () => {
   })
 
   it('a model no provider serves → 400 at create time, param model, nothing queued', async () => {
-    const assistant = await client.beta.assistants.create({ model: 'llama-unknown' })
+    // Refused at assistant create too (issue 12 item 9)…
+    const refused = await client.beta.assistants.create({ model: 'llama-unknown' }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(refused).toMatchObject({ param: 'model', code: 'model_not_found' })
+    // …so this assistant is one whose model stopped being served after it was created (stored directly).
+    const assistant = await stack.api.stores.assistants.create('test', { model: 'llama-unknown' })
     const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'nobody serves this' }] })
     const err = await client.beta.threads.runs.create(thread.id, { assistant_id: assistant.id }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(OpenAI.BadRequestError)

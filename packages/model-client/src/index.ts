@@ -37,6 +37,8 @@ export type {
 } from './prompt-builder.js'
 
 export { ModelsCatalogError, createModelsCatalog } from './models-cache.js'
+export { createModelCheck } from './model-check.js'
+export type { ModelCheckOptions, ModelStatus } from './model-check.js'
 export type { ModelsCatalog, ModelsCatalogOptions } from './models-cache.js'
 export { routerFromSettings } from './router-from-env.js'
 export type { UpstreamSettings } from './router-from-env.js'

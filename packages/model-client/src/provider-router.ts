@@ -18,11 +18,18 @@ export class Provider {
     readonly settings: ProviderSettings = {},
     /** Window for models with none configured (the router's `contextWindowTokens`). */
     private readonly defaultContextWindow = DEFAULT_CONTEXT_WINDOW_TOKENS,
+    /** The route's `match` when it names one model exactly (no `*`/`?`): that name is configured, not guessed. */
+    private readonly exactMatch: string | null = null,
   ) {
     this.windows = Object.entries(settings.contextWindows ?? {}).map(([match, tokens]) => ({ matches: compileModelMatcher(match), tokens }))
   }
 
   private readonly windows: { matches: (model: string) => boolean; tokens: number }[]
+
+  /** Whether the route names `model` exactly in its `match`. */
+  exactly(model: string): boolean {
+    return this.exactMatch === model
+  }
 
   /** Tokens of prompt + reply `model` takes here: its `contextWindows` entry, the route's window, else the default. */
   contextWindowFor(model: string): number {
@@ -102,11 +109,12 @@ export function createProviderRouter(options: ProviderRouterOptions = {}): Provi
     models: readonly string[] | undefined,
     timeout: number | undefined,
     settings: ProviderSettings,
+    exactMatch: string | null = null,
   ) => {
     if (names.has(name)) throw new Error(`Duplicate provider name "${name}": give one of the routes a distinct "name".`)
     names.add(name)
     entries.push({
-      provider: new Provider(name, stripUrlCredentials(baseURL), models, settings, options.contextWindowTokens ?? DEFAULT_CONTEXT_WINDOW_TOKENS),
+      provider: new Provider(name, stripUrlCredentials(baseURL), models, settings, options.contextWindowTokens ?? DEFAULT_CONTEXT_WINDOW_TOKENS, exactMatch),
       matches,
       realBaseURL: baseURL,
       apiKey,
@@ -122,7 +130,7 @@ export function createProviderRouter(options: ProviderRouterOptions = {}): Provi
       if (!apiKey) throw new Error(`Provider "${name}": environment variable ${route.apiKeyEnv} (apiKeyEnv) is not set.`)
     }
     const { name: _n, match, baseURL, apiKey: _k, apiKeyEnv: _e, models, timeoutMs: timeout, ...settings } = route
-    add(name, baseURL, apiKey, compileModelMatcher(match, models), models, timeout, settings)
+    add(name, baseURL, apiKey, compileModelMatcher(match, models), models, timeout, settings, /[*?]/.test(match) ? null : match)
   }
   const fallback = options.defaultProvider
   if (fallback) {

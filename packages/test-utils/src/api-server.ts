@@ -9,7 +9,7 @@ import { createLogger } from '@threadwork/logger'
 import { type Operations, createOperations } from '@threadwork/api/operations'
 import { createServices } from '@threadwork/api/services'
 import { createStreaming } from '@threadwork/api/streaming'
-import { type ProviderRoute, type ProviderRouter, createProviderRouter } from '@threadwork/model-client'
+import { type ProviderRoute, type ProviderRouter, createModelCheck, createProviderRouter } from '@threadwork/model-client'
 import { type DrainQueues, createDrainQueues } from '@threadwork/queue'
 import { type RedisClient, type Stores, createRedis, createStores, waitReady } from '@threadwork/storage'
 import type { Redis } from 'ioredis'
@@ -31,6 +31,8 @@ export interface ApiServerOptions {
   upstreamBaseURL?: string
   /** Providers-file routes (model glob → upstream), checked before `upstreamBaseURL`, as PROVIDERS_FILE is. */
   providerRoutes?: ProviderRoute[]
+  /** How long a provider's model list is trusted when checking model names (default 30 s). */
+  modelListTtlMs?: number
   /** Default 600 (OpenAI's). */
   runExpiresAfterSeconds?: number
   /** A connection to use instead of `redisUrl` (e.g. an ioredis `Cluster`); `close()` disconnects it. */
@@ -98,7 +100,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const services = createServices({
     stores,
     queues,
-    servesModel: (model) => router.resolve(model) !== null,
+    modelStatus: createModelCheck(router, { ttlMs: opts.modelListTtlMs }),
     runExpiresAfterSeconds: opts.runExpiresAfterSeconds ?? 600,
     publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
   })

@@ -16,7 +16,7 @@ beforeEach(async () => {
   app = createApp({
     redis: fx.redis,
     stores,
-    ...createServices({ stores, queues, servesModel: () => true, runExpiresAfterSeconds: 600, publishCancel: async () => {} }),
+    ...createServices({ stores, queues, modelStatus: () => 'ok', runExpiresAfterSeconds: 600, publishCancel: async () => {} }),
     apiKeys: new Map([['sk-a', 'alpha']]),
     models: { list: async () => [], retrieve: async (id) => Promise.reject(ApiError.notFound('model', id)) },
     log: createLogger({ service: 'test', level: 'silent' }),

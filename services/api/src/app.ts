@@ -22,6 +22,7 @@ import { type RunStreamer, runRoutes } from './routes/runs.js'
 import { threadRoutes } from './routes/threads.js'
 import { turnRoutes } from './routes/turns.js'
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js'
+import type { ModelGate } from './model-gate.js'
 import type { RunService } from './runs/run-service.js'
 import type { TurnService } from './turns/turn-service.js'
 
@@ -32,6 +33,8 @@ export interface AppDeps {
   models: ModelsCatalog
   runs: RunService
   turns: TurnService
+  /** Refuses unknown model names at assistant create/modify; absent: every name is accepted. */
+  modelGate?: ModelGate | null
   /** Produces `stream: true` responses; null answers them as plain JSON. */
   streamer?: RunStreamer | null
   log: Logger
@@ -73,7 +76,7 @@ export function createApp(deps: AppDeps) {
   })
   v1.use('*', jsonBody(deps.maxBodyBytes ?? 2 * 1024 * 1024))
   if (deps.durability) v1.use('*', durableAck(deps.durability))
-  v1.route('/', assistantRoutes(deps.stores))
+  v1.route('/', assistantRoutes(deps.stores, deps.modelGate ?? null))
   // Run routes first: `/threads/runs` must not be read as thread id "runs".
   v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))
   v1.route('/', turnRoutes(deps.turns))

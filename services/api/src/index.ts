@@ -1,7 +1,7 @@
 import { serve } from '@hono/node-server'
 import { ApiEnv, DEV_API_KEYS, EnvError, apiListenHost, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
-import { routerFromSettings } from '@threadwork/model-client'
+import { createModelCheck, routerFromSettings } from '@threadwork/model-client'
 import { createDrainQueues } from '@threadwork/queue'
 import { createRedisClient, createStores } from '@threadwork/storage'
 import { createApp } from './app.js'
@@ -48,7 +48,7 @@ let shuttingDown = false
 const services = createServices({
   stores,
   queues,
-  servesModel: (model) => router.resolve(model) !== null,
+  modelStatus: createModelCheck(router, { onProviderError: (provider, err) => log.warn({ provider: provider.name, err: (err as Error).message }, 'model list unavailable: accepting any model name for this provider') }),
   runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS,
   publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
 })

@@ -19,7 +19,7 @@ function build(extra: Partial<AppDeps> = {}): App {
   return createApp({
     redis: fx.redis,
     stores,
-    ...createServices({ stores, queues, servesModel: () => true, runExpiresAfterSeconds: 600, publishCancel: async () => {} }),
+    ...createServices({ stores, queues, modelStatus: () => 'ok', runExpiresAfterSeconds: 600, publishCancel: async () => {} }),
     apiKeys: new Map([['sk-a', 'alpha']]),
     models: { list: async () => [], retrieve: async (id) => Promise.reject(ApiError.notFound('model', id)) },
     log: createLogger({ service: 'test', level: 'silent' }),

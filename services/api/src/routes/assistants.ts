@@ -1,15 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { Assistant, AssistantCreateParams, AssistantDeleted, AssistantList, AssistantUpdateParams, ListQuery } from '@threadwork/domain'
 import type { Stores } from '@threadwork/storage'
+import type { ModelGate } from '../model-gate.js'
 import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 
 const AssistantParams = z.object({ assistant_id: z.string() })
 
-export const assistantRoutes = (stores: Stores) =>
+export const assistantRoutes = (stores: Stores, modelGate: ModelGate | null) =>
   resourceApp()
     .openapi(
       createRoute({ method: 'post', path: '/assistants', operationId: 'createAssistant', request: jsonRequest(AssistantCreateParams), responses: jsonResponse(Assistant, 'The assistant.') }),
-      async (c) => c.json(await stores.assistants.create(c.var.project, c.req.valid('json')), 200),
+      async (c) => {
+        const params = c.req.valid('json')
+        await modelGate?.forAssistant(params.model)
+        return c.json(await stores.assistants.create(c.var.project, params), 200)
+      },
     )
     .openapi(
       createRoute({ method: 'get', path: '/assistants', operationId: 'listAssistants', request: { query: ListQuery }, responses: jsonResponse(AssistantList, 'A page of assistants.') }),
@@ -27,7 +32,11 @@ export const assistantRoutes = (stores: Stores) =>
         request: { params: AssistantParams, ...jsonRequest(AssistantUpdateParams, false) },
         responses: jsonResponse(Assistant, 'The modified assistant.'),
       }),
-      async (c) => c.json(await stores.assistants.update(c.var.project, c.req.valid('param').assistant_id, c.req.valid('json')), 200),
+      async (c) => {
+        const params = c.req.valid('json')
+        if (params.model) await modelGate?.forAssistant(params.model)
+        return c.json(await stores.assistants.update(c.var.project, c.req.valid('param').assistant_id, params), 200)
+      },
     )
     .openapi(
       createRoute({ method: 'delete', path: '/assistants/{assistant_id}', operationId: 'deleteAssistant', request: { params: AssistantParams }, responses: jsonResponse(AssistantDeleted, 'Deletion status.') }),

@@ -14,13 +14,14 @@ import {
   nowSeconds,
 } from '@threadwork/domain'
 import { type DrainQueues, EXPIRY_BACKSTOP_GRACE_MS } from '@threadwork/queue'
+import { type ModelStatusOf, createModelGate } from '../model-gate.js'
 import { RunInternal, type Stores, buildMessages, runInternalSettings, withTurn } from '@threadwork/storage'
 
 export interface RunServiceDeps {
   stores: Stores
   queues: DrainQueues
-  /** Whether some configured provider serves `model` (runs for unserved models are refused). */
-  servesModel: (model: string) => boolean
+  /** Whether `model` can be used (`createModelCheck`): runs and assistants for unknown models are refused. */
+  modelStatus: ModelStatusOf
   runExpiresAfterSeconds: number
   /** Publishes "abort run X" to whichever worker is driving it. */
   publishCancel: (runId: string) => Promise<void>
@@ -31,6 +32,7 @@ export type RunService = ReturnType<typeof createRunService>
 /** Run operations behind the routes: validation against stored state, commits, queueing. */
 export function createRunService(deps: RunServiceDeps) {
   const { stores, queues } = deps
+  const gate = createModelGate(deps.modelStatus)
 
   async function enqueue(run: Run): Promise<void> {
     // A failure here leaves the run in its thread's mailbox and the shard's pending set: the
@@ -41,9 +43,7 @@ export function createRunService(deps: RunServiceDeps) {
   async function prepare(project: string, threadId: string, params: RunCreateParams | ThreadCreateAndRunParams): Promise<{ run: Run; internal: Record<string, string> }> {
     const assistant = await stores.assistants.get(project, params.assistant_id)
     const model = params.model ?? assistant.model
-    if (!deps.servesModel(model)) {
-      throw ApiError.invalid(`The model '${model}' does not exist or is not served by any configured provider.`, 'model', 'model_not_found')
-    }
+    await gate.forRun(model)
     checkToolChoice(params.tool_choice, params.tools ?? assistant.tools)
     const { assistant_id: _a, stream: _s, reasoning_effort: _r, ...settings } = params as RunCreateParams
     const run = newRun({ id: newId('run'), threadId, assistant, settings, createdAt: nowSeconds(), expiresAfterSeconds: deps.runExpiresAfterSeconds })

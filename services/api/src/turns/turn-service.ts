@@ -1,6 +1,7 @@
 import { ApiError, type ListQuery, checkToolChoice, type ThreadTurnCreateParams, type Turn, type TurnCreateParams, newId, nowSeconds } from '@threadwork/domain'
 import type { DrainQueues } from '@threadwork/queue'
 import type { Stores } from '@threadwork/storage'
+import type { ModelGate } from '../model-gate.js'
 import type { RunService } from '../runs/run-service.js'
 import { type Idempotency, createIdempotency } from './idempotency.js'
 
@@ -8,7 +9,7 @@ export interface TurnServiceDeps {
   stores: Stores
   queues: DrainQueues
   runs: RunService
-  servesModel: (model: string) => boolean
+  modelGate: ModelGate
 }
 
 export type TurnService = ReturnType<typeof createTurnService>
@@ -22,9 +23,7 @@ export function createTurnService(deps: TurnServiceDeps) {
   async function check(project: string, params: TurnCreateParams): Promise<void> {
     const assistant = await stores.assistants.get(project, params.assistant_id)
     const model = params.run?.model ?? assistant.model
-    if (!deps.servesModel(model)) {
-      throw ApiError.invalid(`The model '${model}' does not exist or is not served by any configured provider.`, 'run.model', 'model_not_found')
-    }
+    await deps.modelGate.forRun(model, 'run.model')
     checkToolChoice(params.run?.tool_choice, params.run?.tools ?? assistant.tools, 'run.tool_choice')
   }
 
