@@ -30,6 +30,7 @@ import { loadHistory } from './thread-history.js'
 import { type BuiltinTool, ToolUnavailableError } from './tools/builtin-tool.js'
 import { executeBuiltins, offerBuiltins } from './tools/builtin-round.js'
 import { annotateReply } from './tools/reply-annotations.js'
+import { loadRunResources, noResources } from './tools/run-resources.js'
 import { type RunToolHistory, loadRunToolHistory, withModelRecord } from './tools/run-tool-history.js'
 import { toChatRequest } from './upstream-request.js'
 
@@ -230,11 +231,14 @@ export function createRunExecutor(deps: ExecutorDeps) {
     const { messageId, stepId } = ctx.ids
     // Only a run past its first round has tool rounds to replay (saves a read per plain run).
     const tools = internal[USAGE_FIELD] ? await loadRunToolHistory(stores.redis, stores.keys, threadId, run.id) : emptyToolHistory()
-    const offer = await offerBuiltins(deps.builtins ?? [], run, ctx.project, tools.turns.length, deps.maxToolRounds ?? 24)
     const history = await loadHistory(stores.redis, stores.keys, threadId, {
       lastMessages: run.truncation_strategy.type === 'last_messages' ? run.truncation_strategy.last_messages : null,
       budgetTokens: Math.min(promptBudget ?? contextWindow, contextWindow),
     })
+    // Resources are read only for runs with built-in tools (two reads a round).
+    const builtins = (deps.builtins ?? []).filter((b) => run.tools.some((t) => t.type === b.type))
+    const resources = builtins.length > 0 ? await loadRunResources(stores, ctx.project, run, history) : noResources()
+    const offer = offerBuiltins(builtins, run, resources, tools.turns.length, deps.maxToolRounds ?? 24)
     const prompt = buildPrompt({
       instructions: run.instructions || null,
       additionalInstructions: internal[RunInternal.additionalInstructions] || null,
@@ -320,7 +324,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
 
     if (result.toolCalls.length > 0) {
       const toolStepId = stream.toolStepId
-      const { stepCalls, record } = await executeBuiltins(result.toolCalls, offer, { project: ctx.project, run, signal: ctx.signal, ordinals: tools.ordinals, stream })
+      const { stepCalls, record } = await executeBuiltins(result.toolCalls, offer, { project: ctx.project, run, resources, signal: ctx.signal, ordinals: tools.ordinals, stream })
       const functionCalls = result.toolCalls.filter((c) => !offer.names.has(c.name))
       const doneAt = nowSeconds()
       if (functionCalls.length === 0) {

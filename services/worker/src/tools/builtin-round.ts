@@ -3,6 +3,7 @@ import type { ToolCall as ModelToolCall } from '@threadwork/model-client'
 import type { RoundStream } from '../round-stream.js'
 import type { OfferedBuiltin } from '../upstream-request.js'
 import type { BuiltinTool, BuiltinType } from './builtin-tool.js'
+import type { RunResources } from './run-resources.js'
 import type { StepModelRecord } from './run-tool-history.js'
 
 /** The built-in tools a run's next model round is offered, and which function names stand for them. */
@@ -18,13 +19,13 @@ export interface RoundOffer {
  * same name as a built-in keeps the name (the user's definition wins; the built-in is not offered).
  * After `maxRounds` tool rounds nothing is offered, so a model that keeps calling tools must answer.
  */
-export async function offerBuiltins(tools: readonly BuiltinTool[], run: Run, project: string, roundsSoFar: number, maxRounds: number): Promise<RoundOffer> {
+export function offerBuiltins(tools: readonly BuiltinTool[], run: Run, resources: RunResources, roundsSoFar: number, maxRounds: number): RoundOffer {
   const offer: RoundOffer = { offered: [], names: new Map(), tools: new Map() }
   if (roundsSoFar >= maxRounds || run.tool_choice === 'none') return offer
   const functionNames = new Set(run.tools.flatMap((t) => (t.type === 'function' ? [t.function.name] : [])))
   for (const tool of tools) {
     if (!run.tools.some((t) => t.type === tool.type) || functionNames.has(tool.name)) continue
-    const definition = await tool.offer(run, project)
+    const definition = tool.offer(run, resources)
     if (!definition) continue
     offer.offered.push({ type: tool.type, tool: definition })
     offer.names.set(definition.function.name, tool.type)
@@ -42,7 +43,7 @@ export async function offerBuiltins(tools: readonly BuiltinTool[], run: Run, pro
 export async function executeBuiltins(
   calls: readonly ModelToolCall[],
   offer: RoundOffer,
-  ctx: { project: string; run: Run; signal: AbortSignal; ordinals: Record<BuiltinType, number>; stream: RoundStream },
+  ctx: { project: string; run: Run; resources: RunResources; signal: AbortSignal; ordinals: Record<BuiltinType, number>; stream: RoundStream },
 ): Promise<{ stepCalls: ToolCall[]; record: StepModelRecord }> {
   const stepCalls: ToolCall[] = []
   const record: StepModelRecord = { calls: [] }
@@ -57,6 +58,7 @@ export async function executeBuiltins(
       project: ctx.project,
       run: ctx.run,
       signal: ctx.signal,
+      resources: ctx.resources,
       ordinal: ctx.ordinals[type]++,
       emit: (body) => ctx.stream.builtinDelta(index, type, body),
     })

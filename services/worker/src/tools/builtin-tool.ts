@@ -1,5 +1,6 @@
 import type { CodeInterpreterToolCall, FileSearchToolCall, Run } from '@threadwork/domain'
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions'
+import type { RunResources } from './run-resources.js'
 
 /** The Assistants tools the worker executes itself (no `requires_action`). */
 export type BuiltinType = 'file_search' | 'code_interpreter'
@@ -17,6 +18,7 @@ export interface BuiltinContext {
   run: Run
   /** Aborted on cancel, expiry and shutdown: an execution in progress stops. */
   signal: AbortSignal
+  resources: RunResources
   /** How many calls of this tool the run completed before this one (file_search numbers its markers with it). */
   ordinal: number
   /** Streams a delta of this call (`{outputs: [...]}`), shown live on the run's step. */
@@ -25,7 +27,7 @@ export interface BuiltinContext {
 
 /** A file a built-in made or cited, remembered with the step for the run's final message. */
 export interface BuiltinRefs {
-  /** file_search: source marker (as handed to the model, e.g. `【0:2†manual.md】`) → the file it came from. */
+  /** file_search: `<call>:<result>` of a source marker handed to the model (`【0:2†manual.md】` → `0:2`) → the file it came from. */
   citations?: Record<string, string>
   /** code_interpreter: `/mnt/data/<name>` paths written by the code → the Files made of them. */
   files?: Record<string, string>
@@ -50,8 +52,8 @@ export interface BuiltinTool {
   readonly type: BuiltinType
   /** The function name the model calls it by. */
   readonly name: string
-  /** The function tool to offer for this run, or null when the run cannot use it (e.g. no vector store). */
-  offer(run: Run, project: string): Promise<ChatCompletionFunctionTool | null>
+  /** The function tool to offer for this round, or null when the run cannot use it (e.g. no vector store). */
+  offer(run: Run, resources: RunResources): ChatCompletionFunctionTool | null
   /** Runs one call. An error in the user's code is an output; an unusable backend throws {@link ToolUnavailableError}. */
   execute(call: BuiltinCall, ctx: BuiltinContext): Promise<BuiltinResult>
 }
