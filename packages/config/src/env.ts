@@ -57,7 +57,31 @@ export const UpstreamEnv = z.object({
   CONTEXT_WINDOW_TOKENS: positiveInt.min(256).default(128_000),
 })
 
-export const ApiEnv = BaseEnv.merge(UpstreamEnv).extend({
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
+
+/**
+ * Where file bytes and the search index live (packages/object-storage): a local directory by
+ * default; an S3-compatible bucket when `S3_BUCKET` is set, so workers on several hosts share them.
+ */
+export const StorageEnv = z.object({
+  STORAGE_DIR: z.string().default('./.data/storage'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 of a-z 0-9 . -)').optional(),
+  /** Custom endpoint of a self-hosted store (MinIO, Ceph, R2…); unset for AWS. */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  /** Unset: the AWS SDK's default credential chain (environment, profile, instance role). */
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** `true`: path-style URLs (`endpoint/bucket/key`), which most self-hosted stores need. */
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Key prefix inside the bucket (several deployments may share one bucket). */
+  S3_PREFIX: z.string().regex(/^[A-Za-z0-9._\/-]*$/, 'may only contain A-Z a-z 0-9 . _ - /').default(''),
+  /** Largest file accepted by POST /v1/files and the Uploads API, in bytes (OpenAI: 512 MB). */
+  MAX_FILE_BYTES: positiveInt.default(512 * 1024 * 1024),
+})
+export type StorageEnv = z.infer<typeof StorageEnv>
+
+export const ApiEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Unset: `127.0.0.1` without API_KEYS, `0.0.0.0` with them (`apiListenHost`). */
   HOST: z.string().optional(),
@@ -82,7 +106,7 @@ export const ApiEnv = BaseEnv.merge(UpstreamEnv).extend({
 })
 export type ApiEnv = z.infer<typeof ApiEnv>
 
-export const WorkerEnv = BaseEnv.merge(UpstreamEnv).extend({
+export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
   /** Runs one worker process drives at once; LLM calls are I/O-bound, so this can be high. */
   WORKER_CONCURRENCY: positiveInt.default(50),
   /** Seconds a SIGTERMed worker waits for in-flight runs before handing them back. */

@@ -1,4 +1,4 @@
-export { newId, nowSeconds } from './ids.js'
+export { newId, newFileId, nowSeconds, FILE_ID_PATTERN } from './ids.js'
 export type { IdPrefix } from './ids.js'
 export { ApiError } from './errors.js'
 export type { ApiErrorStatus, ErrorBody } from './errors.js'
@@ -90,3 +90,19 @@ export {
 export { newRun } from './run-factory.js'
 export type { RunSettings } from './run-factory.js'
 export { Turn, TurnStatus, TurnCreateParams, ThreadTurnCreateParams, TurnRunSettings, TurnList, TERMINAL_TURN_STATUSES } from './resources/turn.js'
+export {
+  FileObject,
+  FilePurpose,
+  FileUploadPurpose,
+  FileExpiresAfter,
+  FileCreateParams,
+  FileDeleted,
+  FileList,
+  FileListQuery,
+  Upload,
+  UploadStatus,
+  UploadCreateParams,
+  UploadCompleteParams,
+  UploadPart,
+} from './resources/file.js'
+export { unsupportedFileReason, contentTypeOf, extensionOf } from './file-types.js'

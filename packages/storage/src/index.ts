@@ -26,6 +26,8 @@ export { createWebhookDeliveryLog, CALLBACK_OWNER, DELIVERIES_KEPT } from './web
 export type { WebhookDeliveryLog, StoredWebhookEvent, StreakEffect } from './webhook-delivery-log.js'
 export { createProjectSigningSecret } from './webhook-signing-secret.js'
 export type { ProjectSigningSecret } from './webhook-signing-secret.js'
+export { createFileStore } from './file-store.js'
+export type { FileStore, StoredFile, UploadInternal } from './file-store.js'
 export { createStores } from './stores.js'
 export { observeRunCommits } from './commit-observer.js'
 export { detectDurability, waitAof } from './durability.js'

@@ -32,6 +32,20 @@ export function keys(prefix: string, shards = 1) {
     /** The project's signing secret for turn callback_urls; also the owner of the callback delivery log. */
     webhookSigningSecret: (p: string) => `${project(p)}:webhook-secret`,
     webhookTestResult: (p: string, evt: string) => `${project(p)}:whtest:${evt}`,
+    /** Files of a project: all (zset by sequence), by purpose, and each file's metadata hash. */
+    files: (p: string) => `${project(p)}:files`,
+    filesByPurpose: (p: string, purpose: string) => `${project(p)}:files:purpose:${purpose}`,
+    filesByPurposePrefix: (p: string) => `${project(p)}:files:purpose:`,
+    filePrefix: (p: string) => `${project(p)}:file:`,
+    file: (p: string, id: string) => `${project(p)}:file:${id}`,
+    /** An Upload (`upload_…`) and its parts (part id → byte count). */
+    upload: (p: string, id: string) => `${project(p)}:upload:${id}`,
+    uploadParts: (p: string, id: string) => `${project(p)}:upload:${id}:parts`,
+    /**
+     * Files and uploads that expire (`f:<project>:<id>`, `u:<project>:<id>`) scored by expiry time;
+     * the sweeper's worklist. Its own slot: only ever used alone.
+     */
+    storageExpiry: `${prefix}:storage-expiry`,
 
     /** Everything under one thread starts with this; used by scripts that build keys. */
     threadPrefix: (t: string) => `${thread(t)}:`,

@@ -6,6 +6,13 @@ import deleteThread from './lua/deleteThread-1.lua'
 import insertObject from './lua/insertObject-3.lua'
 import listPage from './lua/listPage-2.lua'
 import updateObject from './lua/updateObject-2.lua'
+import addUploadPart from './lua/addUploadPart-2.lua'
+import beginUploadComplete from './lua/beginUploadComplete-2.lua'
+import cancelUpload from './lua/cancelUpload-1.lua'
+import deleteFile from './lua/deleteFile-2.lua'
+import finishUpload from './lua/finishUpload-5.lua'
+import insertFile from './lua/insertFile-4.lua'
+import listFiles from './lua/listFiles-1.lua'
 
 export type RedisClient = Redis | Cluster
 
@@ -25,6 +32,13 @@ export const scripts = {
   listPage: script('listPage', listPage),
   deleteIndexed: script('deleteIndexed', deleteIndexed),
   deleteThread: script('deleteThread', deleteThread),
+  insertFile: script('insertFile', insertFile),
+  deleteFile: script('deleteFile', deleteFile),
+  listFiles: script('listFiles', listFiles),
+  addUploadPart: script('addUploadPart', addUploadPart),
+  beginUploadComplete: script('beginUploadComplete', beginUploadComplete),
+  finishUpload: script('finishUpload', finishUpload),
+  cancelUpload: script('cancelUpload', cancelUpload),
 } as const
 
 const defined = new WeakMap<object, Set<string>>()

@@ -1,5 +1,6 @@
 import { createAssistantStore } from './assistant-store.js'
 import { keys } from './keys.js'
+import { createFileStore } from './file-store.js'
 import { createMessageStore } from './message-store.js'
 import { createRunLifecycle } from './run-lifecycle.js'
 import { createRunStore } from './run-store.js'
@@ -22,6 +23,7 @@ export function createStores(redis: RedisClient, prefix: string, shards = 1) {
     runs,
     runLifecycle: createRunLifecycle(redis, k, runs),
     turns: createTurnStore(redis, k),
+    files: createFileStore(redis, k),
   }
 }
 export type Stores = ReturnType<typeof createStores>

@@ -11,7 +11,11 @@ import { createServices } from '@threadwork/api/services'
 import { createStreaming } from '@threadwork/api/streaming'
 import { type ProviderRoute, type ProviderRouter, createModelCheck, createProviderRouter } from '@threadwork/model-client'
 import { type DrainQueues, createDrainQueues } from '@threadwork/queue'
+import { type ObjectStorage, createObjectStorage } from '@threadwork/object-storage'
 import { type RedisClient, type Stores, createRedis, createStores, waitReady } from '@threadwork/storage'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from './redis-fixture.js'
 
@@ -45,6 +49,10 @@ export interface ApiServerOptions {
   log?: AppDeps['log']
   /** `stream: true` responses: idle timeout (STREAM_IDLE_TIMEOUT_MS) and quiet time before the run is checked. */
   streaming?: { idleTimeoutMs?: number; checkAfterMs?: number; keepAliveMs?: number; maxStreamsPerReader?: number }
+  /** Where file bytes go. Default: a fresh temporary directory, removed by `close()`. */
+  objectStorage?: ObjectStorage
+  /** MAX_FILE_BYTES; default the API's own (512 MB). */
+  maxFileBytes?: number
 }
 
 export interface ApiServer {
@@ -60,6 +68,12 @@ export interface ApiServer {
   /** Stores on the server's prefix, to seed data without going through HTTP. */
   stores: Stores
   queues: DrainQueues
+  /** The object storage the server's files use. */
+  objectStorage: ObjectStorage
+  /** Its root directory when the default local storage is used, else null. */
+  storageDir: string | null
+  /** The file and upload services the server uses (e.g. to register a deletion listener, or to move the clock). */
+  services: ReturnType<typeof createServices>
   /** Stops accepting, drops open keep-alive connections, deletes the prefix's keys, disconnects. */
   close(): Promise<void>
 }
@@ -97,12 +111,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     defaultProvider: opts.upstreamBaseURL ? { baseURL: opts.upstreamBaseURL, apiKey: 'test' } : null,
     routes: opts.providerRoutes ?? [],
   })
+  const storageDir = opts.objectStorage ? null : await mkdtemp(join(tmpdir(), 'tw-api-storage-'))
+  const objectStorage = opts.objectStorage ?? createObjectStorage({ kind: 'local', root: storageDir! })
   const services = createServices({
     stores,
     queues,
     modelStatus: createModelCheck(router, { ttlMs: opts.modelListTtlMs }),
     runExpiresAfterSeconds: opts.runExpiresAfterSeconds ?? 600,
     publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
+    objectStorage,
+    maxFileBytes: opts.maxFileBytes,
   })
   const streamer = createStreaming({ runs: services.runs, stores, log, ...opts.streaming })
   const app = createApp({
@@ -135,6 +153,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     redis,
     stores,
     queues,
+    objectStorage,
+    storageDir,
+    services,
     async close() {
       if (closed) return
       closed = true
@@ -148,6 +169,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       await ops?.close()
       await deleteKeysWithPrefix(redis, prefix)
       redis.disconnect()
+      if (storageDir) await rm(storageDir, { recursive: true, force: true })
     },
   }
 }

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { ApiError } from '@threadwork/domain'
+import type { FileService, UploadService } from '@threadwork/files'
 import type { Logger } from '@threadwork/logger'
 import type { RedisClient, Stores } from '@threadwork/storage'
 import { type AdminOptions, ADMIN_BASE, adminRoutes } from './admin/admin-routes.js'
@@ -23,6 +24,8 @@ import { threadRoutes } from './routes/threads.js'
 import { turnRoutes } from './routes/turns.js'
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js'
 import type { ModelGate } from './model-gate.js'
+import { fileRoutes, fileUploadRoutes } from './routes/files.js'
+import { uploadPartRoutes, uploadRoutes } from './routes/uploads.js'
 import type { RunService } from './runs/run-service.js'
 import type { TurnService } from './turns/turn-service.js'
 
@@ -35,6 +38,9 @@ export interface AppDeps {
   turns: TurnService
   /** Refuses unknown model names at assistant create/modify; absent: every name is accepted. */
   modelGate?: ModelGate | null
+  /** Files and the Uploads API (`/v1/files`, `/v1/uploads`). */
+  files: FileService
+  uploads: UploadService
   /** Produces `stream: true` responses; null answers them as plain JSON. */
   streamer?: RunStreamer | null
   log: Logger
@@ -74,8 +80,14 @@ export function createApp(deps: AppDeps) {
     if (!table.serves(c.req.method, c.req.path)) return unknownRoute(c, table)
     await next()
   })
-  v1.use('*', jsonBody(deps.maxBodyBytes ?? 2 * 1024 * 1024))
   if (deps.durability) v1.use('*', durableAck(deps.durability))
+  // Multipart uploads read their own body, streamed (busboy): mounted before the JSON parser,
+  // which would otherwise read (and refuse) them first.
+  v1.route('/', fileUploadRoutes(deps.files))
+  v1.route('/', uploadPartRoutes(deps.uploads))
+  v1.use('*', jsonBody(deps.maxBodyBytes ?? 2 * 1024 * 1024))
+  v1.route('/', fileRoutes(deps.files))
+  v1.route('/', uploadRoutes(deps.uploads))
   v1.route('/', assistantRoutes(deps.stores, deps.modelGate ?? null))
   // Run routes first: `/threads/runs` must not be read as thread id "runs".
   v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))

@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server'
 import { ApiEnv, DEV_API_KEYS, EnvError, apiListenHost, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
 import { createModelCheck, routerFromSettings } from '@threadwork/model-client'
+import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
 import { createDrainQueues } from '@threadwork/queue'
 import { createRedisClient, createStores } from '@threadwork/storage'
 import { createApp } from './app.js'
@@ -51,7 +52,12 @@ const services = createServices({
   modelStatus: createModelCheck(router, { onProviderError: (provider, err) => log.warn({ provider: provider.name, err: (err as Error).message }, 'model list unavailable: accepting any model name for this provider') }),
   runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS,
   publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
+  objectStorage: createObjectStorage(storageConfigFromEnv(env)),
+  maxFileBytes: env.MAX_FILE_BYTES,
+  log,
 })
+// Files past their expires_after and abandoned uploads are removed about once a minute.
+const stopSweeper = services.files.startSweeper(60_000)
 const streamer = createStreaming({ runs: services.runs, stores, log, idleTimeoutMs: env.STREAM_IDLE_TIMEOUT_MS })
 const app = createApp({
   redis,
@@ -80,6 +86,7 @@ async function shutdown(signal: string) {
   await new Promise((r) => setTimeout(r, env.SHUTDOWN_READINESS_DELAY_MS))
   log.info('closing the listener: finishing in-flight requests')
   server.close(async () => {
+    stopSweeper()
     await Promise.all([queues.close(), ops.close()]).catch(() => {})
     redis.disconnect()
     log.info('api stopped')

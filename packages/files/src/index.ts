@@ -1,0 +1,5 @@
+export { createFileService, fileObjectKey, partObjectKey, expiryMember } from './file-service.js'
+export type { FileService, FileServiceOptions, FileContent, FileDeletedListener, NewFile, StagedFile } from './file-service.js'
+export { createUploadService, UPLOAD_TTL_SECONDS, MAX_PART_BYTES } from './upload-service.js'
+export type { UploadService, UploadServiceOptions } from './upload-service.js'
+export { fileNotFound, uploadNotFound } from './errors.js'

@@ -1,0 +1,6 @@
+export { ObjectNotFoundError, InvalidObjectKeyError, assertValidKey } from './object-storage.js'
+export type { ObjectStorage, ObjectStorageConfig, LocalStorageConfig, S3StorageConfig } from './object-storage.js'
+export { createObjectStorage, storageConfigFromEnv } from './create-object-storage.js'
+export type { StorageSettings } from './create-object-storage.js'
+export { createLocalStorage } from './local-storage.js'
+export { createS3Storage } from './s3-storage.js'
