@@ -80,8 +80,13 @@ describe('client.webhooks (openai-node 7.x) against /v1/webhook_endpoints', () =
 
   it('test sends a signed event that unwrap verifies, before and after rotateSecret', async () => {
     const endpoint = await client.webhooks.create({ url: hookUrl, name: 'local', event_types: ours('thread.run.completed') })
+    // Answered at once; the receiver's answer lands in the endpoint's delivery log.
+    const before = received.length
     const result = await client.webhooks.test(endpoint.id, { event_type: one('thread.run.completed') })
-    expect(result).toEqual({ object: 'webhook_endpoint.test', webhook_endpoint_id: endpoint.id, event_type: 'thread.run.completed', status_code: 200, success: true })
+    expect(result).toMatchObject({ object: 'webhook_endpoint.test', webhook_endpoint_id: endpoint.id, event_type: 'thread.run.completed', status_code: null, success: true, status: 'queued' })
+    await expect.poll(() => received.length, { timeout: 20_000 }).toBe(before + 1)
+    const log = async () => (await (await fetch(`${api.baseURL}/webhook_endpoints/${endpoint.id}/deliveries`, { headers: { authorization: `Bearer ${api.apiKey}` } })).json()) as { data: { trigger: string; event_id: string; response_status_code: number }[] }
+    await expect.poll(async () => (await log()).data[0], { timeout: 20_000 }).toMatchObject({ trigger: 'test', event_id: (result as unknown as { event_id: string }).event_id, response_status_code: 200 })
     const first = received.at(-1)!
     const event = await client.webhooks.unwrap(first.body, first.headers as Record<string, string>, endpoint.signing_secret)
     expect(event).toMatchObject({ object: 'event', type: 'thread.run.completed' })
@@ -90,6 +95,7 @@ describe('client.webhooks (openai-node 7.x) against /v1/webhook_endpoints', () =
     expect(rotated.signing_secret).toMatch(/^whsec_/)
     expect(rotated.signing_secret).not.toBe(endpoint.signing_secret)
     await client.webhooks.test(endpoint.id, { event_type: one('thread.run.completed') })
+    await expect.poll(() => received.length, { timeout: 20_000 }).toBe(before + 2)
     const second = received.at(-1)!
     await expect(client.webhooks.unwrap(second.body, second.headers as Record<string, string>, rotated.signing_secret)).resolves.toMatchObject({ type: 'thread.run.completed' })
     await expect(client.webhooks.unwrap(second.body, second.headers as Record<string, string>, endpoint.signing_secret)).rejects.toThrow()
@@ -105,5 +111,13 @@ describe('client.webhooks (openai-node 7.x) against /v1/webhook_endpoints', () =
     const err = await client.webhooks.create({ url: 'not a url', name: 'x', event_types: ours('thread.run.completed') }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(OpenAI.BadRequestError)
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', param: 'url' })
+
+    // Private and metadata targets: refused at registration, with the reason and the setting.
+    for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://10.1.2.3/hook', `http://127.0.0.2:${new URL(hookUrl).port}/hook`]) {
+      const refused = await client.webhooks.create({ url, name: 'x', event_types: ours('thread.run.completed') }).catch((e: unknown) => e)
+      expect(refused, url).toBeInstanceOf(OpenAI.BadRequestError)
+      expect((refused as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ param: 'url', code: 'webhook_url_forbidden' })
+      expect((refused as Error).message).toMatch(/cloud metadata|WEBHOOK_ALLOW_PRIVATE/)
+    }
   })
 })

@@ -40,7 +40,7 @@ beforeAll(async () => {
   const common = { REDIS_PREFIX: prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: UPSTREAM_KEY, LOG_LEVEL: 'info' }
   api = await startServiceProcess(
     'api',
-    { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:obs`, ADMIN_TOKEN },
+    { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:obs`, ADMIN_TOKEN, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' },
     { readyMessage: 'api listening' },
   )
   worker = await startServiceProcess('worker', { ...common, METRICS_PORT: '0', WORKER_LOCK_MS: '4000' })

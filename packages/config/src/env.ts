@@ -81,7 +81,23 @@ export const StorageEnv = z.object({
 })
 export type StorageEnv = z.infer<typeof StorageEnv>
 
-export const ApiEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
+/** Where webhooks may go: read by the API (registration check) and the dispatcher (every attempt). */
+export const WebhookTargetEnv = z.object({
+  /**
+   * CIDRs, IPs, hostnames — or, narrowest, one `host:port` — that webhook URLs may reach although
+   * private (local development only). Cloud metadata addresses stay refused whatever it says.
+   */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [])),
+  /** Deadline of one DNS resolution of a webhook host (registration check and each attempt). */
+  WEBHOOK_DNS_TIMEOUT_MS: positiveInt.default(5_000),
+  /** Webhook endpoints one project may register (Stripe allows 16); bounds one tenant's fan-out. */
+  WEBHOOK_MAX_ENDPOINTS_PER_PROJECT: positiveInt.max(10_000).default(16),
+})
+
+export const ApiEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).merge(WebhookTargetEnv).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Unset: `127.0.0.1` without API_KEYS, `0.0.0.0` with them (`apiListenHost`). */
   HOST: z.string().optional(),
@@ -123,12 +139,7 @@ export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
 })
 export type WorkerEnv = z.infer<typeof WorkerEnv>
 
-export const WebhooksEnv = BaseEnv.extend({
-  /** CIDRs/hosts webhook URLs may resolve to even though private (local development only). */
-  WEBHOOK_ALLOW_PRIVATE: z
-    .string()
-    .optional()
-    .transform((s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [])),
+export const WebhooksEnv = BaseEnv.merge(WebhookTargetEnv).extend({
   WEBHOOK_CONCURRENCY: positiveInt.default(100),
   /** Delay (ms) before each attempt, from the first (normally 0); its length is the attempt count. Default: Svix's 0, 5 s … 10 h. Tests shorten it. */
   WEBHOOK_RETRY_SCHEDULE_MS: z

@@ -31,7 +31,6 @@ export function keys(prefix: string, shards = 1) {
     webhookEvent: (p: string, evt: string) => `${project(p)}:evt:${evt}`,
     /** The project's signing secret for turn callback_urls; also the owner of the callback delivery log. */
     webhookSigningSecret: (p: string) => `${project(p)}:webhook-secret`,
-    webhookTestResult: (p: string, evt: string) => `${project(p)}:whtest:${evt}`,
     /** Files of a project: all (zset by sequence), by purpose, and each file's metadata hash. */
     files: (p: string) => `${project(p)}:files`,
     filesByPurpose: (p: string, purpose: string) => `${project(p)}:files:purpose:${purpose}`,

@@ -10,8 +10,6 @@ const recordDeliveryScript = script('recordDelivery', recordDeliveryLua)
 
 /** Attempts kept per endpoint (and for the project's callbacks); older ones are dropped. */
 export const DELIVERIES_KEPT = 1000
-/** How long a test send's result waits for the API to read it. */
-const TEST_RESULT_TTL_SECONDS = 120
 
 /** The delivery owner of callback_url attempts (an endpoint id otherwise). */
 export const CALLBACK_OWNER = 'callback'
@@ -114,9 +112,5 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
       return Number(replies?.[0]?.[1] ?? 1)
     },
 
-    /** The dispatcher's answer to a test send, for the API request waiting on it. */
-    async saveTestResult(project: string, evt: string, result: { status_code: number | null; error: string | null }): Promise<void> {
-      await redis.set(k.webhookTestResult(project, evt), JSON.stringify(result), 'EX', TEST_RESULT_TTL_SECONDS)
-    },
   }
 }

@@ -23,26 +23,27 @@ export type ProjectSigningSecret = ReturnType<typeof createProjectSigningSecret>
  * project's callback delivery log.
  */
 export function createProjectSigningSecret(redis: RedisClient, k: Keys) {
-  /** Creates the secret unless it exists; returns the hash. HSETNX makes racing creators agree. */
-  async function ensure(project: string): Promise<Record<string, string>> {
+  /** Creates the secret unless it exists; returns the hash, and whether this call created it. HSETNX makes racing creators agree. */
+  async function ensureCreated(project: string): Promise<{ hash: Record<string, string>; created: boolean }> {
     const key = k.webhookSigningSecret(project)
     const existing = await redis.hgetall(key)
-    if (existing._secret) return existing
-    await redis
+    if (existing._secret) return { hash: existing, created: false }
+    const replies = await redis
       .multi()
       .hsetnx(key, '_project', project)
       .hsetnx(key, '_secret', generateSigningSecret())
       .hsetnx(key, 'created_at', String(nowSeconds()))
       .exec()
-    return redis.hgetall(key)
+    return { hash: await redis.hgetall(key), created: replies?.[1]?.[1] === 1 }
   }
+  const ensure = async (project: string) => (await ensureCreated(project)).hash
 
-  const toWire = (hash: Record<string, string>): WebhookSigningSecret => {
+  const toWire = (hash: Record<string, string>, reveal: boolean): WebhookSigningSecret => {
     const secret = hash._secret ?? ''
     const prevExpires = Number(hash._prev_expires ?? 0)
     return {
       object: 'webhook_signing_secret',
-      signing_secret: secret,
+      ...(reveal ? { signing_secret: secret } : {}),
       signing_secret_hint: secretHint(secret),
       created_at: Number(hash.created_at ?? 0),
       previous_secret_expires_at: hash._prev_secret && prevExpires > nowSeconds() ? prevExpires : null,
@@ -52,9 +53,14 @@ export function createProjectSigningSecret(redis: RedisClient, k: Keys) {
   return {
     ensure,
 
-    /** The secret in full (created now if the project has none). */
+    /**
+     * The secret's hint, dates, and — only when this call created it — the secret itself, as
+     * endpoint secrets are shown only on create and rotate. Lost it? Rotate (with
+     * `keep_old_secret_active_for_24_hours` to switch receivers over without a gap).
+     */
     async get(project: string): Promise<WebhookSigningSecret> {
-      return toWire(await ensure(project))
+      const { hash, created } = await ensureCreated(project)
+      return toWire(hash, created)
     },
 
     /** Same semantics as an endpoint's rotate: the old secret stops at once unless asked to keep it 24 h. */
@@ -72,7 +78,7 @@ export function createProjectSigningSecret(redis: RedisClient, k: Keys) {
       if (!reply) throw new ApiError(500, 'The signing secret vanished during rotation.')
       const hash: Record<string, string> = {}
       for (let i = 0; i + 1 < reply.length; i += 2) hash[reply[i]!] = reply[i + 1]!
-      return toWire(hash)
+      return toWire(hash, true)
     },
   }
 }

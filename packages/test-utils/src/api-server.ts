@@ -8,6 +8,7 @@ import { ApiError } from '@threadwork/domain'
 import { createLogger } from '@threadwork/logger'
 import { type Operations, createOperations } from '@threadwork/api/operations'
 import { createServices } from '@threadwork/api/services'
+import { createWebhookPolicy } from '@threadwork/api/webhook-policy'
 import { createStreaming } from '@threadwork/api/streaming'
 import { type ProviderRoute, type ProviderRouter, createModelCheck, createProviderRouter } from '@threadwork/model-client'
 import { type DrainQueues, createDrainQueues } from '@threadwork/queue'
@@ -47,6 +48,13 @@ export interface ApiServerOptions {
   operations?: { adminToken?: string; durableWrites?: 'auto' | 'off' }
   /** Where the API logs (default: silent, or TEST_LOG_LEVEL). */
   log?: AppDeps['log']
+  /**
+   * WEBHOOK_ALLOW_PRIVATE for the registration check of webhook URLs. Default `['127.0.0.1/32']`:
+   * tests' receivers listen there. `[]` gives production's behaviour.
+   */
+  webhookAllowPrivate?: string[]
+  /** WEBHOOK_MAX_ENDPOINTS_PER_PROJECT; default the API's (16). */
+  webhookMaxEndpointsPerProject?: number
   /** `stream: true` responses: idle timeout (STREAM_IDLE_TIMEOUT_MS) and quiet time before the run is checked. */
   streaming?: { idleTimeoutMs?: number; checkAfterMs?: number; keepAliveMs?: number; maxStreamsPerReader?: number }
   /** Where file bytes go. Default: a fresh temporary directory, removed by `close()`. */
@@ -135,6 +143,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     admin: ops?.admin ?? null,
     metrics: ops?.metrics ?? null,
     durability: ops?.durability ?? null,
+    webhookPolicy: createWebhookPolicy({ allowPrivate: opts.webhookAllowPrivate ?? ['127.0.0.1/32'], maxEndpointsPerProject: opts.webhookMaxEndpointsPerProject }),
   })
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

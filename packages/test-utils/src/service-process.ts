@@ -15,6 +15,9 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): void
 }
 
+/** Default time a service has to log its ready line. */
+const READY_TIMEOUT_MS = 90_000
+
 const distOf = (name: ServiceName) => fileURLToPath(new URL(`../../../services/${name}/dist/index.js`, import.meta.url))
 
 /**
@@ -36,7 +39,10 @@ export async function startServiceProcess(
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)))
   const readyMessage = opts.readyMessage ?? `${name} ready`
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} not ready after ${opts.timeoutMs ?? 15_000} ms:\n${output.join('\n')}`)), opts.timeoutMs ?? 15_000)
+    // Generous: on a busy 2-core machine a service's start (Node boot, imports, Redis connect)
+    // has taken over 15 s; a slow start is not what these tests test.
+    const timeoutMs = opts.timeoutMs ?? READY_TIMEOUT_MS
+    const timer = setTimeout(() => reject(new Error(`${name} not ready after ${timeoutMs} ms:\n${output.join('\n')}`)), timeoutMs)
     const onLine = (line: string) => {
       output.push(line)
       if (line.includes(readyMessage)) {

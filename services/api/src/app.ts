@@ -28,6 +28,7 @@ import { fileRoutes, fileUploadRoutes } from './routes/files.js'
 import { uploadPartRoutes, uploadRoutes } from './routes/uploads.js'
 import type { RunService } from './runs/run-service.js'
 import type { TurnService } from './turns/turn-service.js'
+import type { WebhookPolicy } from './webhook-policy.js'
 
 export interface AppDeps {
   redis: RedisClient
@@ -52,6 +53,8 @@ export interface AppDeps {
   metrics?: ApiMetrics | null
   /** Holds 2xx answers to writes until they are on disk (WAITAOF); absent: no wait. */
   durability?: Durability | null
+  /** Registration checks of webhook targets and the endpoint cap; absent: no private targets, 16 endpoints. */
+  webhookPolicy?: WebhookPolicy
 }
 
 /** The whole HTTP API, built from its dependencies (tests build it with real stores). */
@@ -91,11 +94,11 @@ export function createApp(deps: AppDeps) {
   v1.route('/', assistantRoutes(deps.stores, deps.modelGate ?? null))
   // Run routes first: `/threads/runs` must not be read as thread id "runs".
   v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))
-  v1.route('/', turnRoutes(deps.turns))
+  v1.route('/', turnRoutes(deps.turns, deps.webhookPolicy))
   v1.route('/', threadRoutes(deps.stores))
   v1.route('/', messageRoutes(deps.stores, deps.runs))
   v1.route('/', modelRoutes(deps.models))
-  v1.route('/', webhookEndpointRoutes(deps.stores))
+  v1.route('/', webhookEndpointRoutes(deps.stores, deps.webhookPolicy))
   app.route('/v1', v1)
 
   app.doc31('/openapi.json', {

@@ -6,6 +6,7 @@ import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-st
 import { createDrainQueues } from '@threadwork/queue'
 import { createRedisClient, createStores } from '@threadwork/storage'
 import { createApp } from './app.js'
+import { createWebhookPolicy } from './webhook-policy.js'
 import { createModels } from './models.js'
 import { createOperations } from './operations.js'
 import { createServices } from './services.js'
@@ -72,6 +73,11 @@ const app = createApp({
   admin: ops.admin,
   metrics: ops.metrics,
   durability: ops.durability,
+  webhookPolicy: createWebhookPolicy({
+    allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+    dnsTimeoutMs: env.WEBHOOK_DNS_TIMEOUT_MS,
+    maxEndpointsPerProject: env.WEBHOOK_MAX_ENDPOINTS_PER_PROJECT,
+  }),
 })
 
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: host }, (info) => {

@@ -17,8 +17,10 @@ export interface DispatcherOptions {
   shards: number
   log: Logger
   concurrency: number
-  /** WEBHOOK_ALLOW_PRIVATE: CIDRs/hosts exempt from the SSRF guard (local development only). */
+  /** WEBHOOK_ALLOW_PRIVATE: CIDRs/hosts (optionally `:port`) exempt from the SSRF guard (local development only). */
   allowPrivate: readonly string[]
+  /** WEBHOOK_DNS_TIMEOUT_MS: deadline of one DNS resolution (default 5 s). */
+  dnsTimeoutMs?: number
   schedule?: readonly number[]
   timeoutMs: number
   lockMs: number
@@ -41,7 +43,7 @@ export async function startDispatcher(opts: DispatcherOptions) {
   const k = keys(opts.prefix, opts.shards)
   const endpoints = createWebhookEndpointStore(opts.redis, k)
   const queues = Array.from({ length: k.shards }, (_, shard) => new Queue<DeliveryJob>(k.webhookQueue(shard), { connection: opts.redis, prefix: k.prefix }))
-  const http = createSafeDispatcher({ allowList: [...opts.allowPrivate] })
+  const http = createSafeDispatcher({ allowList: [...opts.allowPrivate], dnsTimeoutMs: opts.dnsTimeoutMs })
 
   const processor = createDeliveryProcessor({
     redis: opts.redis,

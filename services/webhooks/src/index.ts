@@ -28,6 +28,7 @@ const dispatcher = await startDispatcher({
   log,
   concurrency: env.WEBHOOK_CONCURRENCY,
   allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+  dnsTimeoutMs: env.WEBHOOK_DNS_TIMEOUT_MS,
   schedule: env.WEBHOOK_RETRY_SCHEDULE_MS,
   timeoutMs: env.WEBHOOK_TIMEOUT_MS,
   lockMs: env.WEBHOOK_LOCK_MS,

@@ -150,13 +150,23 @@ export type WebhookRotateSecretParams = z.infer<typeof WebhookRotateSecretParams
 export const WebhookTestParams = z.strictObject({ event_type: WebhookEventType }).openapi('TestWebhookEndpointRequest')
 export type WebhookTestParams = z.infer<typeof WebhookTestParams>
 
+/**
+ * The answer to `POST /webhook_endpoints/{id}/test`. OpenAI's carries the receiver's status; ours
+ * answers at once (a slow receiver or a busy dispatcher must not hold the request), so
+ * `status_code` is null and the outcome is the delivery log's attempt with this `event_id`
+ * (`trigger: "test"`).
+ */
 export const WebhookEndpointTestResult = z
   .object({
     object: z.literal('webhook_endpoint.test'),
     event_type: z.string(),
-    status_code: z.number().int(),
+    status_code: z.number().int().nullable(),
     success: z.literal(true),
     webhook_endpoint_id: z.string(),
+    /** Threadwork: the test is queued; its attempt appears in `GET /webhook_endpoints/{id}/deliveries`. */
+    status: z.literal('queued'),
+    /** Threadwork: the sample event's id (the attempt's `event_id` and `webhook-id` header). */
+    event_id: z.string(),
   })
   .openapi('WebhookEndpointTestResult')
 export type WebhookEndpointTestResult = z.infer<typeof WebhookEndpointTestResult>
@@ -226,7 +236,8 @@ export type WebhookDeliveryRetry = z.infer<typeof WebhookDeliveryRetry>
 export const WebhookSigningSecret = z
   .object({
     object: z.literal('webhook_signing_secret'),
-    signing_secret: z.string(),
+    /** The whole secret: only in the answer that created it and in a rotation's (as endpoint secrets). */
+    signing_secret: z.string().optional(),
     signing_secret_hint: z.string(),
     created_at: z.number().int(),
     /** While set and in the future, the previous secret signs too (a second `v1,` signature). */

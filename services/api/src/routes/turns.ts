@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { ListQuery, ThreadTurnCreateParams, Turn, TurnCreateParams, TurnList } from '@threadwork/domain'
 import type { TurnService } from '../turns/turn-service.js'
+import { type WebhookPolicy, assertWebhookTarget, defaultWebhookPolicy } from '../webhook-policy.js'
 import { jsonRequest, resourceApp } from './openapi.js'
 
 const ThreadParams = z.object({ thread_id: z.string() })
@@ -14,7 +15,7 @@ const ok = <S extends z.ZodTypeAny>(schema: S, description: string) => ({ 200: {
  * Threadwork's extension to the Assistants API: POST a user's turn, get the answer by webhook.
  * Turns are accepted even while a run is active and run one at a time per thread, in order.
  */
-export const turnRoutes = (turns: TurnService) =>
+export const turnRoutes = (turns: TurnService, policy: WebhookPolicy = defaultWebhookPolicy()) =>
   resourceApp()
     .openapi(
       createRoute({
@@ -24,8 +25,11 @@ export const turnRoutes = (turns: TurnService) =>
         request: { params: ThreadParams, headers: IdempotencyHeader, ...jsonRequest(TurnCreateParams) },
         responses: accepted('The turn, queued.'),
       }),
-      async (c) =>
-        c.json(await turns.create(c.var.project, c.req.valid('param').thread_id, c.req.valid('json'), c.req.valid('header')['idempotency-key']), 202),
+      async (c) => {
+        const params = c.req.valid('json')
+        if (params.callback_url) await assertWebhookTarget(policy, params.callback_url, 'callback_url')
+        return c.json(await turns.create(c.var.project, c.req.valid('param').thread_id, params, c.req.valid('header')['idempotency-key']), 202)
+      },
     )
     .openapi(
       createRoute({
@@ -35,7 +39,11 @@ export const turnRoutes = (turns: TurnService) =>
         request: { headers: IdempotencyHeader, ...jsonRequest(ThreadTurnCreateParams) },
         responses: accepted('The turn, queued on a new thread.'),
       }),
-      async (c) => c.json(await turns.createWithThread(c.var.project, c.req.valid('json'), c.req.valid('header')['idempotency-key']), 202),
+      async (c) => {
+        const params = c.req.valid('json')
+        if (params.callback_url) await assertWebhookTarget(policy, params.callback_url, 'callback_url')
+        return c.json(await turns.createWithThread(c.var.project, params, c.req.valid('header')['idempotency-key']), 202)
+      },
     )
     .openapi(
       createRoute({ method: 'get', path: '/threads/{thread_id}/turns', operationId: 'listTurns', request: { params: ThreadParams, query: ListQuery }, responses: ok(TurnList, 'A page of turns.') }),

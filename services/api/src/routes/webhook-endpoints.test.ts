@@ -159,11 +159,38 @@ describe('webhook endpoint routes', () => {
       expect(res.status, JSON.stringify(overrides)).toBe(400)
       expect(res.json.error, JSON.stringify(overrides)).toMatchObject({ type: 'invalid_request_error', param, code })
     }
-    // Private hosts are allowed at registration; the dispatcher's SSRF guard refuses them at delivery time.
-    expect((await create({ url: 'http://127.0.0.1:9/hook' })).status).toBe(200)
+    // Private and metadata targets are refused at registration, naming why and the setting.
+    const loopback = await create({ url: 'http://127.0.0.1:9/hook' })
+    expect(loopback.status).toBe(400)
+    expect(loopback.json.error).toMatchObject({ type: 'invalid_request_error', param: 'url', code: 'webhook_url_forbidden' })
+    expect(loopback.json.error.message).toMatch(/127\.0\.0\.1, a loopback address.*WEBHOOK_ALLOW_PRIVATE \(e\.g\. 127\.0\.0\.1:9\)/)
+    const metadata = await create({ url: 'http://169.254.169.254/latest/meta-data/' })
+    expect(metadata.status).toBe(400)
+    expect(metadata.json.error.message).toMatch(/cloud metadata address: webhooks may never target it/)
+    expect((await create({ url: 'http://[::1]:8080/x' })).json.error).toMatchObject({ param: 'url', code: 'webhook_url_forbidden' })
     const { json: e } = await create()
     expect((await call('POST', `/v1/webhook_endpoints/${e.id}`, { url: 'javascript:alert(1)' })).status).toBe(400)
+    // An update to a private URL is refused the same way, and changes nothing.
+    expect((await call('POST', `/v1/webhook_endpoints/${e.id}`, { url: 'http://10.0.0.7/hook' })).json.error).toMatchObject({ param: 'url', code: 'webhook_url_forbidden' })
+    expect((await call('GET', `/v1/webhook_endpoints/${e.id}`)).json.url).toBe(e.url)
+    // So is a turn's callback_url, before anything is stored.
+    const turn = await call('POST', '/v1/turns', { assistant_id: 'asst_x', content: 'hi', callback_url: 'http://192.168.1.5/cb' })
+    expect(turn.status).toBe(400)
+    expect(turn.json.error).toMatchObject({ param: 'callback_url', code: 'webhook_url_forbidden' })
     expect((await call('POST', `/v1/webhook_endpoints/${e.id}/test`, { event_type: 'batch.completed' })).json.error).toMatchObject({ param: 'event_type' })
+  })
+
+  it('caps the endpoints of a project (WEBHOOK_MAX_ENDPOINTS_PER_PROJECT, default 16); other projects are unaffected', async () => {
+    for (let i = 0; i < 16; i++) expect((await create({ name: `e${i}` })).status).toBe(200)
+    const over = await create({ name: 'one too many' })
+    expect(over.status).toBe(400)
+    expect(over.json.error).toMatchObject({ type: 'invalid_request_error', code: 'webhook_endpoint_limit_reached' })
+    expect(over.json.error.message).toContain('WEBHOOK_MAX_ENDPOINTS_PER_PROJECT')
+    expect((await call('GET', '/v1/webhook_endpoints?limit=100')).json.data).toHaveLength(16)
+    expect((await create({}, 'sk-b')).status).toBe(200)
+    const { json: first } = await call('GET', '/v1/webhook_endpoints?limit=1')
+    await call('DELETE', `/v1/webhook_endpoints/${first.data[0].id}`)
+    expect((await create({ name: 'after a delete' })).status).toBe(200)
   })
 
   it('lists the event types, and a project signing secret that is created once and rotates', async () => {
@@ -171,14 +198,22 @@ describe('webhook endpoint routes', () => {
     expect(types.json.object).toBe('list')
     expect(types.json.data).toEqual(expect.arrayContaining(['thread.run.completed', 'thread.run.requires_action', 'thread.turn.completed']))
 
+    // Shown whole only by the call that created it (and by rotations), like endpoint secrets.
     const first = await call('GET', '/v1/webhook_signing_secret')
     expect(first.json).toMatchObject({ object: 'webhook_signing_secret', previous_secret_expires_at: null })
     expect(first.json.signing_secret).toMatch(/^whsec_/)
-    expect((await call('GET', '/v1/webhook_signing_secret')).json.signing_secret).toBe(first.json.signing_secret)
-    expect((await call('GET', '/v1/webhook_signing_secret', undefined, 'sk-b')).json.signing_secret).not.toBe(first.json.signing_secret)
+    const again = await call('GET', '/v1/webhook_signing_secret')
+    expect(again.json).not.toHaveProperty('signing_secret')
+    expect(again.json.signing_secret_hint).toBe(first.json.signing_secret_hint)
+    expect(JSON.stringify(again.json)).not.toContain(first.json.signing_secret.slice(6, 20))
+    const other = await call('GET', '/v1/webhook_signing_secret', undefined, 'sk-b')
+    expect(other.json.signing_secret).toMatch(/^whsec_/)
+    expect(other.json.signing_secret).not.toBe(first.json.signing_secret)
 
     const rotated = await call('POST', '/v1/webhook_signing_secret/rotate', { keep_old_secret_active_for_24_hours: true })
+    expect(rotated.json.signing_secret).toMatch(/^whsec_/)
     expect(rotated.json.signing_secret).not.toBe(first.json.signing_secret)
+    expect((await call('GET', '/v1/webhook_signing_secret')).json).not.toHaveProperty('signing_secret')
     expect(rotated.json.previous_secret_expires_at).toBeGreaterThan(Date.now() / 1000 + 86_000)
     expect((await call('GET', '/v1/webhook_callback_deliveries')).json).toMatchObject({ object: 'list', data: [] })
   })

@@ -17,6 +17,7 @@ import {
   WebhookUpdateParams,
 } from '@threadwork/domain'
 import { CALLBACK_OWNER, type Stores } from '@threadwork/storage'
+import { type WebhookPolicy, assertWebhookTarget, defaultWebhookPolicy } from '../webhook-policy.js'
 import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 
 const EndpointParams = z.object({ webhook_endpoint_id: z.string() })
@@ -28,7 +29,7 @@ const CallbackDeliveryParams = z.object({ delivery_id: z.string() })
  * log, manual redelivery, and the project signing secret for turn `callback_url`s
  * (services/webhooks/README.md describes delivery).
  */
-export const webhookEndpointRoutes = (stores: Stores) => {
+export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = defaultWebhookPolicy()) => {
   const endpoints = stores.webhookEndpoints
   return resourceApp()
     .openapi(
@@ -39,7 +40,11 @@ export const webhookEndpointRoutes = (stores: Stores) => {
         request: jsonRequest(WebhookCreateParams),
         responses: jsonResponse(WebhookEndpointWithSecret, 'The endpoint, with its signing secret (shown only here and on rotation).'),
       }),
-      async (c) => c.json(await endpoints.create(c.var.project, c.req.valid('json')), 200),
+      async (c) => {
+        const params = c.req.valid('json')
+        await assertWebhookTarget(policy, params.url, 'url')
+        return c.json(await endpoints.create(c.var.project, params, policy.maxEndpointsPerProject), 200)
+      },
     )
     .openapi(
       createRoute({
@@ -69,7 +74,11 @@ export const webhookEndpointRoutes = (stores: Stores) => {
         request: { params: EndpointParams, ...jsonRequest(WebhookUpdateParams, false) },
         responses: jsonResponse(WebhookEndpoint, 'The updated endpoint.'),
       }),
-      async (c) => c.json(await endpoints.update(c.var.project, c.req.valid('param').webhook_endpoint_id, c.req.valid('json')), 200),
+      async (c) => {
+        const params = c.req.valid('json')
+        if (params.url !== undefined) await assertWebhookTarget(policy, params.url, 'url')
+        return c.json(await endpoints.update(c.var.project, c.req.valid('param').webhook_endpoint_id, params), 200)
+      },
     )
     .openapi(
       createRoute({
@@ -97,7 +106,7 @@ export const webhookEndpointRoutes = (stores: Stores) => {
         path: '/webhook_endpoints/{webhook_endpoint_id}/test',
         operationId: 'testWebhookEndpoint',
         request: { params: EndpointParams, ...jsonRequest(WebhookTestParams) },
-        responses: jsonResponse(WebhookEndpointTestResult, 'The HTTP status the endpoint answered a sample event with.'),
+        responses: jsonResponse(WebhookEndpointTestResult, 'The sample event, queued; its attempt (with the receiver\'s status) appears in the delivery log.'),
       }),
       async (c) => c.json(await endpoints.test(c.var.project, c.req.valid('param').webhook_endpoint_id, c.req.valid('json').event_type), 200),
     )
@@ -140,7 +149,7 @@ export const webhookEndpointRoutes = (stores: Stores) => {
         method: 'get',
         path: '/webhook_signing_secret',
         operationId: 'getWebhookSigningSecret',
-        description: "Threadwork: the project's secret that signs deliveries to turn callback_urls (created on first use).",
+        description: "Threadwork: the project's secret that signs deliveries to turn callback_urls (created on first use). The secret itself is in the answer that created it and in rotations only; otherwise its hint.",
         responses: jsonResponse(WebhookSigningSecret, 'The signing secret.'),
       }),
       async (c) => c.json(await endpoints.signingSecret.get(c.var.project), 200),

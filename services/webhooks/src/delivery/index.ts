@@ -21,7 +21,7 @@ export {
   type SafeDispatcherOptions,
   type SafeLookup,
   type SafeLookupOptions,
-} from './ssrf-guard.js'
+} from '@threadwork/egress'
 export {
   DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_TIMEOUT_MS,

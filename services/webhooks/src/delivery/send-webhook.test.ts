@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { sendWebhook } from './send-webhook.js'
 import { buildWebhookHeaders, generateSigningSecret } from './signing.js'
-import { createSafeDispatcher } from './ssrf-guard.js'
+import { createSafeDispatcher } from '@threadwork/egress'
 import { startReceiver } from './test-server.js'
 
 const body = JSON.stringify({ id: 'evt_1', object: 'event', created_at: 1, type: 'thread.run.completed', data: { id: 'run_1' } })
 
 function localDispatcher() {
-  // The receivers live on 127.0.0.1; ssrf-guard.test.ts covers the refusal.
+  // The receivers live on 127.0.0.1; packages/egress ssrf-guard.test.ts covers the refusal.
   const dispatcher = createSafeDispatcher({ allowList: ['127.0.0.1/32'] })
   onTestFinished(() => dispatcher.destroy())
   return dispatcher

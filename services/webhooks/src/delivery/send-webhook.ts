@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
 import type { Dispatcher } from 'undici'
 import { parseRetryAfter } from './retry-after.js'
-import { SsrfBlockedError } from './ssrf-guard.js'
+import { SsrfBlockedError } from '@threadwork/egress'
 
 /** Svix counts a delivery as successful only if a 2xx arrives within 15 s (research §4.2). */
 export const DEFAULT_TIMEOUT_MS = 15_000
