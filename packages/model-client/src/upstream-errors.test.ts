@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import { describe, expect, it } from 'vitest'
-import { StreamInterruptedError, UpstreamError, classifyUpstreamError, retryAfterMs } from './upstream-errors.js'
+import { StreamInterruptedError, UpstreamError, classifyUpstreamError, contextLengthExceeded, retryAfterMs } from './upstream-errors.js'
 
 const apiError = (status: number, body?: unknown, headers: Record<string, string> = {}) =>
   APIError.generate(status, body as object | undefined, undefined, new Headers(headers))
@@ -99,5 +99,21 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(h({ 'retry-after-ms': '-5' }))).toBeNull()
     expect(retryAfterMs(h({}))).toBeNull()
     expect(retryAfterMs(undefined)).toBeNull()
+  })
+})
+
+describe('contextLengthExceeded', () => {
+  const wrapped = (err: unknown) => new UpstreamError({ retryable: false, code: 'invalid_prompt', message: 'x', status: 400, retryAfterMs: null }, { cause: err })
+  it('recognises OpenAI/vLLM/DeepSeek, llama.cpp and gateway texts through the wrapping error, with the window when named', () => {
+    const openai = apiError(400, { error: { message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", code: 'context_length_exceeded', type: 'invalid_request_error' } })
+    expect(contextLengthExceeded(wrapped(openai))).toEqual({ maxTokens: 8192 })
+    const llamacpp = apiError(400, { error: { message: 'the request exceeds the available context size, try increasing it', type: 'exceed_context_size_error' } })
+    expect(contextLengthExceeded(wrapped(llamacpp))).toEqual({ maxTokens: null })
+    expect(contextLengthExceeded(apiError(400, { error: { message: 'prompt is too long: 210000 tokens > 200000 maximum' } }))).toEqual({ maxTokens: null })
+  })
+  it('is null for other errors', () => {
+    expect(contextLengthExceeded(wrapped(apiError(400, { error: { message: "Invalid value for 'temperature'." } })))).toBeNull()
+    expect(contextLengthExceeded(wrapped(apiError(500, undefined)))).toBeNull()
+    expect(contextLengthExceeded(new Error('context length'))).toBeNull()
   })
 })

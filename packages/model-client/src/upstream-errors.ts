@@ -185,6 +185,30 @@ export function retryAfterMs(headers: { get(name: string): string | null } | und
   return Number.isNaN(date) ? null : Math.max(0, date - now)
 }
 
+// What providers say when a prompt exceeds the model's window: OpenAI and DeepSeek
+// ("This model's maximum context length is N tokens"), vLLM (the same), llama.cpp ("exceeds the
+// available context size"), Anthropic-style gateways ("prompt is too long").
+const CONTEXT_TEXT = /context[_ ]length|maximum context|context size|context window|prompt is too long|too many tokens/i
+
+/**
+ * Whether a provider refused the request because the prompt exceeds the model's context window;
+ * `maxTokens` is the window when the provider said it ("maximum context length is 8192 tokens").
+ * Looks through `UpstreamError`/`StreamInterruptedError` causes to the SDK's `APIError`.
+ */
+export function contextLengthExceeded(err: unknown): { maxTokens: number | null } | null {
+  let current: unknown = err
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof APIError) {
+      const text = `${current.code ?? ''} ${bodyMessage(current) ?? current.message}`
+      if (current.code !== 'context_length_exceeded' && !CONTEXT_TEXT.test(text)) return null
+      const n = /maximum context length is (\d+)/i.exec(text)?.[1] ?? /context size[^\d]{0,20}(\d+)/i.exec(text)?.[1]
+      return { maxTokens: n ? Number(n) : null }
+    }
+    current = (current as { cause?: unknown }).cause
+  }
+  return null
+}
+
 /** True for our own cancellation: the SDK's `APIUserAbortError` or any `AbortError`. */
 export function isAbortError(err: unknown): boolean {
   return err instanceof APIUserAbortError || (typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError')

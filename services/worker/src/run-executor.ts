@@ -2,6 +2,7 @@ import {
   type Message,
   type MessageContent,
   type Run,
+  type RunLastError,
   type RunStep,
   type RunUsage,
   isTerminalRunStatus,
@@ -11,11 +12,13 @@ import {
 } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
 import {
+  type BuiltPrompt,
   type ChatStreamResult,
   type ProviderRouter,
   StreamInterruptedError,
   UpstreamError,
   buildPrompt,
+  contextLengthExceeded,
   countTextTokens,
   streamChatCompletion,
   withUpstreamRetries,
@@ -26,6 +29,7 @@ import { type CancelRegistry, RunAborted } from './cancel-registry.js'
 import type { LiveEvents } from './live-events.js'
 import { type RoundStream, createRoundStream } from './round-stream.js'
 import { emptyAssistantMessage, stepOf } from './run-objects.js'
+import { promptTooLarge, replyReserve, tighterWindow } from './context-window.js'
 import { loadHistory } from './thread-history.js'
 import { type BuiltinTool, ToolUnavailableError } from './tools/builtin-tool.js'
 import { executeBuiltins, offerBuiltins } from './tools/builtin-round.js'
@@ -51,7 +55,6 @@ export interface ExecutorDeps {
   upstreamIdleTimeoutMs?: number
   /** How often a running run re-reads its status: the backstop for a cancel whose pub/sub message was lost. */
   statusCheckMs?: number
-  contextWindowTokens?: number
   /** The built-in tools (file_search, code_interpreter) this worker executes; none: they are not offered. */
   builtins?: readonly BuiltinTool[]
   /** Tool rounds a run may make before the model is made to answer (a model looping on tools). Default 24. */
@@ -225,8 +228,15 @@ export function createRunExecutor(deps: ExecutorDeps) {
 
     const promptBudget = run.max_prompt_tokens !== null ? run.max_prompt_tokens - usedSoFar.prompt_tokens : null
     const completionBudget = run.max_completion_tokens !== null ? run.max_completion_tokens - usedSoFar.completion_tokens : null
-    const contextWindow = deps.contextWindowTokens ?? 128_000
     if (completionBudget !== null && completionBudget <= 0) return incomplete('max_completion_tokens', usedSoFar)
+    const resolved = deps.router.resolve(run.model)
+    if (!resolved) {
+      throw new UpstreamError({ retryable: false, code: 'invalid_prompt', status: null, retryAfterMs: null, message: `The model '${run.model}' is not served by any configured provider.` })
+    }
+    // The model's own window (its route's setting, else CONTEXT_WINDOW_TOKENS): `auto` truncation
+    // fits the thread into it; only the caller's max_prompt_tokens makes a run incomplete (issue 12 item 1).
+    const contextWindow = resolved.provider.contextWindowFor(run.model)
+    const reserve = replyReserve(contextWindow, completionBudget)
 
     const { messageId, stepId } = ctx.ids
     // Only a run past its first round has tool rounds to replay (saves a read per plain run).
@@ -239,29 +249,30 @@ export function createRunExecutor(deps: ExecutorDeps) {
     const builtins = (deps.builtins ?? []).filter((b) => run.tools.some((t) => t.type === b.type))
     const resources = builtins.length > 0 ? await loadRunResources(stores, ctx.project, run, history) : noResources()
     const offer = offerBuiltins(builtins, run, resources, tools.turns.length, deps.maxToolRounds ?? 24)
-    const prompt = buildPrompt({
-      instructions: run.instructions || null,
-      additionalInstructions: internal[RunInternal.additionalInstructions] || null,
-      messages: history,
-      truncation: run.truncation_strategy,
-      maxPromptTokens: promptBudget !== null ? Math.max(promptBudget, 0) : null,
-      contextWindowTokens: contextWindow,
-      toolTurns: tools.turns,
-    })
-    if (!prompt.fits) return incomplete('max_prompt_tokens', usedSoFar)
-
-    const resolved = deps.router.resolve(run.model)
-    if (!resolved) {
-      throw new UpstreamError({ retryable: false, code: 'invalid_prompt', status: null, retryAfterMs: null, message: `The model '${run.model}' is not served by any configured provider.` })
+    const build = (windowTokens: number, reserveTokens: number) =>
+      buildPrompt({
+        instructions: run.instructions || null,
+        additionalInstructions: internal[RunInternal.additionalInstructions] || null,
+        messages: history,
+        truncation: run.truncation_strategy,
+        maxPromptTokens: promptBudget !== null ? Math.max(promptBudget, 0) : null,
+        contextWindowTokens: windowTokens,
+        reserveCompletionTokens: reserveTokens,
+        toolTurns: tools.turns,
+      })
+    let prompt = build(contextWindow, reserve)
+    if (!prompt.fits) {
+      if (prompt.limitedBy === 'max_prompt_tokens') return incomplete('max_prompt_tokens', usedSoFar)
+      return failed(promptTooLarge(run.model, contextWindow, prompt.promptTokens, reserve))
     }
 
     const stream = createRoundStream(live, run, { ...ctx.ids, fence: ctx.fence }, offer.names)
     ctx.current.round = stream
-    const result: ChatStreamResult = await withUpstreamRetries(
+    const call = (built: BuiltPrompt): Promise<ChatStreamResult> => withUpstreamRetries(
       () =>
         streamChatCompletion({
           client: resolved.client,
-          request: toChatRequest(run, prompt.chatMessages, completionBudget, {
+          request: toChatRequest(run, built.chatMessages, completionBudget, {
             reasoningEffort: internal[RunInternal.reasoningEffort] || null,
             maxTokensParam: resolved.provider.settings.maxTokensParam,
             offered: offer.offered,
@@ -280,6 +291,24 @@ export function createRunExecutor(deps: ExecutorDeps) {
         }),
       { signal: ctx.signal, maxAttempts: deps.upstreamAttempts, onRetry: ({ failure }) => deps.onUpstreamError?.(failure.code, false) },
     )
+    let result: ChatStreamResult
+    try {
+      result = await call(prompt)
+    } catch (err) {
+      // The provider's window is smaller than we thought: truncate tighter and try once more.
+      const refused = ctx.partial.text === '' ? contextLengthExceeded(err) : null
+      if (!refused) throw err
+      const tighter = tighterWindow(contextWindow, prompt.promptTokens, completionBudget, refused.maxTokens)
+      log.warn({ runId: run.id, threadId, model: run.model, contextWindow, providerWindow: refused.maxTokens, promptTokens: prompt.promptTokens }, 'provider refused the prompt as too long: truncating tighter, once')
+      prompt = build(tighter.buildWindow, tighter.reserve)
+      if (!prompt.fits) return failed(promptTooLarge(run.model, tighter.window, prompt.promptTokens, tighter.reserve))
+      try {
+        result = await call(prompt)
+      } catch (again) {
+        if (ctx.partial.text === '' && contextLengthExceeded(again)) return failed(promptTooLarge(run.model, tighter.window, null, tighter.reserve))
+        throw again
+      }
+    }
     // `parallel_tool_calls: false` promises at most one call, even from a provider that ignores it
     // (the round stream never showed the others either).
     if (!run.parallel_tool_calls) result.toolCalls.splice(1)
@@ -405,6 +434,12 @@ export function createRunExecutor(deps: ExecutorDeps) {
     const outcome = await runs.commit(threadId, run.id, { ...plan, internal: { ...plan.internal, [USAGE_FIELD]: JSON.stringify(usage) } })
     if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
     return 'done'
+
+    /** Ends the run `failed` with `lastError` (a prompt that cannot fit); nothing was streamed. */
+    async function failed(lastError: RunLastError): Promise<ItemResult> {
+      const outcome = await stores.runLifecycle.end(threadId, run.id, 'failed', { fence: ctx.fence, lastError, from: ['in_progress'] })
+      return !outcome.ok && outcome.reason === 'fenced' ? 'fenced' : 'done'
+    }
 
     async function incomplete(reason: 'max_prompt_tokens' | 'max_completion_tokens', used: RunUsage): Promise<ItemResult> {
       const { plan } = terminalPlan(loaded, 'incomplete', {
