@@ -31,4 +31,12 @@ describe('loadEnv', () => {
     expect(() => loadEnv(WorkerEnv, { WORKER_CONCURRENCY: '0' })).toThrow(/WORKER_CONCURRENCY/)
     expect(() => loadEnv(WorkerEnv, { REDIS_URL: 'not a url' })).toThrow(/REDIS_URL/)
   })
+
+  it('reads the embedding model and dimensions (unset: keyword-only search)', () => {
+    expect(loadEnv(WorkerEnv, {}).EMBEDDING_MODEL).toBeUndefined()
+    const env = loadEnv(ApiEnv, { EMBEDDING_MODEL: 'text-embedding-3-large', EMBEDDING_DIMENSIONS: '256' })
+    expect(env).toMatchObject({ EMBEDDING_MODEL: 'text-embedding-3-large', EMBEDDING_DIMENSIONS: 256 })
+    expect(() => loadEnv(WorkerEnv, { EMBEDDING_DIMENSIONS: '0' })).toThrow(/EMBEDDING_DIMENSIONS/)
+    expect(() => loadEnv(WorkerEnv, { EMBEDDING_DIMENSIONS: '5000' })).toThrow(/EMBEDDING_DIMENSIONS/)
+  })
 })

@@ -55,6 +55,13 @@ export const UpstreamEnv = z.object({
   UPSTREAM_TIMEOUT_MS: positiveInt.default(120_000),
   /** Context window (prompt + reply tokens) of models whose provider route sets none. */
   CONTEXT_WINDOW_TOKENS: positiveInt.min(256).default(128_000),
+  /**
+   * The embedding model of vector stores and file_search, routed to a provider like a chat model
+   * (PROVIDERS_FILE routes, else UPSTREAM_BASE_URL). Unset: searches are keyword-only (BM25).
+   */
+  EMBEDDING_MODEL: z.string().min(1).optional(),
+  /** Sent as `dimensions` (text-embedding-3 models shorten their vectors; OpenAI's file_search uses 256). Unset: the model's own. */
+  EMBEDDING_DIMENSIONS: positiveInt.max(4096).optional(),
 })
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')

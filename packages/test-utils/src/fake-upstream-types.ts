@@ -1,3 +1,4 @@
+import type { EmbeddingErrorReply, RecordedEmbeddingRequest } from './fake-embeddings.js'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 
@@ -195,6 +196,10 @@ export interface FakeUpstream {
   readonly port: number
   /** Chat-completion requests since start or the last `reset()`, in arrival order. */
   readonly requests: RecordedRequest[]
+  /** `POST /v1/embeddings` requests since start or the last `reset()`, in arrival order. */
+  readonly embeddingRequests: RecordedEmbeddingRequest[]
+  /** Queues failures (status, optional body and headers) for the next embeddings requests, in order. */
+  respondEmbeddingsOnce(...replies: EmbeddingErrorReply[]): void
   /** Every pair of same-thread requests that overlapped (see {@link Overlap}). */
   readonly overlaps: Overlap[]
   readonly inFlight: number

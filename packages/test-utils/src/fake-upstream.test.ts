@@ -312,7 +312,7 @@ describe('models and routing', () => {
       owned_by: expect.any(String),
     })
     await expect(client.models.retrieve('nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError)
-    await expect(client.embeddings.create({ model, input: 'x' })).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+    await expect(client.moderations.create({ input: 'x' })).rejects.toBeInstanceOf(OpenAI.NotFoundError)
   })
 
   it('serves a configured model list', async () => {

@@ -2,27 +2,10 @@ import { EventEmitter } from 'node:events'
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
-import {
-  type Plan,
-  applyToolPolicy,
-  defaultReply,
-  echoText,
-  maxTokensOf,
-  planQuirky,
-  planStandard,
-  promptTokens,
-  randomId,
-} from './fake-upstream-plan.js'
+import { type Plan, applyToolPolicy, defaultReply, echoText, maxTokensOf, planQuirky, planStandard, promptTokens, randomId } from './fake-upstream-plan.js'
 import { openAIError, openAIErrorBody } from './fake-upstream-errors.js'
-import type {
-  FakeUpstream,
-  FakeUpstreamOptions,
-  FakeUsage,
-  Overlap,
-  RecordedRequest,
-  Reply,
-  ReplyHandler,
-} from './fake-upstream-types.js'
+import { type EmbeddingErrorReply, type RecordedEmbeddingRequest, embeddingsResponse } from './fake-embeddings.js'
+import type { FakeUpstream, FakeUpstreamOptions, FakeUsage, Overlap, RecordedRequest, Reply, ReplyHandler } from './fake-upstream-types.js'
 
 /** Epoch ms with sub-ms precision, so a benchmark can compare it with another process's clock. */
 const now = (): number => performance.timeOrigin + performance.now()
@@ -52,6 +35,7 @@ interface Exchange {
 class FakeUpstreamServer implements FakeUpstream {
   readonly requests: RecordedRequest[] = []
   readonly overlaps: Overlap[] = []
+  readonly embeddingRequests: RecordedEmbeddingRequest[] = []
   inFlight = 0
   maxInFlight = 0
   maxInFlightPerThread = 0
@@ -60,6 +44,7 @@ class FakeUpstreamServer implements FakeUpstream {
 
   private handler: ReplyHandler
   private readonly once: (Reply | ReplyHandler)[] = []
+  private readonly embeddingsOnce: EmbeddingErrorReply[] = []
   private readonly perThread = new Map<string, Set<RecordedRequest>>()
   private readonly events = new EventEmitter().setMaxListeners(0)
   private readonly created = Math.floor(Date.now() / 1000)
@@ -77,6 +62,10 @@ class FakeUpstreamServer implements FakeUpstream {
 
   respondOnce(...replies: (Reply | ReplyHandler)[]): void {
     this.once.push(...replies)
+  }
+
+  respondEmbeddingsOnce(...replies: EmbeddingErrorReply[]): void {
+    this.embeddingsOnce.push(...replies)
   }
 
   waitForRequests(n: number, timeoutMs = 5000): Promise<RecordedRequest[]> {
@@ -103,6 +92,8 @@ class FakeUpstreamServer implements FakeUpstream {
     this.requests.length = 0
     this.overlaps.length = 0
     this.once.length = 0
+    this.embeddingRequests.length = 0
+    this.embeddingsOnce.length = 0
     this.handler = this.options.handler ?? defaultReply
     // In-flight requests keep counting; the maxima restart from what is open now.
     this.maxInFlight = this.inFlight
@@ -122,14 +113,14 @@ class FakeUpstreamServer implements FakeUpstream {
     const models = this.options.models ?? ['fake-model', 'gpt-4o-mini']
     const model = (id: string) => ({ id, object: 'model', created: this.created, owned_by: 'threadwork-fake' })
 
-    if (req.method === 'GET' && path === '/v1/models')
-      return sendJson(res, 200, { object: 'list', data: models.map(model) })
+    if (req.method === 'GET' && path === '/v1/models') return sendJson(res, 200, { object: 'list', data: models.map(model) })
     if (req.method === 'GET' && path.startsWith('/v1/models/')) {
       const id = decodeURIComponent(path.slice('/v1/models/'.length))
       if (models.includes(id)) return sendJson(res, 200, model(id))
       return sendJson(res, 404, openAIErrorBody(404, id))
     }
     if (req.method === 'POST' && path === '/v1/chat/completions') return this.chat(req, res)
+    if (req.method === 'POST' && path === '/v1/embeddings') return this.embeddings(req, res)
     sendJson(res, 404, openAIError(`Invalid URL (${req.method} ${path})`))
   }
 
@@ -178,6 +169,32 @@ class FakeUpstreamServer implements FakeUpstream {
     }
     rec.reply = reply
     await this.play(ex, reply)
+  }
+
+  /** `POST /v1/embeddings`: hashed bag-of-words vectors (fake-embeddings.ts), or a scripted error. */
+  private async embeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = now()
+    const parts: Buffer[] = []
+    for await (const part of req) parts.push(part as Buffer)
+    let body: RecordedEmbeddingRequest['body']
+    try {
+      body = JSON.parse(Buffer.concat(parts).toString('utf8')) as RecordedEmbeddingRequest['body']
+      if (typeof body !== 'object' || body === null) throw new Error('not an object')
+    } catch {
+      return sendJson(res, 400, openAIError('We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.'))
+    }
+    const inputs = Array.isArray(body.input) && typeof body.input[0] !== 'number' ? body.input.length : 1
+    const rec: RecordedEmbeddingRequest = { seq: this.embeddingRequests.length, body, headers: req.headers, inputs, startedAt, status: 200 }
+    this.embeddingRequests.push(rec)
+    const scripted = this.embeddingsOnce.shift()
+    if (scripted) {
+      rec.status = scripted.status
+      res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers })
+      return void res.end(JSON.stringify(scripted.body ?? openAIErrorBody(scripted.status, String(body.model))))
+    }
+    const answer = embeddingsResponse(body)
+    rec.status = answer.status
+    sendJson(res, answer.status, answer.body)
   }
 
   /** Counts the request in flight until its connection closes; records overlaps and aborts. */
@@ -247,8 +264,7 @@ class FakeUpstreamServer implements FakeUpstream {
             : stream
               ? planQuirky(reply)
               : planStandard({ kind: 'tool_calls', calls: reply.calls }, undefined)
-        if (stream)
-          return this.stream(ex, plan, reply.usage, { first: reply.firstTokenDelayMs, inter: reply.interChunkDelayMs })
+        if (stream) return this.stream(ex, plan, reply.usage, { first: reply.firstTokenDelayMs, inter: reply.interChunkDelayMs })
         return this.json(ex, plan, reply.usage, reply.firstTokenDelayMs, reply.interChunkDelayMs)
       }
     }
@@ -304,12 +320,7 @@ class FakeUpstreamServer implements FakeUpstream {
    * chunk (`choices: []`) when asked for, then `data: [DONE]\n\n`. With `limit`, stops after that
    * many batches without finishing (for hang and reset).
    */
-  private async stream(
-    ex: Exchange,
-    plan: Plan,
-    usage: FakeUsage | undefined,
-    pacing: { first?: number; inter?: number; limit?: number },
-  ): Promise<void> {
+  private async stream(ex: Exchange, plan: Plan, usage: FakeUsage | undefined, pacing: { first?: number; inter?: number; limit?: number }): Promise<void> {
     const { rec, res, signal, body } = ex
     const includeUsage = usage !== 'none' && body.stream_options?.include_usage === true
     const created = Math.floor(Date.now() / 1000)
@@ -334,9 +345,7 @@ class FakeUpstreamServer implements FakeUpstream {
       // Partial stream for hang and reset: each write is awaited so it reaches the client first.
       for (const batch of plan.batches.slice(0, pacing.limit)) {
         if (signal.aborted) return
-        await new Promise<void>((resolve) =>
-          res.write(batch.map((delta) => chunk(delta, null)).join(''), () => resolve()),
-        )
+        await new Promise<void>((resolve) => res.write(batch.map((delta) => chunk(delta, null)).join(''), () => resolve()))
         rec.firstChunkAt ??= now()
       }
       return
@@ -390,8 +399,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const upstream = new FakeUpstreamServer(server, options)
   server.on('request', (req, res) => {
     upstream.handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent)
-        sendJson(res, 500, openAIError(`fake upstream crashed: ${String(err)}`, { type: 'server_error' }))
+      if (!res.headersSent) sendJson(res, 500, openAIError(`fake upstream crashed: ${String(err)}`, { type: 'server_error' }))
       else res.destroy()
     })
   })

@@ -1,0 +1,93 @@
+import { createRequire } from 'node:module'
+import * as lancedb from '@lancedb/lancedb'
+import type * as Arrow from 'apache-arrow'
+
+// LanceDB loads apache-arrow through `require`; an ESM `import` would load the package's second
+// (ESM) build, whose classes fail LanceDB's `instanceof` checks (addColumns refuses the Field).
+const arrow = createRequire(import.meta.url)('apache-arrow') as typeof Arrow
+
+/** Where the indexes live: a directory or object-store URI (`/data/lance`, `s3://bucket/prefix`) and LanceDB storage options (S3 endpoint, keys, region). */
+export interface IndexLocation {
+  uri: string
+  storageOptions?: Record<string, string> | undefined
+}
+
+/** Column names of a store's chunk table (one table per vector store, one row per chunk). */
+export const COLUMNS = {
+  id: 'id', // `${file_id}:${chunk_index}`: the merge key that makes a file's rewrite idempotent
+  fileId: 'file_id',
+  chunkIndex: 'chunk_index',
+  filename: 'filename',
+  attributes: 'attributes', // JSON of the file's attributes (filters are evaluated in JS, see filters.ts)
+  text: 'text',
+  vector: 'vector', // unit-length float32, absent (null) in keyword-only mode
+} as const
+
+export const FTS_INDEX = `${COLUMNS.text}_idx`
+export const VECTOR_INDEX = `${COLUMNS.vector}_idx`
+
+/** The chunk table's schema; with a `vector` column of `dimensions` floats when given. */
+export function chunkSchema(dimensions: number | null): Arrow.Schema {
+  const fields: Arrow.Field[] = [
+    new arrow.Field(COLUMNS.id, new arrow.Utf8(), false),
+    new arrow.Field(COLUMNS.fileId, new arrow.Utf8(), false),
+    new arrow.Field(COLUMNS.chunkIndex, new arrow.Int32(), false),
+    new arrow.Field(COLUMNS.filename, new arrow.Utf8(), false),
+    new arrow.Field(COLUMNS.attributes, new arrow.Utf8(), false),
+    new arrow.Field(COLUMNS.text, new arrow.Utf8(), false),
+  ]
+  if (dimensions) fields.push(vectorField(dimensions))
+  return new arrow.Schema(fields)
+}
+
+export function vectorField(dimensions: number): Arrow.Field {
+  return new arrow.Field(COLUMNS.vector, new arrow.FixedSizeList(dimensions, new arrow.Field('item', new arrow.Float32(), true)), true)
+}
+
+/** Vector width of an opened table's schema; null when it has no vector column. */
+export function vectorDimensions(schema: Arrow.Schema): number | null {
+  const field = schema.fields.find((f) => f.name === COLUMNS.vector)
+  return field ? (field.type as Arrow.FixedSizeList).listSize : null
+}
+
+/** The ids we put into SQL (`vs_…`, `file-…`): anything else is refused, so quoting is belt and braces. */
+const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/
+
+export function assertSafeId(kind: string, id: string): void {
+  if (!SAFE_ID.test(id)) throw new RangeError(`Invalid ${kind} '${id.slice(0, 140)}': expected 1-128 of A-Z a-z 0-9 _ -.`)
+}
+
+export const isSafeId = (id: string): boolean => SAFE_ID.test(id)
+
+/** A SQL string literal (quotes doubled), for ids already checked by assertSafeId. */
+export const sqlString = (value: string): string => `'${value.replace(/'/g, "''")}'`
+
+const connections = new Map<string, Promise<lancedb.Connection>>()
+
+/**
+ * The process's one LanceDB connection per location. `readConsistencyInterval: 0`: every read
+ * checks for a newer table version, because the writer (an ingestion worker) is usually another
+ * process than the reader (the API's search endpoint, a run's file_search) — a search right after
+ * a file completes must see it. On local disk the check is a directory listing; on S3 a LIST.
+ */
+export function connectionFor(location: IndexLocation): Promise<lancedb.Connection> {
+  const options = location.storageOptions ?? {}
+  const key = `${location.uri}\u0000${JSON.stringify(Object.entries(options).sort())}`
+  let connection = connections.get(key)
+  if (!connection) {
+    connection = lancedb.connect(location.uri, { readConsistencyInterval: 0, storageOptions: options })
+    connection.catch(() => connections.delete(key))
+    connections.set(key, connection)
+  }
+  return connection
+}
+
+/**
+ * Whether an error says the table is gone: LanceDB's "Table '…' was not found" on open, or
+ * Lance's "Not found: ….lance/_versions" from a handle whose table another process dropped.
+ */
+export function isTableNotFound(err: unknown): boolean {
+  return err instanceof Error && (/Table '.*' was not found/.test(err.message) || /Not found: \S*\.lance\//.test(err.message))
+}
+
+export { arrow, lancedb }

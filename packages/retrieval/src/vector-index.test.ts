@@ -1,0 +1,222 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fakeEmbedding } from '@threadwork/test-utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Embedder } from './embedder.js'
+import { parseAttributeFilter } from './filters.js'
+import { CORPUS } from './test-support/corpus.js'
+import { type ChunkInput, dropVectorIndex, openVectorIndex } from './vector-index.js'
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tw-retrieval-'))
+})
+afterAll(() => rm(dir, { recursive: true, force: true }))
+
+const location = () => ({ uri: dir })
+let seq = 0
+const storeId = () => `vs_test${++seq}_${Date.now()}`
+
+/** An in-process embedder over the fake upstream's vectors (the HTTP path is embedder.test.ts's). */
+const fakeEmbedder: Embedder = {
+  model: 'fake-embed',
+  dimensions: 64,
+  embed: async (texts) => ({ vectors: texts.map((t) => fakeEmbedding(t, 64)), usage: { prompt_tokens: 0, total_tokens: 0 } }),
+}
+const withVectors = (texts: readonly string[]): ChunkInput[] => texts.map((text) => ({ text, vector: fakeEmbedding(text, 64) }))
+const withoutVectors = (texts: readonly string[]): ChunkInput[] => texts.map((text) => ({ text }))
+
+async function loadCorpus(vectorStoreId: string, vectors: boolean) {
+  const index = await openVectorIndex(location(), vectorStoreId, { embedder: vectors ? fakeEmbedder : null })
+  const attributes = {
+    zoo: { category: 'leisure', year: 2023, public: true },
+    billing: { category: 'finance', year: 2024, public: false },
+    rocket: { category: 'engineering', year: 2025, public: true },
+  }
+  for (const [key, file] of Object.entries(CORPUS)) {
+    const chunks = vectors ? withVectors(file.paragraphs) : withoutVectors(file.paragraphs)
+    await index.replaceFileChunks(`file-${key}`, chunks, { filename: file.filename, attributes: attributes[key as keyof typeof attributes] })
+  }
+  return index
+}
+
+describe('openVectorIndex: hybrid search', () => {
+  let index: Awaited<ReturnType<typeof openVectorIndex>>
+  beforeAll(async () => {
+    index = await loadCorpus(storeId(), true)
+  })
+
+  it('finds the right file among several, with OpenAI result shapes and scores in 0..1', async () => {
+    const results = await index.search({ queries: ['When are the zebras fed?'] })
+    expect(results[0]).toMatchObject({ file_id: 'file-zoo', filename: 'zoo-guide.md', attributes: { category: 'leisure', year: 2023, public: true } })
+    expect(results[0]!.content).toEqual([{ type: 'text', text: expect.stringContaining('Zebras') }])
+    for (const r of results) {
+      expect(r.score).toBeGreaterThanOrEqual(0)
+      expect(r.score).toBeLessThanOrEqual(1)
+    }
+    expect(results.map((r) => r.score)).toEqual([...results.map((r) => r.score)].sort((a, b) => b - a))
+    const billing = await index.search({ queries: ['late payment fee on an invoice'] })
+    expect(billing[0]!.file_id).toBe('file-billing')
+    expect(billing[0]!.content[0]!.text).toContain('late payments')
+  })
+
+  it('runs several queries and fuses them', async () => {
+    const results = await index.search({ queries: ['penguin feeding show', 'rocket engine shutdown on low chamber pressure'], maxNumResults: 4 })
+    const top2 = results
+      .slice(0, 2)
+      .map((r) => r.file_id)
+      .sort()
+    expect(top2).toEqual(['file-rocket', 'file-zoo'])
+  })
+
+  it('finds by meaning alone when the keywords miss (vector side)', async () => {
+    // "herring" only shares vocabulary with the penguin chunk, yet through a word the FTS
+    // analyzer would also find: check that the vector list alone carries a hit by using a query
+    // whose words are all in one chunk, then a query vector given directly.
+    const results = await index.search({ queries: ['zzz-no-keyword-match'], queryVectors: [fakeEmbedding('telemetry link propellant tanks', 64)] })
+    expect(results[0]!.file_id).toBe('file-rocket')
+    expect(results[0]!.content[0]!.text).toContain('telemetry')
+  })
+
+  it('honours max_num_results, score_threshold and ranker none', async () => {
+    const all = await index.search({ queries: ['zebra hay'], maxNumResults: 50 })
+    expect(all.length).toBe(12) // every chunk is a candidate; non-matching ones score low
+    expect(await index.search({ queries: ['zebra hay'], maxNumResults: 3 })).toHaveLength(3)
+    const strict = await index.search({ queries: ['zebra hay'], scoreThreshold: 0.5, maxNumResults: 50 })
+    expect(strict.length).toBeGreaterThan(0)
+    expect(strict.length).toBeLessThan(all.length)
+    expect(strict.every((r) => r.score >= 0.5)).toBe(true)
+    const unranked = await index.search({ queries: ['zebra hay'], ranker: 'none', maxNumResults: 5 })
+    expect(unranked[0]!.file_id).toBe('file-zoo')
+    await expect(index.search({ queries: ['x'], maxNumResults: 51 })).rejects.toThrow(RangeError)
+    await expect(index.search({ queries: ['x'], scoreThreshold: 1.5 })).rejects.toThrow(RangeError)
+  })
+
+  it('filters by attributes (comparison and compound) and by file ids', async () => {
+    const q = { queries: ['fed feeding invoice engine'], maxNumResults: 50 }
+    const files = async (filters: unknown, fileIds?: string[]) =>
+      [...new Set((await index.search({ ...q, filters: parseAttributeFilter(filters), fileIds: fileIds ?? null })).map((r) => r.file_id))].sort()
+    expect(await files({ type: 'eq', key: 'category', value: 'finance' })).toEqual(['file-billing'])
+    expect(await files({ type: 'ne', key: 'category', value: 'finance' })).toEqual(['file-rocket', 'file-zoo'])
+    expect(await files({ type: 'gte', key: 'year', value: 2024 })).toEqual(['file-billing', 'file-rocket'])
+    expect(await files({ type: 'lt', key: 'year', value: 2024 })).toEqual(['file-zoo'])
+    expect(await files({ type: 'in', key: 'category', value: ['leisure', 'engineering'] })).toEqual(['file-rocket', 'file-zoo'])
+    expect(await files({ type: 'nin', key: 'category', value: ['leisure'] })).toEqual(['file-billing', 'file-rocket'])
+    expect(await files({ type: 'eq', key: 'public', value: true })).toEqual(['file-rocket', 'file-zoo'])
+    expect(
+      await files({
+        type: 'and',
+        filters: [
+          { type: 'eq', key: 'public', value: true },
+          {
+            type: 'or',
+            filters: [
+              { type: 'gt', key: 'year', value: 2024 },
+              { type: 'eq', key: 'category', value: 'finance' },
+            ],
+          },
+        ],
+      }),
+    ).toEqual(['file-rocket'])
+    expect(await files({ type: 'eq', key: 'missing', value: 'x' })).toEqual([])
+    expect(await files({ type: 'eq', key: 'public', value: true }, ['file-zoo', 'file-billing'])).toEqual(['file-zoo'])
+  })
+
+  it('keeps keys and values out of SQL: injection attempts are plain strings', async () => {
+    const q = { queries: ['fed feeding invoice engine'], maxNumResults: 50 }
+    const attempts = [
+      { type: 'eq', key: 'category', value: "finance' OR '1'='1" },
+      { type: 'eq', key: "category' OR 1=1 --", value: 'finance' },
+      { type: 'ne', key: 'category', value: "x') OR file_id LIKE '%" },
+    ]
+    expect(await index.search({ ...q, filters: parseAttributeFilter(attempts[0]) })).toEqual([])
+    expect(await index.search({ ...q, filters: parseAttributeFilter(attempts[1]) })).toEqual([])
+    // `ne` with a value no file has matches every file, no more: the quote did not escape.
+    const ne = await index.search({ ...q, filters: parseAttributeFilter(attempts[2]) })
+    expect(new Set(ne.map((r) => r.file_id)).size).toBe(3)
+    // A file id that is not an id is ignored, not spliced into SQL.
+    expect(await index.search({ ...q, fileIds: ["file-zoo') OR ('1'='1"] })).toEqual([])
+  })
+})
+
+describe('openVectorIndex: keyword-only (no embedding model)', () => {
+  it('searches by BM25 and scores by query-term coverage', async () => {
+    const index = await loadCorpus(storeId(), false)
+    const results = await index.search({ queries: ['Which payment method gets the refund?'] })
+    expect(results[0]!.file_id).toBe('file-billing')
+    expect(results[0]!.content[0]!.text).toContain('Refunds')
+    // Chunks sharing no word with the query are not returned at all (BM25 finds no match).
+    expect(results.every((r) => r.file_id === 'file-billing')).toBe(true)
+    // An embedder given at search time does not matter: the table has no vectors.
+    const again = await (await openVectorIndex(location(), index.vectorStoreId, { embedder: fakeEmbedder })).search({ queries: ['refund'] })
+    expect(again[0]!.file_id).toBe('file-billing')
+  })
+
+  it('gains vectors when an embedding model is configured later; old chunks stay keyword-searchable', async () => {
+    const id = storeId()
+    const index = await openVectorIndex(location(), id, { embedder: fakeEmbedder })
+    await index.replaceFileChunks('file-old', withoutVectors(['Old manual about carburettor tuning.']), { filename: 'old.txt' })
+    await index.replaceFileChunks('file-new', withVectors(['New manual about electric motor cooling.']), { filename: 'new.txt' })
+    expect((await index.search({ queries: ['carburettor'] }))[0]!.file_id).toBe('file-old')
+    expect((await index.search({ queries: ['electric motor'] }))[0]!.file_id).toBe('file-new')
+    await expect(index.replaceFileChunks('file-x', [{ text: 'x', vector: [1, 0, 0] }], { filename: 'x.txt' })).rejects.toThrow(/64-dimensional/)
+  })
+})
+
+describe('openVectorIndex: writes', () => {
+  it('replaceFileChunks is idempotent and atomic per file; deleteFile and updateAttributes', async () => {
+    const id = storeId()
+    const index = await openVectorIndex(location(), id)
+    const paragraphs = CORPUS.rocket.paragraphs
+    const first = await index.replaceFileChunks('file-r', withVectors(paragraphs), { filename: 'r.pdf', attributes: { v: 1 } })
+    expect(first.chunks).toBe(4)
+    expect(first.usageBytes).toBe(paragraphs.reduce((n, p) => n + Buffer.byteLength(p), 0) + 4 * 64 * 4)
+    // A retry (e.g. after a crash between the write and the job's acknowledgement) changes nothing.
+    await index.replaceFileChunks('file-r', withVectors(paragraphs), { filename: 'r.pdf', attributes: { v: 1 } })
+    expect((await index.fileChunks('file-r')).map((c) => c.text)).toEqual([...paragraphs])
+    // Re-chunked shorter: the extra chunks go in the same commit.
+    await index.replaceFileChunks('file-r', withVectors(paragraphs.slice(0, 2)), { filename: 'r.pdf', attributes: { v: 2 } })
+    expect(await index.fileChunks('file-r')).toEqual([
+      { index: 0, text: paragraphs[0] },
+      { index: 1, text: paragraphs[1] },
+    ])
+    expect(await index.search({ queries: ['payload fairing'] })).not.toContainEqual(
+      expect.objectContaining({ content: [{ type: 'text', text: paragraphs[3] }] }),
+    )
+
+    await index.replaceFileChunks('file-z', withVectors(CORPUS.zoo.paragraphs), { filename: 'z.md' })
+    await index.updateAttributes('file-r', { v: 3, team: "o'brien" })
+    const hit = await index.search({ queries: ['telemetry'], filters: parseAttributeFilter({ type: 'eq', key: 'team', value: "o'brien" }) })
+    expect(hit[0]).toMatchObject({ file_id: 'file-r', attributes: { v: 3, team: "o'brien" } })
+
+    await index.deleteFile('file-r')
+    await index.deleteFile('file-r') // idempotent
+    expect(await index.fileChunks('file-r')).toEqual([])
+    expect((await index.search({ queries: ['telemetry propellant'], maxNumResults: 50 })).every((r) => r.file_id === 'file-z')).toBe(true)
+    expect(await index.usageBytes()).toBeGreaterThan(0)
+  })
+
+  it('a reader opened elsewhere sees writes at once; a dropped or never-written store reads as empty', async () => {
+    const id = storeId()
+    const writer = await openVectorIndex(location(), id)
+    const reader = await openVectorIndex({ uri: dir, storageOptions: {} }, id)
+    expect(await reader.search({ queries: ['zebra'] })).toEqual([])
+    expect(await reader.fileChunks('file-a')).toEqual([])
+    expect(await reader.usageBytes()).toBe(0)
+    await writer.replaceFileChunks('file-a', withoutVectors(['A zebra crossing.']), { filename: 'a.txt' })
+    expect((await reader.search({ queries: ['zebra'] }))[0]?.file_id).toBe('file-a')
+    await writer.replaceFileChunks('file-b', withoutVectors(['Another zebra.']), { filename: 'b.txt' })
+    expect(new Set((await reader.search({ queries: ['zebra'] })).map((r) => r.file_id))).toEqual(new Set(['file-a', 'file-b']))
+    await dropVectorIndex(location(), id)
+    await dropVectorIndex(location(), id) // idempotent
+    expect(await reader.search({ queries: ['zebra'] })).toEqual([])
+  })
+
+  it('refuses ids that are not ids', async () => {
+    await expect(openVectorIndex(location(), '../etc')).rejects.toThrow(RangeError)
+    const index = await openVectorIndex(location(), storeId())
+    await expect(index.replaceFileChunks("file-1' OR '1'='1", withoutVectors(['x']), { filename: 'x' })).rejects.toThrow(RangeError)
+    await expect(index.deleteFile('file 1')).rejects.toThrow(RangeError)
+  })
+})

@@ -1,0 +1,259 @@
+import type { Table } from '@lancedb/lancedb'
+import type { Embedder } from './embedder.js'
+import { normalize } from './embedder.js'
+import { type AttributeFilter, type Attributes, matchesFilter } from './filters.js'
+import {
+  COLUMNS,
+  type IndexLocation,
+  assertSafeId,
+  chunkSchema,
+  connectionFor,
+  isSafeId,
+  isTableNotFound,
+  sqlString,
+  vectorDimensions,
+  vectorField,
+} from './lance-store.js'
+import { maintainIndexes } from './maintenance.js'
+import { DEFAULT_MAX_NUM_RESULTS, MAX_NUM_RESULTS, type Ranker, type SearchResult, parseAttributes, queryVectorsFor, rankedSearch } from './search.js'
+
+/** A chunk to store: its text and, with an embedding model, its vector. */
+export interface ChunkInput {
+  text: string
+  vector?: ArrayLike<number> | null
+}
+
+export interface SearchParams {
+  /** One or more queries, searched in parallel; results are fused. */
+  queries: readonly string[]
+  /** Vectors of `queries` (same order); omitted: the index's embedder makes them, or the search is keyword-only. */
+  queryVectors?: readonly ArrayLike<number>[] | null
+  /** 1–50; default 20 (file_search). */
+  maxNumResults?: number
+  /** Default `auto` (rerank); `none` keeps the fusion order. */
+  ranker?: Ranker
+  /** 0–1; results scoring less are dropped. Default 0. */
+  scoreThreshold?: number
+  /** OpenAI attribute filter (validate untrusted input with parseAttributeFilter first). */
+  filters?: AttributeFilter | null
+  /** Only these files (e.g. the store's completed files); omitted: every file. */
+  fileIds?: readonly string[] | null
+  signal?: AbortSignal
+}
+
+/** One vector store's chunk index. Writes must come from one writer at a time (the caller's job design); reads run alongside. */
+export interface VectorIndex {
+  readonly vectorStoreId: string
+  /**
+   * Makes `chunks` the file's whole content in the index, in one atomic commit (merge on chunk id,
+   * deleting the file's chunks the new set lacks): readers see the old or the new chunks, never a
+   * mix, and a retry after a crash never duplicates a chunk. Vectors are normalised; all chunks
+   * must have vectors of one width, or none. Returns the chunk count and the bytes they take
+   * (UTF-8 text + 4 bytes per vector dimension: the vector store file's `usage_bytes`).
+   * Throws RangeError for a bad file id or mixed/mismatched vectors.
+   */
+  replaceFileChunks(
+    fileId: string,
+    chunks: readonly ChunkInput[],
+    meta: { filename: string; attributes?: Attributes | null },
+  ): Promise<{ chunks: number; usageBytes: number }>
+  /** Removes the file's chunks (no-op when absent). */
+  deleteFile(fileId: string): Promise<void>
+  /** Replaces the stored attributes of the file's chunks (what filters and results see). */
+  updateAttributes(fileId: string, attributes: Attributes | null): Promise<void>
+  /** The file's chunks in order (for `GET /vector_stores/{id}/files/{file_id}/content`); [] when absent. */
+  fileChunks(fileId: string): Promise<{ index: number; text: string }[]>
+  /** Bytes the store's index takes on disk (data files of the current version). 0 when empty. */
+  usageBytes(): Promise<number>
+  /** Hybrid (or keyword-only) search; see SearchParams. [] for an empty store. */
+  search(params: SearchParams): Promise<SearchResult[]>
+  /** Folds new rows into the FTS (and vector) index and compacts small fragments; also run after each write when due. */
+  optimize(): Promise<void>
+}
+
+export interface OpenVectorIndexOptions {
+  /** Embeds search queries when `queryVectors` are not given; null/omitted: keyword-only unless vectors are given. */
+  embedder?: Embedder | null
+  /** Run index maintenance after writes (default true; benches turn it off to time it apart). */
+  autoMaintain?: boolean
+}
+
+/**
+ * Opens (without creating: the first write creates it) the chunk index of one vector store: a
+ * LanceDB table named after the store at `location`. Cheap; handles are cached per process.
+ * Throws RangeError for an id outside [A-Za-z0-9_-].
+ */
+export async function openVectorIndex(location: IndexLocation, vectorStoreId: string, options: OpenVectorIndexOptions = {}): Promise<VectorIndex> {
+  assertSafeId('vector store id', vectorStoreId)
+  const db = await connectionFor(location)
+  const embedder = options.embedder ?? null
+  const autoMaintain = options.autoMaintain ?? true
+  let table: Table | null = null
+
+  const existing = async (): Promise<Table | null> => {
+    if (table?.isOpen()) return table
+    try {
+      table = await db.openTable(vectorStoreId)
+      return table
+    } catch (err) {
+      if (isTableNotFound(err)) return null
+      throw err
+    }
+  }
+
+  // Reads of a store deleted meanwhile (by another process) see an empty store.
+  const reading = async <T>(empty: T, fn: (t: Table) => Promise<T>): Promise<T> => {
+    const t = await existing()
+    if (!t) return empty
+    try {
+      return await fn(t)
+    } catch (err) {
+      if (!isTableNotFound(err)) throw err
+      table = null
+      return empty
+    }
+  }
+
+  // File catalog (id → attributes) for filters, rebuilt when the table's version moves.
+  let catalog: { version: number; files: Map<string, Attributes> } | null = null
+  const filesMatching = async (t: Table, filter: AttributeFilter): Promise<string[]> => {
+    const version = await t.version()
+    if (catalog?.version !== version) {
+      const rows = await t.query().where(`${COLUMNS.chunkIndex} = 0`).select([COLUMNS.fileId, COLUMNS.attributes]).toArray()
+      catalog = { version, files: new Map(rows.map((r: { file_id: string; attributes: string }) => [r.file_id, parseAttributes(r.attributes)])) }
+    }
+    return [...catalog.files].filter(([, attrs]) => matchesFilter(attrs, filter)).map(([id]) => id)
+  }
+
+  const writable = async (dimensions: number | null): Promise<Table> => {
+    let t = await existing()
+    if (!t) {
+      t = table = await db.createEmptyTable(vectorStoreId, chunkSchema(dimensions), { mode: 'create', existOk: true })
+    }
+    const have = vectorDimensions(await t.schema())
+    if (dimensions !== null && have === null) {
+      // Created keyword-only, now given vectors (an embedding model was configured later): add the column; old rows keep null vectors.
+      await t.addColumns(vectorField(dimensions))
+    } else if (dimensions !== null && have !== dimensions) {
+      throw new RangeError(
+        `Vector store ${vectorStoreId} holds ${have}-dimensional vectors; the embedding model gave ${dimensions}. Re-index the store with one model.`,
+      )
+    }
+    return t
+  }
+
+  const fileWhere = (fileId: string) => {
+    assertSafeId('file id', fileId)
+    return `${COLUMNS.fileId} = ${sqlString(fileId)}`
+  }
+
+  const index: VectorIndex = {
+    vectorStoreId,
+
+    async replaceFileChunks(fileId, chunks, meta) {
+      const where = fileWhere(fileId)
+      const vectors = chunks.map((c) => (c.vector ? normalize(c.vector) : null))
+      const width = vectors[0]?.length ?? null
+      if (vectors.some((v) => (v?.length ?? null) !== width) || width === 0) {
+        throw new RangeError('replaceFileChunks: every chunk needs a vector of the same width, or none does.')
+      }
+      if (chunks.length === 0) {
+        await index.deleteFile(fileId)
+        return { chunks: 0, usageBytes: 0 }
+      }
+      const t = await writable(width)
+      const hasVectorColumn = vectorDimensions(await t.schema()) !== null
+      const attributes = JSON.stringify(meta.attributes ?? {})
+      let usageBytes = 0
+      const rows = chunks.map((chunk, i) => {
+        usageBytes += Buffer.byteLength(chunk.text, 'utf8') + (width ?? 0) * 4
+        return {
+          [COLUMNS.id]: `${fileId}:${i}`,
+          [COLUMNS.fileId]: fileId,
+          [COLUMNS.chunkIndex]: i,
+          [COLUMNS.filename]: meta.filename,
+          [COLUMNS.attributes]: attributes,
+          [COLUMNS.text]: chunk.text,
+          ...(hasVectorColumn ? { [COLUMNS.vector]: vectors[i] } : {}),
+        }
+      })
+      await t.mergeInsert(COLUMNS.id).whenMatchedUpdateAll().whenNotMatchedInsertAll().whenNotMatchedBySourceDelete({ where }).execute(rows)
+      if (autoMaintain) await maintainIndexes(t)
+      return { chunks: chunks.length, usageBytes }
+    },
+
+    async deleteFile(fileId) {
+      const where = fileWhere(fileId)
+      const t = await existing()
+      if (!t) return
+      await t.delete(where)
+    },
+
+    async updateAttributes(fileId, attributes) {
+      const where = fileWhere(fileId)
+      const t = await existing()
+      if (!t) return
+      // `values` are turned into SQL literals by LanceDB (toSQL: quotes doubled); the JSON is one string literal.
+      await t.update({ where, values: { [COLUMNS.attributes]: JSON.stringify(attributes ?? {}) } })
+    },
+
+    async fileChunks(fileId) {
+      const where = fileWhere(fileId)
+      return reading([], async (t) => {
+        const rows = await t.query().where(where).select([COLUMNS.chunkIndex, COLUMNS.text]).toArray()
+        return rows.map((r: { chunk_index: number; text: string }) => ({ index: r.chunk_index, text: r.text })).sort((a, b) => a.index - b.index)
+      })
+    },
+
+    async usageBytes() {
+      return reading(0, async (t) => (await t.stats()).totalBytes)
+    },
+
+    async search(params) {
+      const maxNumResults = params.maxNumResults ?? DEFAULT_MAX_NUM_RESULTS
+      if (!Number.isInteger(maxNumResults) || maxNumResults < 1 || maxNumResults > MAX_NUM_RESULTS) {
+        throw new RangeError(`max_num_results must be an integer from 1 to ${MAX_NUM_RESULTS}.`)
+      }
+      const scoreThreshold = params.scoreThreshold ?? 0
+      if (!(scoreThreshold >= 0 && scoreThreshold <= 1)) throw new RangeError('score_threshold must be between 0 and 1.')
+      const queries = params.queries.filter((q) => q.trim() !== '')
+      if (queries.length === 0) return []
+      return reading([], async (t) => {
+        let allowed: string[] | null = params.fileIds ? params.fileIds.filter(isSafeId) : null
+        if (params.filters) {
+          const matching = await filesMatching(t, params.filters)
+          allowed = allowed ? allowed.filter((id) => matching.includes(id)) : matching
+        }
+        if (allowed && allowed.length === 0) return []
+        const where = allowed ? `${COLUMNS.fileId} IN (${allowed.map(sqlString).join(', ')})` : null
+        const dimensions = vectorDimensions(await t.schema())
+        const queryVectors = await queryVectorsFor(queries, params.queryVectors, embedder, dimensions, params.signal)
+        return rankedSearch(t, dimensions !== null, {
+          queries,
+          queryVectors,
+          maxNumResults,
+          ranker: params.ranker ?? 'auto',
+          scoreThreshold,
+          where,
+        })
+      })
+    },
+
+    async optimize() {
+      const t = await existing()
+      if (t) await maintainIndexes(t, { force: true })
+    },
+  }
+  return index
+}
+
+/** Deletes a vector store's whole index (no-op when it has none). */
+export async function dropVectorIndex(location: IndexLocation, vectorStoreId: string): Promise<void> {
+  assertSafeId('vector store id', vectorStoreId)
+  const db = await connectionFor(location)
+  try {
+    await db.dropTable(vectorStoreId)
+  } catch (err) {
+    if (!isTableNotFound(err)) throw err
+  }
+}

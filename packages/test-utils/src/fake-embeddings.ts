@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto'
+import type { IncomingHttpHeaders } from 'node:http'
+import { openAIError } from './fake-upstream-errors.js'
+
+/** Dimensions of a fake embedding when the request names none (OpenAI's file_search uses 256 too). */
+export const FAKE_EMBEDDING_DIMENSIONS = 256
+
+/** One `POST /v1/embeddings` as the fake saw it. */
+export interface RecordedEmbeddingRequest {
+  seq: number
+  body: { model?: unknown; input?: unknown; dimensions?: unknown; encoding_format?: unknown }
+  headers: IncomingHttpHeaders
+  /** Inputs in the request (1 for a single string). */
+  inputs: number
+  startedAt: number
+  /** HTTP status answered. */
+  status: number
+}
+
+/** A scripted failure for the next embeddings request (`respondEmbeddingsOnce`). */
+export interface EmbeddingErrorReply {
+  status: number
+  body?: unknown
+  headers?: Record<string, string>
+}
+
+// Words that appear everywhere would make every two texts look alike.
+const STOP = new Set('a an and are as at be by for from has have in is it its of on or that the this to was were will with'.split(' '))
+
+/**
+ * A deterministic embedding that carries lexical similarity: each word (lower-cased letters and
+ * digits, a trailing plural `s` dropped, stop words skipped) is hashed (SHA-1) to a dimension and a
+ * sign, counts are damped (1 + ln tf), and the vector is scaled to unit length. Texts sharing words
+ * have a positive cosine, texts sharing none are near 0, and the same text always gives the same
+ * vector — enough for tests of hybrid search without a model. An input with no words gives a
+ * fixed vector (dimension 0 set).
+ */
+export function fakeEmbedding(text: string, dimensions = FAKE_EMBEDDING_DIMENSIONS): Float32Array {
+  const counts = new Map<string, number>()
+  for (const match of text.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
+    let word = match[0]
+    if (STOP.has(word)) continue
+    if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss')) word = word.slice(0, -1)
+    counts.set(word, (counts.get(word) ?? 0) + 1)
+  }
+  const vector = new Float32Array(dimensions)
+  for (const [word, tf] of counts) {
+    const digest = createHash('sha1').update(word).digest()
+    const slot = digest.readUInt32LE(0) % dimensions
+    vector[slot] = vector[slot]! + (digest[4]! & 1 ? 1 : -1) * (1 + Math.log(tf))
+  }
+  let norm = 0
+  for (const x of vector) norm += x * x
+  if (norm === 0) {
+    vector[0] = 1
+    return vector
+  }
+  norm = Math.sqrt(norm)
+  for (let i = 0; i < dimensions; i++) vector[i] = vector[i]! / norm
+  return vector
+}
+
+/** Base64 of the vector's little-endian float32 bytes, as OpenAI's `encoding_format: "base64"`. */
+export function toBase64(vector: Float32Array): string {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64')
+}
+
+/**
+ * Answers one embeddings request body like OpenAI: `input` a string or array of strings (token
+ * arrays are taken as their numbers' words), `dimensions` (default 256), `encoding_format`
+ * `float` (default) or `base64` (what the openai SDK asks for), usage of 1 token per word.
+ * Returns the status and JSON body.
+ */
+export function embeddingsResponse(body: RecordedEmbeddingRequest['body']): { status: number; body: unknown } {
+  if (typeof body.model !== 'string' || body.model === '') {
+    return { status: 400, body: openAIError("Missing required parameter: 'model'.", { param: 'model' }) }
+  }
+  const raw = body.input
+  const inputs: string[] | null =
+    typeof raw === 'string'
+      ? [raw]
+      : Array.isArray(raw) && raw.length > 0 && raw.every((x) => typeof x === 'number')
+        ? [raw.join(' ')]
+        : Array.isArray(raw) && raw.length > 0 && raw.every((x) => typeof x === 'string' || (Array.isArray(x) && x.every((n) => typeof n === 'number')))
+          ? raw.map((x) => (typeof x === 'string' ? x : (x as number[]).join(' ')))
+          : null
+  if (!inputs || inputs.length > 2048 || inputs.some((s) => s === '')) {
+    return {
+      status: 400,
+      body: openAIError("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", { param: 'input' }),
+    }
+  }
+  const dims = body.dimensions ?? FAKE_EMBEDDING_DIMENSIONS
+  if (typeof dims !== 'number' || !Number.isInteger(dims) || dims < 1 || dims > 4096) {
+    return { status: 400, body: openAIError('Invalid value for dimensions: must be an integer from 1 to 4096.', { param: 'dimensions' }) }
+  }
+  const format = body.encoding_format ?? 'float'
+  if (format !== 'float' && format !== 'base64') {
+    return { status: 400, body: openAIError("Invalid value for 'encoding_format': expected 'float' or 'base64'.", { param: 'encoding_format' }) }
+  }
+  let tokens = 0
+  const data = inputs.map((text, index) => {
+    tokens += text.split(/\s+/).filter(Boolean).length
+    const vector = fakeEmbedding(text, dims)
+    return { object: 'embedding', index, embedding: format === 'base64' ? toBase64(vector) : Array.from(vector) }
+  })
+  return { status: 200, body: { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } } }
+}
