@@ -112,20 +112,31 @@ export class KernelSession {
   }
 
   private readLines(child: ChildProcessWithoutNullStreams) {
-    let buffer = ''
+    // Chunks of the current line; a newline is searched for in each new chunk only, so a long
+    // line (base64 files) costs linear time.
+    let parts: string[] = []
+    let pending = 0
     child.stdout.setEncoding('utf8')
     child.stdout.on('data', (chunk: string) => {
-      buffer += chunk
-      let nl = buffer.indexOf('\n')
+      let start = 0
+      let nl = chunk.indexOf('\n')
       while (nl >= 0) {
-        const line = buffer.slice(0, nl)
-        buffer = buffer.slice(nl + 1)
+        parts.push(chunk.slice(start, nl))
+        const line = parts.join('')
+        parts = []
+        pending = 0
         this.onLine(line)
-        nl = buffer.indexOf('\n')
+        start = nl + 1
+        nl = chunk.indexOf('\n', start)
+      }
+      if (start < chunk.length) {
+        parts.push(chunk.slice(start))
+        pending += chunk.length - start
       }
       // The host runs beside untrusted code: an endless line is a broken or hostile peer.
-      if (buffer.length > this.maxLineBytes) {
-        buffer = ''
+      if (pending > this.maxLineBytes) {
+        parts = []
+        pending = 0
         this.kill()
       }
     })

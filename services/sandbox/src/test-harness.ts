@@ -44,6 +44,8 @@ export async function startSandboxHarness(overrides: Record<string, string> = {}
   const venv = await ensureVenv()
   const fixture = await createRedisFixture('sbx')
   const token = randomBytes(24).toString('hex')
+  // Each harness its own uid range: RLIMIT_NPROC counts per uid, and test files run in parallel.
+  const uidBase = String(300_000 + Math.floor(Math.random() * 600) * 1000)
   const envOf = (o: Record<string, string>) =>
     loadEnv(SandboxEnv, {
       REDIS_URL: fixture.url,
@@ -51,8 +53,7 @@ export async function startSandboxHarness(overrides: Record<string, string> = {}
       SANDBOX_TOKEN: token,
       SANDBOX_PORT: '0',
       SANDBOX_VENV: venv,
-      // Each harness its own uid range: RLIMIT_NPROC counts per uid, and test files run in parallel.
-      SANDBOX_UID_BASE: String(300_000 + Math.floor(Math.random() * 600) * 1000),
+      SANDBOX_UID_BASE: uidBase,
       ...o,
     }) as SandboxEnv
   const env = envOf(overrides)
