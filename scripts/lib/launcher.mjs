@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadDotenvFile } from './dotenv.mjs'
 import { LauncherError, resolveRedis } from './embedded-redis.mjs'
+import { prepareEmbeddedSandbox } from './embedded-sandbox.mjs'
 import { createLinePrefixer } from './line-prefixer.mjs'
 import { superviseProcesses } from './supervisor.mjs'
 
@@ -57,6 +58,7 @@ export const redactUrl = (/** @type {string} */ url) => url.replace(/\/\/([^:@/]
  *   graceMs?: number,
  *   build?: typeof buildServices,
  *   resolve?: typeof resolveRedis,
+ *   sandbox?: typeof prepareEmbeddedSandbox,
  * }} opts
  * @returns {Promise<number>} the process exit code
  */
@@ -71,6 +73,7 @@ export async function runLauncher({
   graceMs = 30_000,
   build = buildServices,
   resolve = resolveRedis,
+  sandbox = prepareEmbeddedSandbox,
 }) {
   const log = (/** @type {string} */ message) => write(`[start] ${message}\n`, 'stderr')
   /** @type {Awaited<ReturnType<typeof resolveRedis>> | undefined} */
@@ -120,9 +123,15 @@ export async function runLauncher({
     log(`Redis: ${redactUrl(redis.url)} (${how[redis.source]})`)
     if (shutdownRequested) return 0
 
+    // code_interpreter (services/sandbox) when built; see embedded-sandbox.mjs.
+    const box = await sandbox({ root, env, log })
+    if (shutdownRequested) return 0
     supervisor = superviseProcesses({
-      processes: SERVICES.map((name) => ({ name, command: process.execPath, args: [join('services', name, 'dist', 'index.js')] })),
-      env: { ...env, REDIS_URL: redis.url },
+      processes: [
+        ...SERVICES.map((name) => ({ name, command: process.execPath, args: [join('services', name, 'dist', 'index.js')] })),
+        ...(box ? [box.process] : []),
+      ],
+      env: { ...env, ...box?.env, REDIS_URL: redis.url },
       cwd: root,
       graceMs,
       write,
@@ -135,7 +144,7 @@ export async function runLauncher({
       log('the embedded redis-server exited unexpectedly; stopping services')
       void running.stop()
     })
-    log(`running ${SERVICES.join(', ')}; Ctrl-C to stop`)
+    log(`running ${[...SERVICES, ...(box ? ['sandbox'] : [])].join(', ')}; Ctrl-C to stop`)
 
     const result = await supervisor.done
     if (result.failed === null && !redisFailed) log('all services stopped')
