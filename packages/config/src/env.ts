@@ -130,6 +130,11 @@ export const ApiEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).merge(Webhook
 export type ApiEnv = z.infer<typeof ApiEnv>
 
 export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
+  /**
+   * The code_interpreter sandbox hosts' shared token (their SANDBOX_TOKEN). Unset: runs that call
+   * code_interpreter fail with a message saying no sandbox is configured.
+   */
+  SANDBOX_TOKEN: z.string().min(16, 'must be at least 16 characters (the sandbox is never open)').optional(),
   /** Runs one worker process drives at once; LLM calls are I/O-bound, so this can be high. */
   WORKER_CONCURRENCY: positiveInt.default(50),
   /** Seconds a SIGTERMed worker waits for in-flight runs before handing them back. */

@@ -1,6 +1,8 @@
 import { WorkerEnv, loadEnvOrExit } from '@threadwork/config'
+import { createFileService } from '@threadwork/files'
 import { createLogger } from '@threadwork/logger'
 import { routerFromSettings, warmUpTokenizer } from '@threadwork/model-client'
+import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
 import { type JobCatalog, createDrainQueues } from '@threadwork/queue'
 import { createRedisClient, createStores, observeRunCommits } from '@threadwork/storage'
 import { type Job, Worker } from 'bullmq'
@@ -12,6 +14,7 @@ import { createExpireProcessor } from './processors/expire-run.js'
 import { createReconcileProcessor } from './processors/reconcile.js'
 import { createStartTurn } from './processors/start-turn.js'
 import { createRunExecutor } from './run-executor.js'
+import { createBuiltins } from './tools/builtins.js'
 
 const env = loadEnvOrExit(WorkerEnv)
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL })
@@ -40,6 +43,10 @@ observeRunCommits(stores, ({ threadId, runId, plan, outcome }) => {
 await cancels.listen(subscriber, stores.keys.cancelChannel)
 warmUpTokenizer()
 
+// Built-in tools: code_interpreter (sandbox hosts, Files for inputs and outputs) and file_search.
+const files = createFileService({ store: stores.files, storage: createObjectStorage(storageConfigFromEnv(env)), maxFileBytes: env.MAX_FILE_BYTES, log })
+const builtins = createBuiltins({ redis, keyPrefix: env.REDIS_PREFIX, sandboxToken: env.SANDBOX_TOKEN, files, search: null })
+
 const executeRun = createRunExecutor({
   stores,
   router,
@@ -50,6 +57,7 @@ const executeRun = createRunExecutor({
   upstreamAttempts: env.UPSTREAM_MAX_ATTEMPTS,
   onUpstreamError: (code, final) => metrics.upstreamError(code, final),
   upstreamIdleTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+  builtins,
 })
 const startTurn = createStartTurn({ stores, queues, log, executeRun, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
 const drain = createDrainProcessor({ stores, log, executeRun, startTurn })
