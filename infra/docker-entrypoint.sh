@@ -4,12 +4,12 @@
 # else api.
 set -eu
 case "${1:-}" in
-  api|worker|webhooks) SERVICE="$1"; shift ;;
+  api|worker|webhooks|sandbox) SERVICE="$1"; shift ;;
 esac
 SERVICE="${SERVICE:-api}"
 case "${SERVICE:-}" in
-  api|worker|webhooks) ;;
-  *) echo "docker-entrypoint: SERVICE must be api, worker or webhooks (got '${SERVICE:-}')" >&2; exit 64 ;;
+  api|worker|webhooks|sandbox) ;;
+  *) echo "docker-entrypoint: SERVICE must be api, worker, webhooks or sandbox (got '${SERVICE:-}')" >&2; exit 64 ;;
 esac
 export SERVICE
 exec node "/app/services/$SERVICE/dist/index.js" "$@"

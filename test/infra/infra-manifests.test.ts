@@ -71,8 +71,23 @@ describe('infra/docker-compose.yml', () => {
   const services = compose.services as Record<string, Doc>
   const app = ['api', 'worker', 'webhooks'] as const
 
-  it('has redis, api, worker and webhooks', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'redis', 'webhooks', 'worker'])
+  it('has redis, api, worker, webhooks and sandbox', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'redis', 'sandbox', 'webhooks', 'worker'])
+  })
+
+  it('sandbox: its own image target, token shared with the worker, no host port, bwrap-capable', () => {
+    const sb = services.sandbox
+    expect(sb.build.target).toBe('sandbox')
+    expect(sb.environment.SERVICE).toBe('sandbox')
+    expect(sb.environment.REDIS_URL).toBe('redis://redis:6379')
+    expect(sb.environment).toHaveProperty('SANDBOX_TOKEN')
+    expect(services.worker.environment).toHaveProperty('SANDBOX_TOKEN')
+    // The sandbox host never needs the upstream key.
+    expect(sb.environment).not.toHaveProperty('UPSTREAM_API_KEY')
+    expect(sb.ports).toBeUndefined()
+    expect(new URL(sb.environment.SANDBOX_ADVERTISE_URL).hostname).toBe('sandbox')
+    expect(sb.security_opt).toEqual(expect.arrayContaining(['seccomp=unconfined', 'systempaths=unconfined']))
+    expect(sb.depends_on.redis.condition).toBe('service_healthy')
   })
 
   it('lets the worker scale (--scale worker=N): no container_name, no host ports, long stop grace', () => {
@@ -157,7 +172,8 @@ describe('infra/Dockerfile', () => {
   })
 
   it('has a HEALTHCHECK and selects the service through its entry point', () => {
-    expect(named('HEALTHCHECK')).toHaveLength(1)
+    // One per image: the runtime's and the sandbox target's.
+    expect(named('HEALTHCHECK')).toHaveLength(2)
     expect(named('ENTRYPOINT')[0]).toContain('docker-entrypoint.sh')
     expect(read(infra, 'docker-entrypoint.sh')).toContain('exec node "/app/services/$SERVICE/dist/index.js"')
   })
@@ -167,6 +183,19 @@ describe('infra/Dockerfile', () => {
       const parts = copy.split(/\s+/).slice(1).filter((p) => !p.startsWith('--'))
       for (const src of parts.slice(0, -1)) if (src !== '.') expect(existsSync(join(repo, src)), src).toBe(true)
     }
+  })
+
+  it('has a sandbox stage with bubblewrap, python3 and the pinned requirements, non-root', () => {
+    const start = instructions.findIndex((l) => /^FROM \S+ AS sandbox$/i.test(l))
+    expect(start).toBeGreaterThan(0)
+    const end = instructions.findIndex((l, i) => i > start && l.startsWith('FROM '))
+    const stage = instructions.slice(start, end).join('\n')
+    expect(stage).toMatch(/apt-get install .*bubblewrap/)
+    expect(stage).toMatch(/apt-get install .*python3-venv/)
+    expect(stage).toContain('COPY services/sandbox/python/requirements.txt')
+    expect(stage).toMatch(/pip install .*-r \/opt\/sandbox-requirements.txt/)
+    expect(stage).toContain('SANDBOX_VENV=/opt/sandbox-venv')
+    expect(stage).toMatch(/^USER 1000:1000$/m)
   })
 
   it('has a .dockerignore at the repo root that keeps local state out of the context', () => {
@@ -181,7 +210,7 @@ describe('infra/docker-entrypoint.sh and healthcheck.mjs', () => {
   it('rejects an unknown service with exit 64', () => {
     const r = spawnSync('sh', [join(infra, 'docker-entrypoint.sh')], { env: { PATH: process.env.PATH, SERVICE: 'bogus' }, encoding: 'utf8' })
     expect(r.status).toBe(64)
-    expect(r.stderr).toContain('SERVICE must be api, worker or webhooks')
+    expect(r.stderr).toContain('SERVICE must be api, worker, webhooks or sandbox')
   })
 
   // Async spawn: the fake api server below runs in this process and must keep answering.
@@ -244,7 +273,10 @@ describe('infra/k8s', () => {
     expect(kustomization.kind).toBe('Kustomization')
     const resources = kustomization.resources as string[]
     for (const r of resources) expect(k8sFiles).toContain(r)
-    expect(resources.sort()).toEqual(k8sFiles.filter((f) => f !== 'kustomization.yaml' && f !== 'secret.example.yaml').sort())
+    // *.optional.yaml need something in the cluster first (gVisor); each says how to apply it.
+    expect(resources.sort()).toEqual(
+      k8sFiles.filter((f) => f !== 'kustomization.yaml' && f !== 'secret.example.yaml' && !f.endsWith('.optional.yaml')).sort(),
+    )
   })
 
   it('puts every object in the threadwork namespace', () => {
@@ -257,13 +289,14 @@ describe('infra/k8s', () => {
   it('has api, worker and webhooks Deployments and a Redis StatefulSet', () => {
     expect(workloads.map((w) => `${w.kind}/${w.metadata.name}`).sort()).toEqual([
       'Deployment/api',
+      'Deployment/sandbox',
       'Deployment/webhooks',
       'Deployment/worker',
       'StatefulSet/redis',
     ])
   })
 
-  describe.each(['api', 'worker', 'webhooks', 'redis'])('%s workload', (name) => {
+  describe.each(['api', 'worker', 'webhooks', 'redis', 'sandbox'])('%s workload', (name) => {
     const w = workloads.find((x) => x.metadata.name === name)
     const pod = w?.spec.template.spec
     const containers: Doc[] = pod?.containers ?? []
@@ -290,7 +323,7 @@ describe('infra/k8s', () => {
     })
 
     it('uses the shared image and config (app services)', () => {
-      if (name === 'redis') return
+      if (name === 'redis' || name === 'sandbox') return
       const c = containers[0]
       expect(c.image).toBe('threadwork')
       expect(kustomization.images.map((i: Doc) => i.name)).toContain('threadwork')
@@ -319,6 +352,29 @@ describe('infra/k8s', () => {
     // The sleep must outlast readiness detection, and leave time to drain after it.
     expect(seconds).toBeGreaterThanOrEqual(c.readinessProbe.periodSeconds * c.readinessProbe.failureThreshold)
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(seconds + 10)
+  })
+
+  it('sandbox: own image, only SANDBOX_TOKEN from the Secret, advertises its pod IP, reachable from workers only', () => {
+    const sb = find('Deployment', 'sandbox')
+    const pod = sb.spec.template.spec
+    const c = pod.containers[0]
+    expect(c.image).toBe('threadwork-sandbox')
+    expect(kustomization.images.map((i: Doc) => i.name)).toContain('threadwork-sandbox')
+    expect(c.args).toEqual(['sandbox'])
+    const env = Object.fromEntries((c.env as Doc[]).map((e) => [e.name, e]))
+    expect(env.SERVICE.value).toBe('sandbox')
+    expect(env.SANDBOX_TOKEN.valueFrom.secretKeyRef).toEqual({ name: 'threadwork-secrets', key: 'SANDBOX_TOKEN' })
+    expect((c.envFrom as Doc[]).some((e) => e.secretRef)).toBe(false) // not the upstream keys
+    expect(docsByFile['secret.example.yaml']?.[0].stringData.SANDBOX_TOKEN).toBeDefined()
+    expect(env.POD_IP.valueFrom.fieldRef.fieldPath).toBe('status.podIP')
+    expect(env.SANDBOX_ADVERTISE_URL.value).toBe(`http://$(POD_IP):${env.SANDBOX_PORT.value}`)
+    expect(c.readinessProbe.httpGet.path).toBe('/healthz')
+    const np = find('NetworkPolicy', 'sandbox')
+    expect(sb.spec.template.metadata.labels).toMatchObject(np.spec.podSelector.matchLabels)
+    expect(np.spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: find('Deployment', 'worker').spec.template.metadata.labels } }])
+    const gvisor = docsByFile['sandbox-gvisor.optional.yaml']?.[0]
+    expect(gvisor.kind).toBe('RuntimeClass')
+    expect(read(k8sDir, 'sandbox.yaml')).toContain(`runtimeClassName: ${gvisor.metadata.name}`)
   })
 
   it('api Service routes to the api pods', () => {
