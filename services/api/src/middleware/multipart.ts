@@ -15,8 +15,11 @@ export interface MultipartForm<T> {
   file: MultipartFile<T> | null
 }
 
-/** Limits on everything but the file itself (its size is the storage side's limit). */
-const LIMITS = { fields: 32, fieldSize: 64 * 1024, parts: 40, headerPairs: 200 }
+/**
+ * Limits on everything but a file part (its size is the storage side's limit). Text fields are
+ * buffered by busboy, so they stay small; 1 MiB admits the file sent as a plain field (`-F data=…`).
+ */
+const LIMITS = { fields: 32, fieldSize: 1024 * 1024, parts: 40, headerPairs: 200 }
 
 const malformed = (detail: string) =>
   ApiError.invalid(`Could not parse the multipart form body: ${detail}.`, null, 'invalid_multipart')
@@ -58,8 +61,15 @@ export async function readMultipart<T>(
     failure ??= err
   }
 
+  const startFile = (stream: Readable, filename: string, mimeType: string) => {
+    filePromise = onFile(stream, { filename, mimeType }).then((result) => ({ result, filename, mimeType }))
+    // Settled later; an early rejection must not count as unhandled.
+    filePromise.catch(() => {})
+  }
   busboy.on('field', (name, value, info) => {
     if (info.valueTruncated) fail(ApiError.invalid(`Invalid '${name}': value too long.`, name, 'string_above_max_length'))
+    // The file sent as a plain text field (no filename), as `curl -F data=…` does.
+    else if (name === fileField && !filePromise) startFile(Readable.from([Buffer.from(value)]), '', info.mimeType)
     else fields[name] = value
   })
   busboy.on('file', (name, stream, info) => {
@@ -68,10 +78,7 @@ export async function readMultipart<T>(
       stream.resume()
       return
     }
-    const filename = info.filename ?? ''
-    filePromise = onFile(stream, { filename, mimeType: info.mimeType }).then((result) => ({ result, filename, mimeType: info.mimeType }))
-    // Settled later; an early rejection must not count as unhandled.
-    filePromise.catch(() => {})
+    startFile(stream, info.filename ?? '', info.mimeType)
   })
   busboy.on('filesLimit', () => fail(ApiError.invalid(`Only one '${fileField}' may be sent.`, fileField)))
   busboy.on('fieldsLimit', () => fail(ApiError.invalid('Too many form fields.')))
