@@ -14,6 +14,9 @@ import { decodeFields, encodeFields } from './codec.js'
 import type { Keys } from './keys.js'
 import { type RedisClient, runScript, scripts } from './scripts.js'
 
+/** A deleted thread's run event streams stay this long, so open streams read the last state and end. */
+export const DELETED_RUN_EVENTS_TTL_SECONDS = 60
+
 export type ThreadStore = ReturnType<typeof createThreadStore>
 
 /** Flattens messages for the create/append scripts: id, item count, field/value items. */
@@ -74,7 +77,7 @@ export function createThreadStore(redis: RedisClient, k: Keys) {
     },
 
     async delete(project: string, id: string): Promise<ThreadDeleted> {
-      const removed = await runScript<number>(redis, scripts.deleteThread, [k.thread(id)], [project, k.threadPrefix(id)])
+      const removed = await runScript<number>(redis, scripts.deleteThread, [k.thread(id)], [project, k.threadPrefix(id), DELETED_RUN_EVENTS_TTL_SECONDS])
       if (!removed) throw notFound(id)
       return { id, object: 'thread.deleted', deleted: true }
     },

@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps) {
   // Run routes first: `/threads/runs` must not be read as thread id "runs".
   v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))
   v1.route('/', turnRoutes(deps.turns, deps.webhookPolicy))
-  v1.route('/', threadRoutes(deps.stores))
+  v1.route('/', threadRoutes(deps.stores, deps.runs))
   v1.route('/', messageRoutes(deps.stores, deps.runs))
   v1.route('/', modelRoutes(deps.models))
   v1.route('/', webhookEndpointRoutes(deps.stores, deps.webhookPolicy))

@@ -15,13 +15,15 @@ export type LiveEvents = ReturnType<typeof createLiveEvents>
  * Each entry carries the claim's fencing token: after a takeover the new attempt's entries have a
  * higher one, which tells the API's reader that the round restarted (and that entries a superseded
  * attempt still appends are stale). Appends are fire-and-forget: ioredis keeps them ordered on the
- * connection, before the commit that follows them on the same connection.
+ * connection, before the commit that follows them on the same connection. They never create the
+ * stream (NOMKSTREAM): the run's creation or its `in_progress` commit did, so an append arriving
+ * after the thread was deleted (or the stream expired) cannot leave a key behind without a TTL.
  */
 export function createLiveEvents(redis: RedisClient, k: Keys) {
   return {
     emit(threadId: string, runId: string, event: string, data: unknown, fence: number): void {
       const key = k.runEvents(threadId, runId)
-      redis.xadd(key, 'MAXLEN', '~', MAX_EVENTS, '*', 'event', event, 'data', JSON.stringify(data), 'fence', fence).catch(() => {})
+      redis.xadd(key, 'NOMKSTREAM', 'MAXLEN', '~', MAX_EVENTS, '*', 'event', event, 'data', JSON.stringify(data), 'fence', fence).catch(() => {})
     },
     /**
      * Several events in one MULTI: a blocked reader is woken once, after the last of them, and
@@ -30,7 +32,7 @@ export function createLiveEvents(redis: RedisClient, k: Keys) {
     emitAll(threadId: string, runId: string, events: readonly { event: string; data: unknown }[], fence: number): void {
       const key = k.runEvents(threadId, runId)
       const tx = redis.multi()
-      for (const e of events) tx.xadd(key, 'MAXLEN', '~', MAX_EVENTS, '*', 'event', e.event, 'data', JSON.stringify(e.data), 'fence', fence)
+      for (const e of events) tx.xadd(key, 'NOMKSTREAM', 'MAXLEN', '~', MAX_EVENTS, '*', 'event', e.event, 'data', JSON.stringify(e.data), 'fence', fence)
       tx.exec().catch(() => {})
     },
   }

@@ -81,6 +81,18 @@ export function createRunService(deps: RunServiceDeps) {
   return {
     unlockingExpired,
 
+    /**
+     * Before a thread is deleted (issue 12 item 4): its active run ends `cancelled` at once — the
+     * commit appends that last state to the run's live stream, so open `stream: true` responses end
+     * with it — and the worker driving it is told to abort its upstream request.
+     */
+    async endForDeletedThread(project: string, threadId: string): Promise<void> {
+      const [owner, runId] = await stores.redis.hmget(stores.keys.thread(threadId), '_project', '_active_run')
+      if (owner !== project || !runId) return
+      await stores.runLifecycle.end(threadId, runId, 'cancelled', { from: ['queued', 'in_progress', 'requires_action', 'cancelling'] })
+      await deps.publishCancel(runId)
+    },
+
     /** `include`: the request's validated `include[]` (file_search result content in the run's live step events). */
     async create(project: string, threadId: string, params: RunCreateParams, include: readonly string[] = []): Promise<Run> {
       const { run, internal } = await prepare(project, threadId, params)
