@@ -41,11 +41,19 @@ export function ensurePythonSdk(): { ok: true } | { ok: false; reason: string } 
 
 const run = promisify(execFile)
 
-/** Runs one scenario of python/assistants_scenarios.py and returns the JSON it printed. */
-export async function pythonScenario<T>(scenario: string, env: { baseURL: string; apiKey: string; assistantId: string }): Promise<T> {
-  const { stdout } = await run(PYTHON, [SCRIPT, scenario], {
-    timeout: 60_000,
-    env: { PATH: process.env.PATH ?? '', TW_BASE_URL: env.baseURL, TW_API_KEY: env.apiKey, TW_ASSISTANT_ID: env.assistantId },
+/**
+ * Runs one scenario of python/assistants_scenarios.py (or `opts.script`, a file in python/) and
+ * returns the JSON it printed. `opts.env` adds variables for the script.
+ */
+export async function pythonScenario<T>(
+  scenario: string,
+  env: { baseURL: string; apiKey: string; assistantId: string },
+  opts: { script?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<T> {
+  const script = opts.script ? fileURLToPath(new URL(`./python/${opts.script}`, import.meta.url)) : SCRIPT
+  const { stdout } = await run(PYTHON, [script, scenario], {
+    timeout: opts.timeoutMs ?? 60_000,
+    env: { PATH: process.env.PATH ?? '', TW_BASE_URL: env.baseURL, TW_API_KEY: env.apiKey, TW_ASSISTANT_ID: env.assistantId, ...opts.env },
   })
   return JSON.parse(stdout) as T
 }
