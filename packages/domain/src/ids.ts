@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 
 /** Every object prefix Threadwork hands out (style §6). */
-export type IdPrefix = 'asst' | 'thread' | 'msg' | 'run' | 'step' | 'call' | 'turn' | 'evt' | 'whe' | 'req' | 'dlv' | 'upload' | 'part'
+export type IdPrefix = 'asst' | 'thread' | 'msg' | 'run' | 'step' | 'call' | 'turn' | 'evt' | 'whe' | 'req' | 'dlv' | 'upload' | 'part' | 'vs' | 'vsfb'
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 

@@ -9,6 +9,9 @@ export {
   FunctionTool,
   FunctionObject,
   ToolResources,
+  ToolResourcesCreate,
+  VectorStoreHelper,
+  MAX_FILES_PER_VECTOR_STORE,
   ResponseFormat,
   ToolChoice,
   ReasoningEffort,
@@ -106,3 +109,50 @@ export {
   UploadPart,
 } from './resources/file.js'
 export { unsupportedFileReason, contentTypeOf, extensionOf } from './file-types.js'
+export {
+  AUTO_CHUNK_TOKENS,
+  AUTO_CHUNK_OVERLAP,
+  ChunkingStrategy,
+  ChunkingStrategyParam,
+  StaticChunkingStrategy,
+  resolveChunkingStrategy,
+} from './resources/chunking.js'
+export { VectorStoreFileAttributes } from './resources/vector-store-attributes.js'
+export {
+  FileCounts,
+  VectorStore,
+  VectorStoreCreateParams,
+  VectorStoreDeleted,
+  VectorStoreExpiresAfter,
+  VectorStoreList,
+  VectorStoreListQuery,
+  VectorStoreStatus,
+  VectorStoreUpdateParams,
+} from './resources/vector-store.js'
+export {
+  MAX_BATCH_FILES,
+  VectorStoreFile,
+  VectorStoreFileBatch,
+  VectorStoreFileBatchCreateParams,
+  VectorStoreFileBatchStatus,
+  VectorStoreFileContent,
+  VectorStoreFileCreateParams,
+  VectorStoreFileDeleted,
+  VectorStoreFileLastError,
+  VectorStoreFileList,
+  VectorStoreFileListQuery,
+  VectorStoreFileStatus,
+  VectorStoreFileUpdateParams,
+} from './resources/vector-store-file.js'
+export {
+  AttributeFilterSchema,
+  ComparisonFilter,
+  CompoundFilter,
+  MAX_FILTER_DEPTH,
+  SearchRankingOptions,
+  VectorStoreSearchParams,
+  VectorStoreSearchResult,
+  VectorStoreSearchResultsPage,
+  matchesFilter,
+} from './resources/vector-store-search.js'
+export type { AttributeFilter } from './resources/vector-store-search.js'

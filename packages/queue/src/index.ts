@@ -1,3 +1,5 @@
 export { EXPIRY_BACKSTOP_GRACE_MS, createDrainQueues } from './drain-queues.js'
 export type { DrainQueues, ShardQueue } from './drain-queues.js'
 export type { JobCatalog, JobName } from './job-catalog.js'
+export { createIngestQueue, ingestDedupId } from './ingest-queue.js'
+export type { IngestQueue, IngestQueues } from './ingest-queue.js'

@@ -9,5 +9,12 @@ export interface JobCatalog {
   expire: { threadId: string; runId: string }
   /** Periodic: re-add drains for threads whose mailbox has waited too long (lost enqueue, stray dedup key). */
   reconcile: { shard: number }
+  /**
+   * On the ingest queue (`ingest-{vs}`): work through one vector store's mailbox (ingest, remove,
+   * re-attribute files; drop the index of a deleted store). Deduplicated per store: one writer each.
+   */
+  'ingest-drain': { project: string; vectorStoreId: string }
+  /** On the ingest queue, periodic: re-add drains for stores whose work waited with no live drain. */
+  'ingest-reconcile': Record<string, never>
 }
 export type JobName = keyof JobCatalog

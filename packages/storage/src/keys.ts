@@ -46,6 +46,32 @@ export function keys(prefix: string, shards = 1) {
      */
     storageExpiry: `${prefix}:storage-expiry`,
 
+    /**
+     * Vector stores live in their project's slot (`{p:<project>}`), so one script can attach files,
+     * move counts and queue ingestion atomically. A store's own keys hang off its hash key
+     * (`vectorStore(p, id)` + `:files`, `:files:<status>`, `:batches`, `:mailbox`, `:fence`); its
+     * files are `vectorStoreFile(p, id, fileId)` and its batches `vectorStoreBatch(p, batchId)`
+     * (+ `:files`, `:files:<status>`). Lua builds the suffixes from these bases.
+     */
+    vectorStores: (p: string) => `${project(p)}:vector_stores`,
+    vectorStorePrefix: (p: string) => `${project(p)}:vs:`,
+    vectorStore: (p: string, id: string) => `${project(p)}:vs:${id}`,
+    vectorStoreFiles: (p: string, id: string, status?: string) => `${project(p)}:vs:${id}:files${status ? `:${status}` : ''}`,
+    vectorStoreMailbox: (p: string, id: string) => `${project(p)}:vs:${id}:mailbox`,
+    vectorStoreFence: (p: string, id: string) => `${project(p)}:vs:${id}:fence`,
+    vectorStoreFilePrefix: (p: string, id: string) => `${project(p)}:vsf:${id}:`,
+    vectorStoreFile: (p: string, id: string, fileId: string) => `${project(p)}:vsf:${id}:${fileId}`,
+    vectorStoreBatchPrefix: (p: string) => `${project(p)}:vsfb:`,
+    vectorStoreBatch: (p: string, batchId: string) => `${project(p)}:vsfb:${batchId}`,
+    vectorStoreBatchFiles: (p: string, batchId: string, status?: string) => `${project(p)}:vsfb:${batchId}:files${status ? `:${status}` : ''}`,
+    /** The stores a file is in (the file-deletion hook takes it out of each). */
+    fileVectorStoresPrefix: (p: string) => `${project(p)}:fvs:`,
+    fileVectorStores: (p: string, fileId: string) => `${project(p)}:fvs:${fileId}`,
+    /** Stores with queued ingestion work → when it was queued (the ingest reconciler's worklist; member `<project>/<store>`). */
+    vectorStoresPending: `${prefix}:{vs}:pending`,
+    /** The BullMQ queue of vector store ingestion; one hash tag, so its keys share a slot. */
+    ingestQueue: 'ingest-{vs}',
+
     /** Everything under one thread starts with this; used by scripts that build keys. */
     threadPrefix: (t: string) => `${thread(t)}:`,
     thread: (t: string) => `${thread(t)}:thread`,

@@ -7,6 +7,7 @@ import { createRunStore } from './run-store.js'
 import type { RedisClient } from './scripts.js'
 import { createThreadStore } from './thread-store.js'
 import { createTurnStore } from './turn-store.js'
+import { createVectorStoreStore } from './vector-store-store.js'
 import { createWebhookEndpointStore } from './webhook-endpoint-store.js'
 
 /** Every store over one connection and key prefix. */
@@ -24,6 +25,7 @@ export function createStores(redis: RedisClient, prefix: string, shards = 1) {
     runLifecycle: createRunLifecycle(redis, k, runs),
     turns: createTurnStore(redis, k),
     files: createFileStore(redis, k),
+    vectorStores: createVectorStoreStore(redis, k),
   }
 }
 export type Stores = ReturnType<typeof createStores>

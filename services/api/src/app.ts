@@ -22,6 +22,8 @@ import { type ModelsCatalog, modelRoutes } from './routes/models.js'
 import { type RunStreamer, runRoutes } from './routes/runs.js'
 import { threadRoutes } from './routes/threads.js'
 import { turnRoutes } from './routes/turns.js'
+import { vectorStoreFileRoutes } from './routes/vector-store-files.js'
+import { vectorStoreRoutes } from './routes/vector-stores.js'
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js'
 import type { ModelGate } from './model-gate.js'
 import { fileRoutes, fileUploadRoutes } from './routes/files.js'
@@ -29,6 +31,7 @@ import { uploadPartRoutes, uploadRoutes } from './routes/uploads.js'
 import type { RunService } from './runs/run-service.js'
 import type { TurnService } from './turns/turn-service.js'
 import type { WebhookPolicy } from './webhook-policy.js'
+import type { VectorStoresApi } from './vector-stores/deps.js'
 
 export interface AppDeps {
   redis: RedisClient
@@ -55,6 +58,8 @@ export interface AppDeps {
   durability?: Durability | null
   /** Registration checks of webhook targets and the endpoint cap; absent: no private targets, 16 endpoints. */
   webhookPolicy?: WebhookPolicy
+  /** The Vector stores API and the vector-store side of tool_resources/attachments; absent: those routes 404. */
+  vectorStores?: VectorStoresApi | null
 }
 
 /** The whole HTTP API, built from its dependencies (tests build it with real stores). */
@@ -91,14 +96,19 @@ export function createApp(deps: AppDeps) {
   v1.use('*', jsonBody(deps.maxBodyBytes ?? 2 * 1024 * 1024))
   v1.route('/', fileRoutes(deps.files))
   v1.route('/', uploadRoutes(deps.uploads))
-  v1.route('/', assistantRoutes(deps.stores, deps.modelGate ?? null))
+  const vs = deps.vectorStores ?? null
+  v1.route('/', assistantRoutes(deps.stores, deps.modelGate ?? null, vs))
   // Run routes first: `/threads/runs` must not be read as thread id "runs".
   v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))
   v1.route('/', turnRoutes(deps.turns, deps.webhookPolicy))
-  v1.route('/', threadRoutes(deps.stores, deps.runs))
-  v1.route('/', messageRoutes(deps.stores, deps.runs))
+  v1.route('/', threadRoutes(deps.stores, deps.runs, vs))
+  v1.route('/', messageRoutes(deps.stores, deps.runs, vs))
   v1.route('/', modelRoutes(deps.models))
   v1.route('/', webhookEndpointRoutes(deps.stores, deps.webhookPolicy))
+  if (vs) {
+    v1.route('/', vectorStoreRoutes(deps.stores, vs))
+    v1.route('/', vectorStoreFileRoutes(deps.stores, vs))
+  }
   app.route('/v1', v1)
 
   app.doc31('/openapi.json', {

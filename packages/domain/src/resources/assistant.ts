@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { Metadata, deletedOf, listOf } from '../shared.js'
-import { AssistantTool, ReasoningEffort, ResponseFormat, Temperature, ToolResources, TopP } from './tools.js'
+import { AssistantTool, ReasoningEffort, ResponseFormat, Temperature, ToolResources, ToolResourcesCreate, TopP } from './tools.js'
 
 export const Assistant = z
   .object({
@@ -36,7 +36,8 @@ const assistantFields = {
 }
 
 export const AssistantCreateParams = z
-  .strictObject({ model: z.string().min(1), ...assistantFields })
+  // Only create takes the `vector_stores` helper (research/assistants-v2-surface.md §4).
+  .strictObject({ model: z.string().min(1), ...assistantFields, tool_resources: ToolResourcesCreate.nullable().optional() })
   .openapi('CreateAssistantRequest')
 export type AssistantCreateParams = z.infer<typeof AssistantCreateParams>
 

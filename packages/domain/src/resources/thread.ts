@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { Metadata, deletedOf } from '../shared.js'
 import { MessageCreateParams } from './message.js'
-import { ToolResources } from './tools.js'
+import { ToolResources, ToolResourcesCreate } from './tools.js'
 
 export const Thread = z
   .object({
@@ -17,7 +17,8 @@ export type Thread = z.infer<typeof Thread>
 export const ThreadCreateParams = z
   .strictObject({
     messages: z.array(MessageCreateParams).optional(),
-    tool_resources: ToolResources.nullable().optional(),
+    // Only create takes the `vector_stores` helper (research/assistants-v2-surface.md §4).
+    tool_resources: ToolResourcesCreate.nullable().optional(),
     metadata: Metadata.nullable().optional(),
   })
   .openapi('CreateThreadRequest')

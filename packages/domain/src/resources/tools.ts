@@ -1,5 +1,10 @@
 import { z } from '@hono/zod-openapi'
 import { ApiError } from '../errors.js'
+import { Metadata } from '../shared.js'
+import { ChunkingStrategyParam } from './chunking.js'
+
+/** OpenAI's limit of files in one vector store (the tool_resources helper and attach paths enforce it). */
+export const MAX_FILES_PER_VECTOR_STORE = 10_000
 
 /** `name`: a-z A-Z 0-9 _ -, at most 64 characters. */
 export const FunctionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
@@ -41,17 +46,46 @@ export const AssistantTool = z
   .openapi('AssistantTool')
 export type AssistantTool = z.infer<typeof AssistantTool>
 
+/**
+ * The create-time helper `tool_resources.file_search.vector_stores[0]`: the API creates that store
+ * (its files, chunking, metadata) and stores its id in `vector_store_ids` instead.
+ */
+export const VectorStoreHelper = z.strictObject({
+  file_ids: z.array(z.string().min(1)).max(MAX_FILES_PER_VECTOR_STORE).optional(),
+  chunking_strategy: ChunkingStrategyParam.optional(),
+  metadata: Metadata.nullable().optional(),
+})
+export type VectorStoreHelper = z.infer<typeof VectorStoreHelper>
+
+const codeInterpreterResources = z.strictObject({ file_ids: z.array(z.string()).max(20).optional() }).optional()
+
+/** Ids only: what objects carry, and what modify requests accept. One vector store at most (OpenAI's limit). */
 export const ToolResources = z.strictObject({
-  code_interpreter: z.strictObject({ file_ids: z.array(z.string()).max(20).optional() }).optional(),
+  code_interpreter: codeInterpreterResources,
+  file_search: z.strictObject({ vector_store_ids: z.array(z.string()).max(1).optional() }).optional(),
+})
+export type ToolResources = z.infer<typeof ToolResources>
+
+/** Create requests (assistant, thread, createAndRun): ids or the `vector_stores` helper, not both. */
+export const ToolResourcesCreate = z.strictObject({
+  code_interpreter: codeInterpreterResources,
   file_search: z
     .strictObject({
       vector_store_ids: z.array(z.string()).max(1).optional(),
-      // Create-time helper: accepted and stored as given; vector stores are not built (no file storage).
-      vector_stores: z.array(z.record(z.string(), z.unknown())).max(1).optional(),
+      vector_stores: z.array(VectorStoreHelper).max(1).optional(),
+    })
+    .superRefine((fs, ctx) => {
+      if (fs.vector_store_ids !== undefined && fs.vector_stores !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['vector_stores'],
+          message: "Invalid 'tool_resources.file_search': give either 'vector_store_ids' or 'vector_stores', not both (one vector store per object).",
+          params: { openai: { code: 'invalid_value' } },
+        })
     })
     .optional(),
 })
-export type ToolResources = z.infer<typeof ToolResources>
+export type ToolResourcesCreate = z.infer<typeof ToolResourcesCreate>
 
 export const ResponseFormatJsonSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),

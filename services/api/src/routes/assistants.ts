@@ -2,18 +2,22 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { Assistant, AssistantCreateParams, AssistantDeleted, AssistantList, AssistantUpdateParams, ListQuery } from '@threadwork/domain'
 import type { Stores } from '@threadwork/storage'
 import type { ModelGate } from '../model-gate.js'
+import type { VectorStoresApi } from '../vector-stores/deps.js'
+import { resolveCreateResources } from '../vector-stores/resolve.js'
 import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 
 const AssistantParams = z.object({ assistant_id: z.string() })
 
-export const assistantRoutes = (stores: Stores, modelGate: ModelGate | null) =>
+export const assistantRoutes = (stores: Stores, modelGate: ModelGate | null, vs: VectorStoresApi | null = null) =>
   resourceApp()
     .openapi(
       createRoute({ method: 'post', path: '/assistants', operationId: 'createAssistant', request: jsonRequest(AssistantCreateParams), responses: jsonResponse(Assistant, 'The assistant.') }),
       async (c) => {
         const params = c.req.valid('json')
         await modelGate?.forAssistant(params.model)
-        return c.json(await stores.assistants.create(c.var.project, params), 200)
+        // Last check before storing: the vector_stores helper creates a store.
+        const tool_resources = await resolveCreateResources(vs, c.var.project, params.tool_resources)
+        return c.json(await stores.assistants.create(c.var.project, { ...params, tool_resources }), 200)
       },
     )
     .openapi(
@@ -35,6 +39,7 @@ export const assistantRoutes = (stores: Stores, modelGate: ModelGate | null) =>
       async (c) => {
         const params = c.req.valid('json')
         if (params.model) await modelGate?.forAssistant(params.model)
+        await vs?.toolResources.checkIds(c.var.project, params.tool_resources)
         return c.json(await stores.assistants.update(c.var.project, c.req.valid('param').assistant_id, params), 200)
       },
     )

@@ -2,13 +2,14 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { ListQuery, Message, MessageCreateParams, MessageDeleted, MessageList, MessageUpdateParams } from '@threadwork/domain'
 import type { Stores } from '@threadwork/storage'
 import type { RunService } from '../runs/run-service.js'
+import type { VectorStoresApi } from '../vector-stores/deps.js'
 import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 
 const ThreadParams = z.object({ thread_id: z.string() })
 const MessageParams = ThreadParams.extend({ message_id: z.string() })
 const MessageListQuery = ListQuery.extend({ run_id: z.string().min(1).optional() })
 
-export const messageRoutes = (stores: Stores, runs: RunService) =>
+export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStoresApi | null = null) =>
   resourceApp()
     .openapi(
       createRoute({
@@ -21,7 +22,11 @@ export const messageRoutes = (stores: Stores, runs: RunService) =>
       async (c) => {
         const { thread_id } = c.req.valid('param')
         const params = c.req.valid('json')
-        return c.json(await runs.unlockingExpired(c.var.project, thread_id, () => stores.messages.create(c.var.project, thread_id, params)), 200)
+        await vs?.toolResources.checkAttachments(c.var.project, params.attachments)
+        const message = await runs.unlockingExpired(c.var.project, thread_id, () => stores.messages.create(c.var.project, thread_id, params))
+        // file_search attachments go to the thread's vector store (made on first use).
+        await vs?.toolResources.attachToThread(c.var.project, thread_id, params.attachments)
+        return c.json(message, 200)
       },
     )
     .openapi(

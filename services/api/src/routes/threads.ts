@@ -2,15 +2,26 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { Thread, ThreadCreateParams, ThreadDeleted, ThreadUpdateParams } from '@threadwork/domain'
 import type { Stores } from '@threadwork/storage'
 import type { RunService } from '../runs/run-service.js'
+import type { VectorStoresApi } from '../vector-stores/deps.js'
+import { attachMessageFiles, checkMessageAttachments, resolveCreateResources } from '../vector-stores/resolve.js'
 import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 
 const ThreadParams = z.object({ thread_id: z.string() })
 
-export const threadRoutes = (stores: Stores, runs: RunService) =>
+export const threadRoutes = (stores: Stores, runs: RunService, vs: VectorStoresApi | null = null) =>
   resourceApp()
     .openapi(
       createRoute({ method: 'post', path: '/threads', operationId: 'createThread', request: jsonRequest(ThreadCreateParams, false), responses: jsonResponse(Thread, 'The thread.') }),
-      async (c) => c.json((await stores.threads.create(c.var.project, c.req.valid('json'))).thread, 200),
+      async (c) => {
+        const params = c.req.valid('json') ?? {}
+        const messages = params.messages ?? []
+        await checkMessageAttachments(vs, c.var.project, messages, 'messages')
+        const tool_resources = await resolveCreateResources(vs, c.var.project, params.tool_resources)
+        const { thread } = await stores.threads.create(c.var.project, { ...params, tool_resources })
+        // file_search attachments go to the thread's vector store, which they may link into its tool_resources.
+        const linked = await attachMessageFiles(vs, c.var.project, thread.id, messages)
+        return c.json(linked ? await stores.threads.get(c.var.project, thread.id) : thread, 200)
+      },
     )
     .openapi(
       createRoute({ method: 'get', path: '/threads/{thread_id}', operationId: 'getThread', request: { params: ThreadParams }, responses: jsonResponse(Thread, 'The thread.') }),
@@ -24,7 +35,11 @@ export const threadRoutes = (stores: Stores, runs: RunService) =>
         request: { params: ThreadParams, ...jsonRequest(ThreadUpdateParams, false) },
         responses: jsonResponse(Thread, 'The modified thread.'),
       }),
-      async (c) => c.json(await stores.threads.update(c.var.project, c.req.valid('param').thread_id, c.req.valid('json')), 200),
+      async (c) => {
+        const params = c.req.valid('json') ?? {}
+        await vs?.toolResources.checkIds(c.var.project, params.tool_resources)
+        return c.json(await stores.threads.update(c.var.project, c.req.valid('param').thread_id, params), 200)
+      },
     )
     .openapi(
       createRoute({ method: 'delete', path: '/threads/{thread_id}', operationId: 'deleteThread', request: { params: ThreadParams }, responses: jsonResponse(ThreadDeleted, 'Deletion status.') }),

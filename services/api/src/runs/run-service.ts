@@ -16,6 +16,8 @@ import {
 import { type DrainQueues, EXPIRY_BACKSTOP_GRACE_MS } from '@threadwork/queue'
 import { type ModelStatusOf, createModelGate } from '../model-gate.js'
 import { RunInternal, type Stores, buildMessages, runInternalSettings, withTurn } from '@threadwork/storage'
+import type { VectorStoresApi } from '../vector-stores/deps.js'
+import { attachMessageFiles, checkMessageAttachments, resolveCreateResources } from '../vector-stores/resolve.js'
 
 export interface RunServiceDeps {
   stores: Stores
@@ -25,6 +27,8 @@ export interface RunServiceDeps {
   runExpiresAfterSeconds: number
   /** Publishes "abort run X" to whichever worker is driving it. */
   publishCancel: (runId: string) => Promise<void>
+  /** Vector stores (tool_resources helper, file_search attachments); absent: the helper is refused. */
+  vectorStores?: VectorStoresApi | null
 }
 
 export type RunService = ReturnType<typeof createRunService>
@@ -98,6 +102,9 @@ export function createRunService(deps: RunServiceDeps) {
       const { run, internal } = await prepare(project, threadId, params)
       const additional: Message[] = buildMessages(threadId, params.additional_messages ?? [])
       if (includesFileSearchContent(include)) internal[RunInternal.includeContent] = '1'
+      await checkMessageAttachments(deps.vectorStores, project, params.additional_messages ?? [], 'additional_messages')
+      // Before the run is queued, so its file_search sees the thread's store.
+      await attachMessageFiles(deps.vectorStores, project, threadId, params.additional_messages ?? [])
       await unlockingExpired(project, threadId, () => stores.runs.create(project, run, additional, internal))
       await enqueue(run)
       return run
@@ -106,7 +113,13 @@ export function createRunService(deps: RunServiceDeps) {
     async createThreadAndRun(project: string, params: ThreadCreateAndRunParams): Promise<{ run: Run; threadId: string; thread: Thread }> {
       // Check the assistant and model before creating anything, so a bad request leaves nothing behind.
       await prepare(project, 'thread_pending', params)
-      const { thread } = await stores.threads.create(project, { ...params.thread, tool_resources: params.thread?.tool_resources ?? params.tool_resources })
+      const messages = params.thread?.messages ?? []
+      await checkMessageAttachments(deps.vectorStores, project, messages, 'thread.messages')
+      const tool_resources = params.thread?.tool_resources
+        ? await resolveCreateResources(deps.vectorStores, project, params.thread.tool_resources, 'thread.tool_resources')
+        : params.tool_resources
+      const created = await stores.threads.create(project, { ...params.thread, tool_resources })
+      const thread = (await attachMessageFiles(deps.vectorStores, project, created.thread.id, messages)) ? await stores.threads.get(project, created.thread.id) : created.thread
       const { run, internal } = await prepare(project, thread.id, params)
       await stores.runs.create(project, run, [], internal)
       await enqueue(run)
