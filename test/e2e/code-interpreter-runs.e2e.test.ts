@@ -192,6 +192,20 @@ describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', () => {
     expect(replyText((await client.beta.threads.messages.list(thread.id)).data[0])).toBe('choice was "auto"')
   })
 
+  it('turns (POST /v1/threads/{id}/turns) run the code the same way', async () => {
+    stack.upstream.respond(toolScript([{ call: pythonCall('print(2 ** 10)') }, { answer: ({ outputs }) => `2^10 = ${outputs[0]!.trim()}` }]))
+    const assistant = await mathTutor()
+    const thread = await client.beta.threads.create()
+    const headers = { authorization: `Bearer ${stack.api.apiKey}`, 'content-type': 'application/json' }
+    const res = await fetch(`${stack.api.baseURL}/threads/${thread.id}/turns`, { method: 'POST', headers, body: JSON.stringify({ assistant_id: assistant.id, content: 'What is 2^10?' }) })
+    expect(res.status).toBe(202)
+    const turn = (await res.json()) as { id: string; run_id: string }
+    const read = async () => (await (await fetch(`${stack.api.baseURL}/threads/${thread.id}/turns/${turn.id}`, { headers })).json()) as { status: string }
+    await expect.poll(async () => (await read()).status, { timeout: 30_000 }).toBe('completed')
+    expect(logsOf(codeCalls(await toolCallsOf(client, { id: turn.run_id, thread_id: thread.id }))[0]!)).toBe('1024\n')
+    expect(replyText((await client.beta.threads.messages.list(thread.id)).data[0])).toBe('2^10 = 1024')
+  })
+
   // Last: it stops the sandbox host.
   it('a sandbox that is gone fails the run with server_error and a message saying what is missing', async () => {
     await stack.sandbox!.close()

@@ -58,6 +58,12 @@ const executeRun = createRunExecutor({
   onUpstreamError: (code, final) => metrics.upstreamError(code, final),
   upstreamIdleTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
   builtins,
+  readImage: async (project, fileId) => {
+    const content = await files.openContent(project, fileId)
+    const chunks: Buffer[] = []
+    for await (const chunk of content.stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
+    return { contentType: content.contentType, bytes: Buffer.concat(chunks) }
+  },
 })
 const startTurn = createStartTurn({ stores, queues, log, executeRun, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
 const drain = createDrainProcessor({ stores, log, executeRun, startTurn })

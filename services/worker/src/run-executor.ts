@@ -30,6 +30,7 @@ import type { LiveEvents } from './live-events.js'
 import { type RoundStream, createRoundStream } from './round-stream.js'
 import { emptyAssistantMessage, stepOf } from './run-objects.js'
 import { promptTooLarge, replyReserve, tighterWindow } from './context-window.js'
+import { type ReadFile, withImageData } from './image-files.js'
 import { loadHistory } from './thread-history.js'
 import { type BuiltinTool, ToolUnavailableError } from './tools/builtin-tool.js'
 import { executeBuiltins, offerBuiltins } from './tools/builtin-round.js'
@@ -57,6 +58,8 @@ export interface ExecutorDeps {
   statusCheckMs?: number
   /** The built-in tools (file_search, code_interpreter) this worker executes; none: they are not offered. */
   builtins?: readonly BuiltinTool[]
+  /** Reads an image File for the model (user messages' `image_file` parts); none: they stay placeholders. */
+  readImage?: ReadFile
   /** Tool rounds a run may make before the model is made to answer (a model looping on tools). Default 24. */
   maxToolRounds?: number
 }
@@ -249,11 +252,13 @@ export function createRunExecutor(deps: ExecutorDeps) {
     const builtins = (deps.builtins ?? []).filter((b) => run.tools.some((t) => t.type === b.type))
     const resources = builtins.length > 0 ? await loadRunResources(stores, ctx.project, run, history) : noResources()
     const offer = offerBuiltins(builtins, run, resources, tools.turns.length, deps.maxToolRounds ?? 24)
+    // Image files in user messages reach the model as image data (issue 12 item 11).
+    const promptMessages = deps.readImage ? await withImageData(history, ctx.project, deps.readImage) : history
     const build = (windowTokens: number, reserveTokens: number) =>
       buildPrompt({
         instructions: run.instructions || null,
         additionalInstructions: internal[RunInternal.additionalInstructions] || null,
-        messages: history,
+        messages: promptMessages,
         truncation: run.truncation_strategy,
         maxPromptTokens: promptBudget !== null ? Math.max(promptBudget, 0) : null,
         contextWindowTokens: windowTokens,
