@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import { NO_SANDBOX_MESSAGE, SandboxUnavailableError } from './errors.js'
 import { readNdjson } from './ndjson.js'
 import { liveHosts, sandboxKeys } from './registry.js'
-import { type ExecutionStatus, type WireFile, WireError, WireEvent, type WireOutput } from './wire.js'
+import { type ExecutionStatus, SessionKey, type WireFile, WireError, WireEvent, type WireOutput } from './wire.js'
 
 /** One output of an execution, as OpenAI's code_interpreter step reports it. */
 export type SandboxOutput = { type: 'logs'; logs: string } | { type: 'image'; png: Buffer }
@@ -88,6 +88,8 @@ export function createSandboxClient(opts: SandboxClientOptions): SandboxClient {
   }
 
   async function execute(req: ExecuteOptions): Promise<ExecuteResult> {
+    const key = SessionKey.safeParse(req.sessionKey)
+    if (!key.success) throw new TypeError(`sessionKey ${key.error.issues[0]?.message ?? 'is invalid'}`)
     const recordKey = keys.session(req.sessionKey)
     const recorded = await opts.redis.get(recordKey)
     const live = new Set((await liveHosts(opts.redis, opts.keyPrefix)).map((h) => h.url))
