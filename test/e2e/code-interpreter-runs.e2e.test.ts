@@ -218,5 +218,7 @@ describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', () => {
     expect(run.last_error).toMatchObject({ code: 'server_error', message: expect.stringMatching(/sandbox/i) })
     expect(run.last_error!.message).toMatch(/bubblewrap/)
     expect(stack.upstream.requests).toHaveLength(1)
+    const [step] = (await client.beta.threads.runs.steps.list(run.id, { thread_id: thread.id })).data
+    expect(step).toMatchObject({ type: 'tool_calls', status: 'failed', step_details: { tool_calls: [{ type: 'code_interpreter', code_interpreter: { input: 'print(1)' } }] } })
   })
 })

@@ -51,6 +51,11 @@ export function createRunLifecycle(redis: RedisClient, k: Keys, runs: RunStore) 
          * does ("any in-flight message ends incomplete"), under a step ended like the run.
          */
         inFlight?: { message: Message; step: RunStep } | null
+        /**
+         * A tool_calls step whose built-in calls the worker was executing when the run ended (not
+         * stored yet): stored ended like the run, with the calls as far as they got.
+         */
+        inFlightToolStep?: RunStep | null
       } = {},
     ): Promise<CommitOutcome & { run?: Run }> {
       const loaded = await runs.load(threadId, runId)
@@ -62,19 +67,21 @@ export function createRunLifecycle(redis: RedisClient, k: Keys, runs: RunStore) 
       const message = opts.inFlight?.message ?? (openMessageId ? await readOpen(k.message(threadId, openMessageId), (r) => Message.parse(r)) : null)
       const closedMessage = message && message.status === 'in_progress' ? closeOpenMessage(message, to, now) : null
       const closedStep = step && step.status === 'in_progress' ? closeOpenStep(step, to, now) : null
+      const toolStep = opts.inFlightToolStep ? closeOpenStep(opts.inFlightToolStep, to, now) : null
+      const closedSteps = [closedStep, toolStep].filter((s): s is RunStep => s !== null)
       const { plan, run } = terminalPlan(loaded, to, {
         project: loaded.internal[RunInternal.project] ?? '',
         now,
         fence: opts.fence,
         from: opts.from,
         run: opts.lastError ? { last_error: opts.lastError } : {},
-        steps: closedStep ? [closedStep] : [],
+        steps: closedSteps,
         messages: closedMessage ? [closedMessage] : [],
         extraEvents: closedMessage ? [{ type: 'thread.message.incomplete', data: closedMessage }] : [],
         liveEvents: [
           ...(opts.liveBefore ?? []),
           ...(closedMessage ? [{ event: 'thread.message.incomplete', data: closedMessage }] : []),
-          ...(closedStep ? [{ event: `thread.run.step.${closedStep.status}`, data: closedStep }] : []),
+          ...closedSteps.map((s) => ({ event: `thread.run.step.${s.status}`, data: s })),
         ],
         turn: await turnLinkOf(threadId, runId, loaded.internal[RunInternal.turn], closedMessage ? [closedMessage] : []),
       })

@@ -5,6 +5,7 @@ import {
   type RunLastError,
   type RunStep,
   type RunUsage,
+  type ToolCall,
   isTerminalRunStatus,
   newId,
   nowSeconds,
@@ -32,7 +33,8 @@ import { emptyAssistantMessage, stepOf } from './run-objects.js'
 import { promptTooLarge, replyReserve, tighterWindow } from './context-window.js'
 import { type ReadFile, withImageData } from './image-files.js'
 import { loadHistory } from './thread-history.js'
-import { type BuiltinTool, ToolUnavailableError } from './tools/builtin-tool.js'
+import { type BuiltinTool, type BuiltinType, ToolUnavailableError } from './tools/builtin-tool.js'
+import { codeOf } from './tools/code-interpreter.js'
 import { executeBuiltins, offerBuiltins } from './tools/builtin-round.js'
 import { annotateReply } from './tools/reply-annotations.js'
 import { loadRunResources, noResources } from './tools/run-resources.js'
@@ -150,7 +152,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       return afterFailedCommit(start, threadId, runId, fence)
     }
     // The round streaming now (replaced by each round), so an abort closes what it showed.
-    const current: { round: RoundStream } = { round: createRoundStream(live, started, { ...ids, fence }) }
+    const current: { round: RoundStream; toolStep: RunStep | null } = { round: createRoundStream(live, started, { ...ids, fence }), toolStep: null }
 
     // Text streamed to clients this round, so a run ended mid-reply keeps it (see `inFlightReply`).
     const partial = { text: '' }
@@ -182,11 +184,13 @@ export function createRunExecutor(deps: ExecutorDeps) {
         return 'handed_back'
       }
       const inFlight = inFlightReply(started, ids.messageId, ids.stepId, partial.text)
-      const round = current.round
+      // Built-in calls being executed: their step is stored ended like the run (its live close comes with it).
+      const inFlightToolStep = current.toolStep
+      const round = { abandon: (to: 'failed' | 'cancelled' | 'expired') => (inFlightToolStep ? [] : current.round.abandon(to)) }
       if (reason === 'cancelled') {
-        return settle(await stores.runLifecycle.end(threadId, runId, 'cancelled', { fence, from: ['cancelling', 'in_progress'], inFlight, liveBefore: round.abandon('cancelled') }))
+        return settle(await stores.runLifecycle.end(threadId, runId, 'cancelled', { fence, from: ['cancelling', 'in_progress'], inFlight, inFlightToolStep, liveBefore: round.abandon('cancelled') }))
       }
-      if (reason === 'expired') return settle(await stores.runLifecycle.end(threadId, runId, 'expired', { fence, inFlight, liveBefore: round.abandon('expired') }))
+      if (reason === 'expired') return settle(await stores.runLifecycle.end(threadId, runId, 'expired', { fence, inFlight, inFlightToolStep, liveBefore: round.abandon('expired') }))
       const lastError =
         err instanceof UpstreamError
           ? { code: err.code, message: err.message }
@@ -196,7 +200,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       if (err instanceof UpstreamError) deps.onUpstreamError?.(err.code, true)
       else if (err instanceof ToolUnavailableError) log.warn({ err: err.message, runId, threadId }, 'built-in tool unavailable')
       else log.error({ err, runId, threadId }, 'run failed')
-      return settle(await stores.runLifecycle.end(threadId, runId, 'failed', { fence, lastError, from: ['in_progress'], inFlight, liveBefore: round.abandon('failed') }))
+      return settle(await stores.runLifecycle.end(threadId, runId, 'failed', { fence, lastError, from: ['in_progress'], inFlight, inFlightToolStep, liveBefore: round.abandon('failed') }))
     } finally {
       if (expiryTimer) clearTimeout(expiryTimer)
       clearInterval(statusCheck)
@@ -223,7 +227,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
 
   async function runRound(
     loaded: LoadedRun,
-    ctx: { project: string; fence: number; item: string; ids: RoundIds; signal: AbortSignal; partial: { text: string }; current: { round: RoundStream } },
+    ctx: { project: string; fence: number; item: string; ids: RoundIds; signal: AbortSignal; partial: { text: string }; current: { round: RoundStream; toolStep: RunStep | null } },
   ): Promise<ItemResult | NextRound> {
     const { run, internal } = loaded
     const threadId = run.thread_id
@@ -358,7 +362,12 @@ export function createRunExecutor(deps: ExecutorDeps) {
 
     if (result.toolCalls.length > 0) {
       const toolStepId = stream.toolStepId
+      // Shown as the step's calls if the run ends while they execute (cancel, expiry, a sandbox gone).
+      ctx.current.toolStep = offer.names.size > 0 && result.toolCalls.some((c) => offer.names.has(c.name))
+        ? { ...stepOf(run, toolStepId, now, { type: 'tool_calls', tool_calls: startedCalls(result.toolCalls, offer.names) }, null), status: 'in_progress', completed_at: null }
+        : null
       const { stepCalls, record } = await executeBuiltins(result.toolCalls, offer, { project: ctx.project, run, resources, signal: ctx.signal, ordinals: tools.ordinals, stream })
+      ctx.current.toolStep = null
       const functionCalls = result.toolCalls.filter((c) => !offer.names.has(c.name))
       const doneAt = nowSeconds()
       if (functionCalls.length === 0) {
@@ -460,6 +469,16 @@ export function createRunExecutor(deps: ExecutorDeps) {
       return 'done'
     }
   }
+}
+
+/** A round's calls as they stand before execution: code with no outputs yet, searches with no results. */
+function startedCalls(calls: readonly { id: string; name: string; arguments: string }[], names: ReadonlyMap<string, BuiltinType>): ToolCall[] {
+  return calls.map((c): ToolCall => {
+    const type = names.get(c.name)
+    if (type === 'code_interpreter') return { id: c.id, type, code_interpreter: { input: codeOf(c.arguments), outputs: [] } }
+    if (type === 'file_search') return { id: c.id, type, file_search: {} }
+    return { id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments, output: null } }
+  })
 }
 
 /**
