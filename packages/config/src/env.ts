@@ -147,6 +147,10 @@ export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
   /** A mailbox waiting this long with no live drain job is re-queued by the reconciler. */
   RECONCILE_STALE_MS: positiveInt.default(15_000),
   /** Set: the worker serves Prometheus `GET /metrics` on this port (run durations, time to first token, …). */
+  /** Vector store drains one worker process runs at once (parsing and indexing are CPU-bound: keep it low). */
+  INGEST_CONCURRENCY: positiveInt.max(64).default(2),
+  /** Attempts at one vector store file (worker crashes included) before it ends `failed` with `server_error`. */
+  INGEST_MAX_FILE_ATTEMPTS: positiveInt.max(20).default(3),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 })
 export type WorkerEnv = z.infer<typeof WorkerEnv>

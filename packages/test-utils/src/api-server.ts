@@ -12,6 +12,7 @@ import { createWebhookPolicy } from '@threadwork/api/webhook-policy'
 import { createStreaming } from '@threadwork/api/streaming'
 import { type ProviderRoute, type ProviderRouter, createModelCheck, createProviderRouter } from '@threadwork/model-client'
 import { type DrainQueues, createDrainQueues } from '@threadwork/queue'
+import { embedderFromSettings } from '@threadwork/retrieval'
 import { type ObjectStorage, createObjectStorage } from '@threadwork/object-storage'
 import { type RedisClient, type Stores, createRedis, createStores, waitReady } from '@threadwork/storage'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -23,6 +24,8 @@ import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from './redis-fixt
 export type ModelsCatalog = AppDeps['models']
 
 export interface ApiServerOptions {
+  /** EMBEDDING_MODEL for vector store searches (served by `upstreamBaseURL`, e.g. the fake's /v1/embeddings); absent: keyword-only. */
+  embeddingModel?: string
   /** API key → project. Default: one key, {@link DEFAULT_TEST_API_KEY}, in project `test`. */
   apiKeys?: Map<string, string>
   /** Redis key prefix. Default: a fresh one, so servers in parallel files never share keys. */
@@ -129,6 +132,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
     objectStorage,
     maxFileBytes: opts.maxFileBytes,
+    embedder: embedderFromSettings(router, { EMBEDDING_MODEL: opts.embeddingModel }),
   })
   const streamer = createStreaming({ runs: services.runs, stores, log, ...opts.streaming })
   const app = createApp({
@@ -175,6 +179,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
       })
       await queues.close()
+      await services.closeQueues()
       await ops?.close()
       await deleteKeysWithPrefix(redis, prefix)
       redis.disconnect()

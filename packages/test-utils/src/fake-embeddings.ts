@@ -17,9 +17,12 @@ export interface RecordedEmbeddingRequest {
   status: number
 }
 
-/** A scripted failure for the next embeddings request (`respondEmbeddingsOnce`). */
+/** A scripted reply for the next embeddings request (`respondEmbeddingsOnce`): a failure, or a slow 200. */
 export interface EmbeddingErrorReply {
+  /** 200: the normal answer (after `delayMs`); else this error status. */
   status: number
+  /** Wait this long before answering (a slow or hung provider); default 0. */
+  delayMs?: number
   body?: unknown
   headers?: Record<string, string>
 }

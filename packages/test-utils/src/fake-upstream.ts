@@ -187,7 +187,8 @@ class FakeUpstreamServer implements FakeUpstream {
     const rec: RecordedEmbeddingRequest = { seq: this.embeddingRequests.length, body, headers: req.headers, inputs, startedAt, status: 200 }
     this.embeddingRequests.push(rec)
     const scripted = this.embeddingsOnce.shift()
-    if (scripted) {
+    if (scripted?.delayMs) await new Promise((r) => setTimeout(r, scripted.delayMs).unref())
+    if (scripted && scripted.status !== 200) {
       rec.status = scripted.status
       res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers })
       return void res.end(JSON.stringify(scripted.body ?? openAIErrorBody(scripted.status, String(body.model))))

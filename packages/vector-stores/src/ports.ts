@@ -34,3 +34,6 @@ export type OpenStoreIndex = (vectorStoreId: string) => Promise<StoreIndexReader
 
 /** Wakes the ingest drain of a store (packages/queue `IngestQueues.enqueueDrain`). */
 export type WakeIngest = (project: string, vectorStoreId: string) => Promise<void>
+
+/** Name of the LanceDB database under the storage root (`ObjectStorage.lanceLocation`) holding one table per vector store; API and worker share it. */
+export const VECTOR_INDEX_NAME = 'vector_stores'

@@ -10,6 +10,7 @@ import { createWebhookPolicy } from './webhook-policy.js'
 import { createModels } from './models.js'
 import { createOperations } from './operations.js'
 import { createServices } from './services.js'
+import { embedderFromSettings } from '@threadwork/retrieval'
 import { createStreaming } from './streaming/run-streamer.js'
 
 const env = loadEnvOrExit(ApiEnv)
@@ -46,6 +47,16 @@ const ops = createOperations({
 })
 if (!env.ADMIN_TOKEN) log.info('ADMIN_TOKEN is unset: the queue dashboard (/admin/queues) is disabled')
 
+// Vector store searches embed their queries with the model ingestion used (keyword-only without one).
+const embedder = (() => {
+  try {
+    return embedderFromSettings(router, env)
+  } catch (err) {
+    process.stderr.write(`Invalid configuration: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+})()
+
 let shuttingDown = false
 const services = createServices({
   stores,
@@ -56,6 +67,7 @@ const services = createServices({
   objectStorage: createObjectStorage(storageConfigFromEnv(env)),
   maxFileBytes: env.MAX_FILE_BYTES,
   log,
+  embedder,
 })
 // Files past their expires_after and abandoned uploads are removed about once a minute.
 const stopSweeper = services.files.startSweeper(60_000)
@@ -93,7 +105,7 @@ async function shutdown(signal: string) {
   log.info('closing the listener: finishing in-flight requests')
   server.close(async () => {
     stopSweeper()
-    await Promise.all([queues.close(), ops.close()]).catch(() => {})
+    await Promise.all([queues.close(), ops.close(), services.closeQueues()]).catch(() => {})
     redis.disconnect()
     log.info('api stopped')
     process.exit(0)

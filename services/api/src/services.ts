@@ -1,8 +1,10 @@
 import { type FileService, type UploadService, createFileService, createUploadService } from '@threadwork/files'
 import { type ObjectStorage, createObjectStorage } from '@threadwork/object-storage'
+import type { Embedder } from '@threadwork/retrieval'
 import { createModelGate } from './model-gate.js'
 import { type RunServiceDeps, createRunService } from './runs/run-service.js'
 import { createTurnService } from './turns/turn-service.js'
+import { wireVectorStores } from './vector-stores/wiring.js'
 
 export interface ServicesDeps extends RunServiceDeps {
   /** Where file bytes live (local directory or S3; packages/object-storage). Default: `./.data/storage`. */
@@ -10,18 +12,18 @@ export interface ServicesDeps extends RunServiceDeps {
   /** MAX_FILE_BYTES; default 512 MB (OpenAI's limit). */
   maxFileBytes?: number
   log?: { warn(obj: object, msg: string): void }
+  /** Embeds vector store search queries (EMBEDDING_MODEL); null/absent: keyword-only search. */
+  embedder?: Embedder | null
 }
 
 /**
  * The API's services over stores, queues and object storage (shared by main and the test server).
  *
  * `files.onFileDeleted(listener)` is the hook for whatever must forget a file before it is
- * deleted (vector stores: register it here, once, beside the vector store service).
+ * deleted (vector stores register theirs in `wireVectorStores`). `closeQueues()` closes the queues
+ * the services opened (the ingest queue).
  */
 export function createServices(deps: ServicesDeps) {
-  const runs = createRunService(deps)
-  const modelGate = createModelGate(deps.modelStatus)
-  const turns = createTurnService({ stores: deps.stores, queues: deps.queues, runs, modelGate })
   const fileOpts = {
     store: deps.stores.files,
     storage: deps.objectStorage ?? createObjectStorage({ kind: 'local', root: './.data/storage' }),
@@ -30,5 +32,9 @@ export function createServices(deps: ServicesDeps) {
   }
   const files: FileService = createFileService(fileOpts)
   const uploads: UploadService = createUploadService(fileOpts)
-  return { runs, turns, modelGate, files, uploads }
+  const vectorStores = wireVectorStores({ stores: deps.stores, files, storage: fileOpts.storage, embedder: deps.embedder ?? null })
+  const runs = createRunService({ ...deps, vectorStores: vectorStores.api })
+  const modelGate = createModelGate(deps.modelStatus)
+  const turns = createTurnService({ stores: deps.stores, queues: deps.queues, runs, modelGate })
+  return { runs, turns, modelGate, files, uploads, vectorStores: vectorStores.api, closeQueues: vectorStores.close }
 }

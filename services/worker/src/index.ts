@@ -3,6 +3,7 @@ import { createFileService } from '@threadwork/files'
 import { createLogger } from '@threadwork/logger'
 import { routerFromSettings, warmUpTokenizer } from '@threadwork/model-client'
 import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
+import { embedderFromSettings } from '@threadwork/retrieval'
 import { type JobCatalog, createDrainQueues } from '@threadwork/queue'
 import { createRedisClient, createStores, observeRunCommits } from '@threadwork/storage'
 import { type Job, Worker } from 'bullmq'
@@ -15,6 +16,7 @@ import { createReconcileProcessor } from './processors/reconcile.js'
 import { createStartTurn } from './processors/start-turn.js'
 import { createRunExecutor } from './run-executor.js'
 import { createBuiltins } from './tools/builtins.js'
+import { createVectorStoreWorker } from './vector-stores.js'
 
 const env = loadEnvOrExit(WorkerEnv)
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL })
@@ -44,8 +46,32 @@ await cancels.listen(subscriber, stores.keys.cancelChannel)
 warmUpTokenizer()
 
 // Built-in tools: code_interpreter (sandbox hosts, Files for inputs and outputs) and file_search.
-const files = createFileService({ store: stores.files, storage: createObjectStorage(storageConfigFromEnv(env)), maxFileBytes: env.MAX_FILE_BYTES, log })
-const builtins = createBuiltins({ redis, keyPrefix: env.REDIS_PREFIX, sandboxToken: env.SANDBOX_TOKEN, files, search: null })
+const storage = createObjectStorage(storageConfigFromEnv(env))
+const files = createFileService({ store: stores.files, storage, maxFileBytes: env.MAX_FILE_BYTES, log })
+// Vector stores: ingestion drains (one writer per store) and file_search's search backend.
+const embedder = (() => {
+  try {
+    return embedderFromSettings(router, env)
+  } catch (err) {
+    process.stderr.write(`Invalid configuration: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+})()
+const vectorStores = createVectorStoreWorker({
+  stores,
+  redis,
+  workerConnection: () => createRedisClient(target, { role: 'worker', name: 'threadwork-worker-ingest' }),
+  files,
+  storage,
+  embedder,
+  log,
+  concurrency: env.INGEST_CONCURRENCY,
+  lockMs: env.WORKER_LOCK_MS,
+  maxFileAttempts: env.INGEST_MAX_FILE_ATTEMPTS,
+  reconcileEveryMs: env.RECONCILE_EVERY_MS,
+  reconcileStaleMs: env.RECONCILE_STALE_MS,
+})
+const builtins = createBuiltins({ redis, keyPrefix: env.REDIS_PREFIX, sandboxToken: env.SANDBOX_TOKEN, files, search: vectorStores.search })
 
 const executeRun = createRunExecutor({
   stores,
@@ -108,13 +134,14 @@ for (const w of workers) {
 const metricsServer = env.METRICS_PORT !== undefined ? await metrics.serve(env.METRICS_PORT) : null
 if (metricsServer) log.info({ port: (metricsServer.address() as { port: number }).port }, 'worker metrics on /metrics')
 await queues.installReconciler(env.RECONCILE_EVERY_MS)
+await vectorStores.start()
 
 let stopping = false
 async function shutdown(signal: string) {
   if (stopping) return
   stopping = true
   log.info({ signal, inFlight: cancels.size }, 'draining: no new jobs; finishing in-flight runs')
-  const closing = Promise.all(workers.map((w) => w.close()))
+  const closing = Promise.all([...workers.map((w) => w.close()), vectorStores.close()])
   const grace = setTimeout(() => {
     // Past the grace period, hand in-flight runs back: each enqueues its thread again and returns.
     const threads = cancels.abortAll('shutdown')
