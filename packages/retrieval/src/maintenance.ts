@@ -1,23 +1,47 @@
 import type { Table } from '@lancedb/lancedb'
-import { FTS_INDEX, COLUMNS, lancedb } from './lance-store.js'
+import { COLUMNS, FTS_INDEX, VECTOR_INDEX, lancedb, vectorDimensions } from './lance-store.js'
 
 /** Rows appended since the last FTS index update before the index is brought up to date (unindexed rows are scanned by every keyword search meanwhile). */
 export const REINDEX_AFTER_ROWS = 4096
 
 /**
- * Keeps a store's indexes fit for search after a write: builds the BM25 full-text index on the
- * first write; later, once REINDEX_AFTER_ROWS rows are unindexed (or on `force`), runs LanceDB's
- * `optimize` — compaction of small fragments, index update with the new rows, and removal of
- * versions older than ten minutes (no reader holds one that long; LanceDB's own default keeps a
- * week of every rewrite). Must run on the store's one writer.
+ * Rows from which a store's vectors get an ANN index (IVF-PQ, cosine). Below it an exact scan is
+ * cheap and an index would only cost recall; above it the scan's cost grows with the store while
+ * the index probes a few partitions (bench/retrieval.bench.ts). The reranker recomputes exact
+ * cosines from the stored vectors, so PQ's approximate distances never reach a score.
  */
-export async function maintainIndexes(table: Table, opts: { force?: boolean } = {}): Promise<void> {
+export const VECTOR_INDEX_MIN_ROWS = 20_000
+
+/**
+ * Keeps a store's indexes fit for search after a write. Must run on the store's one writer.
+ * - The BM25 full-text index is built on the first write.
+ * - Once REINDEX_AFTER_ROWS rows are unindexed (or on `force`), LanceDB's `optimize` runs:
+ *   compaction of small fragments, index update with the new rows (FTS and vector), and removal
+ *   of versions older than ten minutes (no reader holds one that long; LanceDB's default keeps a
+ *   week of every rewrite).
+ * - Once the store holds `vectorIndexMinRows` vectors, the ANN index is trained once; optimize
+ *   keeps adding later rows to it.
+ */
+export async function maintainIndexes(table: Table, opts: { force?: boolean; vectorIndexMinRows?: number } = {}): Promise<void> {
   const stats = await table.indexStats(FTS_INDEX)
   if (!stats) {
     await table.createIndex(COLUMNS.text, { config: lancedb.Index.fts(), replace: true })
-    return
-  }
-  if (opts.force || stats.numUnindexedRows >= REINDEX_AFTER_ROWS) {
+  } else if (opts.force || stats.numUnindexedRows >= REINDEX_AFTER_ROWS) {
     await table.optimize({ cleanupOlderThan: new Date(Date.now() - 10 * 60_000) })
   }
+  const minRows = opts.vectorIndexMinRows ?? VECTOR_INDEX_MIN_ROWS
+  const dims = vectorDimensions(await table.schema())
+  if (dims === null || (await table.indexStats(VECTOR_INDEX))) return
+  const vectors = await table.countRows(`${COLUMNS.vector} IS NOT NULL`)
+  if (vectors < minRows) return
+  await table.createIndex(COLUMNS.vector, {
+    config: lancedb.Index.ivfPq({
+      distanceType: 'cosine',
+      // √n partitions (LanceDB's default rule), at least 2; 8 dimensions per PQ sub-vector (finer than
+      // the default 16) keeps recall high for the short vectors file_search uses (256).
+      numPartitions: Math.max(2, Math.round(Math.sqrt(vectors))),
+      numSubVectors: dims % 8 === 0 ? dims / 8 : undefined,
+    }),
+    replace: true,
+  })
 }

@@ -80,6 +80,10 @@ async function vectorSearch(table: Table, vector: Float32Array, k: number, where
     .vectorSearch(vector)
     .column(COLUMNS.vector)
     .distanceType('cosine')
+    // Used only once the store has an ANN index (maintenance.ts): probe more partitions than the
+    // default 20 and re-sort twice the candidates by exact distance, for recall.
+    .nprobes(32)
+    .refineFactor(2)
     .select([...SELECT, COLUMNS.vector, '_distance'])
     .limit(k)
   if (where) q = q.where(where)

@@ -164,6 +164,29 @@ describe('openVectorIndex: keyword-only (no embedding model)', () => {
   })
 })
 
+describe('openVectorIndex: ANN vector index', () => {
+  it('trains an IVF-PQ index once the store is big enough and still finds the right chunk', async () => {
+    const id = storeId()
+    const index = await openVectorIndex(location(), id, { embedder: fakeEmbedder, vectorIndexMinRows: 600 })
+    const filler = (f: number) =>
+      Array.from({ length: 150 }, (_, i) => `Filler note ${f}-${i} on subject ${(f * 150 + i) % 97} with code w${(f * 31 + i) % 211}.`)
+    for (let f = 0; f < 4; f++) await index.replaceFileChunks(`file-filler${f}`, withVectors(filler(f)), { filename: `filler${f}.txt` })
+    await index.replaceFileChunks('file-zoo', withVectors(CORPUS.zoo.paragraphs), { filename: CORPUS.zoo.filename })
+    const { connect } = await import('@lancedb/lancedb')
+    const table = await (await connect(dir)).openTable(id)
+    expect((await table.listIndices()).map((i) => i.name).sort()).toEqual(['text_idx', 'vector_idx'])
+    // Rows written after training are searched too (scanned until the next optimize folds them in).
+    await index.replaceFileChunks('file-rocket', withVectors(CORPUS.rocket.paragraphs), { filename: CORPUS.rocket.filename })
+    expect((await index.search({ queries: ['giraffes lettuce platform'] }))[0]).toMatchObject({ file_id: 'file-zoo' })
+    const byVector = await index.search({ queries: ['-'], queryVectors: [fakeEmbedding('payload fairing separates altitude', 64)] })
+    expect(byVector[0]).toMatchObject({ file_id: 'file-rocket' })
+    await index.optimize()
+    await table.checkoutLatest()
+    expect((await table.indexStats('vector_idx'))?.numUnindexedRows).toBe(0)
+    expect((await index.search({ queries: ['payload fairing altitude'] }))[0]).toMatchObject({ file_id: 'file-rocket' })
+  })
+})
+
 describe('openVectorIndex: writes', () => {
   it('replaceFileChunks is idempotent and atomic per file; deleteFile and updateAttributes', async () => {
     const id = storeId()
