@@ -23,6 +23,8 @@ export const SandboxEnv = BaseEnv.extend({
   SANDBOX_MAX_EXECUTION_TIMEOUT_MS: positiveInt.default(600_000),
   /** Sessions one host runs; a new one beyond this ends the least recently used idle session. */
   SANDBOX_MAX_SESSIONS: positiveInt.max(10_000).default(32),
+  /** Sandboxes kept started and unassigned (each an idle session's memory), so a new session starts at once instead of waiting seconds for its kernel. */
+  SANDBOX_PREWARM: z.coerce.number().int().min(0).max(100).default(1),
   /** Address space of each sandboxed process (RLIMIT_AS), MiB. */
   SANDBOX_MEMORY_MB: positiveInt.default(2048),
   /** CPU time of each sandboxed process over its life (RLIMIT_CPU), seconds. */

@@ -29,7 +29,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/healthz', (c) => {
     const reason = deps.unhealthy()
-    return reason ? c.json({ status: 'unavailable' }, 503) : c.json({ status: 'ok', sessions: deps.pool.size })
+    return reason ? c.json({ status: 'unavailable' }, 503) : c.json({ status: 'ok', sessions: deps.pool.size, readySpares: deps.pool.readySpares })
   })
 
   app.use('/v1/*', async (c, next) => {

@@ -130,6 +130,15 @@ describe.skipIf(skip !== null)('sandbox service: real kernels in real bubblewrap
     expect(logs).toMatch(/\[output truncated: \d+ more characters of output not shown\]/)
   })
 
+  it('starts a new session from a prewarmed sandbox and starts another spare', async () => {
+    await expect.poll(() => h.server.pool.readySpares, { timeout: 120_000 }).toBe(1)
+    const before = h.server.pool.fromSpare
+    const r = await h.client.execute({ sessionKey: 'from-spare', code: 'import os\nprint(os.getcwd(), sorted(os.listdir(".")))' })
+    expect(logsOf(r)).toBe('/mnt/data []\n')
+    expect(h.server.pool.fromSpare).toBe(before + 1)
+    await expect.poll(() => h.server.pool.readySpares, { timeout: 120_000 }).toBe(1)
+  }, 300_000)
+
   it('refuses requests without the token', async () => {
     const noToken = await fetch(`${h.server.url}/v1/execute`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
     expect(noToken.status).toBe(401)

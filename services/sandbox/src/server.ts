@@ -61,6 +61,7 @@ export async function startSandboxServer(env: SandboxEnv, deps: { redis: Redis; 
     // A base64 line of the largest file set, plus room for the JSON around it.
     maxLineBytes: Math.ceil((maxFileBytes * 4) / 3) + 16 * MiB,
     log: (msg, fields) => deps.log('info', msg, fields),
+    spares: unhealthy ? 0 : env.SANDBOX_PREWARM,
   })
   const app = createApp({
     pool,

@@ -20,6 +20,8 @@ export interface SessionPoolOptions {
   uidBase: number | null
   startTimeoutMs?: number
   maxLineBytes: number
+  /** Sandboxes kept started and unassigned, so a new session skips the kernel's start-up. */
+  spares?: number
   log?: (msg: string, fields?: Record<string, unknown>) => void
 }
 
@@ -34,6 +36,13 @@ interface Entry {
   lastUsed: number
 }
 
+interface Spare {
+  slot: number
+  session: KernelSession
+  ready: Promise<void>
+  started: boolean
+}
+
 const MAX_TOMBSTONES = 10_000
 
 /**
@@ -46,20 +55,58 @@ export class SessionPool {
   private readonly tombstones = new Map<string, string>()
   private readonly freeSlots: number[]
   private readonly reaper: NodeJS.Timeout
+  private spares: Spare[] = []
+  /** A spare failed to start: make no more until a session starts fine (no respawn loop). */
+  private sparesBroken = false
+  private closed = false
 
   constructor(private readonly opts: SessionPoolOptions) {
     this.freeSlots = Array.from({ length: opts.maxSessions }, (_, i) => opts.maxSessions - 1 - i)
     this.reaper = setInterval(() => this.reapIdle(), Math.min(30_000, Math.max(1000, opts.idleTimeoutMs / 4)))
     this.reaper.unref()
+    this.fillSpares()
   }
 
   get size(): number {
     return this.sessions.size
   }
 
+  /** Spares whose kernel is up. */
+  get readySpares(): number {
+    return this.spares.filter((s) => s.started).length
+  }
+
+  /** Sessions that began as a spare (since start). */
+  fromSpare = 0
+
+  private fillSpares() {
+    while (!this.closed && !this.sparesBroken && this.spares.length < (this.opts.spares ?? 0) && this.freeSlots.length > 0) {
+      const slot = this.freeSlots.pop() as number
+      const session = new KernelSession(this.opts.maxLineBytes)
+      const uid = this.opts.uidBase === null ? null : this.opts.uidBase + slot
+      const spare: Spare = { slot, session, ready: session.start(this.opts.command(uid), this.opts.startTimeoutMs ?? 120_000), started: false }
+      spare.ready.then(
+        () => {
+          spare.started = true
+        },
+        () => undefined,
+      )
+      this.spares.push(spare)
+      // A spare that dies unassigned gives its slot back, and is replaced only if it had started
+      // fine (a sandbox that cannot start would otherwise respawn forever).
+      void session.whenExited().then(() => {
+        if (!this.spares.includes(spare)) return
+        this.spares = this.spares.filter((x) => x !== spare)
+        this.freeSlots.push(slot)
+        if (!spare.started) this.sparesBroken = true
+        this.fillSpares()
+      })
+    }
+  }
+
   /** Whether a call for this key can run here now (its session exists, a slot is free, or an idle one can be evicted). */
   canAccept(sessionKey: string): boolean {
-    if (this.sessions.has(sessionKey) || this.freeSlots.length > 0) return true
+    if (this.sessions.has(sessionKey) || this.freeSlots.length > 0 || this.spares.length > 0) return true
     for (const e of this.sessions.values()) if (e.busy === 0 && e.slot >= 0) return true
     return false
   }
@@ -131,13 +178,24 @@ export class SessionPool {
 
   /** Kills every session (shutdown) and resolves once their sandboxes are gone. */
   async close(): Promise<void> {
+    this.closed = true
     clearInterval(this.reaper)
     const all = [...this.sessions.values()]
     for (const e of all) this.remove(e)
-    await Promise.all(all.map((e) => e.session.whenExited()))
+    const spares = this.spares.splice(0)
+    for (const s of spares) s.session.kill()
+    await Promise.all([...all, ...spares].map((e) => e.session.whenExited()))
   }
 
   private create(key: string): Entry {
+    const spare = this.spares.shift()
+    if (spare) {
+      this.fromSpare++
+      const entry: Entry = { key, slot: spare.slot, session: spare.session, ready: spare.ready, chain: Promise.resolve(), busy: 0, lastUsed: Date.now() }
+      this.adopt(entry)
+      this.fillSpares()
+      return entry
+    }
     let waitForSlot: Promise<void> = Promise.resolve()
     if (this.freeSlots.length === 0) {
       const evicted = this.evictIdle()
@@ -154,16 +212,28 @@ export class SessionPool {
       const uid = this.opts.uidBase === null ? null : this.opts.uidBase + slot
       return session.start(this.opts.command(uid), this.opts.startTimeoutMs ?? 120_000)
     })
-    entry.ready.catch(() => undefined)
-    this.sessions.set(key, entry)
+    this.adopt(entry)
+    return entry
+  }
+
+  private adopt(entry: Entry) {
+    entry.ready.then(
+      () => {
+        if (this.sparesBroken) {
+          this.sparesBroken = false
+          this.fillSpares()
+        }
+      },
+      () => undefined,
+    )
+    this.sessions.set(entry.key, entry)
     // A session that dies while idle (CPU limit, OOM) frees its slot at once.
-    void session.whenExited().then(() => {
-      if (this.sessions.get(key) === entry && entry.busy === 0) {
+    void entry.session.whenExited().then(() => {
+      if (this.sessions.get(entry.key) === entry && entry.busy === 0) {
         this.remove(entry)
-        this.tomb(key, 'the Python kernel died while idle')
+        this.tomb(entry.key, 'the Python kernel died while idle')
       }
     })
-    return entry
   }
 
   private remove(e: Entry) {
@@ -173,6 +243,7 @@ export class SessionPool {
     // The slot's uid is reused only once every process of the old sandbox is gone (RLIMIT_NPROC counts them).
     void e.session.whenExited().then(() => {
       if (e.slot >= 0) this.freeSlots.push(e.slot)
+      this.fillSpares()
     })
   }
 
