@@ -4,7 +4,7 @@
  * against OpenAI's object shapes.
  */
 import type { ApiServer } from '@threadwork/test-utils'
-import OpenAI from 'openai'
+import OpenAI, { toFile } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { idOf, recentSeconds, startStack } from './support.js'
 
@@ -198,6 +198,8 @@ describe('messages (seed §2 stage 3, §3.3)', () => {
 
   it('creates content-part, assistant-role, attachment and metadata messages', async () => {
     const thread = await client.beta.threads.create()
+    // Attachments must name one of the project's files (test/e2e/attachments.e2e.test.ts).
+    const attached = await client.files.create({ file: await toFile(Buffer.from('a,b\n'), 'data.csv'), purpose: 'assistants' })
     const parts = await client.beta.threads.messages.create(thread.id, {
       role: 'user',
       content: [
@@ -205,7 +207,7 @@ describe('messages (seed §2 stage 3, §3.3)', () => {
         { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
         { type: 'image_file', image_file: { file_id: 'file-abc123', detail: 'low' } },
       ],
-      attachments: [{ file_id: 'file-xyz789', tools: [{ type: 'code_interpreter' }, { type: 'file_search' }] }],
+      attachments: [{ file_id: attached.id, tools: [{ type: 'code_interpreter' }, { type: 'file_search' }] }],
       metadata: { channel: 'web', locale: 'zh-CN' },
     })
     expect(parts).toEqual({
@@ -216,7 +218,7 @@ describe('messages (seed §2 stage 3, §3.3)', () => {
         { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'auto' } },
         { type: 'image_file', image_file: { file_id: 'file-abc123', detail: 'low' } },
       ],
-      attachments: [{ file_id: 'file-xyz789', tools: [{ type: 'code_interpreter' }, { type: 'file_search' }] }],
+      attachments: [{ file_id: attached.id, tools: [{ type: 'code_interpreter' }, { type: 'file_search' }] }],
       metadata: { channel: 'web', locale: 'zh-CN' },
     })
 

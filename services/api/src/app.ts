@@ -28,6 +28,7 @@ import { webhookEndpointRoutes } from './routes/webhook-endpoints.js'
 import type { ModelGate } from './model-gate.js'
 import { fileRoutes, fileUploadRoutes } from './routes/files.js'
 import { uploadPartRoutes, uploadRoutes } from './routes/uploads.js'
+import type { AttachmentService } from './attachments/attachment-service.js'
 import type { RunService } from './runs/run-service.js'
 import type { TurnService } from './turns/turn-service.js'
 import type { WebhookPolicy } from './webhook-policy.js'
@@ -45,6 +46,8 @@ export interface AppDeps {
   /** Files and the Uploads API (`/v1/files`, `/v1/uploads`). */
   files: FileService
   uploads: UploadService
+  /** Message attachments: checked against the project's files; code_interpreter ones added to the thread's tool_resources. */
+  attachments?: AttachmentService | null
   /** Produces `stream: true` responses; null answers them as plain JSON. */
   streamer?: RunStreamer | null
   log: Logger
@@ -101,8 +104,8 @@ export function createApp(deps: AppDeps) {
   // Run routes first: `/threads/runs` must not be read as thread id "runs".
   v1.route('/', runRoutes(deps.stores, deps.runs, deps.streamer ?? null))
   v1.route('/', turnRoutes(deps.turns, deps.webhookPolicy))
-  v1.route('/', threadRoutes(deps.stores, deps.runs, vs))
-  v1.route('/', messageRoutes(deps.stores, deps.runs, vs))
+  v1.route('/', threadRoutes(deps.stores, deps.runs, vs, deps.attachments ?? null))
+  v1.route('/', messageRoutes(deps.stores, deps.runs, vs, deps.attachments ?? null))
   v1.route('/', modelRoutes(deps.models))
   v1.route('/', webhookEndpointRoutes(deps.stores, deps.webhookPolicy))
   if (vs) {

@@ -1,6 +1,7 @@
 import { type FileService, type UploadService, createFileService, createUploadService } from '@threadwork/files'
 import { type ObjectStorage, createObjectStorage } from '@threadwork/object-storage'
 import type { Embedder } from '@threadwork/retrieval'
+import { type AttachmentService, createAttachmentService } from './attachments/attachment-service.js'
 import { createModelGate } from './model-gate.js'
 import { type RunServiceDeps, createRunService } from './runs/run-service.js'
 import { createTurnService } from './turns/turn-service.js'
@@ -33,8 +34,9 @@ export function createServices(deps: ServicesDeps) {
   const files: FileService = createFileService(fileOpts)
   const uploads: UploadService = createUploadService(fileOpts)
   const vectorStores = wireVectorStores({ stores: deps.stores, files, storage: fileOpts.storage, embedder: deps.embedder ?? null })
-  const runs = createRunService({ ...deps, vectorStores: vectorStores.api })
+  const attachments: AttachmentService = createAttachmentService({ stores: deps.stores, files })
+  const runs = createRunService({ ...deps, vectorStores: vectorStores.api, attachments })
   const modelGate = createModelGate(deps.modelStatus)
-  const turns = createTurnService({ stores: deps.stores, queues: deps.queues, runs, modelGate })
-  return { runs, turns, modelGate, files, uploads, vectorStores: vectorStores.api, closeQueues: vectorStores.close }
+  const turns = createTurnService({ stores: deps.stores, queues: deps.queues, runs, modelGate, attachments })
+  return { runs, turns, modelGate, files, uploads, attachments, vectorStores: vectorStores.api, closeQueues: vectorStores.close }
 }

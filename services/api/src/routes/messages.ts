@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { ListQuery, Message, MessageCreateParams, MessageDeleted, MessageList, MessageUpdateParams } from '@threadwork/domain'
 import type { Stores } from '@threadwork/storage'
+import type { AttachmentService } from '../attachments/attachment-service.js'
 import type { RunService } from '../runs/run-service.js'
 import type { VectorStoresApi } from '../vector-stores/deps.js'
 import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
@@ -9,7 +10,7 @@ const ThreadParams = z.object({ thread_id: z.string() })
 const MessageParams = ThreadParams.extend({ message_id: z.string() })
 const MessageListQuery = ListQuery.extend({ run_id: z.string().min(1).optional() })
 
-export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStoresApi | null = null) =>
+export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStoresApi | null = null, attachments: AttachmentService | null = null) =>
   resourceApp()
     .openapi(
       createRoute({
@@ -23,7 +24,9 @@ export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStores
         const { thread_id } = c.req.valid('param')
         const params = c.req.valid('json')
         await vs?.toolResources.checkAttachments(c.var.project, params.attachments)
-        const message = await runs.unlockingExpired(c.var.project, thread_id, () => stores.messages.create(c.var.project, thread_id, params))
+        const create = () => runs.unlockingExpired(c.var.project, thread_id, () => stores.messages.create(c.var.project, thread_id, params))
+        // Every attached file must be the project's; code_interpreter ones join the thread's files.
+        const message = await (attachments ? attachments.forMessage(c.var.project, thread_id, params, create) : create())
         // file_search attachments go to the thread's vector store (made on first use).
         await vs?.toolResources.attachToThread(c.var.project, thread_id, params.attachments)
         return c.json(message, 200)

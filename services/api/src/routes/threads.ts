@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { Thread, ThreadCreateParams, ThreadDeleted, ThreadUpdateParams } from '@threadwork/domain'
 import type { Stores } from '@threadwork/storage'
+import type { AttachmentService } from '../attachments/attachment-service.js'
 import type { RunService } from '../runs/run-service.js'
 import type { VectorStoresApi } from '../vector-stores/deps.js'
 import { attachMessageFiles, checkMessageAttachments, resolveCreateResources } from '../vector-stores/resolve.js'
@@ -8,12 +9,15 @@ import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 
 const ThreadParams = z.object({ thread_id: z.string() })
 
-export const threadRoutes = (stores: Stores, runs: RunService, vs: VectorStoresApi | null = null) =>
+export const threadRoutes = (stores: Stores, runs: RunService, vs: VectorStoresApi | null = null, attachments: AttachmentService | null = null) =>
   resourceApp()
     .openapi(
       createRoute({ method: 'post', path: '/threads', operationId: 'createThread', request: jsonRequest(ThreadCreateParams, false), responses: jsonResponse(Thread, 'The thread.') }),
       async (c) => {
-        const params = c.req.valid('json') ?? {}
+        const requested = c.req.valid('json') ?? {}
+        // Every attached file must be the project's; code_interpreter ones join the new thread's files.
+        const prepared = attachments ? await attachments.forNewThread(c.var.project, requested) : null
+        const params = prepared?.params ?? requested
         const messages = params.messages ?? []
         await checkMessageAttachments(vs, c.var.project, messages, 'messages')
         const tool_resources = await resolveCreateResources(vs, c.var.project, params.tool_resources)

@@ -29,7 +29,11 @@ export interface RunServiceDeps {
   publishCancel: (runId: string) => Promise<void>
   /** Vector stores (tool_resources helper, file_search attachments); absent: the helper is refused. */
   vectorStores?: VectorStoresApi | null
+  /** Attachment checks (files are the project's) and code_interpreter files on the thread; absent: stored as given. */
+  attachments?: AttachmentService
 }
+
+import type { AttachmentService } from '../attachments/attachment-service.js'
 
 export type RunService = ReturnType<typeof createRunService>
 
@@ -102,6 +106,11 @@ export function createRunService(deps: RunServiceDeps) {
       const { run, internal } = await prepare(project, threadId, params)
       const additional: Message[] = buildMessages(threadId, params.additional_messages ?? [])
       if (includesFileSearchContent(include)) internal[RunInternal.includeContent] = '1'
+      // Every attached file must be the project's; code_interpreter ones join the thread's files (≤ 20) before the run starts.
+      if (deps.attachments) {
+        const ci = (await deps.attachments.check(project, params.additional_messages ?? [], 'additional_messages')).codeInterpreter
+        if (ci.length > 0) await deps.attachments.addToThread(project, threadId, { codeInterpreter: ci, fileSearch: [] })
+      }
       await checkMessageAttachments(deps.vectorStores, project, params.additional_messages ?? [], 'additional_messages')
       // Before the run is queued, so its file_search sees the thread's store.
       await attachMessageFiles(deps.vectorStores, project, threadId, params.additional_messages ?? [])
@@ -114,10 +123,13 @@ export function createRunService(deps: RunServiceDeps) {
       // Check the assistant and model before creating anything, so a bad request leaves nothing behind.
       await prepare(project, 'thread_pending', params)
       const messages = params.thread?.messages ?? []
+      // Every attached file must be the project's; code_interpreter ones join the new thread's files.
+      const ci = deps.attachments ? (await deps.attachments.check(project, messages, 'thread.messages')).codeInterpreter : []
       await checkMessageAttachments(deps.vectorStores, project, messages, 'thread.messages')
-      const tool_resources = params.thread?.tool_resources
+      const resolved = params.thread?.tool_resources
         ? await resolveCreateResources(deps.vectorStores, project, params.thread.tool_resources, 'thread.tool_resources')
         : params.tool_resources
+      const tool_resources = deps.attachments && ci.length > 0 ? deps.attachments.withCodeInterpreterFiles(resolved, ci) : resolved
       const created = await stores.threads.create(project, { ...params.thread, tool_resources })
       const thread = (await attachMessageFiles(deps.vectorStores, project, created.thread.id, messages)) ? await stores.threads.get(project, created.thread.id) : created.thread
       const { run, internal } = await prepare(project, thread.id, params)

@@ -10,7 +10,11 @@ export interface TurnServiceDeps {
   queues: DrainQueues
   runs: RunService
   modelGate: ModelGate
+  /** Attachment checks and their effect on the thread (files API); absent: attachments are stored as given. */
+  attachments?: AttachmentService
 }
+
+import type { AttachmentService } from '../attachments/attachment-service.js'
 
 export type TurnService = ReturnType<typeof createTurnService>
 
@@ -25,6 +29,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     const model = params.run?.model ?? assistant.model
     await deps.modelGate.forRun(model, 'run.model')
     checkToolChoice(params.run?.tool_choice, params.run?.tools ?? assistant.tools, 'run.tool_choice')
+    await deps.attachments?.check(project, [params])
   }
 
   async function accept(project: string, threadId: string, turnId: string, params: TurnCreateParams): Promise<Turn> {
@@ -77,7 +82,12 @@ export function createTurnService(deps: TurnServiceDeps) {
   return {
     async create(project: string, threadId: string, params: TurnCreateParams, idempotencyKey?: string): Promise<Turn> {
       await check(project, params)
-      return withKey(project, idempotencyKey, { threadId, params }, threadId, (turnId) => accept(project, threadId, turnId, params))
+      const attachments = deps.attachments
+      if (!attachments) return withKey(project, idempotencyKey, { threadId, params }, threadId, (turnId) => accept(project, threadId, turnId, params))
+      // The turn's message is stored when it starts; its files join the thread now, as a message's would.
+      return withKey(project, idempotencyKey, { threadId, params }, threadId, (turnId) =>
+        attachments.forMessage(project, threadId, params, () => accept(project, threadId, turnId, params)),
+      )
     },
 
     /** `POST /v1/turns`: a new thread and its first turn. */
@@ -85,7 +95,9 @@ export function createTurnService(deps: TurnServiceDeps) {
       await check(project, params)
       const threadId = newId('thread')
       return withKey(project, idempotencyKey, { params }, threadId, async (turnId) => {
-        await stores.threads.create(project, { metadata: params.thread?.metadata, tool_resources: params.thread?.tool_resources }, threadId)
+        const threadParams = { metadata: params.thread?.metadata, tool_resources: params.thread?.tool_resources }
+        const prepared = deps.attachments ? await deps.attachments.forNewThread(project, { ...threadParams, messages: [{ role: 'user' as const, content: '', attachments: params.attachments }] }, null) : null
+        await stores.threads.create(project, { ...threadParams, tool_resources: prepared?.params.tool_resources ?? threadParams.tool_resources }, threadId)
         return accept(project, threadId, turnId, params)
       })
     },
