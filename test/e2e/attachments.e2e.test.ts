@@ -46,7 +46,10 @@ describe('attachments', () => {
       { file_id: csv.id, tools: [{ type: 'code_interpreter' }] },
       { file_id: doc.id, tools: [{ type: 'file_search' }, { type: 'code_interpreter' }] },
     ])
-    expect((await alpha.beta.threads.retrieve(thread.id)).tool_resources).toEqual({ code_interpreter: { file_ids: [csv.id, doc.id] } })
+    const resources = (await alpha.beta.threads.retrieve(thread.id)).tool_resources
+    expect(resources?.code_interpreter).toEqual({ file_ids: [csv.id, doc.id] })
+    // The file_search attachment went to the thread's own vector store (the vector stores' side).
+    expect(resources?.file_search?.vector_store_ids).toHaveLength(1)
 
     // Attaching the same file again does not repeat it.
     await alpha.beta.threads.messages.create(thread.id, { role: 'user', content: 'again', attachments: [{ file_id: csv.id, tools: [{ type: 'code_interpreter' }] }] })
