@@ -67,7 +67,7 @@ describe('reasoning_effort', () => {
     })
     expect(res.status).toBe(202)
     const turn = (await res.json()) as { run_id: string }
-    await expect.poll(() => stack.upstream.requests.find((r) => r.runId === turn.run_id)?.body.reasoning_effort, { timeout: 15_000 }).toBe('minimal')
+    await expect.poll(() => stack.upstream.requests.find((r) => r.runId === turn.run_id)?.body.reasoning_effort, { timeout: 30_000 }).toBe('minimal')
   })
 })
 

@@ -74,7 +74,7 @@ export async function pollRun(
   client: OpenAI,
   run: { id: string; thread_id: string },
   accept: (r: OpenAI.Beta.Threads.Run) => boolean,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
 ): Promise<OpenAI.Beta.Threads.Run> {
   let last: OpenAI.Beta.Threads.Run | undefined
   await expect
