@@ -157,6 +157,12 @@ export type WorkerEnv = z.infer<typeof WorkerEnv>
 
 export const WebhooksEnv = BaseEnv.merge(WebhookTargetEnv).extend({
   WEBHOOK_CONCURRENCY: positiveInt.default(100),
+  /** Attempts of one project in flight at once, across dispatchers: one tenant cannot fill WEBHOOK_CONCURRENCY. */
+  WEBHOOK_PROJECT_CONCURRENCY: positiveInt.default(25),
+  /** Attempts to one endpoint (or one project's callback_urls) in flight at once. */
+  WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.default(10),
+  /** Failed attempts in a row that pause an endpoint (30 s, doubling up to 1 h) rather than retrying it at full rate. */
+  WEBHOOK_PAUSE_AFTER_FAILURES: positiveInt.default(5),
   /** Delay (ms) before each attempt, from the first (normally 0); its length is the attempt count. Default: Svix's 0, 5 s … 10 h. Tests shorten it. */
   WEBHOOK_RETRY_SCHEDULE_MS: z
     .string()

@@ -31,6 +31,11 @@ export function keys(prefix: string, shards = 1) {
     webhookEvent: (p: string, evt: string) => `${project(p)}:evt:${evt}`,
     /** The project's signing secret for turn callback_urls; also the owner of the callback delivery log. */
     webhookSigningSecret: (p: string) => `${project(p)}:webhook-secret`,
+    /** Delivery attempts in flight (zset job id → lease expiry ms): the project's, and one target's. */
+    webhookInflight: (p: string) => `${project(p)}:wh-inflight`,
+    webhookInflightTarget: (p: string, target: string) => `${project(p)}:wh-inflight:${target}`,
+    /** Delivery jobs waiting for one of the project's slots (zset job id → parked at ms), woken in order. */
+    webhookParked: (p: string) => `${project(p)}:wh-parked`,
     /** Files of a project: all (zset by sequence), by purpose, and each file's metadata hash. */
     files: (p: string) => `${project(p)}:files`,
     filesByPurpose: (p: string, purpose: string) => `${project(p)}:files:purpose:${purpose}`,

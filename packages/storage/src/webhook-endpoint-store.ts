@@ -90,6 +90,8 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
         status: 'enabled',
         disabled_reason: null,
         disabled_at: null,
+        paused_until: null,
+        paused_reason: null,
       }
       await runScript(redis, scripts.insertObject, [k.webhookEndpoint(project, endpoint.id), k.webhookEndpoints(project), k.projectMeta(project)], [
         endpoint.id,
@@ -115,7 +117,7 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
       if (params.url !== undefined && params.url !== current.url) changes.url = params.url
       if (params.event_types !== undefined && !sameSet(params.event_types, current.event_types)) changes.event_types = params.event_types
       if (params.status === 'enabled' && current.status !== 'enabled') {
-        Object.assign(changes, { status: 'enabled', disabled_reason: null, disabled_at: null })
+        Object.assign(changes, { status: 'enabled', disabled_reason: null, disabled_at: null, paused_until: null, paused_reason: null })
         // A re-enabled endpoint starts a fresh failure streak.
         raw.push('_fail_count', 0, '_fail_since', 0)
       } else if (params.status === 'disabled' && current.status !== 'disabled') {
@@ -240,6 +242,14 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
       const reply = await redis.hgetall(k.webhookEndpoint(project, id))
       if (reply._project !== project || !reply._secret) return null
       return { endpoint: WebhookEndpoint.parse(decodeFields(reply)), secrets: activeSecrets(reply) }
+    },
+
+    /**
+     * Pauses delivery to an endpoint until `untilS` (Unix seconds), or lifts the pause (`null`).
+     * Not a configuration change: `updated_at` stays. A no-op if the endpoint is gone.
+     */
+    async setPause(project: string, id: string, untilS: number | null, reason: string | null): Promise<void> {
+      await update(project, id, { paused_until: untilS, paused_reason: reason }).catch(() => undefined)
     },
 
     /** Disables an enabled endpoint with a reason; a no-op if it is gone or already disabled. */

@@ -1,8 +1,9 @@
 import type { Logger } from '@threadwork/logger'
-import { CALLBACK_OWNER, type Keys, type RedisClient, type WebhookEndpointStore, activeSecrets } from '@threadwork/storage'
+import { CALLBACK_OWNER, type DeliverySlots, type Keys, type RedisClient, type WebhookEndpointStore, activeSecrets } from '@threadwork/storage'
 import { DelayedError, type Job, type Queue, UnrecoverableError } from 'bullmq'
 import type { Dispatcher } from 'undici'
 import { buildWebhookHeaders, classifyOutcome, nextDelayMs, sendWebhook, shouldDisableEndpoint } from './delivery/index.js'
+import { THROTTLED_PRIORITY, parkedWaitMs, pauseMs } from './fairness.js'
 import { type FifoDeps, fifoMember, gate, isHead, release } from './fifo.js'
 import type { DeliveryJob } from './jobs.js'
 
@@ -22,6 +23,12 @@ export interface DeliveryDeps {
   fifoMaxWaitMs: number
   /** Called after every attempt (metrics); must not throw. */
   onAttempt?: (attempt: { outcome: string; status: number | null; latencyMs: number }) => void
+  /** In-flight slots under the per-project and per-target limits (fairness.ts). */
+  slots: DeliverySlots
+  projectConcurrency: number
+  endpointConcurrency: number
+  /** Consecutive failed attempts that pause an endpoint (fairness.ts). */
+  pauseAfterFailures: number
 }
 
 /**
@@ -34,7 +41,50 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
   const { endpoints, log } = deps
   const deliveries = endpoints.deliveries
 
+  /**
+   * Fairness first (fairness.ts): an attempt needs a slot under its project's and its target's
+   * in-flight limits. Full: the job parks in `delayed` until a slot of its project frees, yielding
+   * to other projects' fresh jobs — nothing else is read, and nothing polls.
+   */
   return async function deliver(job: Job<DeliveryJob>, token?: string): Promise<string> {
+    const d = job.data
+    const slotMember = job.id ?? `${d.evt}.${d.target}`
+    const slot = await deps.slots.acquire({
+      project: d.project,
+      target: d.target,
+      member: slotMember,
+      projectLimit: deps.projectConcurrency,
+      targetLimit: deps.endpointConcurrency,
+      leaseMs: deps.timeoutMs + 10_000,
+    })
+    if (slot !== 'taken') {
+      // Yield to other projects' fresh jobs from now on (BullMQ serves `wait` before prioritized),
+      // and sleep until a slot of this project frees (release wakes the longest-parked job).
+      if (!job.priority) await job.changePriority({ priority: THROTTLED_PRIORITY }).catch(() => undefined)
+      await deps.slots.park(d.project, slotMember)
+      await job.moveToDelayed(Date.now() + parkedWaitMs(), token)
+      // A slot may have freed between our look and our park: then nobody will wake us; look again.
+      const busy = slot === 'project_busy' ? await deps.slots.inFlight(d.project) : await deps.slots.inFlight(d.project, d.target)
+      if (busy < (slot === 'project_busy' ? deps.projectConcurrency : deps.endpointConcurrency)) await job.promote().catch(() => undefined)
+      throw new DelayedError()
+    }
+    try {
+      return await deliverHoldingSlot(job, token)
+    } finally {
+      await deps.slots.release(d.project, d.target, slotMember).catch(() => undefined)
+      await wakeParked(d.project, d.shard).catch(() => undefined)
+    }
+  }
+
+  /** Wakes the project's longest-parked job, if it is still waiting in `delayed`. */
+  async function wakeParked(project: string, shard: number): Promise<void> {
+    const id = await deps.slots.unparkOne(project)
+    if (!id) return
+    const next = await deps.queues[shard]?.getJob(id)
+    if (next && (await next.isDelayed())) await next.promote().catch(() => undefined)
+  }
+
+  async function deliverHoldingSlot(job: Job<DeliveryJob>, token?: string): Promise<string> {
     const d = job.data
     const queue = deps.queues[d.shard]
     if (!queue) throw new Error(`no queue for shard ${d.shard}`)
@@ -58,6 +108,7 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
     const event = await deliveries.getEvent(d.project, d.evt)
     let url: string | null = null
     let secrets: string[] = []
+    let pausedUntilS: number | null = null
     if (d.target === CALLBACK_OWNER) {
       url = event?.callbackUrl ?? null
       secrets = activeSecrets(await endpoints.signingSecret.ensure(d.project))
@@ -70,6 +121,7 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       }
       url = target.endpoint.url
       secrets = target.secrets
+      pausedUntilS = target.endpoint.paused_until ?? null
     }
     if (!event || !url) {
       log.warn(ctx, 'webhook dropped: event no longer retained')
@@ -89,6 +141,11 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       }
     }
 
+    // A paused endpoint's events wait out the pause (no attempt, no slot); a test still goes.
+    if (pausedUntilS !== null && pausedUntilS * 1000 > Date.now() && d.trigger !== 'test') {
+      await job.moveToDelayed(pausedUntilS * 1000 + Math.round(Math.random() * 1000), token)
+      throw new DelayedError()
+    }
     const attempt = await deliveries.nextAttemptNumber(d.project, d.evt, d.target)
     const tries = d.tries + 1
     // Same webhook-id (the event id) and body on every attempt; a fresh timestamp and signature.
@@ -131,6 +188,16 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       await endpoints.disable(d.project, d.target, `The endpoint answered 410 Gone to event ${d.evt}.`)
       log.warn(ctx, 'webhook endpoint disabled: 410 Gone')
       return done('disabled')
+    }
+    if (isEndpoint && result.ok && pausedUntilS !== null) await endpoints.setPause(d.project, d.target, null, null)
+    if (isEndpoint && !result.ok && recorded && (pausedUntilS === null || pausedUntilS * 1000 <= Date.now())) {
+      const ms = pauseMs(recorded.consecutiveFailures, deps.pauseAfterFailures)
+      if (ms !== null) {
+        const until = Math.ceil((Date.now() + ms) / 1000)
+        const since = recorded.firstFailureAt ? new Date(recorded.firstFailureAt).toISOString() : 'now'
+        await endpoints.setPause(d.project, d.target, until, `${recorded.consecutiveFailures} delivery attempts in a row failed since ${since} (last: ${result.error ?? `http_${result.status}`}); delivery paused for ${Math.round(ms / 1000)} s.`)
+        log.warn({ ...ctx, pausedForMs: ms, consecutiveFailures: recorded.consecutiveFailures }, 'webhook endpoint paused: failing')
+      }
     }
     if (isEndpoint && !result.ok && recorded?.firstFailureAt) {
       const state = { consecutiveFailures: recorded.consecutiveFailures, firstFailureAt: recorded.firstFailureAt, now: Date.now() }

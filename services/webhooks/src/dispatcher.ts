@@ -1,11 +1,12 @@
 import { hostname } from 'node:os'
 import type { Logger } from '@threadwork/logger'
-import { createWebhookEndpointStore, keys } from '@threadwork/storage'
+import { createDeliverySlots, createWebhookEndpointStore, keys } from '@threadwork/storage'
 import { Queue, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createDeliveryProcessor } from './deliver.js'
 import { RETRY_SCHEDULE_MS, createSafeDispatcher } from './delivery/index.js'
 import type { DeliveryJob } from './jobs.js'
+import { DEFAULT_ENDPOINT_CONCURRENCY, DEFAULT_PAUSE_AFTER_FAILURES, DEFAULT_PROJECT_CONCURRENCY, throttleFanOut } from './fairness.js'
 import { startOutboxConsumer } from './outbox-consumer.js'
 
 export interface DispatcherOptions {
@@ -33,6 +34,12 @@ export interface DispatcherOptions {
   trimEveryMs?: number
   /** Called after every delivery attempt (metrics). */
   onAttempt?: (attempt: { outcome: string; status: number | null; latencyMs: number }) => void
+  /** WEBHOOK_PROJECT_CONCURRENCY: attempts of one project in flight at once, across processes (default 25). */
+  projectConcurrency?: number
+  /** WEBHOOK_ENDPOINT_CONCURRENCY: attempts to one endpoint (or a project's callback_urls) in flight at once (default 10). */
+  endpointConcurrency?: number
+  /** WEBHOOK_PAUSE_AFTER_FAILURES: failed attempts in a row that pause an endpoint (default 5). */
+  pauseAfterFailures?: number
 }
 
 /**
@@ -45,6 +52,8 @@ export async function startDispatcher(opts: DispatcherOptions) {
   const queues = Array.from({ length: k.shards }, (_, shard) => new Queue<DeliveryJob>(k.webhookQueue(shard), { connection: opts.redis, prefix: k.prefix }))
   const http = createSafeDispatcher({ allowList: [...opts.allowPrivate], dnsTimeoutMs: opts.dnsTimeoutMs })
 
+  const slots = createDeliverySlots(opts.redis, k)
+  const projectConcurrency = opts.projectConcurrency ?? DEFAULT_PROJECT_CONCURRENCY
   const processor = createDeliveryProcessor({
     redis: opts.redis,
     keys: k,
@@ -58,6 +67,10 @@ export async function startDispatcher(opts: DispatcherOptions) {
     fifoRecheckMs: 1_000,
     fifoMaxWaitMs: 60_000,
     onAttempt: opts.onAttempt,
+    slots,
+    projectConcurrency,
+    endpointConcurrency: opts.endpointConcurrency ?? DEFAULT_ENDPOINT_CONCURRENCY,
+    pauseAfterFailures: opts.pauseAfterFailures ?? DEFAULT_PAUSE_AFTER_FAILURES,
   })
   const workers = queues.map(
     (q) =>
@@ -90,6 +103,7 @@ export async function startDispatcher(opts: DispatcherOptions) {
     reclaimIdleMs: opts.reclaimIdleMs,
     eventRetentionSeconds: opts.eventRetentionSeconds,
     trimEveryMs: opts.trimEveryMs,
+    throttle: (jobs) => throttleFanOut(jobs, slots.inFlight, projectConcurrency),
   })
   await consumer.start()
 

@@ -44,6 +44,9 @@ export const KEEP_FAILED = { age: 7 * 86400 }
 
 export const jobOptions = (jobId: string) => ({
   jobId,
+  /** Set at fan-out for a throttled project's jobs (fairness.ts); unset = BullMQ's wait list. */
+  priority: undefined as number | undefined,
+  delay: undefined as number | undefined,
   // HTTP failures are retried by the processor itself (moveToDelayed), so these attempts only
   // cover unexpected errors (Redis hiccups) thrown out of the processor.
   attempts: 5,

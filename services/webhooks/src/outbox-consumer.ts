@@ -29,10 +29,12 @@ export interface OutboxConsumerDeps {
   eventRetentionSeconds: number
   /** How often the stream is trimmed and dead consumers removed (default 10 s). */
   trimEveryMs?: number
+  /** Marks a batch's jobs that start throttled (fairness.ts `throttleFanOut`). */
+  throttle?: (jobs: BulkJob[]) => Promise<void>
 }
 
 /** A delivery job as `Queue.addBulk` takes it. */
-interface BulkJob {
+export interface BulkJob {
   name: string
   data: DeliveryJob
   opts: ReturnType<typeof jobOptions>
@@ -171,6 +173,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   async function handleBatch(s: StreamState, entries: [string, string[] | null][]): Promise<void> {
     if (entries.length === 0) return
     const jobs = (await Promise.all(entries.map(([id, fields]) => prepare(s, id, fields)))).flat()
+    if (jobs.length > 0 && deps.throttle) await deps.throttle(jobs)
     if (jobs.length > 0) await queueOf(s.shard).addBulk(jobs)
     await redis.xack(s.key, GROUP, ...entries.map(([id]) => id))
   }

@@ -109,6 +109,13 @@ const endpointFields = {
   /** Threadwork: why the endpoint was disabled (410 Gone, days of failures, or by request). */
   disabled_reason: z.string().nullable(),
   disabled_at: z.number().int().nullable(),
+  /**
+   * Threadwork: set while delivery to a failing endpoint is paused (Unix seconds). Events wait,
+   * none is dropped; the first attempt after it is a probe, and a success lifts the pause.
+   */
+  paused_until: z.number().int().nullable().default(null),
+  /** Threadwork: why delivery is paused (how many attempts in a row failed, and since when). */
+  paused_reason: z.string().nullable().default(null),
 }
 
 export const WebhookEndpoint = z.object(endpointFields).openapi('WebhookEndpoint')

@@ -1,0 +1,53 @@
+import type { Keys } from './keys.js'
+import acquireDeliverySlotLua from './lua/acquireDeliverySlot-2.lua'
+import { type RedisClient, runScript, script } from './scripts.js'
+
+const acquireScript = script('acquireDeliverySlot', acquireDeliverySlotLua)
+
+/** `taken`, or which limit refused the slot. */
+export type SlotResult = 'taken' | 'project_busy' | 'target_busy'
+
+export type DeliverySlots = ReturnType<typeof createDeliverySlots>
+
+/**
+ * In-flight slots of webhook delivery attempts, shared by every dispatcher process: at most
+ * `projectLimit` attempts of one project and `targetLimit` of one target (endpoint or the
+ * project's callback_urls) at once. Slots are leases (`leaseMs`), so a killed dispatcher's slots
+ * free themselves. A job that found no slot parks itself; each released slot wakes the
+ * longest-parked job of its project (no polling). Keys live under the project's hash tag (one
+ * Redis Cluster slot).
+ */
+export function createDeliverySlots(redis: RedisClient, k: Keys) {
+  return {
+    async acquire(o: { project: string; target: string; member: string; projectLimit: number; targetLimit: number; leaseMs: number }): Promise<SlotResult> {
+      const now = Date.now()
+      const reply = await runScript<number>(
+        redis,
+        acquireScript,
+        [k.webhookInflight(o.project), k.webhookInflightTarget(o.project, o.target)],
+        [now, now + o.leaseMs, o.member, o.projectLimit, o.targetLimit],
+      )
+      return reply === 1 ? 'taken' : reply === -1 ? 'project_busy' : 'target_busy'
+    },
+
+    async release(project: string, target: string, member: string): Promise<void> {
+      await Promise.all([redis.zrem(k.webhookInflight(project), member), redis.zrem(k.webhookInflightTarget(project, target), member)])
+    },
+
+    /** Attempts of `project` (or of one of its targets) in flight now. */
+    async inFlight(project: string, target?: string): Promise<number> {
+      return redis.zcount(target === undefined ? k.webhookInflight(project) : k.webhookInflightTarget(project, target), Date.now(), '+inf')
+    },
+
+    /** Records a job that waits for a slot of `project`; kept a day at most (a woken job is popped). */
+    async park(project: string, jobId: string): Promise<void> {
+      await redis.multi().zadd(k.webhookParked(project), 'NX', Date.now(), jobId).expire(k.webhookParked(project), 86_400).exec()
+    },
+
+    /** The longest-waiting parked job of `project`, removed from the list; null when none waits. */
+    async unparkOne(project: string): Promise<string | null> {
+      const [id] = await redis.zpopmin(k.webhookParked(project))
+      return id ?? null
+    },
+  }
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_PAUSE_MS, parkedWaitMs, pauseMs, throttleFanOut } from './fairness.js'
+
+describe('pauseMs', () => {
+  it('pauses from the threshold on, doubling per further round of failures, capped at an hour', () => {
+    expect(pauseMs(4, 5)).toBeNull()
+    expect(pauseMs(5, 5)).toBe(30_000)
+    expect(pauseMs(9, 5)).toBe(30_000)
+    expect(pauseMs(10, 5)).toBe(60_000)
+    expect(pauseMs(15, 5)).toBe(120_000)
+    expect(pauseMs(10_000, 5)).toBe(MAX_PAUSE_MS)
+  })
+})
+
+describe('parkedWaitMs', () => {
+  it('is a safety net of 30 s ±25 %', () => {
+    expect(parkedWaitMs(() => 0)).toBe(22_500)
+    expect(parkedWaitMs(() => 1)).toBe(37_500)
+  })
+})
+
+describe('throttleFanOut', () => {
+  const job = (project: string, trigger = 'event') => ({ data: { project, trigger }, opts: {} as { priority?: number; delay?: number } })
+
+  it('lets through as many of a project’s new jobs as it has free slots, and throttles the rest', async () => {
+    const jobs = [...Array.from({ length: 5 }, () => job('noisy')), job('quiet'), job('noisy', 'test')]
+    await throttleFanOut(jobs, async (p) => (p === 'noisy' ? 1 : 0), 3)
+    expect(jobs.map((j) => j.opts.priority ?? 0)).toEqual([0, 0, 1, 1, 1, 0, 0])
+    expect(jobs[2]!.opts.delay).toBeGreaterThan(0)
+  })
+})
