@@ -39,6 +39,14 @@ const arithmetic: BuiltinTool = {
     onExecute = null
     hook?.(ctx.run.id)
     if (ctx.signal.aborted) throw ctx.signal.reason
+    // "sleep" stands for code that runs until interrupted (the sandbox interrupts the kernel on abort).
+    if (code.includes('sleep')) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 20_000)
+        ctx.signal.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true })
+      })
+    }
+    if (ctx.signal.aborted) throw ctx.signal.reason
     const m = /(\d+)\s*\*\s*(\d+)/.exec(code)
     const logs = m ? `${Number(m[1]) * Number(m[2])}\n` : "Traceback (most recent call last):\nNameError: name 'x' is not defined\n"
     ctx.emit({ outputs: [{ index: 0, type: 'logs', logs }] })
@@ -225,5 +233,21 @@ describe('built-in tool loop', () => {
       cancelled_at: expect.any(Number),
       step_details: { tool_calls: [{ type: 'code_interpreter', code_interpreter: { input: 'print(6 * 7)', outputs: [] } }] },
     })
+  })
+
+  it('expiry interrupts a running execution: the run and its step end expired', async () => {
+    upstream.respond(toolScript([{ call: pythonCall('import time; time.sleep(60)') }, { answer: 'never' }]))
+    const { assistant, thread } = await newRunThread([python])
+    const created = await client.beta.threads.runs.create(thread.id, { assistant_id: assistant.id })
+    // Expires two seconds from now (the API gives runs 10 minutes).
+    await api.redis.hset(api.stores.keys.run(thread.id, created.id), 'expires_at', JSON.stringify(Math.floor(Date.now() / 1000) + 2))
+    const started = Date.now()
+    await drain(thread.id)
+    expect(Date.now() - started).toBeLessThan(15_000)
+    const run = await client.beta.threads.runs.retrieve(created.id, { thread_id: thread.id })
+    expect(run.status).toBe('expired')
+    const steps = (await client.beta.threads.runs.steps.list(run.id, { thread_id: thread.id })).data
+    expect(steps).toEqual([expect.objectContaining({ type: 'tool_calls', status: 'expired', expired_at: expect.any(Number) })])
+    expect(upstream.requests).toHaveLength(1)
   })
 })
