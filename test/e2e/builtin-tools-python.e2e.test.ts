@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pythonCall, toolScript } from '@threadwork/test-utils'
+import { fileSearchCall, pythonCall, sourceMarkersIn, toolScript } from '@threadwork/test-utils'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ensurePythonSdk, pythonScenario } from './python-sdk.js'
 import { type ToolStack, codeInterpreterSkipReason, startToolStack } from './tools-support.js'
@@ -32,7 +32,7 @@ afterAll(async () => {
 beforeEach(() => stack?.upstream.reset())
 
 describe.skipIf(skip !== null)('built-in tools through openai-python', () => {
-  it('math tutor, streamed with an AssistantEventHandler: code input deltas, its logs, the answer, the steps', async () => {
+  it('math tutor, streamed with an AssistantEventHandler: code input deltas, its logs, the answer, the steps', { timeout: 150_000 }, async () => {
     const code = "from sympy import symbols, Eq, solve\nx = symbols('x')\nprint(solve(Eq(3*x + 11, 14), x))"
     stack.upstream.respond(toolScript([{ call: pythonCall(code) }, { answer: ({ outputs }) => `The solution is x = ${outputs[0]!.trim().replace(/[[\]]/g, '')}.` }]))
     const log = await scenario<{ status: string; tool_types: string[]; input_deltas: string[]; logs: string; text: string; steps: Record<string, unknown>[] }>('math_tutor_stream')
@@ -46,7 +46,7 @@ describe.skipIf(skip !== null)('built-in tools through openai-python', () => {
     expect(log.steps[1]).toMatchObject({ type: 'message_creation' })
   })
 
-  it('data analyst with a CSV in tool_resources: a chart as a downloadable PNG File, a saved CSV linked by a file_path annotation', async () => {
+  it('data analyst with a CSV in tool_resources: a chart as a downloadable PNG File, a saved CSV linked by a file_path annotation', { timeout: 150_000 }, async () => {
     const code = [
       'import pandas as pd, matplotlib.pyplot as plt',
       "df = pd.read_csv('/mnt/data/weather.csv')",
@@ -64,5 +64,20 @@ describe.skipIf(skip !== null)('built-in tools through openai-python', () => {
     expect(r.file_paths).toHaveLength(1)
     expect(r.file_paths[0]).toMatchObject({ text: 'sandbox:/mnt/data/summary.csv', sliced: 'sandbox:/mnt/data/summary.csv' })
     expect(r.file_paths[0]!.content).toMatch(/^,day,temp_c\nmean,2\.0,19\.33/)
+  })
+
+  it('the LLM technical assistant (file_search): batch upload_and_poll, an answer citing the right file, footnotes as in OpenAI\'s docs', { timeout: 150_000 }, async () => {
+    stack.upstream.respond(
+      toolScript([{ call: fileSearchCall('transformer base model attention heads') }, { answer: ({ outputs }) => `It uses 8 heads${sourceMarkersIn(outputs[0] ?? '')[0] ?? ''}.` }]),
+    )
+    const r = await scenario<{ batch: { completed: number }; status: string; original: string; value: string; citations: string[]; results: { file_name: string; has_content: boolean }[] }>(
+      'llm_technical_assistant',
+    )
+    expect(r.batch.completed).toBe(2)
+    expect(r.status).toBe('completed')
+    expect(r.original).toBe('It uses 8 heads【0:0†transformer.md】.')
+    expect(r.value).toBe('It uses 8 heads[0].')
+    expect(r.citations).toEqual(['[0] transformer.md'])
+    expect(r.results[0]).toEqual({ file_name: 'transformer.md', has_content: true })
   })
 })

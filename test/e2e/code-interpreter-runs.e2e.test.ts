@@ -43,7 +43,7 @@ beforeEach(() => stack?.upstream.reset())
 const codeCalls = (calls: OpenAI.Beta.Threads.Runs.ToolCall[]) => calls.filter((c): c is OpenAI.Beta.Threads.Runs.CodeInterpreterToolCall => c.type === 'code_interpreter')
 const logsOf = (c: OpenAI.Beta.Threads.Runs.CodeInterpreterToolCall) => c.code_interpreter.outputs.flatMap((o) => (o.type === 'logs' ? [o.logs] : [])).join('')
 
-describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', () => {
+describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', { timeout: 120_000 }, () => {
   it('math tutor, streamed: the code streams into the step as the model writes it, its logs follow, the answer uses them', async () => {
     stack.upstream.respond(toolScript([{ call: pythonCall('import math\nprint(math.sqrt(3 * 3 + 4 * 4))') }, { answer: ({ outputs }) => `The hypotenuse is ${outputs[0]!.trim()}.` }]))
     const assistant = await mathTutor()

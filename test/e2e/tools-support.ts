@@ -6,6 +6,8 @@ import { type SandboxServer, startSandboxServer } from '../../services/sandbox/s
 import { ensureVenv, sandboxSkipReason } from '../../services/sandbox/src/test-harness.js'
 import { type RunStack, startRunStack } from './runs-support.js'
 
+const EMBEDDING_MODEL = 'text-embedding-3-large'
+
 /** Why code_interpreter runs cannot be tested here (no bwrap, no python3), or null. */
 export const codeInterpreterSkipReason = sandboxSkipReason
 
@@ -26,8 +28,13 @@ export async function startToolStack(opts: { sandbox?: boolean; api?: ApiServerO
   const sandboxToken = randomBytes(24).toString('hex')
   const withSandbox = opts.sandbox !== false
   const venv = withSandbox ? await ensureVenv() : null
-  // Workers start after the sandbox host registered (a first run would otherwise race it).
-  const stack = await startRunStack({ api: opts.api, workers: 0, worker: { SANDBOX_TOKEN: sandboxToken, ...opts.worker } })
+  // Workers start after the sandbox host registered (a first run would otherwise race it). Vector
+  // stores search hybrid: the fake upstream's /v1/embeddings embeds chunks and queries.
+  const stack = await startRunStack({
+    api: { embeddingModel: EMBEDDING_MODEL, ...opts.api },
+    workers: 0,
+    worker: { SANDBOX_TOKEN: sandboxToken, EMBEDDING_MODEL, RECONCILE_EVERY_MS: '1000', RECONCILE_STALE_MS: '2000', ...opts.worker },
+  })
   stack.workerEnv.STORAGE_DIR = stack.api.storageDir ?? ''
   let sandbox: SandboxServer | null = null
   if (withSandbox) {

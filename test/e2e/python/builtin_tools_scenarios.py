@@ -91,5 +91,54 @@ def data_analyst_files():
     }
 
 
+def llm_technical_assistant():
+    # The seed's file_search assistant, fed as OpenAI's file_search docs do (upload_and_poll a batch).
+    texts = {
+        "transformer.md": "The Transformer architecture relies on multi-head self-attention. The base model uses 8 attention heads and a model dimension of 512.",
+        "pump-manual.md": "The hydraulic pump operates at 40 bar nominal pressure. Replace the pump seals every 2000 operating hours.",
+    }
+    paths = []
+    for name, text in texts.items():
+        path = os.path.join(os.environ["TW_DATA_DIR"], name)
+        with open(path, "w") as f:
+            f.write(text)
+        paths.append(path)
+    vector_store = client.vector_stores.create(name="LLM knowledge")
+    file_streams = [open(path, "rb") for path in paths]
+    batch = client.vector_stores.file_batches.upload_and_poll(vector_store_id=vector_store.id, files=file_streams)
+    assistant = client.beta.assistants.create(
+        name="Large language model technical assistant",
+        instructions="You are a professional large model technician and apply your basic knowledge to answer large model related questions",
+        model="gpt-4o-mini",
+        tools=[{"type": "file_search", "file_search": {"ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0}}}],
+        tool_resources={"file_search": {"vector_store_ids": [vector_store.id]}},
+    )
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "How many attention heads does the Transformer base model use?"}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=100)
+    messages = list(client.beta.threads.messages.list(thread_id=thread.id, run_id=run.id))
+    # OpenAI's docs: replace each citation's text with a footnote naming the cited file.
+    message_content = messages[0].content[0].text
+    original = message_content.value
+    citations = []
+    for index, annotation in enumerate(message_content.annotations):
+        message_content.value = message_content.value.replace(annotation.text, f"[{index}]")
+        if file_citation := getattr(annotation, "file_citation", None):
+            cited_file = client.files.retrieve(file_citation.file_id)
+            citations.append(f"[{index}] {cited_file.filename}")
+    steps = client.beta.threads.runs.steps.list(
+        thread_id=thread.id, run_id=run.id, include=["step_details.tool_calls[*].file_search.results[*].content"]
+    )
+    results = [r for s in steps.data if s.step_details.type == "tool_calls" for c in s.step_details.tool_calls if c.type == "file_search" for r in c.file_search.results]
+    return {
+        "batch": batch.file_counts.to_dict(),
+        "status": run.status,
+        "original": original,
+        "value": message_content.value,
+        "citations": citations,
+        "results": [{"file_name": r.file_name, "has_content": bool(r.content)} for r in results],
+    }
+
+
 scenario = sys.argv[1]
-print(json.dumps({"math_tutor_stream": math_tutor_stream, "data_analyst_files": data_analyst_files}[scenario]()))
+scenarios = {"math_tutor_stream": math_tutor_stream, "data_analyst_files": data_analyst_files, "llm_technical_assistant": llm_technical_assistant}
+print(json.dumps(scenarios[scenario]()))

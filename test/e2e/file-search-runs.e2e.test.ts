@@ -1,0 +1,176 @@
+/**
+ * file_search in runs through the official node SDK (issue 10 items 6 and 9, issue 12 items 5 and
+ * 11): real worker processes ingest real files into LanceDB and run the searches server-side; the
+ * only stand-in is the model (the fake upstream: chat told which queries to search and to cite the
+ * first source marker it was handed; embeddings that carry lexical similarity). The seed
+ * tutorial's "Large language model technical assistant", unchanged but for `baseURL`.
+ */
+import { fileSearchCall, sourceMarkersIn, toolScript } from '@threadwork/test-utils'
+import OpenAI, { toFile } from 'openai'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { type ToolStack, replyText, startToolStack, toolCallsOf } from './tools-support.js'
+
+const INCLUDE = 'step_details.tool_calls[*].file_search.results[*].content' as const
+let stack: ToolStack
+let client: OpenAI
+let storeId: string
+const docs: Record<string, string> = {}
+
+const TEXTS: Record<string, string> = {
+  'transformer.md':
+    'The Transformer architecture relies on multi-head self-attention. The base model uses 8 attention heads and a model dimension of 512. ' +
+    'Positional encodings are added to the token embeddings because attention itself has no notion of order.',
+  'pump-manual.md':
+    'The hydraulic pump operates at 40 bar nominal pressure. Replace the pump seals every 2000 operating hours. ' +
+    'Bleed the air from the hydraulic lines before the first start.',
+  'recipes.md': 'Knead the bread dough for ten minutes, then let it rise for one hour in a warm place. Bake at 220 degrees until golden.',
+}
+
+beforeAll(async () => {
+  stack = await startToolStack({ sandbox: false })
+  client = stack.client
+  const store = await client.vectorStores.create({ name: 'LLM knowledge' })
+  storeId = store.id
+  const files = await Promise.all(Object.entries(TEXTS).map(([name, text]) => toFile(Buffer.from(text), name)))
+  const batch = await client.vectorStores.fileBatches.uploadAndPoll(storeId, { files }, { pollIntervalMs: 100 })
+  expect(batch.file_counts).toMatchObject({ completed: 3, failed: 0 })
+  for (const f of (await client.vectorStores.files.list(storeId)).data) {
+    const meta = await client.files.retrieve(f.id)
+    docs[meta.filename] = f.id
+  }
+}, 120_000)
+afterAll(() => stack?.close())
+beforeEach(() => stack.upstream.reset())
+
+/** The seed's file_search assistant (tutorial: "Large language model technical assistant"). */
+const technicalAssistant = (vectorStoreIds = [storeId], fileSearch: OpenAI.Beta.FileSearchTool['file_search'] = { ranking_options: { ranker: 'default_2024_08_21', score_threshold: 0 } }) =>
+  client.beta.assistants.create({
+    name: 'Large language model technical assistant',
+    instructions: 'You are a professional large model technician and apply your basic knowledge to answer large model related questions',
+    model: 'gpt-4o-mini',
+    tools: [{ type: 'file_search', file_search: fileSearch }],
+    tool_resources: { file_search: { vector_store_ids: vectorStoreIds } },
+  })
+
+/** The model: search for `query`, then answer citing the first source it was handed. */
+const searchThenCite = (query: string, answer: string) =>
+  toolScript([{ call: fileSearchCall(query) }, { answer: ({ outputs }) => `${answer} ${sourceMarkersIn(outputs[0] ?? '')[0] ?? '(no source)'}` }])
+
+const searchCalls = (calls: OpenAI.Beta.Threads.Runs.ToolCall[]) => calls.filter((c): c is OpenAI.Beta.Threads.Runs.FileSearchToolCall => c.type === 'file_search')
+
+describe('file_search in runs (node SDK)', { timeout: 90_000 }, () => {
+  it('answers from, and cites, the right one of several files; the step records the search', async () => {
+    stack.upstream.respond(searchThenCite('how many attention heads does the transformer base model use', 'The base model uses 8 attention heads.'))
+    const assistant = await technicalAssistant()
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'How many attention heads does the Transformer base model have?' }] })
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    expect(run.status).toBe('completed')
+
+    const [call] = searchCalls(await toolCallsOf(client, run))
+    expect(call!.file_search.ranking_options).toEqual({ ranker: 'default_2024_08_21', score_threshold: 0 })
+    const results = call!.file_search.results!
+    expect(results.length).toBeGreaterThan(0)
+    expect(results[0]).toMatchObject({ file_id: docs['transformer.md'], file_name: 'transformer.md', score: expect.any(Number) })
+    expect(results[0]!.score).toBeGreaterThan(0)
+    expect(results[0]!.score).toBeLessThanOrEqual(1)
+    // content only when asked for.
+    expect(results.every((r) => r.content === undefined)).toBe(true)
+    const [withContent] = searchCalls(await toolCallsOf(client, run, [INCLUDE]))
+    expect(withContent!.file_search.results![0]!.content).toEqual([{ type: 'text', text: expect.stringContaining('8 attention heads') }])
+
+    // The model was handed the chunks with source markers, and searched with its own queries.
+    const handed = stack.upstream.requests[1]!.body.messages.at(-1)
+    expect(handed).toMatchObject({ role: 'tool', content: expect.stringContaining('【0:0†transformer.md】') })
+    expect(stack.upstream.requests[0]!.body.tools).toEqual([expect.objectContaining({ type: 'function', function: expect.objectContaining({ name: 'file_search' }) })])
+
+    const [reply] = (await client.beta.threads.messages.list(thread.id)).data
+    const text = reply!.content[0]!
+    if (text.type !== 'text') throw new Error('no text')
+    expect(text.text.value).toBe('The base model uses 8 attention heads. 【0:0†transformer.md】')
+    expect(text.text.annotations).toEqual([
+      { type: 'file_citation', text: '【0:0†transformer.md】', file_citation: { file_id: docs['transformer.md'] }, start_index: 39, end_index: 59 },
+    ])
+    expect(text.text.value.slice(39, 59)).toBe('【0:0†transformer.md】')
+  })
+
+  it('streamed with include[]: the search step streams created → completed with content, citations arrive before the message completes', async () => {
+    stack.upstream.respond(searchThenCite('hydraulic pump nominal pressure bar', 'It runs at 40 bar.'))
+    const assistant = await technicalAssistant()
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'What pressure does the pump run at?' }] })
+    const created: string[] = []
+    const stream = client.beta.threads.runs.stream(thread.id, { assistant_id: assistant.id, include: [INCLUDE] }).on('toolCallCreated', (c) => created.push(c.type))
+    const completedSteps: OpenAI.Beta.Threads.Runs.RunStep[] = []
+    stream.on('runStepDone', (step) => completedSteps.push(step))
+    const run = await stream.finalRun()
+    expect(run.status).toBe('completed')
+    expect(created).toEqual(['file_search'])
+    const searchStep = completedSteps.find((s) => s.type === 'tool_calls')!
+    const [call] = searchCalls(searchStep.step_details.type === 'tool_calls' ? searchStep.step_details.tool_calls : [])
+    expect(call!.file_search.results![0]).toMatchObject({ file_name: 'pump-manual.md', content: [{ type: 'text', text: expect.stringContaining('40 bar') }] })
+    const messages = await stream.finalMessages()
+    const text = messages.at(-1)!.content[0]!
+    expect(text.type === 'text' && text.text.annotations).toEqual([expect.objectContaining({ type: 'file_citation', file_citation: { file_id: docs['pump-manual.md'] } })])
+  })
+
+  it('max_num_results and score_threshold of the tool bound the results', async () => {
+    stack.upstream.respond(searchThenCite('bread dough knead rise bake', 'Knead for ten minutes.'))
+    const assistant = await technicalAssistant([storeId], { max_num_results: 1 })
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'How long do I knead?' }] })
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    const [call] = searchCalls(await toolCallsOf(client, run))
+    expect(call!.file_search.results).toHaveLength(1)
+    expect(call!.file_search.results![0]!.file_name).toBe('recipes.md')
+    expect(call!.file_search.ranking_options).toEqual({ ranker: 'auto', score_threshold: 0 })
+
+    stack.upstream.respond(searchThenCite('bread dough knead rise bake', 'Nothing.'))
+    const strict = await technicalAssistant([storeId], { ranking_options: { score_threshold: 1 } })
+    const thread2 = await client.beta.threads.create({ messages: [{ role: 'user', content: 'How long do I knead?' }] })
+    const run2 = await client.beta.threads.runs.createAndPoll(thread2.id, { assistant_id: strict.id }, { pollIntervalMs: 100 })
+    expect(run2.status).toBe('completed')
+    expect(searchCalls(await toolCallsOf(client, run2))[0]!.file_search.results).toEqual([])
+    expect(replyText((await client.beta.threads.messages.list(thread2.id)).data[0])).toBe('Nothing. (no source)')
+  })
+
+  it('a file attached to a message with file_search reaches the search (the thread store), with no store on the assistant', async () => {
+    const note = await client.files.create({ file: await toFile(Buffer.from('The staging cluster password rotation happens every Tuesday at 09:00.'), 'ops-notes.md'), purpose: 'assistants' })
+    const assistant = await client.beta.assistants.create({ model: 'gpt-4o-mini', tools: [{ type: 'file_search' }] })
+    const thread = await client.beta.threads.create({
+      messages: [{ role: 'user', content: 'When is the password rotation?', attachments: [{ file_id: note.id, tools: [{ type: 'file_search' }] }] }],
+    })
+    const threadStore = (await client.beta.threads.retrieve(thread.id)).tool_resources?.file_search?.vector_store_ids?.[0]
+    expect(threadStore).toMatch(/^vs_/)
+    await expect
+      .poll(async () => (await client.vectorStores.retrieve(threadStore!)).file_counts.completed, { timeout: 30_000, interval: 100 })
+      .toBe(1)
+    stack.upstream.respond(searchThenCite('password rotation staging cluster', 'Every Tuesday at 09:00.'))
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    expect(run.status).toBe('completed')
+    expect(searchCalls(await toolCallsOf(client, run))[0]!.file_search.results![0]).toMatchObject({ file_id: note.id, file_name: 'ops-notes.md' })
+    const text = (await client.beta.threads.messages.list(thread.id)).data[0]!.content[0]!
+    expect(text.type === 'text' && text.text.annotations[0]).toMatchObject({ type: 'file_citation', file_citation: { file_id: note.id } })
+  })
+
+  it('tool_choice {type:"file_search"} forces a search in the first round only', async () => {
+    stack.upstream.respond((req) =>
+      typeof req.body.tool_choice === 'object' && req.body.tool_choice?.type === 'function'
+        ? { kind: 'tool_calls', calls: [fileSearchCall('transformer positional encodings')] }
+        : { kind: 'text', text: `choice was ${JSON.stringify(req.body.tool_choice)}` },
+    )
+    const assistant = await technicalAssistant()
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id, tool_choice: { type: 'file_search' } }, { pollIntervalMs: 100 })
+    expect(run.status).toBe('completed')
+    expect(stack.upstream.requests[0]!.body.tool_choice).toEqual({ type: 'function', function: { name: 'file_search' } })
+    expect(searchCalls(await toolCallsOf(client, run))).toHaveLength(1)
+    expect(replyText((await client.beta.threads.messages.list(thread.id)).data[0])).toBe('choice was "auto"')
+  })
+
+  it('an assistant with file_search but no vector store is not offered the search (nothing to search)', async () => {
+    stack.upstream.respondOnce({ kind: 'text', text: 'plain' })
+    const assistant = await client.beta.assistants.create({ model: 'gpt-4o-mini', tools: [{ type: 'file_search' }] })
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    expect(run.status).toBe('completed')
+    expect(stack.upstream.requests[0]!.body.tools).toBeUndefined()
+  })
+})
