@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_JSON_DEPTH, checkJsonShape } from './json-shape.js'
+
+const nested = (levels: number): unknown => JSON.parse(`${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`)
+
+describe('checkJsonShape', () => {
+  it('accepts bodies up to the depth limit and refuses one level more, saying how deep it is', () => {
+    expect(checkJsonShape(nested(MAX_JSON_DEPTH))).toBeNull()
+    const err = checkJsonShape(nested(MAX_JSON_DEPTH + 1))
+    expect(err?.status).toBe(400)
+    expect(err?.toBody().error).toEqual({
+      message: `The JSON body is nested too deeply: ${MAX_JSON_DEPTH + 1} levels of objects and arrays, more than the ${MAX_JSON_DEPTH} this API accepts.`,
+      type: 'invalid_request_error',
+      param: null,
+      code: 'json_too_deep',
+    })
+    // A million levels: no recursion anywhere, so no stack overflow.
+    const deep = JSON.parse(`${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`)
+    expect(checkJsonShape(deep)?.message).toContain('1000000 levels')
+  })
+
+  it('refuses a __proto__ key wherever it is, naming its path in OpenAI’s param notation', () => {
+    expect(checkJsonShape(JSON.parse('{"__proto__":"x"}'))?.toBody().error).toMatchObject({ param: '__proto__', code: 'invalid_value' })
+    const inArray = checkJsonShape(JSON.parse('{"messages":[{"role":"user"},{"metadata":{"__proto__":{}}}]}'))
+    expect(inArray?.toBody().error).toMatchObject({
+      message: "Invalid property name in 'messages[1].metadata': '__proto__' is not accepted as a key.",
+      param: 'messages[1].metadata.__proto__',
+    })
+    expect(checkJsonShape(JSON.parse('{"metadata":{"constructor":"x","prototype":"y"}}'))).toBeNull()
+  })
+})
