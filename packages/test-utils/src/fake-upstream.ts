@@ -188,7 +188,8 @@ class FakeUpstreamServer implements FakeUpstream {
     this.embeddingRequests.push(rec)
     const scripted = this.embeddingsOnce.shift()
     if (scripted?.delayMs) await new Promise((r) => setTimeout(r, scripted.delayMs).unref())
-    if (scripted && scripted.status !== 200) {
+    // A 200 without a body is the normal answer (only delayed); any other status, or a body, is sent as scripted.
+    if (scripted && (scripted.status !== 200 || scripted.body !== undefined)) {
       rec.status = scripted.status
       res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers })
       return void res.end(JSON.stringify(scripted.body ?? openAIErrorBody(scripted.status, String(body.model))))
