@@ -1,0 +1,223 @@
+/**
+ * The search engine (packages/retrieval) on its own, no Redis or HTTP API:
+ *
+ * 1. Ingestion: synthetic text files through the worker's pipeline — extractText → chunkText
+ *    (auto: 800/400) → embed (`/v1/embeddings` of the fake upstream in a child process, which
+ *    answers at once; 256 dimensions) → replaceFileChunks with index maintenance — one file after
+ *    another into one store, as one store's single writer does. MB/s of text and chunks/s, by
+ *    wall clock and per CPU-second of this process (LanceDB's threads included), per stage.
+ *    Goal: ≥ 5 MB/s of text per process.
+ * 2. Search at 1,000 and 100,000 chunks: hybrid (BM25 + vector, fused, reranked), keyword-only,
+ *    and beside them a brute-force scan of the same vectors (a JavaScript dot product over one
+ *    Float32Array, top 20) in the same run. Chunks are ~120 words (shorter than auto's 800 tokens,
+ *    so the 100k store builds in a minute or two), written 1,000 per file, then one optimize
+ *    (BM25 index, IVF-PQ vector index past 20,000 rows). Goal: p99 ≤ 30 ms at 100,000.
+ *
+ * `RETRIEVAL_BENCH_CHUNKS=1000,20000` changes the store sizes; `RETRIEVAL_BENCH_MB=4` the corpus.
+ * Figures are printed, never asserted. Everything is written under a temp dir, removed at the end.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { warmUpTokenizer } from '@threadwork/model-client'
+import { type VectorIndex, chunkText, createEmbedder, extractText, openVectorIndex } from '@threadwork/retrieval'
+// By path, not through the test-utils barrel (which loads the API and storage).
+import { fakeEmbedding } from '../packages/test-utils/src/fake-embeddings.js'
+import OpenAI from 'openai'
+import { forkFakeUpstream } from './fake-upstream-process.js'
+import { type Sample, measureInterleaved, printTable } from './lib.js'
+
+const DIMS = 256
+const SIZES = (process.env.RETRIEVAL_BENCH_CHUNKS ?? '1000,100000').split(',').map(Number)
+const CORPUS_MB = Number(process.env.RETRIEVAL_BENCH_MB ?? 8)
+const FILE_KB = 256
+const QUERIES = 200
+
+export async function run(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tw-bench-retrieval-'))
+  const upstream = await forkFakeUpstream()
+  try {
+    warmUpTokenizer()
+    await ingestion(upstream.baseURL, dir)
+    for (const size of SIZES) await searchAt(size, dir)
+  } finally {
+    await upstream.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic text: a 4,000-word vocabulary drawn with a Zipf-like skew, sentences of 6–22 words.
+
+let seed = 42
+const random = () => {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+  return seed / 2 ** 32
+}
+const SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'tu', 'sa', 'vel', 'or', 'ni', 'des', 'pra', 'gul', 'fen', 'to', 'bri', 'an']
+const VOCAB = Array.from({ length: 4000 }, (_, i) => {
+  let w = ''
+  for (let n = i + 1; n > 0; n = Math.floor(n / SYLLABLES.length)) w += SYLLABLES[n % SYLLABLES.length]
+  return w
+})
+const word = () => VOCAB[Math.floor(VOCAB.length * random() ** 2.5)]!
+const sentence = () => {
+  const n = 6 + Math.floor(random() * 17)
+  const words = Array.from({ length: n }, word)
+  words[0] = words[0]!.charAt(0).toUpperCase() + words[0]!.slice(1)
+  return `${words.join(' ')}.`
+}
+function textOf(bytes: number): string {
+  const parts: string[] = []
+  let size = 0
+  while (size < bytes) {
+    const paragraph = Array.from({ length: 3 + Math.floor(random() * 5) }, sentence).join(' ')
+    parts.push(paragraph)
+    size += paragraph.length + 2
+  }
+  return parts.join('\n\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function ingestion(baseURL: string, dir: string): Promise<void> {
+  const files = Array.from({ length: Math.max(1, Math.round((CORPUS_MB * 1024) / FILE_KB)) }, (_, i) => ({
+    filename: `doc-${i}.txt`,
+    bytes: Buffer.from(textOf(FILE_KB * 1024), 'utf8'),
+  }))
+  const totalBytes = files.reduce((n, f) => n + f.bytes.length, 0)
+  const client = new OpenAI({ baseURL, apiKey: 'bench', maxRetries: 0 })
+  const embedder = createEmbedder({ client, model: 'fake-embed', dimensions: DIMS })
+  const index = await openVectorIndex({ uri: join(dir, 'ingest') }, 'vs_ingest')
+
+  const stages = { parse: 0, chunk: 0, embed: 0, write: 0 }
+  const stageCpu = { parse: 0, chunk: 0, embed: 0, write: 0 }
+  const cpuNow = () => {
+    const u = process.cpuUsage()
+    return (u.user + u.system) / 1000
+  }
+  const cpuStart = process.cpuUsage()
+  const wallStart = performance.now()
+  let chunks = 0
+  for (const [i, file] of files.entries()) {
+    let t = performance.now()
+    let c = cpuNow()
+    const lap = (stage: keyof typeof stages) => {
+      stages[stage] += performance.now() - t
+      stageCpu[stage] += cpuNow() - c
+      t = performance.now()
+      c = cpuNow()
+    }
+    const { text } = await extractText({ bytes: file.bytes, filename: file.filename })
+    lap('parse')
+    const pieces = chunkText(text)
+    lap('chunk')
+    const { vectors } = await embedder.embed(pieces.map((c) => c.text))
+    lap('embed')
+    await index.replaceFileChunks(
+      `file-${i}`,
+      pieces.map((c, j) => ({ text: c.text, vector: vectors[j]! })),
+      { filename: file.filename },
+    )
+    lap('write')
+    chunks += pieces.length
+  }
+  const wallS = (performance.now() - wallStart) / 1000
+  const cpu = process.cpuUsage(cpuStart)
+  const cpuS = (cpu.user + cpu.system) / 1e6
+  const mb = totalBytes / 1e6
+
+  console.log('\n## retrieval: ingestion (one store, one file at a time; fake upstream in a child process)\n')
+  console.log(
+    `files ${files.length} × ${FILE_KB} KB = ${mb.toFixed(1)} MB of text → ${chunks.toLocaleString('en')} chunks (auto: 800 tokens, 400 overlap), ${DIMS}-dim vectors`,
+  )
+  console.log(`wall  ${wallS.toFixed(2)} s: ${(mb / wallS).toFixed(2)} MB/s, ${Math.round(chunks / wallS).toLocaleString('en')} chunks/s  (goal ≥ 5 MB/s)`)
+  console.log(
+    `CPU   ${cpuS.toFixed(2)} s of this process: ${(mb / cpuS).toFixed(2)} MB per CPU-second, ${Math.round(chunks / cpuS).toLocaleString('en')} chunks per CPU-second`,
+  )
+  const stage = (name: keyof typeof stages) => `${name} ${(stages[name] / 1000).toFixed(2)} s wall / ${(stageCpu[name] / 1000).toFixed(2)} s CPU`
+  console.log(
+    `stages: ${stage('parse')}, ${stage('chunk')}, ${stage('embed')} (the upstream's own CPU not counted), ${stage('write')} (incl. index maintenance)`,
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function searchAt(size: number, dir: string): Promise<void> {
+  const index = await openVectorIndex({ uri: join(dir, `search-${size}`) }, `vs_${size}`, { autoMaintain: false })
+  const matrix = new Float32Array(size * DIMS)
+  const texts: string[] = []
+  const perFile = 1000
+  const buildStart = performance.now()
+  for (let f = 0; f * perFile < size; f++) {
+    const n = Math.min(perFile, size - f * perFile)
+    const batch = Array.from({ length: n }, (_, j) => {
+      const text = Array.from({ length: 8 }, sentence).join(' ').split(' ').slice(0, 120).join(' ')
+      const vector = fakeEmbedding(text, DIMS)
+      matrix.set(vector, (f * perFile + j) * DIMS)
+      texts.push(text)
+      return { text, vector }
+    })
+    await index.replaceFileChunks(`file-${f}`, batch, { filename: `doc-${f}.txt`, attributes: { part: f } })
+  }
+  const writeS = (performance.now() - buildStart) / 1000
+  const optimizeStart = performance.now()
+  await index.optimize()
+  const optimizeS = (performance.now() - optimizeStart) / 1000
+
+  // Each query: 2–5 words of a random chunk, so there is a chunk it should find.
+  const queries = Array.from({ length: QUERIES }, () => {
+    const words = texts[Math.floor(random() * texts.length)]!.split(' ')
+    const start = Math.floor(random() * Math.max(1, words.length - 5))
+    const q = words.slice(start, start + 2 + Math.floor(random() * 4)).join(' ')
+    return { q, v: fakeEmbedding(q, DIMS) }
+  })
+  let i = 0
+  let j = 0
+  let k = 0
+  const samples = await measureInterleaved(
+    [
+      [`hybrid search (BM25 + vector, RRF, rerank), top 20`, () => hybrid(index, queries[i++ % QUERIES]!)],
+      [`keyword-only search (BM25, rerank), top 20`, () => index.search({ queries: [queries[j++ % QUERIES]!.q], maxNumResults: 20 })],
+      [
+        `baseline: brute-force scan of the ${size.toLocaleString('en')} vectors (JS), top 20`,
+        async () => bruteForce(matrix, size, queries[k++ % QUERIES]!.v, 20),
+      ],
+    ],
+    QUERIES,
+    20,
+  )
+
+  // Does hybrid search find the chunk each query was cut from (in its top 20)?
+  let found = 0
+  for (const query of queries.slice(0, 50)) {
+    const hits = await hybrid(index, query)
+    if (hits.some((h) => h.content[0]!.text.includes(query.q))) found++
+  }
+  printTable(`retrieval: search over ${size.toLocaleString('en')} chunks (${DIMS} dims, ~120 words each)`, samples as Sample[], [
+    '',
+    `built in ${writeS.toFixed(1)} s (${Math.ceil(size / perFile)} files of ≤ ${perFile} chunks) + optimize ${optimizeS.toFixed(1)} s (BM25 index${size >= 20_000 ? ', IVF-PQ vector index' : ''})`,
+    `hybrid p99 vs brute-force scan p99: ×${((samples[0] as Sample).p99 / (samples[2] as Sample).p99).toFixed(2)}; hybrid p99 ${(samples[0] as Sample).p99.toFixed(1)} ms (goal ≤ 30 ms at 100,000)`,
+    `the query's source chunk in hybrid's top 20: ${found}/50`,
+  ])
+}
+
+function hybrid(index: VectorIndex, query: { q: string; v: Float32Array }) {
+  return index.search({ queries: [query.q], queryVectors: [query.v], maxNumResults: 20 })
+}
+
+/** Exact top-k by dot product (vectors are unit length): the scan an index has to beat. */
+function bruteForce(matrix: Float32Array, rows: number, query: Float32Array, k: number): number[] {
+  const best: { row: number; score: number }[] = []
+  for (let r = 0; r < rows; r++) {
+    let score = 0
+    const base = r * DIMS
+    for (let d = 0; d < DIMS; d++) score += matrix[base + d]! * query[d]!
+    if (best.length < k || score > best[best.length - 1]!.score) {
+      best.push({ row: r, score })
+      best.sort((a, b) => b.score - a.score)
+      if (best.length > k) best.pop()
+    }
+  }
+  return best.map((b) => b.row)
+}
