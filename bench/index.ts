@@ -1,6 +1,7 @@
 /**
- * `pnpm bench [name…]`: runs every `bench/*.bench.ts` module in turn (alphabetical), or only those
- * whose file name contains one of the arguments. A bench module exports
+ * `pnpm bench [name…] [--scale <x>] [--help]`: runs every `bench/*.bench.ts` module in turn
+ * (alphabetical), or only those whose file name contains one of the names. `--scale 0.1` shrinks
+ * the loads of the benches that read it (`scaled()` in lib.ts), for a quick look on a busy machine. A bench module exports
  * `async function run(): Promise<void>`, prints its own table, never asserts timing and removes
  * the Redis keys it wrote. Adding a benchmark is adding a file; nothing here lists them.
  */
@@ -16,11 +17,30 @@ interface BenchModule {
 }
 
 const dir = fileURLToPath(new URL('.', import.meta.url))
-const filters = process.argv.slice(2).filter((a) => a !== '--')
-const files = (await readdir(dir))
-  .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort()
+const args = process.argv.slice(2).filter((a) => a !== '--')
+const scaleAt = args.findIndex((a) => a === '--scale' || a.startsWith('--scale='))
+if (scaleAt >= 0) {
+  const [flag, inline] = args[scaleAt]!.split('=')
+  const value = inline ?? args[scaleAt + 1]
+  if (!(Number(value) > 0)) {
+    console.error(`${flag} takes a positive number, e.g. --scale 0.1`)
+    process.exit(1)
+  }
+  process.env.BENCH_SCALE = value
+  args.splice(scaleAt, inline === undefined ? 2 : 1)
+}
+const all = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts')).sort()
+if (args.includes('--help') || args.includes('-h')) {
+  // Each module's first doc-comment line says what it measures (read as text: importing loads the services' code).
+  const { readFile } = await import('node:fs/promises')
+  const about = async (f: string) => /\/\*\*\s*\n?\s*\*?\s*(.+)/.exec(await readFile(`${dir}${f}`, 'utf8'))?.[1]?.trim() ?? ''
+  console.log('usage: pnpm bench [name…] [--scale <x>]\n\nbenches (a name runs those whose file name contains it):')
+  for (const f of all) console.log(`  ${f.replace(/\.bench\.ts$/, '').padEnd(12)} ${await about(f)}`)
+  console.log('\n--scale <x>  multiply the load sizes of benches that support it (cost), e.g. 0.1 on a busy machine')
+  process.exit(0)
+}
+const filters = args
+const files = all.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
 
 if (files.length === 0) {
   console.error(`No bench/*.bench.ts module matches ${filters.join(', ') || '(none found)'}.`)

@@ -64,3 +64,15 @@ export async function measureInterleaved(cases: readonly [name: string, fn: () =
     return { name, n, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), mean: sorted.reduce((s, t) => s + t, 0) / n }
   })
 }
+
+/**
+ * `pnpm bench --scale <x>` (BENCH_SCALE): multiplies a bench's load sizes, e.g. 0.1 for a quick
+ * look on a busy machine. Default 1.
+ */
+export function benchScale(): number {
+  const x = Number(process.env.BENCH_SCALE ?? '1')
+  return Number.isFinite(x) && x > 0 ? x : 1
+}
+
+/** `n` × {@link benchScale}, rounded, at least `min`. */
+export const scaled = (n: number, min = 1): number => Math.max(min, Math.round(n * benchScale()))

@@ -1,0 +1,246 @@
+/**
+ * What a turn and a run cost (issue 14): CPU milliseconds per completed turn/run for each process
+ * (api, worker, webhooks, redis-server; read from /proc/<pid>/stat, so the services run unchanged),
+ * Redis commands per turn/run (INFO commandstats deltas: total and top commands) and BullMQ jobs per
+ * turn/run (job events read from the queues' event streams), beside the same figures for a raw
+ * BullMQ no-op job measured in the same run. Then one turn traced with MONITOR, commands grouped by
+ * the process and the script that sent them.
+ *
+ * Everything runs against a private redis-server (AOF everysec, as infra/redis.conf), so no other
+ * client's commands or CPU are counted. The API runs as its own process; the fake upstream answers
+ * at once from its own process; the bench process (the clients, the callback receiver, the
+ * producer of the baseline) is not counted except the baseline's producer. Reported, never asserted.
+ */
+import { type Server, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { type ServiceProcess, startRedisServer, startServiceProcess, uniquePrefix } from '@threadwork/test-utils'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import OpenAI from 'openai'
+import { Webhook } from 'standardwebhooks'
+import { findQueues } from './cost/job-events.js'
+import { NOOP_QUEUE, forkNoopWorker } from './cost/noop-worker-process.js'
+import { CPU_TICK_MS } from './cost/proc-cpu.js'
+import { printCostTable } from './cost/report.js'
+import { traceTurns } from './cost/trace.js'
+import { type WindowContext, type WindowResult, idleRate, measureWindow } from './cost/window.js'
+import { forkFakeUpstream } from './fake-upstream-process.js'
+import { benchScale, scaled } from './lib.js'
+
+const API_KEY = 'sk-bench-cost'
+/** Clients in flight at once: saturation for one process of each service, like the turns bench. */
+const IN_FLIGHT = 100
+/** Turns traced at once with MONITOR: enough to share polling and batches as under load, few enough to read. */
+const TRACE_BURST = 50
+
+export async function run(): Promise<void> {
+  const turns = scaled(1000, 50)
+  const runs = scaled(500, 50)
+  const noopJobs = scaled(5000, 500)
+  const redisServer = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec'] })
+  const upstream = await forkFakeUpstream()
+  const prefix = uniquePrefix('bcost')
+  const processes: ServiceProcess[] = []
+  const stats = new Redis(redisServer.url)
+  const events = new Redis(redisServer.url)
+  const callbacks = createCallbackReceiver()
+  try {
+    await upstream.respond({ kind: 'text', text: 'ok' })
+    const common = { REDIS_URL: redisServer.url, REDIS_PREFIX: prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x' }
+    const [api, worker, webhooks] = await Promise.all([
+      startServiceProcess('api', { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:bench`, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'api listening' }),
+      startServiceProcess('worker', { ...common, WORKER_CONCURRENCY: '200' }),
+      startServiceProcess('webhooks', { ...common, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'webhook dispatcher ready' }),
+    ])
+    processes.push(api, worker, webhooks)
+    const port = (JSON.parse(api.output.find((l) => l.includes('api listening'))!) as { port: number }).port
+    const baseURL = `http://127.0.0.1:${port}/v1`
+    const callbackUrl = await callbacks.listen()
+    const http = jsonClient(baseURL)
+    callbacks.verifier = new Webhook((await http<{ signing_secret: string }>('GET', '/webhook_signing_secret')).signing_secret)
+    const assistant = await http<{ id: string }>('POST', '/assistants', { model: 'fake-model' })
+
+    const postTurn = async (threadId: string) => {
+      const turn = await http<{ id: string }>('POST', `/threads/${threadId}/turns`, { assistant_id: assistant.id, content: 'hi', callback_url: callbackUrl })
+      await callbacks.arrival(turn.id)
+    }
+    const turnLoad = (n: number) => async () => {
+      const threads = await Promise.all(Array.from({ length: IN_FLIGHT }, () => http<{ id: string }>('POST', '/threads', {})))
+      // Round by round, so each thread has about one turn in flight and all threads are busy.
+      const work = Array.from({ length: n }, (_, i) => threads[i % threads.length]!.id)
+      await inFlight(work, postTurn)
+      return n
+    }
+
+    // Warm up (JIT, script caches, queues created), then learn what idling costs.
+    await turnLoad(Math.min(200, turns))()
+    const ctx: WindowContext = {
+      stats,
+      events,
+      prefix,
+      queues: await findQueues(stats, prefix),
+      pids: { api: api.pid, worker: worker.pid, webhooks: webhooks.pid, 'redis-server': redisServer.process.pid ?? -1 },
+      idleCommandsPerSecond: await idleRate(stats, 2),
+    }
+    ctx.queues.push(NOOP_QUEUE)
+
+    // Threads are made inside the window but before the clock matters: count them out by making them first.
+    const turnThreads = await Promise.all(Array.from({ length: IN_FLIGHT }, () => http<{ id: string }>('POST', '/threads', {})))
+    const turnWindow = await measureWindow(ctx, async () => {
+      await inFlight(Array.from({ length: turns }, (_, i) => turnThreads[i % turnThreads.length]!.id), postTurn)
+      return turns
+    })
+
+    let requests = 0
+    const sdk = new OpenAI({
+      baseURL,
+      apiKey: API_KEY,
+      maxRetries: 0,
+      fetch: (url, init) => {
+        requests++
+        return fetch(url, init)
+      },
+    })
+    const runThreads = await Promise.all(Array.from({ length: IN_FLIGHT }, () => sdk.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })))
+    requests = 0
+    const runWindow = await measureWindow(ctx, async () => {
+      await inFlight(Array.from({ length: runs }, (_, i) => runThreads[i % runThreads.length]!.id), async (threadId) => {
+        const r = await sdk.beta.threads.runs.createAndPoll(threadId, { assistant_id: assistant.id })
+        if (r.status !== 'completed') throw new Error(`run ${r.id} ended ${r.status}`)
+      })
+      return runs
+    })
+    const requestsPerRun = requests / runs
+
+    const noopWindow = await measureNoop(ctx, redisServer.url, prefix, noopJobs)
+
+    printCostTable({
+      scale: benchScale(),
+      cpuTickMs: CPU_TICK_MS,
+      idleCommandsPerSecond: ctx.idleCommandsPerSecond,
+      rows: [
+        { label: 'turn (POST → verified callback)', front: 'api', window: turnWindow },
+        { label: `run (SDK createAndPoll, ${requestsPerRun.toFixed(1)} HTTP requests/run)`, front: 'api', window: runWindow },
+        { label: 'raw BullMQ no-op job (add → completed)', front: 'producer', window: noopWindow },
+      ],
+      callbackFailures: callbacks.failures,
+    })
+
+    // Traced on fresh threads: a burst of turns at once (per-turn counts by caller), then one turn alone (its timeline).
+    const burst = await Promise.all(Array.from({ length: TRACE_BURST }, () => http<{ id: string }>('POST', '/threads', {})))
+    const lone = await http<{ id: string }>('POST', '/threads', {})
+    await traceTurns({
+      redisUrl: redisServer.url,
+      pids: ctx.pids,
+      burst: { turns: TRACE_BURST, run: () => inFlight(burst.map((t) => t.id), postTurn) },
+      one: () => postTurn(lone.id),
+    })
+  } finally {
+    for (const p of processes) p.kill('SIGTERM')
+    await Promise.all(processes.map((p) => p.exited))
+    stats.disconnect()
+    events.disconnect()
+    await callbacks.close()
+    await upstream.close()
+    await redisServer.cleanup()
+  }
+}
+
+/** The baseline: `jobs` no-op jobs added by IN_FLIGHT producers in this process, consumed by a no-op Worker in a child process. */
+async function measureNoop(ctx: WindowContext, redisUrl: string, prefix: string, jobs: number): Promise<WindowResult> {
+  const consumer = await forkNoopWorker(redisUrl, prefix, 50)
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const queue = new Queue(NOOP_QUEUE, { connection, prefix })
+  try {
+    await queue.add('warm', {}, { removeOnComplete: true })
+    await consumer.completed(1)
+    let producerMs = 0
+    const result = await measureWindow(
+      ctx,
+      async () => {
+        const cpu0 = process.cpuUsage()
+        let n = 0
+        await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+          while (n < jobs) {
+            n++
+            await queue.add('noop', {}, { removeOnComplete: true })
+          }
+        }))
+        const used = process.cpuUsage(cpu0)
+        producerMs = (used.user + used.system) / 1000
+        await consumer.completed(jobs + 1)
+        return jobs
+      },
+      { 'noop worker': consumer.pid },
+    )
+    // The producer ran in this process: its CPU is this process's during the adds.
+    result.cpu.producer = producerMs
+    return result
+  } finally {
+    await consumer.close()
+    await queue.obliterate({ force: true })
+    await queue.close()
+    connection.disconnect()
+  }
+}
+
+/** Runs `fn` over `items` with IN_FLIGHT at a time. */
+async function inFlight<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!)
+  }))
+}
+
+function jsonClient(baseURL: string) {
+  const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${baseURL}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    const json = (await res.json()) as T
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(json)}`)
+    return json
+  }
+}
+
+/** A local receiver for turn callbacks that verifies every signature; `arrival(turnId)` resolves when its callback came (before or after the call). */
+function createCallbackReceiver() {
+  const waiting = new Map<string, () => void>()
+  const early = new Set<string>()
+  const state = { verifier: null as Webhook | null, failures: 0 }
+  const server: Server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      res.writeHead(200).end()
+      try {
+        const event = state.verifier!.verify(body, req.headers as Record<string, string>) as { type: string; data: { turn: { id: string } } }
+        if (!event.type.startsWith('thread.turn.')) return
+        const id = event.data.turn.id
+        const resolve = waiting.get(id)
+        if (resolve) {
+          waiting.delete(id)
+          resolve()
+        } else early.add(id)
+      } catch {
+        state.failures++
+      }
+    })
+  })
+  return {
+    set verifier(v: Webhook) {
+      state.verifier = v
+    },
+    get failures() {
+      return state.failures
+    },
+    async listen(): Promise<string> {
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
+    },
+    arrival(turnId: string): Promise<void> {
+      if (early.delete(turnId)) return Promise.resolve()
+      return new Promise<void>((resolve) => waiting.set(turnId, resolve))
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
