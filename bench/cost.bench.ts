@@ -47,12 +47,12 @@ export async function run(): Promise<void> {
   try {
     await upstream.respond({ kind: 'text', text: 'ok' })
     const common = { REDIS_URL: redisServer.url, REDIS_PREFIX: prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x' }
+    const started = (p: ServiceProcess) => (processes.push(p), p)
     const [api, worker, webhooks] = await Promise.all([
-      startServiceProcess('api', { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:bench`, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'api listening' }),
-      startServiceProcess('worker', { ...common, WORKER_CONCURRENCY: '200' }),
-      startServiceProcess('webhooks', { ...common, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'webhook dispatcher ready' }),
+      startServiceProcess('api', { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:bench`, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'api listening' }).then(started),
+      startServiceProcess('worker', { ...common, WORKER_CONCURRENCY: '200' }).then(started),
+      startServiceProcess('webhooks', { ...common, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'webhook dispatcher ready' }).then(started),
     ])
-    processes.push(api, worker, webhooks)
     const port = (JSON.parse(api.output.find((l) => l.includes('api listening'))!) as { port: number }).port
     const baseURL = `http://127.0.0.1:${port}/v1`
     const callbackUrl = await callbacks.listen()
@@ -95,7 +95,8 @@ export async function run(): Promise<void> {
     const sdk = new OpenAI({
       baseURL,
       apiKey: API_KEY,
-      maxRetries: 0,
+      // The SDK's default: a keep-alive socket the server closes just as it is reused is retried, as for any user.
+      maxRetries: 2,
       fetch: (url, init) => {
         requests++
         return fetch(url, init)
@@ -135,6 +136,10 @@ export async function run(): Promise<void> {
       burst: { turns: TRACE_BURST, run: () => inFlight(burst.map((t) => t.id), postTurn) },
       one: () => postTurn(lone.id),
     })
+  } catch (err) {
+    // Printed before the clean-up: a failure there must not hide the cause.
+    console.error('cost bench failed:', err)
+    throw err
   } finally {
     for (const p of processes) p.kill('SIGTERM')
     await Promise.all(processes.map((p) => p.exited))

@@ -65,7 +65,8 @@ export async function followJobEvents(redis: Redis, prefix: string, queues: read
         }
       }
     }
-  })()
+    // A connection closed under a pending XREAD (the bench tearing down after a failure) ends the reader quietly.
+  })().catch(() => {})
   return {
     async stop(): Promise<JobEventCounts> {
       stopping = true

@@ -82,7 +82,9 @@ function portOwners(pids: Record<string, number>): Map<number, string> {
 async function record(url: string, pids: Record<string, number>, during: () => Promise<void>): Promise<Call[]> {
   const names = scriptNames()
   const admin = new Redis(url)
-  const monitor = await admin.monitor()
+  // MONITOR needs a connection of its own (ioredis makes one from `base`; sharing `admin`'s broke its replies).
+  const base = new Redis(url)
+  const monitor = await base.monitor()
   const calls: Call[] = []
   let clientInfo = new Map<number, string>()
   let owners = new Map<number, string>()
@@ -98,6 +100,7 @@ async function record(url: string, pids: Record<string, number>, during: () => P
   await new Promise((r) => setTimeout(r, 100))
   await refresh()
   monitor.disconnect()
+  base.disconnect()
   admin.disconnect()
   for (const { args, source } of raw) {
     if (source === 'lua') {
