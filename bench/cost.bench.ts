@@ -200,7 +200,14 @@ async function inFlight<T>(items: T[], fn: (item: T) => Promise<void>): Promise<
 function jsonClient(baseURL: string) {
   const headers = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${baseURL}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }
+    // A turn waits for its callback longer than the API's keep-alive timeout (5 s) on a busy machine:
+    // the server may close that idle socket just as fetch reuses it. It closes only idle sockets,
+    // so the request was not read, and sending it again is safe (the SDK retries the same way).
+    const res = await fetch(`${baseURL}${path}`, init).catch((err: Error & { cause?: { code?: string } }) => {
+      if (err.cause?.code !== 'ECONNRESET' && err.cause?.code !== 'UND_ERR_SOCKET') throw err
+      return fetch(`${baseURL}${path}`, init)
+    })
     const json = (await res.json()) as T
     if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(json)}`)
     return json

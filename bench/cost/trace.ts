@@ -40,7 +40,7 @@ function scriptNames(): Map<string, string> {
 }
 
 /** Local TCP port → label, for the sockets the given processes hold (IPv4 and IPv6 tables). */
-function portOwners(pids: Record<string, number>): Map<number, string> {
+export function portOwners(pids: Record<string, number>): Map<number, string> {
   const inodeOwner = new Map<string, string>()
   for (const [label, pid] of Object.entries(pids)) {
     let fds: string[] = []
