@@ -47,7 +47,10 @@ export async function run(): Promise<void> {
   try {
     await upstream.respond({ kind: 'text', text: 'ok' })
     const common = { REDIS_URL: redisServer.url, REDIS_PREFIX: prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x' }
-    const started = (p: ServiceProcess) => (processes.push(p), p)
+    const started = (p: ServiceProcess) => {
+      processes.push(p)
+      return p
+    }
     const [api, worker, webhooks] = await Promise.all([
       startServiceProcess('api', { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:bench`, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'api listening' }).then(started),
       startServiceProcess('worker', { ...common, WORKER_CONCURRENCY: '200' }).then(started),
