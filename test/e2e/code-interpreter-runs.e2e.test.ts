@@ -206,6 +206,34 @@ describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', { timeout:
     expect(replyText((await client.beta.threads.messages.list(thread.id)).data[0])).toBe('2^10 = 1024')
   })
 
+  it('a worker SIGKILLed after the code ran: another worker takes the run over and finishes it, with no step or message twice', async () => {
+    let answers = 0
+    const script = toolScript([{ call: pythonCall('n = 6 * 7\nprint(n)') }, { answer: 'It is 42.' }])
+    stack.upstream.respond((req) => {
+      // The answer round hangs once (the worker holding it is then killed), and is answered the second time.
+      if (req.body.messages.some((m) => m.role === 'tool') && answers++ === 0) return { kind: 'hang' }
+      return script(req)
+    })
+    const assistant = await mathTutor()
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: '6 times 7?' }] })
+    const run = await client.beta.threads.runs.create(thread.id, { assistant_id: assistant.id })
+    await expect.poll(() => answers, { timeout: 60_000 }).toBe(1)
+    await stack.killWorkers()
+    await stack.startWorker()
+    const done = await client.beta.threads.runs.poll(run.id, { thread_id: thread.id }, { pollIntervalMs: 100 })
+    expect(done.status).toBe('completed')
+    const steps = (await client.beta.threads.runs.steps.list(run.id, { thread_id: thread.id, order: 'asc' })).data
+    expect(steps.map((s) => [s.type, s.status])).toEqual([
+      ['tool_calls', 'completed'],
+      ['message_creation', 'completed'],
+    ])
+    expect(logsOf(codeCalls(await toolCallsOf(client, done))[0]!)).toBe('42\n')
+    const assistantMessages = (await client.beta.threads.messages.list(thread.id)).data.filter((m) => m.role === 'assistant')
+    expect(assistantMessages.map(replyText)).toEqual(['It is 42.'])
+    // The code ran once: the re-run started from the committed round, not from the beginning.
+    expect(stack.upstream.requests.filter((r) => !r.body.messages.some((m) => m.role === 'tool'))).toHaveLength(1)
+  })
+
   // Last: it stops the sandbox host.
   it('a sandbox that is gone fails the run with server_error and a message saying what is missing', async () => {
     await stack.sandbox!.close()
