@@ -4,6 +4,7 @@
  * stored (no metadata, no bytes in object storage).
  */
 import { createReadStream } from 'node:fs'
+import { request } from 'node:http'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -187,5 +188,21 @@ describe('bad uploads: 4xx with OpenAI’s body, nothing stored', () => {
 
     expect((await alpha.files.list()).data).toEqual([])
     expect(await storedObjects()).toEqual([])
+  })
+
+  it('a client that goes away mid-upload leaves nothing behind', async () => {
+    const req = request(`${server.baseURL}/files`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-alpha', 'content-type': 'multipart/form-data; boundary=XYZ', 'transfer-encoding': 'chunked' },
+    })
+    req.on('error', () => {})
+    req.write('--XYZ\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n')
+    req.write('--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n')
+    req.write(Buffer.alloc(32 * 1024, 97))
+    // Once the server has begun storing the file part, the connection drops.
+    await expect.poll(storedObjects, { timeout: 15_000 }).not.toEqual([])
+    req.destroy()
+    await expect.poll(storedObjects, { timeout: 15_000 }).toEqual([])
+    expect((await alpha.files.list()).data).toEqual([])
   })
 })

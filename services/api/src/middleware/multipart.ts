@@ -96,8 +96,10 @@ export async function readMultipart<T>(
       body.once('end', () => resolve())
       body.once('error', () => resolve())
     })
-    body.once('error', () => {
+    body.once('error', (err) => {
       fail(malformed('the request body was cut off'))
+      // Ends the file part with the error too, so its storage write aborts instead of waiting forever.
+      busboy.destroy(err)
       resolve()
     })
   })
