@@ -92,13 +92,22 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
   const embedder = options.embedder ?? null
   const autoMaintain = options.autoMaintain ?? true
   const vectorIndexMinRows = options.vectorIndexMinRows ?? VECTOR_INDEX_MIN_ROWS
-  let table: Table | null = null
+  // Table handles are shared by every index object of the process for the same store: opening one
+  // reads the table's manifest (a file read locally, GETs on S3), which a search per request
+  // should not pay; handles stay current by themselves (readConsistencyInterval 0).
+  const handleKey = `${location.uri}\u0000${JSON.stringify(Object.entries(location.storageOptions ?? {}).sort())}\u0000${vectorStoreId}`
+  let table: Table | null = tableHandles.get(handleKey) ?? null
+  const remember = <T extends Table | null>(t: T): T => {
+    table = t
+    if (t) tableHandles.set(handleKey, t)
+    else tableHandles.delete(handleKey)
+    return t
+  }
 
   const existing = async (): Promise<Table | null> => {
     if (table?.isOpen()) return table
     try {
-      table = await db.openTable(vectorStoreId)
-      return table
+      return remember(await db.openTable(vectorStoreId))
     } catch (err) {
       if (isTableNotFound(err)) return null
       throw err
@@ -113,7 +122,7 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
       return await fn(t)
     } catch (err) {
       if (!isTableNotFound(err)) throw err
-      table = null
+      remember(null)
       return empty
     }
   }
@@ -132,7 +141,7 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
   const writable = async (dimensions: number | null): Promise<Table> => {
     let t = await existing()
     if (!t) {
-      t = table = await db.createEmptyTable(vectorStoreId, chunkSchema(dimensions), { mode: 'create', existOk: true })
+      t = remember(await db.createEmptyTable(vectorStoreId, chunkSchema(dimensions), { mode: 'create', existOk: true }))
     }
     const have = vectorDimensions(await t.schema())
     if (dimensions !== null && have === null) {
@@ -255,10 +264,14 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
   return index
 }
 
+const tableHandles = new Map<string, Table>()
+
 /** Deletes a vector store's whole index (no-op when it has none). */
 export async function dropVectorIndex(location: IndexLocation, vectorStoreId: string): Promise<void> {
   assertSafeId('vector store id', vectorStoreId)
   const db = await connectionFor(location)
+  const suffix = `\u0000${vectorStoreId}`
+  for (const key of [...tableHandles.keys()]) if (key.endsWith(suffix) && key.startsWith(`${location.uri}\u0000`)) tableHandles.delete(key)
   try {
     await db.dropTable(vectorStoreId)
   } catch (err) {
