@@ -37,6 +37,12 @@ if (args.includes('--help') || args.includes('-h')) {
   console.log('usage: pnpm bench [name…] [--scale <x>]\n\nbenches (a name runs those whose file name contains it):')
   for (const f of all) console.log(`  ${f.replace(/\.bench\.ts$/, '').padEnd(12)} ${await about(f)}`)
   console.log('\n--scale <x>  multiply the load sizes of benches that support it (cost), e.g. 0.1 on a busy machine')
+  console.log(`
+Each bench prints a table of figures beside baselines measured in the same run (compare machines
+by the ratios) and its own duration; nothing is asserted. They start real services on random
+ports and a fake upstream model, write only to Redis at REDIS_URL (default 127.0.0.1:6379) under
+fresh key prefixes they delete at the end, and write no files of their own; output goes to stdout
+(\`pnpm bench > bench.txt\` keeps it). They load the machine: run them on a quiet one.`)
   process.exit(0)
 }
 const filters = args

@@ -32,11 +32,13 @@ export function buildServices(root, env) {
   const execpath = env.npm_execpath
   const [command, prefix] = execpath && /pnpm[^/\\]*\.[cm]?js$/.test(execpath) ? [process.execPath, [execpath]] : ['pnpm', []]
   const args = [...prefix, 'exec', 'turbo', 'run', 'build', '--filter=./services/*']
-  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' })
+  // Quiet unless it fails: the build's own output is shown only then (issue 13, item 12).
+  const result = spawnSync(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 })
   if (result.error) {
     throw new LauncherError(`Could not run pnpm (${result.error.message}). Install pnpm 10 and run \`pnpm install\` first.`)
   }
   if (result.status !== 0) {
+    process.stderr.write(`${result.stdout ?? ''}${result.stderr ?? ''}`)
     throw new LauncherError(
       `Build failed: \`pnpm exec turbo run build --filter=./services/*\` exited with ${result.signal ?? `code ${result.status}`}. ` +
         'See the output above.',

@@ -17,7 +17,7 @@ import {
   resolveRedis,
   startEmbeddedRedis,
 } from '../../scripts/lib/embedded-redis.mjs'
-import { redactUrl, runLauncher, SERVICES } from '../../scripts/lib/launcher.mjs'
+import { buildServices, redactUrl, runLauncher, SERVICES } from '../../scripts/lib/launcher.mjs'
 import { createLinePrefixer } from '../../scripts/lib/line-prefixer.mjs'
 import { probeRedis, probeRedisReply } from '../../scripts/lib/redis-probe.mjs'
 import { superviseProcesses } from '../../scripts/lib/supervisor.mjs'
@@ -124,14 +124,14 @@ describe('probeRedis', () => {
 // ---------- Redis resolution ----------
 
 describe('embeddedRedisArgs', () => {
-  it('turns on AOF with a 1 s fsync and noeviction, bound to loopback, in the given dir', () => {
+  it('turns on AOF fsynced on every write and noeviction, bound to loopback, in the given dir', () => {
     const args = embeddedRedisArgs({ port: 6390, dir: '/tmp/x' })
     const pairs = Object.fromEntries(args.flatMap((a, i) => (a.startsWith('--') ? [[a.slice(2), args[i + 1]]] : [])))
     expect(pairs).toMatchObject({
       port: '6390',
       bind: '127.0.0.1',
       appendonly: 'yes',
-      appendfsync: 'everysec',
+      appendfsync: 'always',
       'maxmemory-policy': 'noeviction',
       dir: '/tmp/x',
     })
@@ -560,6 +560,61 @@ describe('runLauncher', () => {
     expect(code).toBe(1)
     expect(out.text()).toContain('apt-get install redis-server')
     expect(existsSync(join(root, '.data', 'redis'))).toBe(false)
+  })
+})
+
+describe('buildServices (quiet start, issue 13 item 12)', () => {
+  /** A stand-in for pnpm (found through npm_execpath, as under `pnpm start`) that prints and exits with `code`. */
+  const fakePnpm = (code: number) => {
+    const dir = tempDir('fake-pnpm')
+    const bin = join(dir, 'fake-pnpm.cjs')
+    writeFileSync(bin, `console.log('turbo build noise'); console.error('more noise'); process.exit(${code})`)
+    return { dir, env: { PATH: process.env.PATH, npm_execpath: bin } }
+  }
+
+  it('prints nothing when the build succeeds', () => {
+    const { dir, env } = fakePnpm(0)
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    onTestFinished(() => {
+      stderr.mockRestore()
+      stdout.mockRestore()
+    })
+    buildServices(dir, env)
+    expect(stderr).not.toHaveBeenCalled()
+    expect(stdout).not.toHaveBeenCalled()
+  })
+
+  it('shows the build output, then fails, when the build fails', () => {
+    const { dir, env } = fakePnpm(2)
+    const written: string[] = []
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk))
+      return true
+    })
+    onTestFinished(() => stderr.mockRestore())
+    expect(() => buildServices(dir, env)).toThrow(LauncherError)
+    expect(written.join('')).toContain('turbo build noise')
+    expect(written.join('')).toContain('more noise')
+  })
+})
+
+describe('.env.example copied to .env (issue 13, item 10)', () => {
+  it('leaves REDIS_URL unset, so pnpm start still finds or starts its own Redis', async () => {
+    const vars = parseDotenv(readFileSync(join(import.meta.dirname, '../../.env.example'), 'utf8'))
+    const env: Record<string, string | undefined> = { PATH: '/usr/bin' }
+    applyEnv(env, vars)
+    expect(env.REDIS_URL ?? '').toBe('')
+    const started = vi.fn(async () => ({ url: 'redis://127.0.0.1:1', child: null as never, exited: new Promise<void>(() => {}), stop: async () => {} }))
+    const resolved = await resolveRedis({ env, dataDir: tempDir('envex'), port: 1, probe: async () => null, findBinary: () => '/usr/bin/redis-server', startEmbedded: started })
+    expect(resolved.source).toBe('embedded')
+    expect(started).toHaveBeenCalled()
+  })
+
+  it('leaves API_KEYS unset, so the README samples (sk-threadwork-dev) work on loopback', () => {
+    const vars = parseDotenv(readFileSync(join(import.meta.dirname, '../../.env.example'), 'utf8'))
+    expect(vars.API_KEYS ?? '').toBe('')
+    expect(vars.HOST ?? '').toBe('')
   })
 })
 

@@ -38,6 +38,15 @@ describe('API without API_KEYS', () => {
     expect(line.host).toBe('127.0.0.1')
     const res = await fetch(`http://127.0.0.1:${line.port}/v1/assistants`, { headers: { authorization: 'Bearer sk-threadwork-dev' } })
     expect(res.status).toBe(200)
+
+    // No upstream configured (issue 13, item 12): one line at start, and runs refused naming the setting.
+    expect(api.output.filter((l) => l.includes('UPSTREAM_BASE_URL'))).toHaveLength(1)
+    const post = (path: string, body: unknown) =>
+      fetch(`http://127.0.0.1:${line.port}/v1${path}`, { method: 'POST', headers: { authorization: 'Bearer sk-threadwork-dev', 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const assistant = (await (await post('/assistants', { model: 'gpt-4o' })).json()) as { id: string }
+    const run = await post('/threads/runs', { assistant_id: assistant.id })
+    expect(run.status).toBe(400)
+    expect(((await run.json()) as { error: { message: string } }).error.message).toMatch(/UPSTREAM_BASE_URL/)
     api.kill('SIGTERM')
     await api.exited
   })

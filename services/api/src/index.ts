@@ -30,6 +30,7 @@ const router = await routerFromSettings(env).catch((err: Error) => {
   process.stderr.write(`Invalid configuration: PROVIDERS_FILE ${err.message}\n`)
   process.exit(1)
 })
+if (router.providers().length === 0) log.warn('no model provider configured: runs will fail until UPSTREAM_BASE_URL (or PROVIDERS_FILE) is set')
 const redis = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'request', name: 'threadwork-api' })
 redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
 const stores = createStores(redis, env.REDIS_PREFIX, env.REDIS_SHARDS)

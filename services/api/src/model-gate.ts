@@ -16,7 +16,9 @@ export function createModelGate(statusOf: ModelStatusOf) {
   const refuse = (model: string, status: ModelStatus, param: string) =>
     status === 'not_found'
       ? ApiError.invalid(`The requested model '${model}' does not exist.`, param, 'model_not_found')
-      : ApiError.invalid(`The model '${model}' does not exist or is not served by any configured provider.`, param, 'model_not_found')
+      : status === 'unconfigured'
+        ? ApiError.invalid(`No model provider is configured, so the model '${model}' cannot run: set UPSTREAM_BASE_URL (and UPSTREAM_API_KEY) or PROVIDERS_FILE, then restart.`, param, 'model_not_found')
+        : ApiError.invalid(`The model '${model}' does not exist or is not served by any configured provider.`, param, 'model_not_found')
   return {
     /** For a run (create-run, create-thread-and-run, turns): the model must be served. */
     async forRun(model: string, param = 'model'): Promise<void> {

@@ -238,7 +238,11 @@ export function createRunExecutor(deps: ExecutorDeps) {
     if (completionBudget !== null && completionBudget <= 0) return incomplete('max_completion_tokens', usedSoFar)
     const resolved = deps.router.resolve(run.model)
     if (!resolved) {
-      throw new UpstreamError({ retryable: false, code: 'invalid_prompt', status: null, retryAfterMs: null, message: `The model '${run.model}' is not served by any configured provider.` })
+      const message =
+        deps.router.providers().length === 0
+          ? `No model provider is configured: set UPSTREAM_BASE_URL (and UPSTREAM_API_KEY) or PROVIDERS_FILE for the worker, then restart it.`
+          : `The model '${run.model}' is not served by any configured provider.`
+      throw new UpstreamError({ retryable: false, code: 'invalid_prompt', status: null, retryAfterMs: null, message })
     }
     // The model's own window (its route's setting, else CONTEXT_WINDOW_TOKENS): `auto` truncation
     // fits the thread into it; only the caller's max_prompt_tokens makes a run incomplete (issue 12 item 1).
