@@ -1,6 +1,8 @@
 /**
  * `redis-server` arguments for the embedded development Redis. Mirrors infra/redis.conf on the
- * settings BullMQ depends on: AOF with a 1 s fsync (a crash loses at most ~1 s), and `noeviction`,
+ * settings BullMQ depends on: AOF fsynced on every write (`always`: Debian's Redis 7.0 has no
+ * WAITAOF, and a development box writes little, so the API's 2xx can honestly mean "on disk" and
+ * it has nothing to warn about), and `noeviction`,
  * the only policy under which BullMQ's queues stay correct. RDB snapshots are off (`save ""`):
  * the AOF is the persistence.
  * @param {{ port: number, dir: string }} opts
