@@ -33,7 +33,12 @@ const all = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts')).sort()
 if (args.includes('--help') || args.includes('-h')) {
   // Each module's first doc-comment line says what it measures (read as text: importing loads the services' code).
   const { readFile } = await import('node:fs/promises')
-  const about = async (f: string) => /\/\*\*\s*\n?\s*\*?\s*(.+)/.exec(await readFile(`${dir}${f}`, 'utf8'))?.[1]?.trim() ?? ''
+  const about = async (f: string) => {
+    const doc = /\/\*\*([\s\S]*?)\*\//.exec(await readFile(`${dir}${f}`, 'utf8'))?.[1] ?? ''
+    const text = doc.split('\n').map((l) => l.replace(/^\s*\*\s?/, '').trim()).join(' ').replace(/\s+/g, ' ').trim()
+    const sentence = /^(.+?[^\d\s]\.)(\s|$)/.exec(text)?.[1] ?? text
+    return sentence.length > 110 ? `${sentence.slice(0, 109)}…` : sentence
+  }
   console.log('usage: pnpm bench [name…] [--scale <x>]\n\nbenches (a name runs those whose file name contains it):')
   for (const f of all) console.log(`  ${f.replace(/\.bench\.ts$/, '').padEnd(12)} ${await about(f)}`)
   console.log('\n--scale <x>  multiply the load sizes of benches that support it (cost), e.g. 0.1 on a busy machine')
