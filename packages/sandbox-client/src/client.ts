@@ -79,9 +79,12 @@ export function createSandboxClient(opts: SandboxClientOptions): SandboxClient {
     return new SandboxUnavailableError([reason ?? NO_SANDBOX_MESSAGE, detail].filter(Boolean).join(' '))
   }
 
-  async function pickHost(exclude: Set<string>): Promise<string> {
+  async function pickHost(exclude: Map<string, string>): Promise<string> {
     const hosts = (await liveHosts(opts.redis, opts.keyPrefix)).filter((h) => !exclude.has(h.url))
-    if (hosts.length === 0) throw await unavailable(exclude.size > 0 ? `(${exclude.size} registered host(s) did not answer or were full)` : undefined)
+    if (hosts.length === 0) {
+      const why = [...exclude].map(([url, reason]) => `${url}: ${reason}`).join('; ')
+      throw await unavailable(exclude.size > 0 ? `(registered hosts that did not take the call: ${why})` : undefined)
+    }
     const fewest = Math.min(...hosts.map((h) => h.sessions))
     const best = hosts.filter((h) => h.sessions === fewest)
     return best[Math.floor(Math.random() * best.length)]!.url
@@ -93,7 +96,7 @@ export function createSandboxClient(opts: SandboxClientOptions): SandboxClient {
     const recordKey = keys.session(req.sessionKey)
     const recorded = await opts.redis.get(recordKey)
     const live = new Set((await liveHosts(opts.redis, opts.keyPrefix)).map((h) => h.url))
-    const exclude = new Set<string>()
+    const exclude = new Map<string, string>()
     let lostHost = recorded !== null && !live.has(recorded)
     let host = recorded !== null && !lostHost ? recorded : await pickHost(exclude)
     const body = {
@@ -113,16 +116,16 @@ export function createSandboxClient(opts: SandboxClientOptions): SandboxClient {
           headers: { ...auth, 'content-type': 'application/json' },
           body: JSON.stringify({ ...body, resume }),
         })
-      } catch {
+      } catch (err) {
         // Not reachable (crashed between heartbeats, partitioned): a fresh session elsewhere.
-        exclude.add(host)
+        exclude.set(host, `unreachable (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message})`)
         if (resume) lostHost = true
         host = await pickHost(exclude)
         continue
       }
       if (response.status === 503) {
         const parsed = WireError.safeParse(await response.json().catch(() => null))
-        exclude.add(host)
+        exclude.set(host, parsed.success ? parsed.data.error.message : 'answered 503')
         if (resume) lostHost = true
         if (parsed.success && parsed.data.error.code !== 'sandbox_full') throw await unavailable(parsed.data.error.message)
         host = await pickHost(exclude)

@@ -82,6 +82,10 @@ export async function startSandboxServer(env: SandboxEnv, deps: { redis: Redis; 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: env.SANDBOX_PORT, hostname: env.SANDBOX_HOST }, () => resolve(s))
   })
+  // Idle keep-alive connections are closed by the client (undici: after ~4 s), never by us: a
+  // server-side close racing a worker's next POST resets it mid-body (seen with 40 MB of input
+  // files), and an execute POST is not safe to retry blindly.
+  ;(server as { keepAliveTimeout?: number }).keepAliveTimeout = 0
   const port = (server.address() as AddressInfo).port
   const url = env.SANDBOX_ADVERTISE_URL?.replace(/\/$/, '') ?? `http://${env.SANDBOX_HOST.includes(':') ? `[${env.SANDBOX_HOST}]` : env.SANDBOX_HOST}:${port}`
 

@@ -59,7 +59,7 @@ export async function startSandboxHarness(overrides: Record<string, string> = {}
   const env = envOf(overrides)
   const servers: SandboxServer[] = []
   const start = async (o: Record<string, string>) => {
-    const s = await startSandboxServer(envOf(o), { redis: fixture.redis, log: () => undefined })
+    const s = await startSandboxServer(envOf(o), { redis: fixture.redis, log: process.env.SANDBOX_TEST_LOG ? (level, msg, fields) => console.error(level, msg, fields ?? '') : () => undefined })
     servers.push(s)
     return s
   }
