@@ -228,9 +228,24 @@ describe('tool_resources and attachments', () => {
     expect((await client.beta.threads.retrieve(thread.id)).tool_resources?.file_search?.vector_store_ids).toEqual([storeId])
     expect((await storeSettled(client, storeId!)).file_counts).toMatchObject({ completed: 2, total: 2 })
 
-    // Also on thread create, and a code_interpreter-only attachment adds nothing to a store.
+    // Also on thread create; a code_interpreter-only attachment adds nothing to a store.
     const t2 = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: n.id, tools: [{ type: 'file_search' }] }] }] })
     expect(t2.tool_resources?.file_search?.vector_store_ids).toEqual([idOf('vs')])
+    const t3 = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: n.id, tools: [{ type: 'code_interpreter' }] }] }] })
+    expect(t3.tool_resources?.file_search).toBeUndefined()
+
+    // And on a turn (Threadwork's own endpoint): the file joins the thread's store when the turn is accepted.
+    const assistant = await client.beta.assistants.create({ model: 'fake-model', tools: [{ type: 'file_search' }] })
+    const t4 = await client.beta.threads.create()
+    const res = await fetch(`${stack.api.baseURL}/threads/${t4.id}/turns`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.api.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ assistant_id: assistant.id, content: 'read it', attachments: [{ file_id: o.id, tools: [{ type: 'file_search' }] }] }),
+    })
+    expect(res.status).toBe(202)
+    const t4Store = (await client.beta.threads.retrieve(t4.id)).tool_resources?.file_search?.vector_store_ids?.[0]
+    expect(t4Store).toEqual(idOf('vs'))
+    expect((await client.vectorStores.files.list(t4Store!)).data.map((f) => f.id)).toEqual([o.id])
   })
 })
 

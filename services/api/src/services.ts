@@ -37,6 +37,6 @@ export function createServices(deps: ServicesDeps) {
   const attachments: AttachmentService = createAttachmentService({ stores: deps.stores, files })
   const runs = createRunService({ ...deps, vectorStores: vectorStores.api, attachments })
   const modelGate = createModelGate(deps.modelStatus)
-  const turns = createTurnService({ stores: deps.stores, queues: deps.queues, runs, modelGate, attachments })
+  const turns = createTurnService({ stores: deps.stores, queues: deps.queues, runs, modelGate, attachments, vectorStores: vectorStores.api })
   return { runs, turns, modelGate, files, uploads, attachments, vectorStores: vectorStores.api, closeQueues: vectorStores.close }
 }

@@ -12,9 +12,13 @@ export interface TurnServiceDeps {
   modelGate: ModelGate
   /** Attachment checks and their effect on the thread (files API); absent: attachments are stored as given. */
   attachments?: AttachmentService
+  /** file_search attachments go to the thread's vector store when the turn is accepted; absent: not. */
+  vectorStores?: VectorStoresApi | null
 }
 
 import type { AttachmentService } from '../attachments/attachment-service.js'
+import type { VectorStoresApi } from '../vector-stores/deps.js'
+import { attachMessageFiles } from '../vector-stores/resolve.js'
 
 export type TurnService = ReturnType<typeof createTurnService>
 
@@ -30,6 +34,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     await deps.modelGate.forRun(model, 'run.model')
     checkToolChoice(params.run?.tool_choice, params.run?.tools ?? assistant.tools, 'run.tool_choice')
     await deps.attachments?.check(project, [params])
+    await deps.vectorStores?.toolResources.checkAttachments(project, params.attachments)
   }
 
   async function accept(project: string, threadId: string, turnId: string, params: TurnCreateParams): Promise<Turn> {
@@ -50,6 +55,8 @@ export function createTurnService(deps: TurnServiceDeps) {
       callback_url: params.callback_url ?? null,
     }
     await stores.turns.create(project, turn, request)
+    // Its file_search files join the thread's store now (as a message's would), ahead of the run.
+    await attachMessageFiles(deps.vectorStores, project, threadId, [params])
     // If this fails the turn still waits in the mailbox; the reconciler re-adds the drain.
     await queues.enqueueDrain(threadId)
     return turn
