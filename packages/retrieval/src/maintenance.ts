@@ -14,7 +14,7 @@ export const VECTOR_INDEX_MIN_ROWS = 20_000
 
 /**
  * Keeps a store's indexes fit for search after a write. Must run on the store's one writer.
- * - The BM25 full-text index is built on the first write.
+ * - The BM25 full-text index and a B-tree on file_id are built on the first write.
  * - Once REINDEX_AFTER_ROWS rows are unindexed (or on `force`), LanceDB's `optimize` runs:
  *   compaction of small fragments, index update with the new rows (FTS and vector), and removal
  *   of versions older than ten minutes (no reader holds one that long; LanceDB's default keeps a
@@ -26,6 +26,9 @@ export async function maintainIndexes(table: Table, opts: { force?: boolean; vec
   const stats = await table.indexStats(FTS_INDEX)
   if (!stats) {
     await table.createIndex(COLUMNS.text, { config: lancedb.Index.fts(), replace: true })
+    // B-tree on file_id: every write's "is this file indexed yet?", deletes and filtered searches
+    // (`file_id IN (…)`) look rows up by file instead of reading the column of every chunk.
+    await table.createIndex(COLUMNS.fileId, { config: lancedb.Index.btree(), replace: true })
   } else if (opts.force || stats.numUnindexedRows >= REINDEX_AFTER_ROWS) {
     await table.optimize({ cleanupOlderThan: new Date(Date.now() - 10 * 60_000) })
   }

@@ -174,7 +174,7 @@ describe('openVectorIndex: ANN vector index', () => {
     await index.replaceFileChunks('file-zoo', withVectors(CORPUS.zoo.paragraphs), { filename: CORPUS.zoo.filename })
     const { connect } = await import('@lancedb/lancedb')
     const table = await (await connect(dir)).openTable(id)
-    expect((await table.listIndices()).map((i) => i.name).sort()).toEqual(['text_idx', 'vector_idx'])
+    expect((await table.listIndices()).map((i) => i.name).sort()).toEqual(['file_id_idx', 'text_idx', 'vector_idx'])
     // Rows written after training are searched too (scanned until the next optimize folds them in).
     await index.replaceFileChunks('file-rocket', withVectors(CORPUS.rocket.paragraphs), { filename: CORPUS.rocket.filename })
     expect((await index.search({ queries: ['giraffes lettuce platform'] }))[0]).toMatchObject({ file_id: 'file-zoo' })
