@@ -110,6 +110,11 @@ export const ApiEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).merge(Webhook
   HOST: z.string().optional(),
   API_KEYS: ApiKeys.optional(),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * `true`: the API sits behind a TLS-terminating proxy that sets X-Forwarded-Proto/Host/For; the
+   * dashboard's origin check, its cookie's Secure flag and its sign-in throttle follow them.
+   */
+  TRUST_PROXY: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
   /** Largest accepted request body. */
   MAX_BODY_BYTES: positiveInt.default(2 * 1024 * 1024),
   /** `auto`: answer 2xx to a write only once it is on disk, as Redis allows (WAITAOF on ≥ 7.2); `off`: never wait. */

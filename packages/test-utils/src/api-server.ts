@@ -48,7 +48,7 @@ export interface ApiServerOptions {
   /** REDIS_SHARDS (hash-tagged shards of the key space and queues); default 1. */
   shards?: number
   /** The operator surface as `pnpm start` has it: `/metrics`, durable writes, and `/admin/queues` when `adminToken` is set. */
-  operations?: { adminToken?: string; durableWrites?: 'auto' | 'off' }
+  operations?: { adminToken?: string; durableWrites?: 'auto' | 'off'; trustProxy?: boolean }
   /** Where the API logs (default: silent, or TEST_LOG_LEVEL). */
   log?: AppDeps['log']
   /**
@@ -116,6 +116,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         log,
         adminToken: opts.operations.adminToken,
         durableWrites: opts.operations.durableWrites ?? 'auto',
+        trustProxy: opts.operations.trustProxy,
       })
     : null
   const router: ProviderRouter = createProviderRouter({

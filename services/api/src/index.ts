@@ -45,6 +45,7 @@ const ops = createOperations({
   durableWaitTimeoutMs: env.DURABLE_WAIT_TIMEOUT_MS,
   metricsToken: env.METRICS_TOKEN,
   processMetrics: true,
+  trustProxy: env.TRUST_PROXY,
 })
 if (!env.ADMIN_TOKEN) log.info('ADMIN_TOKEN is unset: the queue dashboard (/admin/queues) is disabled')
 

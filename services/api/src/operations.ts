@@ -18,6 +18,8 @@ export interface OperationsOptions {
   durableWaitTimeoutMs?: number
   processMetrics?: boolean
   metricsToken?: string
+  /** `TRUST_PROXY`: honour X-Forwarded-Proto/Host/For from a TLS-terminating proxy (dashboard origin check, Secure cookie). */
+  trustProxy?: boolean
 }
 
 export interface Operations {
@@ -61,7 +63,7 @@ export function createOperations(opts: OperationsOptions): Operations {
           },
         })
   return {
-    admin: opts.adminToken ? { token: opts.adminToken, queues } : null,
+    admin: opts.adminToken ? { token: opts.adminToken, queues, redis: opts.redis, prefix: k.prefix, trustProxy: opts.trustProxy } : null,
     metrics,
     durability,
     queues,

@@ -4,7 +4,9 @@ import { HonoAdapter } from '@bull-board/hono'
 import { serveStatic } from '@hono/node-server/serve-static'
 import type { Queue } from 'bullmq'
 import { Hono } from 'hono'
+import type { RedisClient } from '@threadwork/storage'
 import { loginHandlers, requireAdmin } from './admin-auth.js'
+import { createAdminSessions } from './admin-sessions.js'
 import { redactJobData } from './redact.js'
 
 export interface AdminOptions {
@@ -12,6 +14,11 @@ export interface AdminOptions {
   token: string
   /** Every queue to show: all drain shards and all webhook delivery shards. */
   queues: readonly Queue[]
+  /** Where sessions and the sign-in throttle live (`<prefix>:admin-session:*`). */
+  redis: RedisClient
+  prefix: string
+  /** `TRUST_PROXY` (admin-auth.ts). */
+  trustProxy?: boolean
 }
 
 /** Where the app mounts these routes; bull-board needs the full path for its links and assets. */
@@ -35,8 +42,9 @@ export function adminRoutes(opts: AdminOptions) {
   })
   createBullBoard({ queues: adapters, serverAdapter, options: { uiConfig: { boardTitle: 'Threadwork queues' } } })
 
-  const auth = loginHandlers(opts.token, ADMIN_BASE, QUEUES_PATH)
-  const guard = requireAdmin(opts.token, auth.loginPath)
+  const authOptions = { token: opts.token, sessions: createAdminSessions(opts.redis, opts.prefix), trustProxy: opts.trustProxy }
+  const auth = loginHandlers(authOptions, ADMIN_BASE, QUEUES_PATH)
+  const guard = requireAdmin(authOptions, auth.loginPath)
   const app = new Hono()
   app.get('/login', auth.page)
   app.post('/login', auth.submit)
