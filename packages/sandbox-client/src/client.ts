@@ -93,6 +93,8 @@ export function createSandboxClient(opts: SandboxClientOptions): SandboxClient {
   async function execute(req: ExecuteOptions): Promise<ExecuteResult> {
     const key = SessionKey.safeParse(req.sessionKey)
     if (!key.success) throw new TypeError(`sessionKey ${key.error.issues[0]?.message ?? 'is invalid'}`)
+    // Cancelled before it started: nothing runs.
+    if (req.signal?.aborted) return { outputs: [], files: [], sessionRestarted: false, status: 'cancelled' }
     const recordKey = keys.session(req.sessionKey)
     const recorded = await opts.redis.get(recordKey)
     const live = new Set((await liveHosts(opts.redis, opts.keyPrefix)).map((h) => h.url))

@@ -186,6 +186,9 @@ describe('sandbox client without any host', () => {
       // A recorded reason (set by `pnpm start` or a host whose self-check failed) wins.
       await f.redis.set(sandboxKeys(f.prefix).unavailable, 'code_interpreter is unavailable: bwrap not found.')
       await expect(client.execute({ sessionKey: 'k', code: '1' })).rejects.toThrow('code_interpreter is unavailable: bwrap not found.')
+      // Already cancelled: nothing is run (or looked up), whatever the hosts.
+      expect(await client.execute({ sessionKey: 'k', code: '1', signal: AbortSignal.abort() })).toEqual({ outputs: [], files: [], sessionRestarted: false, status: 'cancelled' })
+      await expect(client.execute({ sessionKey: 'has space', code: '1' })).rejects.toBeInstanceOf(TypeError)
     } finally {
       await f.cleanup()
     }
