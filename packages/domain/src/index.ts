@@ -153,6 +153,5 @@ export {
   VectorStoreSearchParams,
   VectorStoreSearchResult,
   VectorStoreSearchResultsPage,
-  matchesFilter,
 } from './resources/vector-store-search.js'
 export type { AttributeFilter } from './resources/vector-store-search.js'

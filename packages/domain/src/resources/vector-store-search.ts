@@ -86,32 +86,3 @@ export const VectorStoreSearchResultsPage = z
   })
   .openapi('VectorStoreSearchResultsPage')
 export type VectorStoreSearchResultsPage = z.infer<typeof VectorStoreSearchResultsPage>
-
-/** True when `attributes` satisfy `filter` (OpenAI's semantics: a missing key never matches a comparison but `ne`/`nin`). */
-export function matchesFilter(filter: AttributeFilter, attributes: Record<string, string | number | boolean> | null | undefined): boolean {
-  if ('filters' in filter) {
-    return filter.type === 'and' ? filter.filters.every((f) => matchesFilter(f, attributes)) : filter.filters.some((f) => matchesFilter(f, attributes))
-  }
-  const has = attributes != null && Object.hasOwn(attributes, filter.key)
-  const actual = has ? attributes![filter.key] : undefined
-  const v = filter.value
-  switch (filter.type) {
-    case 'eq':
-      return has && actual === v
-    case 'ne':
-      return !has || actual !== v
-    case 'in':
-      return has && Array.isArray(v) && (v as unknown[]).includes(actual)
-    case 'nin':
-      return !has || !(Array.isArray(v) && (v as unknown[]).includes(actual))
-    default: {
-      if (!has || typeof actual === 'boolean' || typeof v === 'boolean' || Array.isArray(v) || typeof actual !== typeof v) return false
-      const a = actual as string | number
-      const b = v as string | number
-      if (filter.type === 'gt') return a > b
-      if (filter.type === 'gte') return a >= b
-      if (filter.type === 'lt') return a < b
-      return a <= b
-    }
-  }
-}
