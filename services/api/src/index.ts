@@ -4,7 +4,7 @@ import { createLogger } from '@threadwork/logger'
 import { createModelCheck, routerFromSettings } from '@threadwork/model-client'
 import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
 import { createDrainQueues } from '@threadwork/queue'
-import { createRedisClient, createStores } from '@threadwork/storage'
+import { createRedisClient, createStores, logRedisTroubleOnce } from '@threadwork/storage'
 import { createApp } from './app.js'
 import { createWebhookPolicy } from './webhook-policy.js'
 import { createModels } from './models.js'
@@ -32,7 +32,7 @@ const router = await routerFromSettings(env).catch((err: Error) => {
 })
 if (router.providers().length === 0) log.warn('no model provider configured: runs will fail until UPSTREAM_BASE_URL (or PROVIDERS_FILE) is set')
 const redis = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'request', name: 'threadwork-api' })
-redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
+logRedisTroubleOnce(redis, log)
 const stores = createStores(redis, env.REDIS_PREFIX, env.REDIS_SHARDS)
 const queues = createDrainQueues(redis, stores.keys)
 const ops = createOperations({

@@ -1,6 +1,6 @@
 import { WebhooksEnv, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
-import { createRedisClient } from '@threadwork/storage'
+import { createRedisClient, logRedisTroubleOnce } from '@threadwork/storage'
 import type { Redis } from 'ioredis'
 import { startDispatcher } from './dispatcher.js'
 import { createWebhookMetrics } from './metrics.js'
@@ -14,7 +14,7 @@ const connect = (name: string) => {
   // REDIS_CLUSTER_NODES set: an ioredis Cluster. It answers the commands used here like a single
   // connection (every key is hash-tagged), hence the cast.
   const c = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'worker', name }) as Redis
-  c.on('error', (err) => log.warn({ err: err.message, connection: name }, 'redis connection error'))
+  logRedisTroubleOnce(c, log, { connection: name })
   return c
 }
 const redis = connect('threadwork-webhooks')

@@ -5,7 +5,7 @@ import { routerFromSettings, warmUpTokenizer } from '@threadwork/model-client'
 import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
 import { embedderFromSettings } from '@threadwork/retrieval'
 import { type JobCatalog, createDrainQueues } from '@threadwork/queue'
-import { createRedisClient, createStores, observeRunCommits } from '@threadwork/storage'
+import { createRedisClient, createStores, logRedisTroubleOnce, observeRunCommits } from '@threadwork/storage'
 import { type Job, Worker } from 'bullmq'
 import { createCancelRegistry } from './cancel-registry.js'
 import { createLiveEvents } from './live-events.js'
@@ -30,7 +30,7 @@ const router = await routerFromSettings(env).catch((err: Error) => {
 const target = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }
 const redis = createRedisClient(target, { role: 'worker', name: 'threadwork-worker' })
 const subscriber = createRedisClient(target, { role: 'worker', name: 'threadwork-worker-sub' })
-for (const c of [redis, subscriber]) c.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
+for (const c of [redis, subscriber]) logRedisTroubleOnce(c, log)
 const stores = createStores(redis, env.REDIS_PREFIX, env.REDIS_SHARDS)
 const queues = createDrainQueues(redis, stores.keys)
 const cancels = createCancelRegistry()
