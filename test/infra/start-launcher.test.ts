@@ -367,7 +367,7 @@ describe('superviseProcesses', () => {
   it('prefixes each child’s stdout and stderr with its name', async () => {
     const out = captureOutput()
     const sup = supervise({ processes: scripts({ api: fakeService(), worker: fakeService() }), write: out.write, log: () => {} })
-    await vi.waitFor(() => expect(out.lines().filter((l) => l.includes('a line on stderr'))).toHaveLength(2))
+    await vi.waitFor(() => expect(out.lines().filter((l) => l.includes('a line on stderr'))).toHaveLength(2), { timeout: 20_000 })
     expect(out.lines('stdout')).toEqual(expect.arrayContaining([expect.stringMatching(/^\[api\] ready /), expect.stringMatching(/^\[worker\] ready /)]))
     expect(out.lines('stderr')).toEqual(expect.arrayContaining(['[api] a line on stderr', '[worker] a line on stderr']))
     expect(await sup.stop()).toEqual({ code: 0, failed: null })
@@ -404,7 +404,7 @@ describe('superviseProcesses', () => {
       write: out.write,
       log: (m) => logs.push(m),
     })
-    await vi.waitFor(() => expect(out.lines().filter((l) => l.includes('ready'))).toHaveLength(2))
+    await vi.waitFor(() => expect(out.lines().filter((l) => l.includes('ready'))).toHaveLength(2), { timeout: 20_000 })
     const started = Date.now()
     expect(await sup.stop()).toEqual({ code: 0, failed: null })
     expect(Date.now() - started).toBeGreaterThanOrEqual(380)
@@ -421,9 +421,9 @@ describe('superviseProcesses', () => {
       write: out.write,
       log: () => {},
     })
-    await vi.waitFor(() => expect(out.text()).toContain('ready'))
+    await vi.waitFor(() => expect(out.text()).toContain('ready'), { timeout: 20_000 })
     void sup.stop()
-    await vi.waitFor(() => expect(out.text()).toContain('ignoring SIGTERM'))
+    await vi.waitFor(() => expect(out.text()).toContain('ignoring SIGTERM'), { timeout: 20_000 })
     const started = Date.now()
     expect(await sup.stop()).toEqual({ code: 0, failed: null })
     expect(Date.now() - started).toBeLessThan(5000)
@@ -507,7 +507,7 @@ describe('runLauncher', () => {
       write: out.write,
       build,
     })
-    await vi.waitFor(() => expect(out.lines().filter((l) => / ready /.test(l))).toHaveLength(3))
+    await vi.waitFor(() => expect(out.lines().filter((l) => / ready /.test(l))).toHaveLength(3), { timeout: 20_000 })
     expect(build).not.toHaveBeenCalled()
     expect(out.lines('stdout')).toContain('[api] ready REDIS_URL=redis://user:secret@example.invalid:6390 FROM_DOTENV=loaded PRESET=from-dotenv')
     expect(out.text()).toContain('[start] Redis: redis://user:***@example.invalid:6390 (from REDIS_URL)')

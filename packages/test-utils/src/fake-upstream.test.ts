@@ -175,10 +175,10 @@ describe('failures', () => {
     const reading = (async () => {
       for await (const chunk of stream) seen.push(chunk.choices[0]?.delta.content ?? '')
     })()
-    await vi.waitFor(() => expect(seen).toEqual(['', 'one ', 'two ']))
+    await vi.waitFor(() => expect(seen).toEqual(['', 'one ', 'two ']), { timeout: 20_000 })
     controller.abort()
     await reading.catch(() => undefined)
-    await vi.waitFor(() => expect(upstream.requests[0]?.aborted).toBe(true))
+    await vi.waitFor(() => expect(upstream.requests[0]?.aborted).toBe(true), { timeout: 20_000 })
   })
 
   it('resets the connection: APIConnectionError before any byte', async () => {
