@@ -67,6 +67,10 @@ async function startService(env: Record<string, string>): Promise<{ child: Child
     })
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()))
     child.once('exit', (code) => reject(new Error(`sandbox exited (${code}):\n${out}`)))
+  }).catch((err: Error) => {
+    // Never leave a half-started service behind.
+    child.kill('SIGKILL')
+    throw err
   })
   return { child, url }
 }
