@@ -10,8 +10,8 @@
  * 2. Search at 1,000 and 100,000 chunks: hybrid (BM25 + vector, fused, reranked), keyword-only,
  *    and beside them a brute-force scan of the same vectors (a JavaScript dot product over one
  *    Float32Array, top 20) in the same run. Chunks are ~120 words (shorter than auto's 800 tokens,
- *    so the 100k store builds in a minute or two), written 1,000 per file, then one optimize
- *    (BM25 index, IVF-PQ vector index past 20,000 rows). Goal: p99 ≤ 30 ms at 100,000.
+ *    so the 100k store builds in minutes), written 1,000 per file with the usual maintenance, then
+ *    one final optimize (IVF-PQ vector index past 20,000 rows). Goal: p99 ≤ 30 ms at 100,000.
  *
  * `RETRIEVAL_BENCH_CHUNKS=1000,20000` changes the store sizes; `RETRIEVAL_BENCH_MB=4` the corpus.
  * Figures are printed, never asserted. Everything is written under a temp dir, removed at the end.
@@ -144,7 +144,10 @@ async function ingestion(baseURL: string, dir: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 async function searchAt(size: number, dir: string): Promise<void> {
-  const index = await openVectorIndex({ uri: join(dir, `search-${size}`) }, `vs_${size}`, { autoMaintain: false })
+  // Maintained as ingestion maintains it (BM25 index at the first write, optimize every 4,096
+  // rows): one index build over 100 fragments at the end stalled LanceDB 0.31 here (0 % CPU for
+  // minutes), and is not what a store sees anyway.
+  const index = await openVectorIndex({ uri: join(dir, `search-${size}`) }, `vs_${size}`)
   const matrix = new Float32Array(size * DIMS)
   const texts: string[] = []
   const perFile = 1000
@@ -196,7 +199,7 @@ async function searchAt(size: number, dir: string): Promise<void> {
   }
   printTable(`retrieval: search over ${size.toLocaleString('en')} chunks (${DIMS} dims, ~120 words each)`, samples as Sample[], [
     '',
-    `built in ${writeS.toFixed(1)} s (${Math.ceil(size / perFile)} files of ≤ ${perFile} chunks) + optimize ${optimizeS.toFixed(1)} s (BM25 index${size >= 20_000 ? ', IVF-PQ vector index' : ''})`,
+    `built in ${writeS.toFixed(1)} s (${Math.ceil(size / perFile)} files of ≤ ${perFile} chunks) (BM25 index kept up to date) + final optimize ${optimizeS.toFixed(1)} s${size >= 20_000 ? ' (IVF-PQ vector index trained during the build)' : ''}`,
     `hybrid p99 vs brute-force scan p99: ×${((samples[0] as Sample).p99 / (samples[2] as Sample).p99).toFixed(2)}; hybrid p99 ${(samples[0] as Sample).p99.toFixed(1)} ms (goal ≤ 30 ms at 100,000)`,
     `the query's source chunk in hybrid's top 20: ${found}/50`,
   ])
