@@ -22,6 +22,9 @@ export const EXPIRY_BACKSTOP_GRACE_MS = 2000
  */
 export function createDrainQueues(connection: ConnectionOptions, k: Keys) {
   const queues: ShardQueue[] = Array.from({ length: k.shards }, (_, shard) => new Queue(k.drainQueue(shard), { connection, prefix: k.prefix }))
+  // The connection is the caller's, whose owner logs its trouble once per outage; without a listener
+  // BullMQ prints a stack trace per reconnect attempt while Redis is down.
+  for (const q of queues) q.on('error', () => {})
   const queueFor = (threadId: string) => queues[k.shardOf(threadId)]!
 
   return {

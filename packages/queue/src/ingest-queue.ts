@@ -16,6 +16,9 @@ export const ingestDedupId = (project: string, vectorStoreId: string) => `${proj
  */
 export function createIngestQueue(connection: ConnectionOptions, k: Keys) {
   const queue: IngestQueue = new Queue(k.ingestQueue, { connection, prefix: k.prefix })
+  // The connection is the caller's, whose owner logs its trouble once per outage; without a listener
+  // BullMQ prints a stack trace per reconnect attempt while Redis is down.
+  queue.on('error', () => {})
   return {
     queue,
     /** Signals "this store has work" (idempotent while a drain waits). */

@@ -1,13 +1,13 @@
 import { SandboxEnv, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
-import { createRedisClient } from '@threadwork/storage'
+import { createRedisClient, logRedisTroubleOnce } from '@threadwork/storage'
 import type { Redis } from 'ioredis'
 import { startSandboxServer } from './server.js'
 
 const env = loadEnvOrExit(SandboxEnv)
 const log = createLogger({ service: 'sandbox', level: env.LOG_LEVEL })
 const redis = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'worker', name: 'threadwork-sandbox' }) as Redis
-redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'))
+logRedisTroubleOnce(redis, log)
 
 const server = await startSandboxServer(env, { redis, log: (level, msg, fields) => log[level](fields ?? {}, msg) })
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { Logger } from '@threadwork/logger'
-import { createDeliverySlots, createWebhookEndpointStore, keys } from '@threadwork/storage'
+import { createDeliverySlots, createWebhookEndpointStore, isRedisConnectionError, keys } from '@threadwork/storage'
 import { Queue, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createDeliveryProcessor } from './deliver.js'
@@ -50,6 +50,8 @@ export async function startDispatcher(opts: DispatcherOptions) {
   const k = keys(opts.prefix, opts.shards)
   const endpoints = createWebhookEndpointStore(opts.redis, k)
   const queues = Array.from({ length: k.shards }, (_, shard) => new Queue<DeliveryJob>(k.webhookQueue(shard), { connection: opts.redis, prefix: k.prefix }))
+  // The shared connection's owner logs its trouble once per outage; unheard, BullMQ prints each attempt.
+  for (const q of queues) q.on('error', () => {})
   const http = createSafeDispatcher({ allowList: [...opts.allowPrivate], dnsTimeoutMs: opts.dnsTimeoutMs })
 
   const slots = createDeliverySlots(opts.redis, k)
@@ -86,7 +88,8 @@ export async function startDispatcher(opts: DispatcherOptions) {
       }),
   )
   for (const w of workers) {
-    w.on('error', (err) => opts.log.error({ err: err.message }, 'webhook worker error'))
+    // Connection errors are logged once per outage by the connection's owner (opts.connect).
+    w.on('error', (err) => isRedisConnectionError(err) || opts.log.error({ err: err.message }, 'webhook worker error'))
     w.on('failed', (job, err) => opts.log.warn({ jobId: job?.id, err: err.message }, 'webhook job failed'))
   }
 

@@ -5,7 +5,7 @@ import { routerFromSettings, warmUpTokenizer } from '@threadwork/model-client'
 import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
 import { embedderFromSettings } from '@threadwork/retrieval'
 import { type JobCatalog, createDrainQueues } from '@threadwork/queue'
-import { createRedisClient, createStores, logRedisTroubleOnce, observeRunCommits } from '@threadwork/storage'
+import { createRedisClient, createStores, isRedisConnectionError, logRedisTroubleOnce, observeRunCommits } from '@threadwork/storage'
 import { type Job, Worker } from 'bullmq'
 import { createCancelRegistry } from './cancel-registry.js'
 import { createLiveEvents } from './live-events.js'
@@ -31,6 +31,12 @@ const target = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }
 const redis = createRedisClient(target, { role: 'worker', name: 'threadwork-worker' })
 const subscriber = createRedisClient(target, { role: 'worker', name: 'threadwork-worker-sub' })
 for (const c of [redis, subscriber]) logRedisTroubleOnce(c, log)
+/** Every further connection (BullMQ workers' own) logs its trouble once per outage too. */
+const connect = (name: string) => {
+  const c = createRedisClient(target, { role: 'worker', name })
+  logRedisTroubleOnce(c, log, { connection: name })
+  return c
+}
 const stores = createStores(redis, env.REDIS_PREFIX, env.REDIS_SHARDS)
 const queues = createDrainQueues(redis, stores.keys)
 const cancels = createCancelRegistry()
@@ -60,7 +66,7 @@ const embedder = (() => {
 const vectorStores = createVectorStoreWorker({
   stores,
   redis,
-  workerConnection: () => createRedisClient(target, { role: 'worker', name: 'threadwork-worker-ingest' }),
+  workerConnection: () => connect('threadwork-worker-ingest'),
   files,
   storage,
   embedder,
@@ -114,7 +120,7 @@ async function processJob(job: Job<JobCatalog[keyof JobCatalog]>): Promise<unkno
 const workers = queues.queues.map(
   (q) =>
     new Worker(q.name, processJob, {
-      connection: createRedisClient(target, { role: 'worker', name: 'threadwork-worker-bullmq' }),
+      connection: connect('threadwork-worker-bullmq'),
       prefix: stores.keys.prefix,
       concurrency: env.WORKER_CONCURRENCY,
       // A crashed worker's runs come back after at most lockDuration + stalledInterval.
@@ -124,7 +130,8 @@ const workers = queues.queues.map(
     }),
 )
 for (const w of workers) {
-  w.on('error', (err) => log.error({ err: err.message }, 'worker error'))
+  // Connection errors are logged once per outage on the connection itself (connect above).
+  w.on('error', (err) => isRedisConnectionError(err) || log.error({ err: err.message }, 'worker error'))
   w.on('failed', (job, err) => {
     metrics.jobs.inc({ queue: w.name, name: job?.name ?? 'unknown', outcome: 'failed' })
     log.warn({ job: job?.name, jobId: job?.id, threadId: (job?.data as { threadId?: string } | undefined)?.threadId, err: err.message }, 'job failed')

@@ -4,7 +4,7 @@ import type { Logger } from '@threadwork/logger'
 import type { ObjectStorage } from '@threadwork/object-storage'
 import { type IngestQueues, createIngestQueue } from '@threadwork/queue'
 import { type Embedder, chunkText, chunkingOptionsOf, dropVectorIndex, extractText, openVectorIndex } from '@threadwork/retrieval'
-import { type RedisClient, type Stores, createIngestStore } from '@threadwork/storage'
+import { type RedisClient, type Stores, createIngestStore, isRedisConnectionError } from '@threadwork/storage'
 import { VECTOR_INDEX_NAME, createVectorStoreSearch } from '@threadwork/vector-stores'
 import { type Job, Worker } from 'bullmq'
 import { createIngestProcessor } from './processors/ingest-vector-store.js'
@@ -88,8 +88,11 @@ export function createVectorStoreWorker(deps: VectorStoreWorkerDeps): {
           maxStalledCount: 3,
         },
       )
-      worker.on('error', (err) => deps.log.error({ err: err.message }, 'ingest worker error'))
-      worker.on('failed', (job, err) => deps.log.warn({ job: job?.name, vectorStoreId: (job?.data as { vectorStoreId?: string })?.vectorStoreId, err: err.message }, 'ingest job failed'))
+      // Connection errors are logged once per outage by the connection's owner (workerConnection).
+      worker.on('error', (err) => isRedisConnectionError(err) || deps.log.error({ err: err.message }, 'ingest worker error'))
+      worker.on('failed', (job, err) =>
+        deps.log.warn({ job: job?.name, vectorStoreId: (job?.data as { vectorStoreId?: string })?.vectorStoreId, err: err.message }, 'ingest job failed'),
+      )
       await queues.installReconciler(deps.reconcileEveryMs)
       return worker
     },
