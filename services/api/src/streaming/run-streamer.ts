@@ -1,6 +1,6 @@
 import { ApiError, isTerminalRunStatus } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
-import type { RedisClient, Stores } from '@threadwork/storage'
+import { type RedisClient, type Stores, logRedisTroubleOnce } from '@threadwork/storage'
 import { Cluster } from 'ioredis'
 import type { Context } from 'hono'
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming'
@@ -194,10 +194,16 @@ export function createStreaming(deps: Omit<RunStreamerDeps, 'hub'> & { maxStream
   const redis = deps.stores.redis
   const hub = createEventHub({
     redis,
-    connect: (): RedisClient =>
-      redis instanceof Cluster
-        ? redis.duplicate()
-        : redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'threadwork-api-sse' }),
+    connect: (): RedisClient => {
+      const conn =
+        redis instanceof Cluster
+          ? redis.duplicate()
+          : redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'threadwork-api-sse' })
+      // A duplicate has no listeners: unheard, ioredis prints a stack trace per reconnect attempt
+      // while Redis is down. Logged once per outage, shared with the API's other connections.
+      logRedisTroubleOnce(conn, deps.log, { connection: 'threadwork-api-sse' })
+      return conn
+    },
     wakeKey: (group, reader) => deps.stores.keys.streamWake(group, reader),
     log: deps.log,
     maxStreamsPerReader: deps.maxStreamsPerReader,
