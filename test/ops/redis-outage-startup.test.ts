@@ -1,5 +1,5 @@
 /**
- * Redis unreachable (issue 13, item 10), on the built services as `pnpm start` runs them: at
+ * Redis unreachable (issue 13, item 10), on the built services (api, worker, webhooks, sandbox) as `pnpm start` runs them: at
  * start-up each prints one line with the fix and then retries quietly — no ECONNREFUSED stack
  * trace per connection and reconnect attempt (BullMQ queues and workers, subscribers, ingest
  * workers); and an API whose Redis goes away while a run is streamed (the event hub's blocking
@@ -29,7 +29,7 @@ async function closedPort(): Promise<number> {
 }
 
 /** Every line the built service prints (stdout and stderr) while pointed at a closed Redis port. */
-async function startAgainstClosedRedis(name: 'api' | 'worker' | 'webhooks', redisUrl?: string): Promise<{ lines: string[]; child: ChildProcess }> {
+async function startAgainstClosedRedis(name: 'api' | 'worker' | 'webhooks' | 'sandbox', redisUrl?: string): Promise<{ lines: string[]; child: ChildProcess }> {
   const dist = fileURLToPath(new URL(`../../services/${name}/dist/index.js`, import.meta.url))
   const env = {
     PATH: process.env.PATH ?? '',
@@ -38,6 +38,8 @@ async function startAgainstClosedRedis(name: 'api' | 'worker' | 'webhooks', redi
     LOG_LEVEL: 'info',
     UPSTREAM_BASE_URL: 'http://127.0.0.1:9/v1',
     UPSTREAM_API_KEY: 'x',
+    // The sandbox refuses to start without a token; it need not be able to run code for this.
+    SANDBOX_TOKEN: 'redis-outage-test-token',
   }
   const child = spawn(process.execPath, [dist], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
@@ -57,7 +59,7 @@ async function startAgainstClosedRedis(name: 'api' | 'worker' | 'webhooks', redi
 const redisLines = (lines: string[]) => lines.filter((l) => /Redis unreachable|ECONNREFUSED|ioredis/i.test(l))
 
 describe('start-up with Redis unreachable', () => {
-  it.each(['api', 'worker', 'webhooks'] as const)('%s prints one line with the fix, then retries quietly', async (name) => {
+  it.each(['api', 'worker', 'webhooks', 'sandbox'] as const)('%s prints one line with the fix, then retries quietly', async (name) => {
     const { lines, child } = await startAgainstClosedRedis(name)
     await expect.poll(() => lines.some((l) => l.includes('Redis unreachable')), { timeout: 60_000 }).toBe(true)
     // ioredis retries every 50 ms … 2 s: five more seconds are dozens of attempts on every connection.
