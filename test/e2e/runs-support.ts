@@ -38,6 +38,8 @@ export async function startRunStack(
     REDIS_PREFIX: api.prefix,
     UPSTREAM_BASE_URL: upstream.baseURL,
     UPSTREAM_API_KEY: 'x',
+    // Workers read and write Files where the API keeps them.
+    ...(api.storageDir ? { STORAGE_DIR: api.storageDir } : {}),
     // A crashed worker's runs come back within ~1.5× this; keep takeovers quick in tests.
     WORKER_LOCK_MS: '2000',
     ...opts.worker,

@@ -35,7 +35,6 @@ export async function startToolStack(opts: { sandbox?: boolean; api?: ApiServerO
     workers: 0,
     worker: { SANDBOX_TOKEN: sandboxToken, EMBEDDING_MODEL, RECONCILE_EVERY_MS: '1000', RECONCILE_STALE_MS: '2000', ...opts.worker },
   })
-  stack.workerEnv.STORAGE_DIR = stack.api.storageDir ?? ''
   let sandbox: SandboxServer | null = null
   if (withSandbox) {
     const env = loadEnv(SandboxEnv, {
