@@ -10,7 +10,7 @@ const KEEP_FAILED = { age: 7 * 86400 }
 
 /**
  * How long after a run's `expires_at` the expiry backstops act on a run a worker may be driving
- * (the expire job; the API's lazy check of an `in_progress` run). The driving worker's own timer
+ * (the reconciler's sweep of the deadlines set; the API's lazy check of an `in_progress` run). The driving worker's own timer
  * ends the run at `expires_at`, fenced, storing the reply it was streaming as `incomplete`
  * (`run_expired`); a backstop winning that race would end the run without it.
  */
@@ -48,15 +48,6 @@ export function createDrainQueues(connection: ConnectionOptions, k: Keys) {
           removeOnComplete: KEEP_COMPLETED,
           removeOnFail: KEEP_FAILED,
         },
-      )
-    },
-
-    /** Schedules the expiry check of a run just after its `expires_at` (idempotent per run). */
-    async scheduleExpiry(threadId: string, runId: string, expiresAt: number): Promise<void> {
-      await queueFor(threadId).add(
-        'expire',
-        { threadId, runId },
-        { jobId: `expire-${runId}`, delay: Math.max(0, expiresAt * 1000 + EXPIRY_BACKSTOP_GRACE_MS - Date.now()), removeOnComplete: true, removeOnFail: KEEP_FAILED, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
       )
     },
 

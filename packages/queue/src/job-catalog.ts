@@ -5,9 +5,12 @@
 export interface JobCatalog {
   /** Work through a thread's mailbox, one item at a time, in order. Deduplicated per thread. */
   drain: { threadId: string }
-  /** At a run's `expires_at`: expire it if it is still active. */
+  /**
+   * At a run's `expires_at`: expire it if it is still active. No longer queued (the reconciler
+   * sweeps the shard's deadlines set); still processed for jobs queued by earlier versions.
+   */
   expire: { threadId: string; runId: string }
-  /** Periodic: re-add drains for threads whose mailbox has waited too long (lost enqueue, stray dedup key). */
+  /** Periodic: re-add drains for threads whose mailbox has waited too long (lost enqueue, stray dedup key), end overdue runs. */
   reconcile: { shard: number }
   /**
    * On the ingest queue (`ingest-{vs}`): work through one vector store's mailbox (ingest, remove,

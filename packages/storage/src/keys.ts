@@ -115,6 +115,12 @@ export function keys(prefix: string, shards = 1) {
     /** Test sends and manual redeliveries, requested by the API, read by the dispatcher. */
     webhookControl: `${prefix}:{s0}:webhook-control`,
     shardPending: (t: string) => `${prefix}:${shardTag(t)}:pending`,
+    /**
+     * Per shard: active runs that expire → their `expires_at` in ms (member `<thread>/<run>`). Runs
+     * join it when created and leave it at their terminal commit; the reconciler ends those overdue.
+     */
+    deadlines: (shard: number) => `${prefix}:{s${shard}}:deadlines`,
+    shardDeadlines: (t: string) => `${prefix}:${shardTag(t)}:deadlines`,
     shardOutbox: (t: string) => `${prefix}:${shardTag(t)}:outbox`,
     /** Pub/sub channel announcing new outbox entries (a nudge; the stream is the record). */
     outboxChannel: `${prefix}:outbox-nudge`,

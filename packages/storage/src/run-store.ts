@@ -117,6 +117,8 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         k.runEvents(t, run.id),
         JSON.stringify(run),
         liveTtl,
+        k.shardDeadlines(t),
+        run.expires_at !== null ? run.expires_at * 1000 : '',
         ...messageArgs(additionalMessages),
       ])
       if (status === 'NOT_FOUND') throw threadNotFound(t)
@@ -210,6 +212,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         channel: k.outboxChannel,
         shard: String(k.shardOf(threadId)),
         now_ms: Date.now(),
+        deadlines: k.shardDeadlines(threadId),
         ...(plan.live
           ? {
               live: {

@@ -105,6 +105,9 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
             msg: encodeFields(args.message),
             run: [...encodeFields(args.run), ...Object.entries(args.runInternal).flat()],
             turn: encodeFields({ status: started.status, started_at: started.started_at }),
+            thread: t,
+            deadlines: k.shardDeadlines(t),
+            ...(args.run.expires_at !== null ? { expires_ms: args.run.expires_at * 1000 } : {}),
           }),
         ],
       )

@@ -97,7 +97,7 @@ const executeRun = createRunExecutor({
     return { contentType: content.contentType, bytes: Buffer.concat(chunks) }
   },
 })
-const startTurn = createStartTurn({ stores, queues, log, executeRun, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
+const startTurn = createStartTurn({ stores, log, executeRun, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
 const drain = createDrainProcessor({ stores, log, executeRun, startTurn })
 const expire = createExpireProcessor(stores, queues)
 const reconcile = createReconcileProcessor(stores, queues, log, env.RECONCILE_STALE_MS)
@@ -107,11 +107,15 @@ async function processJob(job: Job<JobCatalog[keyof JobCatalog]>): Promise<unkno
     case 'drain':
       return drain((job.data as JobCatalog['drain']).threadId)
     case 'expire': {
+      // Delayed jobs queued before expiry moved to the deadlines set still arrive.
       const { threadId, runId } = job.data as JobCatalog['expire']
-      return expire(threadId, runId)
+      return expire.expireRun(threadId, runId)
     }
-    case 'reconcile':
-      return reconcile((job.data as JobCatalog['reconcile']).shard)
+    case 'reconcile': {
+      const { shard } = job.data as JobCatalog['reconcile']
+      const revived = await reconcile(shard)
+      return { revived, overdue: await expire.sweep(shard) }
+    }
     default:
       throw new Error(`unknown job ${job.name}`)
   }

@@ -18,6 +18,7 @@
     pend     1 to (re)mark the thread as having runnable work (after tool outputs arrive)
     events   [[evt id, type, data JSON, callback_url or '']]
     project, thread, created_at, channel, shard, now_ms
+    deadlines  the shard's deadlines zset (same hash tag): a released run leaves it
     live     (optional) { key, events = [[event, data JSON]], fence = token or '', done = 0|1, ttl }:
              appended to the run's live event stream (what `stream: true` reads) in the same step,
              each entry tagged with the fence; `done` ends the stream segment and sets its TTL
@@ -54,8 +55,9 @@ if plan.pop ~= '' then
   end
 end
 if plan.pend == 1 then redis.call('ZADD', KEYS[6], 'NX', plan.now_ms, plan.thread) end
-if plan.release ~= '' and redis.call('HGET', KEYS[1], '_active_run') == plan.release then
-  redis.call('HDEL', KEYS[1], '_active_run')
+if plan.release ~= '' then
+  if redis.call('HGET', KEYS[1], '_active_run') == plan.release then redis.call('HDEL', KEYS[1], '_active_run') end
+  redis.call('ZREM', plan.deadlines, plan.thread .. '/' .. plan.release)
 end
 for _, e in ipairs(plan.events) do
   -- Never trimmed here: the dispatcher trims what it has acknowledged.

@@ -8,7 +8,8 @@
   ARGV[7] number of run field/value items (n)   ARGV[8 .. 7+n] run fields
   ARGV[8+n] the run's live event stream key ('' for none; it shares the thread's hash tag)
   ARGV[9+n] the run's JSON   ARGV[10+n] the live stream's TTL (s)
-  ARGV[11+n ..] per additional message: id, item count m, m field/value items
+  ARGV[11+n] the shard's deadlines zset (same hash tag)   ARGV[12+n] expires_at in ms, or '' for none
+  ARGV[13+n ..] per additional message: id, item count m, m field/value items
   The live stream (what `stream: true` reads) starts with `thread.run.created` and
   `thread.run.queued` in the same step as the run, so a reader starting at 0 misses nothing.
   returns 'OK' | 'NOT_FOUND' | 'ACTIVE:<run id>'
@@ -17,7 +18,7 @@ if redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return 'NOT_FOUND' en
 local active = redis.call('HGET', KEYS[1], '_active_run')
 if active then return 'ACTIVE:' .. active end
 local n = tonumber(ARGV[7])
-local i = 11 + n
+local i = 13 + n
 while i <= #ARGV do
   local id = ARGV[i]
   local m = tonumber(ARGV[i + 1])
@@ -32,6 +33,8 @@ redis.call('ZADD', KEYS[3], seq, ARGV[2])
 redis.call('HSET', KEYS[1], '_active_run', ARGV[2])
 redis.call('RPUSH', KEYS[4], 'run:' .. ARGV[2])
 redis.call('ZADD', KEYS[5], 'NX', ARGV[4], ARGV[6])
+-- The expiry backstop: the reconciler ends the run if it is still active past this.
+if ARGV[12 + n] ~= '' then redis.call('ZADD', ARGV[11 + n], ARGV[12 + n], ARGV[6] .. '/' .. ARGV[2]) end
 local live = ARGV[8 + n]
 if live ~= '' then
   redis.call('XADD', live, '*', 'event', 'thread.run.created', 'data', ARGV[9 + n])

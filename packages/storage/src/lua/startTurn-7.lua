@@ -4,7 +4,9 @@
   KEYS[1] thread hash   KEYS[2] fence counter   KEYS[3] turn hash   KEYS[4] messages zset
   KEYS[5] runs zset     KEYS[6] message hash    KEYS[7] run hash
   ARGV[1] fence token   ARGV[2] message id   ARGV[3] run id   ARGV[4] project
-  ARGV[5] JSON { msg = [field, value, …], run = [field, value, …], turn = [field, value, …] }
+  ARGV[5] JSON { msg = [field, value, …], run = [field, value, …], turn = [field, value, …],
+                 thread = thread id, deadlines = the shard's deadlines zset (same hash tag),
+                 expires_ms = the run's expires_at in ms, or absent }
   returns 'OK' | 'FENCED' | 'STATUS:<turn status JSON>' | 'GONE'
 ]]
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'FENCED' end
@@ -18,6 +20,8 @@ redis.call('ZADD', KEYS[4], seq, ARGV[2])
 seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
 redis.call('HSET', KEYS[7], '_project', ARGV[4], unpack(plan.run))
 redis.call('ZADD', KEYS[5], seq, ARGV[3])
+-- The expiry backstop: the reconciler ends the run if it is still active past this.
+if plan.expires_ms then redis.call('ZADD', plan.deadlines, plan.expires_ms, plan.thread .. '/' .. ARGV[3]) end
 -- A run created through the Assistants API while this turn waited keeps the lock; it runs next.
 redis.call('HSETNX', KEYS[1], '_active_run', ARGV[3])
 redis.call('HSET', KEYS[3], unpack(plan.turn))

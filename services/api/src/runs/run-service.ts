@@ -44,8 +44,8 @@ export function createRunService(deps: RunServiceDeps) {
 
   async function enqueue(run: Run): Promise<void> {
     // A failure here leaves the run in its thread's mailbox and the shard's pending set: the
-    // reconciler re-adds the drain, and the expiry is also checked lazily on every read.
-    await Promise.all([queues.enqueueDrain(run.thread_id), run.expires_at ? queues.scheduleExpiry(run.thread_id, run.id, run.expires_at) : null])
+    // reconciler re-adds the drain. Its expiry is in the shard's deadlines set (written with it).
+    await queues.enqueueDrain(run.thread_id)
   }
 
   async function prepare(project: string, threadId: string, params: RunCreateParams | ThreadCreateAndRunParams): Promise<{ run: Run; internal: Record<string, string> }> {

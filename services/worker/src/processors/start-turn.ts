@@ -1,12 +1,10 @@
 import { ApiError, type Message, type RunSettings, TERMINAL_TURN_STATUSES, type TurnCreateParams, newMessage, newRun, nowSeconds } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
-import type { DrainQueues } from '@threadwork/queue'
 import { RunInternal, type Stores, runInternalSettings } from '@threadwork/storage'
 import type { ItemResult } from '../run-executor.js'
 
 export interface StartTurnDeps {
   stores: Stores
-  queues: DrainQueues
   log: Logger
   runExpiresAfterSeconds: number
   executeRun: (threadId: string, runId: string, fence: number, item: string) => Promise<ItemResult>
@@ -62,15 +60,7 @@ export function createStartTurn(deps: StartTurnDeps) {
       // Cancelled between our read and the start: the next loop pass sees its final status.
       return 'done'
     }
-    // The expiry backstop is queued while the run starts (the run checks expires_at itself too);
-    // it is in Redis before this item is reported done.
-    const expiry = run.expires_at !== null ? deps.queues.scheduleExpiry(threadId, run.id, run.expires_at) : null
-    // Handled here so a failure while the run is still going is not an unhandled rejection; `finally` rethrows it.
-    expiry?.catch(() => {})
-    try {
-      return await deps.executeRun(threadId, run.id, fence, item)
-    } finally {
-      await expiry
-    }
+    // The expiry backstop (the shard's deadlines set) was written with the run.
+    return deps.executeRun(threadId, run.id, fence, item)
   }
 }
