@@ -1,45 +1,16 @@
-import {
-  type Message,
-  type MessageContent,
-  type Run,
-  type RunLastError,
-  type RunStep,
-  type RunUsage,
-  type ToolCall,
-  isTerminalRunStatus,
-  newId,
-  nowSeconds,
-  stepForInclude,
-} from '@threadwork/domain'
+import { type Message, type Run, type RunStep, isTerminalRunStatus, newId, nowSeconds } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
-import {
-  type BuiltPrompt,
-  type ChatStreamResult,
-  type ProviderRouter,
-  StreamInterruptedError,
-  UpstreamError,
-  buildPrompt,
-  contextLengthExceeded,
-  countTextTokens,
-  streamChatCompletion,
-  withUpstreamRetries,
-} from '@threadwork/model-client'
+import { type ProviderRouter, StreamInterruptedError, UpstreamError } from '@threadwork/model-client'
 import type { DrainQueues } from '@threadwork/queue'
-import { type CommitOutcome, type LoadedRun, RunInternal, type Stores, terminalPlan, withTurn } from '@threadwork/storage'
+import { type CommitOutcome, type LoadedRun, RunInternal, type Stores } from '@threadwork/storage'
 import { type CancelRegistry, RunAborted } from './cancel-registry.js'
 import type { LiveEvents } from './live-events.js'
 import { type RoundStream, createRoundStream } from './round-stream.js'
 import { emptyAssistantMessage, stepOf } from './run-objects.js'
-import { promptTooLarge, replyReserve, tighterWindow } from './context-window.js'
-import { type ReadFile, withImageData } from './image-files.js'
-import { loadHistory } from './thread-history.js'
-import { type BuiltinTool, type BuiltinType, ToolUnavailableError } from './tools/builtin-tool.js'
-import { codeOf } from './tools/code-interpreter.js'
-import { executeBuiltins, offerBuiltins } from './tools/builtin-round.js'
-import { annotateReply } from './tools/reply-annotations.js'
-import { loadRunResources, noResources } from './tools/run-resources.js'
-import { type RunToolHistory, loadRunToolHistory, withModelRecord } from './tools/run-tool-history.js'
-import { toChatRequest } from './upstream-request.js'
+import type { ReadFile } from './image-files.js'
+import { type BuiltinTool, ToolUnavailableError } from './tools/builtin-tool.js'
+import { afterFailedCommit } from './commit-outcome.js'
+import { ROUND_MESSAGE, ROUND_STEP, ROUND_TOOL_STEP, type RoundIds, createRoundRunner } from './run-round.js'
 
 /** What happened to a mailbox item: finished, waiting on the client, or no longer ours. */
 export type ItemResult = 'done' | 'parked' | 'fenced' | 'handed_back'
@@ -66,31 +37,6 @@ export interface ExecutorDeps {
   maxToolRounds?: number
 }
 
-/** A round whose built-in calls were executed and committed: the run goes on with the next round's ids. */
-interface NextRound {
-  loaded: LoadedRun
-  ids: RoundIds
-}
-interface RoundIds {
-  messageId: string
-  stepId: string
-  toolStepId: string
-}
-
-const USAGE_FIELD = '_usage'
-const ROUND_MESSAGE = '_msg_id'
-const ROUND_STEP = '_step_id'
-/** The round's tool_calls step id, fixed like the message's so a re-run streams the same step. */
-const ROUND_TOOL_STEP = '_tool_step_id'
-
-const zeroUsage: RunUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
-const emptyToolHistory = (): RunToolHistory => ({ turns: [], refs: { citations: new Map(), files: new Map() }, pendingImages: [], ordinals: { file_search: 0, code_interpreter: 0 } })
-const addUsage = (a: RunUsage, b: RunUsage): RunUsage => ({
-  prompt_tokens: a.prompt_tokens + b.prompt_tokens,
-  completion_tokens: a.completion_tokens + b.completion_tokens,
-  total_tokens: a.total_tokens + b.total_tokens,
-})
-
 /**
  * Drives one run from `queued` to a terminal status or `requires_action`. Each model round ends in
  * one fenced commit: an answer ends the run; function calls park it in `requires_action` (a run
@@ -103,6 +49,7 @@ const addUsage = (a: RunUsage, b: RunUsage): RunUsage => ({
 export function createRunExecutor(deps: ExecutorDeps) {
   const { stores, live, cancels, log } = deps
   const runs = stores.runs
+  const runRound = createRoundRunner(deps)
 
   return async function executeRun(threadId: string, runId: string, fence: number, item: string): Promise<ItemResult> {
     const loaded = await runs.load(threadId, runId)
@@ -149,7 +96,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
     })
     if (!start.ok) {
       cancels.release(runId)
-      return afterFailedCommit(start, threadId, runId, fence)
+      return afterFailedCommit(stores, start, threadId, runId, fence)
     }
     // The round streaming now (replaced by each round), so an abort closes what it showed.
     const current: { round: RoundStream; toolStep: RunStep | null } = { round: createRoundStream(live, started, { ...ids, fence }), toolStep: null }
@@ -188,19 +135,40 @@ export function createRunExecutor(deps: ExecutorDeps) {
       const inFlightToolStep = current.toolStep
       const round = { abandon: (to: 'failed' | 'cancelled' | 'expired') => (inFlightToolStep ? [] : current.round.abandon(to)) }
       if (reason === 'cancelled') {
-        return settle(await stores.runLifecycle.end(threadId, runId, 'cancelled', { fence, from: ['cancelling', 'in_progress'], inFlight, inFlightToolStep, liveBefore: round.abandon('cancelled') }))
+        return settle(
+          await stores.runLifecycle.end(threadId, runId, 'cancelled', {
+            fence,
+            from: ['cancelling', 'in_progress'],
+            inFlight,
+            inFlightToolStep,
+            liveBefore: round.abandon('cancelled'),
+          }),
+        )
       }
-      if (reason === 'expired') return settle(await stores.runLifecycle.end(threadId, runId, 'expired', { fence, inFlight, inFlightToolStep, liveBefore: round.abandon('expired') }))
+      if (reason === 'expired')
+        return settle(await stores.runLifecycle.end(threadId, runId, 'expired', { fence, inFlight, inFlightToolStep, liveBefore: round.abandon('expired') }))
       const lastError =
         err instanceof UpstreamError
           ? { code: err.code, message: err.message }
           : err instanceof ToolUnavailableError
             ? { code: 'server_error' as const, message: err.message }
-            : { code: 'server_error' as const, message: err instanceof StreamInterruptedError ? 'The model stream was interrupted.' : 'Sorry, something went wrong.' }
+            : {
+                code: 'server_error' as const,
+                message: err instanceof StreamInterruptedError ? 'The model stream was interrupted.' : 'Sorry, something went wrong.',
+              }
       if (err instanceof UpstreamError) deps.onUpstreamError?.(err.code, true)
       else if (err instanceof ToolUnavailableError) log.warn({ err: err.message, runId, threadId }, 'built-in tool unavailable')
       else log.error({ err, runId, threadId }, 'run failed')
-      return settle(await stores.runLifecycle.end(threadId, runId, 'failed', { fence, lastError, from: ['in_progress'], inFlight, inFlightToolStep, liveBefore: round.abandon('failed') }))
+      return settle(
+        await stores.runLifecycle.end(threadId, runId, 'failed', {
+          fence,
+          lastError,
+          from: ['in_progress'],
+          inFlight,
+          inFlightToolStep,
+          liveBefore: round.abandon('failed'),
+        }),
+      )
     } finally {
       if (expiryTimer) clearTimeout(expiryTimer)
       clearInterval(statusCheck)
@@ -213,276 +181,6 @@ export function createRunExecutor(deps: ExecutorDeps) {
       return 'done'
     }
   }
-
-  async function afterFailedCommit(outcome: CommitOutcome, threadId: string, runId: string, fence: number): Promise<ItemResult> {
-    if (outcome.ok) return 'done'
-    if (outcome.reason === 'fenced') return 'fenced'
-    if (outcome.reason === 'status' && outcome.status === 'cancelling') {
-      const ended = await stores.runLifecycle.end(threadId, runId, 'cancelled', { fence, from: ['cancelling'] })
-      return !ended.ok && ended.reason === 'fenced' ? 'fenced' : 'done'
-    }
-    // Ended meanwhile (expired, cancelled): nothing of ours to write.
-    return 'done'
-  }
-
-  async function runRound(
-    loaded: LoadedRun,
-    ctx: { project: string; fence: number; item: string; ids: RoundIds; signal: AbortSignal; partial: { text: string }; current: { round: RoundStream; toolStep: RunStep | null } },
-  ): Promise<ItemResult | NextRound> {
-    const { run, internal } = loaded
-    const threadId = run.thread_id
-    const usedSoFar: RunUsage = internal[USAGE_FIELD] ? JSON.parse(internal[USAGE_FIELD]) : zeroUsage
-
-    const promptBudget = run.max_prompt_tokens !== null ? run.max_prompt_tokens - usedSoFar.prompt_tokens : null
-    const completionBudget = run.max_completion_tokens !== null ? run.max_completion_tokens - usedSoFar.completion_tokens : null
-    if (completionBudget !== null && completionBudget <= 0) return incomplete('max_completion_tokens', usedSoFar)
-    const resolved = deps.router.resolve(run.model)
-    if (!resolved) {
-      const message =
-        deps.router.providers().length === 0
-          ? `No model provider is configured: set UPSTREAM_BASE_URL (and UPSTREAM_API_KEY) or PROVIDERS_FILE for the worker, then restart it.`
-          : `The model '${run.model}' is not served by any configured provider.`
-      throw new UpstreamError({ retryable: false, code: 'invalid_prompt', status: null, retryAfterMs: null, message })
-    }
-    // The model's own window (its route's setting, else CONTEXT_WINDOW_TOKENS): `auto` truncation
-    // fits the thread into it; only the caller's max_prompt_tokens makes a run incomplete (issue 12 item 1).
-    const contextWindow = resolved.provider.contextWindowFor(run.model)
-    const reserve = replyReserve(contextWindow, completionBudget)
-
-    const { messageId, stepId } = ctx.ids
-    // Only a run past its first round has tool rounds to replay (saves a read per plain run).
-    const tools = internal[USAGE_FIELD] ? await loadRunToolHistory(stores.redis, stores.keys, threadId, run.id) : emptyToolHistory()
-    const history = await loadHistory(stores.redis, stores.keys, threadId, {
-      lastMessages: run.truncation_strategy.type === 'last_messages' ? run.truncation_strategy.last_messages : null,
-      budgetTokens: Math.min(promptBudget ?? contextWindow, contextWindow),
-    })
-    // Resources are read only for runs with built-in tools (two reads a round).
-    const builtins = (deps.builtins ?? []).filter((b) => run.tools.some((t) => t.type === b.type))
-    const resources = builtins.length > 0 ? await loadRunResources(stores, ctx.project, run, history) : noResources()
-    const offer = offerBuiltins(builtins, run, resources, tools.turns.length, deps.maxToolRounds ?? 24)
-    // Image files in user messages reach the model as image data (issue 12 item 11).
-    const promptMessages = deps.readImage ? await withImageData(history, ctx.project, deps.readImage) : history
-    const build = (windowTokens: number, reserveTokens: number) =>
-      buildPrompt({
-        instructions: run.instructions || null,
-        additionalInstructions: internal[RunInternal.additionalInstructions] || null,
-        messages: promptMessages,
-        truncation: run.truncation_strategy,
-        maxPromptTokens: promptBudget !== null ? Math.max(promptBudget, 0) : null,
-        contextWindowTokens: windowTokens,
-        reserveCompletionTokens: reserveTokens,
-        toolTurns: tools.turns,
-      })
-    let prompt = build(contextWindow, reserve)
-    if (!prompt.fits) {
-      if (prompt.limitedBy === 'max_prompt_tokens') return incomplete('max_prompt_tokens', usedSoFar)
-      return failed(promptTooLarge(run.model, contextWindow, prompt.promptTokens, reserve))
-    }
-
-    const stream = createRoundStream(live, run, { ...ctx.ids, fence: ctx.fence }, offer.names)
-    ctx.current.round = stream
-    const call = (built: BuiltPrompt): Promise<ChatStreamResult> => withUpstreamRetries(
-      () =>
-        streamChatCompletion({
-          client: resolved.client,
-          request: toChatRequest(run, built.chatMessages, completionBudget, {
-            reasoningEffort: internal[RunInternal.reasoningEffort] || null,
-            maxTokensParam: resolved.provider.settings.maxTokensParam,
-            offered: offer.offered,
-            firstRound: tools.turns.length === 0,
-          }),
-          signal: ctx.signal,
-          headers: { 'x-threadwork-thread': threadId, 'x-threadwork-run': run.id },
-          onTextDelta: (delta) => {
-            ctx.partial.text += delta
-            stream.text(delta)
-          },
-          onToolCallDelta: stream.toolCall,
-          idleTimeoutMs: deps.upstreamIdleTimeoutMs,
-          // A stream without finish_reason was cut (issue 15), unless the route says its server omits it.
-          requireFinishReason: !resolved.provider.settings.omitsFinishReason,
-        }),
-      { signal: ctx.signal, maxAttempts: deps.upstreamAttempts, onRetry: ({ failure }) => deps.onUpstreamError?.(failure.code, false) },
-    )
-    let result: ChatStreamResult
-    try {
-      result = await call(prompt)
-    } catch (err) {
-      // The provider's window is smaller than we thought: truncate tighter and try once more.
-      const refused = ctx.partial.text === '' ? contextLengthExceeded(err) : null
-      if (!refused) throw err
-      const tighter = tighterWindow(contextWindow, prompt.promptTokens, completionBudget, refused.maxTokens)
-      log.warn({ runId: run.id, threadId, model: run.model, contextWindow, providerWindow: refused.maxTokens, promptTokens: prompt.promptTokens }, 'provider refused the prompt as too long: truncating tighter, once')
-      prompt = build(tighter.buildWindow, tighter.reserve)
-      if (!prompt.fits) return failed(promptTooLarge(run.model, tighter.window, prompt.promptTokens, tighter.reserve))
-      try {
-        result = await call(prompt)
-      } catch (again) {
-        if (ctx.partial.text === '' && contextLengthExceeded(again)) return failed(promptTooLarge(run.model, tighter.window, null, tighter.reserve))
-        throw again
-      }
-    }
-    // `parallel_tool_calls: false` promises at most one call, even from a provider that ignores it
-    // (the round stream never showed the others either).
-    if (!run.parallel_tool_calls) result.toolCalls.splice(1)
-
-    const roundUsage: RunUsage = result.usage ?? {
-      prompt_tokens: prompt.promptTokens,
-      completion_tokens: countTextTokens(result.text + result.toolCalls.map((c) => c.name + c.arguments).join('')),
-      total_tokens: 0,
-    }
-    roundUsage.total_tokens = roundUsage.prompt_tokens + roundUsage.completion_tokens
-    const usage = addUsage(usedSoFar, roundUsage)
-    const now = nowSeconds()
-    const includeContent = internal[RunInternal.includeContent] === '1'
-    const content: MessageContent[] = [
-      { type: 'text', text: { value: result.text, annotations: annotateReply(result.text, tools.refs) } },
-      // Images the code displayed since the run's last message belong to this reply (OpenAI's image_file parts).
-      ...tools.pendingImages.map((file_id): MessageContent => ({ type: 'image_file', image_file: { file_id } })),
-    ]
-    const textMessage: Message | null = result.text
-      ? {
-          id: messageId,
-          object: 'thread.message',
-          created_at: now,
-          thread_id: threadId,
-          status: 'completed',
-          incomplete_details: null,
-          completed_at: now,
-          incomplete_at: null,
-          role: 'assistant',
-          content,
-          assistant_id: run.assistant_id,
-          run_id: run.id,
-          attachments: [],
-          metadata: {},
-        }
-      : null
-    // A round's usage goes to its last step (the tool_calls step when it made calls), so the run's
-    // steps add up to its usage; text written before calls is a message step of that round with none.
-    const messageStep = textMessage
-      ? stepOf(run, stepId, now, { type: 'message_creation', message_creation: { message_id: messageId } }, result.toolCalls.length > 0 ? { ...zeroUsage } : roundUsage)
-      : null
-
-    if (result.toolCalls.length > 0) {
-      const toolStepId = stream.toolStepId
-      // Shown as the step's calls if the run ends while they execute (cancel, expiry, a sandbox gone).
-      ctx.current.toolStep = offer.names.size > 0 && result.toolCalls.some((c) => offer.names.has(c.name))
-        ? { ...stepOf(run, toolStepId, now, { type: 'tool_calls', tool_calls: startedCalls(result.toolCalls, offer.names) }, null), status: 'in_progress', completed_at: null }
-        : null
-      const { stepCalls, record } = await executeBuiltins(result.toolCalls, offer, { project: ctx.project, run, resources, signal: ctx.signal, ordinals: tools.ordinals, stream })
-      ctx.current.toolStep = null
-      const functionCalls = result.toolCalls.filter((c) => !offer.names.has(c.name))
-      const doneAt = nowSeconds()
-      if (functionCalls.length === 0) {
-        // Only built-in calls: their step is complete; the run goes on to its next round.
-        const toolStep = withModelRecord(stepOf(run, toolStepId, doneAt, { type: 'tool_calls', tool_calls: stepCalls }, roundUsage), record)
-        const next: RoundIds = { messageId: newId('msg'), stepId: newId('step'), toolStepId: newId('step') }
-        const roundInternal = { [USAGE_FIELD]: JSON.stringify(usage), [ROUND_MESSAGE]: next.messageId, [ROUND_STEP]: next.stepId, [ROUND_TOOL_STEP]: next.toolStepId }
-        const outcome = await runs.commit(threadId, run.id, {
-          project: ctx.project,
-          fence: ctx.fence,
-          from: ['in_progress'],
-          run: { usage },
-          internal: roundInternal,
-          messages: textMessage ? [textMessage] : [],
-          steps: [...(messageStep ? [messageStep] : []), toolStep],
-          events: textMessage ? [{ type: 'thread.message.completed', data: textMessage }] : [],
-          live: { events: [...stream.finishToolCalls(), { event: 'thread.run.step.completed', data: stepForInclude(toolStep, includeContent) }] },
-        })
-        if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
-        return { loaded: { run: { ...run, usage }, internal: { ...internal, ...roundInternal } }, ids: next }
-      }
-      const toolStep: RunStep = withModelRecord(
-        { ...stepOf(run, toolStepId, doneAt, { type: 'tool_calls', tool_calls: stepCalls }, null), status: 'in_progress', completed_at: null },
-        record,
-      )
-      const waiting: Run = {
-        ...run,
-        status: 'requires_action',
-        usage,
-        required_action: {
-          type: 'submit_tool_outputs',
-          submit_tool_outputs: { tool_calls: functionCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) },
-        },
-      }
-      const turnLink = await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn], textMessage ? [textMessage] : [])
-      const outcome = await runs.commit(threadId, run.id, withTurn({
-        project: ctx.project,
-        fence: ctx.fence,
-        from: ['in_progress'],
-        run: { status: 'requires_action', required_action: waiting.required_action, usage },
-        internal: {
-          [USAGE_FIELD]: JSON.stringify(usage),
-          [RunInternal.openStep]: toolStepId,
-          [RunInternal.openStepUsage]: JSON.stringify(roundUsage),
-          [ROUND_MESSAGE]: '',
-          [ROUND_STEP]: '',
-          [ROUND_TOOL_STEP]: '',
-        },
-        messages: textMessage ? [textMessage] : [],
-        steps: [...(messageStep ? [messageStep] : []), toolStep],
-        events: [...(textMessage ? [{ type: 'thread.message.completed', data: textMessage }] : []), { type: 'thread.run.requires_action', data: waiting }],
-        live: { events: [...stream.finishToolCalls(), { event: 'thread.run.requires_action', data: waiting }], end: true },
-      }, waiting, turnLink, now))
-      if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
-      await stores.redis.zrem(stores.keys.shardPending(threadId), threadId)
-      return 'parked'
-    }
-
-    const cut = result.finishReason === 'length'
-    const message: Message = textMessage
-      ? cut
-        ? { ...textMessage, status: 'incomplete', completed_at: null, incomplete_at: now, incomplete_details: { reason: 'max_tokens' } }
-        : textMessage
-      : { ...emptyAssistantMessage(run, messageId, now) }
-    const step = messageStep ?? stepOf(run, stepId, now, { type: 'message_creation', message_creation: { message_id: messageId } }, roundUsage)
-    const { plan } = terminalPlan(loaded, cut ? 'incomplete' : 'completed', {
-      project: ctx.project,
-      now,
-      fence: ctx.fence,
-      from: ['in_progress'],
-      run: { usage, ...(cut ? { incomplete_details: { reason: 'max_completion_tokens' as const } } : {}) },
-      messages: [message],
-      steps: [step],
-      extraEvents: [{ type: cut ? 'thread.message.incomplete' : 'thread.message.completed', data: message }],
-      liveEvents: stream.finishMessage(message, step),
-      turn: await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn], [message]),
-    })
-    const outcome = await runs.commit(threadId, run.id, { ...plan, internal: { ...plan.internal, [USAGE_FIELD]: JSON.stringify(usage) } })
-    if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
-    return 'done'
-
-    /** Ends the run `failed` with `lastError` (a prompt that cannot fit); nothing was streamed. */
-    async function failed(lastError: RunLastError): Promise<ItemResult> {
-      const outcome = await stores.runLifecycle.end(threadId, run.id, 'failed', { fence: ctx.fence, lastError, from: ['in_progress'] })
-      return !outcome.ok && outcome.reason === 'fenced' ? 'fenced' : 'done'
-    }
-
-    async function incomplete(reason: 'max_prompt_tokens' | 'max_completion_tokens', used: RunUsage): Promise<ItemResult> {
-      const { plan } = terminalPlan(loaded, 'incomplete', {
-        project: ctx.project,
-        now: nowSeconds(),
-        fence: ctx.fence,
-        from: ['in_progress'],
-        run: { usage: used, incomplete_details: { reason } },
-        turn: await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn]),
-      })
-      const outcome = await runs.commit(threadId, run.id, plan)
-      if (!outcome.ok) return afterFailedCommit(outcome, threadId, run.id, ctx.fence)
-      return 'done'
-    }
-  }
-}
-
-/** A round's calls as they stand before execution: code with no outputs yet, searches with no results. */
-function startedCalls(calls: readonly { id: string; name: string; arguments: string }[], names: ReadonlyMap<string, BuiltinType>): ToolCall[] {
-  return calls.map((c): ToolCall => {
-    const type = names.get(c.name)
-    if (type === 'code_interpreter') return { id: c.id, type, code_interpreter: { input: codeOf(c.arguments), outputs: [] } }
-    if (type === 'file_search') return { id: c.id, type, file_search: {} }
-    return { id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments, output: null } }
-  })
 }
 
 /**
@@ -494,7 +192,16 @@ function inFlightReply(run: Run, messageId: string, stepId: string, text: string
   if (text === '') return null
   const now = nowSeconds()
   return {
-    message: { ...emptyAssistantMessage(run, messageId, now), status: 'in_progress', completed_at: null, content: [{ type: 'text', text: { value: text, annotations: [] } }] },
-    step: { ...stepOf(run, stepId, now, { type: 'message_creation', message_creation: { message_id: messageId } }, null), status: 'in_progress', completed_at: null },
+    message: {
+      ...emptyAssistantMessage(run, messageId, now),
+      status: 'in_progress',
+      completed_at: null,
+      content: [{ type: 'text', text: { value: text, annotations: [] } }],
+    },
+    step: {
+      ...stepOf(run, stepId, now, { type: 'message_creation', message_creation: { message_id: messageId } }, null),
+      status: 'in_progress',
+      completed_at: null,
+    },
   }
 }
