@@ -2,6 +2,7 @@ export { newId, newFileId, nowSeconds, FILE_ID_PATTERN } from './ids.js'
 export type { IdPrefix } from './ids.js'
 export { ApiError } from './errors.js'
 export type { ApiErrorStatus, ErrorBody } from './errors.js'
+export { ErrorResponse } from './resources/error.js'
 export { Metadata, ListQuery, UnixSeconds, listOf, deletedOf, describeJsonType } from './shared.js'
 export type { ListPage } from './shared.js'
 export {

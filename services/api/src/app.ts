@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { ApiError } from '@threadwork/domain'
+import { ApiError, ErrorResponse } from '@threadwork/domain'
 import type { FileService, UploadService } from '@threadwork/files'
 import type { Logger } from '@threadwork/logger'
 import type { RedisClient, Stores } from '@threadwork/storage'
@@ -115,13 +115,20 @@ export function createApp(deps: AppDeps) {
   }
   app.route('/v1', v1)
 
-  // Generated from the routes' zod schemas, then given security, tags, summaries and error responses.
+  // Generated from the routes' zod schemas, then given security, tags, summaries and error responses
+  // (which refer to this `Error` component).
+  app.openAPIRegistry.register('Error', ErrorResponse)
   let openApiDoc: unknown
   app.get('/openapi.json', (c) => {
     openApiDoc ??= polishOpenApi(
       app.getOpenAPI31Document({
         openapi: '3.1.0',
-        info: { title: 'Threadwork', version: '0.1.0', description: 'OpenAI Assistants API v2, self-hosted.' },
+        info: {
+          title: 'Threadwork',
+          version: '0.1.0',
+          description:
+            'OpenAI Assistants API v2, self-hosted. To try a request here: **Authorize** with an API key (`sk-threadwork-dev` on a local start without `API_KEYS`), open an operation, then **Try it out**.',
+        },
         servers: [{ url: '/' }],
       }),
     )

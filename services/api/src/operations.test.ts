@@ -50,7 +50,10 @@ describe('queue dashboard (/admin/queues)', () => {
     for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/login']) {
       const res = await app.request(path, { headers: { authorization: basic(TOKEN) } })
       expect(res.status).toBe(404)
-      expect(((await res.json()) as { error: { code: string | null; message: string } }).error).toMatchObject({ code: null, message: `Invalid URL (GET ${path})` })
+      expect(((await res.json()) as { error: { code: string | null; message: string } }).error).toMatchObject({
+        code: null,
+        message: `Invalid URL (GET ${path})`,
+      })
     }
   })
 
@@ -169,7 +172,8 @@ describe('/docs and /openapi.json', () => {
   })
 
   it('documents every /v1 route in a valid OpenAPI 3.1 document', async () => {
-    const app = build()
+    // The vector store routes are mounted only with their services; generating the document calls none of them.
+    const app = build({ vectorStores: { service: {}, search: {}, toolResources: {} } as never })
     const doc = (await (await app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> }
     expect(doc.openapi).toBe('3.1.0')
     // Against the official OpenAPI 3.1 JSON schema.
@@ -182,5 +186,66 @@ describe('/docs and /openapi.json', () => {
       .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z_]+)/g, '{$1}')}`)
     expect(routes.length).toBeGreaterThan(20)
     expect([...new Set(routes)].filter((r) => !documented.has(r))).toEqual([])
+  })
+
+  it('groups operations by resource in reference order, each with a summary, bearer auth and its error responses', async () => {
+    type Op = {
+      summary?: string
+      tags?: string[]
+      security?: unknown
+      requestBody?: { content: Record<string, unknown> }
+      responses: Record<string, { content?: Record<string, { schema: unknown }> }>
+    }
+    // The vector store routes are mounted only with their services; generating the document calls none of them.
+    const app = build({ vectorStores: { service: {}, search: {}, toolResources: {} } as never })
+    const doc = (await (await app.request('/openapi.json')).json()) as {
+      tags: { name: string; description: string }[]
+      paths: Record<string, Record<string, Op>>
+      components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { properties?: Record<string, unknown> }> }
+    }
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' })
+    expect(Object.keys(doc.components.schemas.Error?.properties ?? {})).toEqual(['error'])
+    const names = doc.tags.map((t) => t.name)
+    // OpenAI's reference order, then the extensions; every group described; no catch-all group.
+    expect(names).toEqual([
+      'Assistants',
+      'Threads',
+      'Messages',
+      'Runs',
+      'Run steps',
+      'Files',
+      'Uploads',
+      'Vector stores',
+      'Vector store files',
+      'Vector store file batches',
+      'Models',
+      'Turns',
+      'Webhook endpoints',
+      'Webhook events',
+    ])
+    for (const t of doc.tags) expect(t.description, t.name).not.toBe('')
+    const ops = Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ at: `${method.toUpperCase()} ${path}`, op })))
+    const tagOf = (at: string) => ops.find((o) => o.at === at)?.op.tags
+    expect(tagOf('GET /v1/threads/{thread_id}/runs/{run_id}/steps')).toEqual(['Run steps'])
+    expect(tagOf('POST /v1/threads/runs')).toEqual(['Runs'])
+    expect(tagOf('POST /v1/turns')).toEqual(['Turns'])
+    expect(tagOf('GET /v1/webhook_endpoints/{webhook_endpoint_id}/deliveries')).toEqual(['Webhook endpoints'])
+    expect(tagOf('POST /v1/webhook_signing_secret/rotate')).toEqual(['Webhook events'])
+    expect(tagOf('GET /v1/vector_stores/{vector_store_id}/files')).toEqual(['Vector store files'])
+    expect(tagOf('POST /v1/vector_stores/{vector_store_id}/file_batches')).toEqual(['Vector store file batches'])
+    expect(tagOf('POST /v1/vector_stores/{vector_store_id}/search')).toEqual(['Vector stores'])
+    expect(ops.find((o) => o.at === 'POST /v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs')?.op.summary).toBe('Submit tool outputs to run')
+    const error = { $ref: '#/components/schemas/Error' }
+    for (const { at, op } of ops) {
+      expect(op.tags, at).toHaveLength(1)
+      expect(op.summary, at).toMatch(/^[A-Z]/)
+      expect(op.security, at).toEqual([{ bearerAuth: [] }])
+      const statuses = ['400', '401', '404', '500', '503', ...(op.requestBody ? ['413', '415'] : [])]
+      for (const s of statuses) expect(op.responses[s]?.content?.['application/json']?.schema, `${at} ${s}`).toEqual(error)
+      // The API has no rate limit of its own: no 429 is promised.
+      expect(op.responses['429'], at).toBeUndefined()
+    }
+    expect(Object.keys(ops.find((o) => o.at === 'POST /v1/turns')!.op.responses)).toContain('409')
+    expect(Object.keys(ops.find((o) => o.at === 'POST /v1/uploads/{upload_id}/complete')!.op.responses)).toContain('409')
   })
 })

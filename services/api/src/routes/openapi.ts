@@ -1,4 +1,5 @@
 import { OpenAPIHono, type z } from '@hono/zod-openapi'
+import { ErrorResponse } from '@threadwork/domain'
 import type { Context } from 'hono'
 import type { AppEnv } from '../env.js'
 import { toApiError } from '../middleware/validation-error.js'
@@ -30,4 +31,12 @@ export const jsonRequest = <S extends z.ZodTypeAny>(schema: S, required = true) 
 
 export const jsonResponse = <S extends z.ZodTypeAny>(schema: S, description: string) => ({
   200: { content: { 'application/json': { schema } }, description },
+})
+
+/**
+ * A 409 in OpenAI's error body, for the operations that can answer one; the errors every operation
+ * can give are added to the whole document (openapi-document.ts).
+ */
+export const conflictResponse = (description: string) => ({
+  409: { content: { 'application/json': { schema: ErrorResponse } }, description },
 })

@@ -2,13 +2,16 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { ListQuery, ThreadTurnCreateParams, Turn, TurnCreateParams, TurnList } from '@threadwork/domain'
 import type { TurnService } from '../turns/turn-service.js'
 import { type WebhookPolicy, assertWebhookTarget, defaultWebhookPolicy } from '../webhook-policy.js'
-import { jsonRequest, resourceApp } from './openapi.js'
+import { conflictResponse, jsonRequest, resourceApp } from './openapi.js'
 
 const ThreadParams = z.object({ thread_id: z.string() })
 const TurnParams = ThreadParams.extend({ turn_id: z.string() })
 const IdempotencyHeader = z.object({ 'idempotency-key': z.string().min(1).optional() })
 
-const accepted = (description: string) => ({ 202: { content: { 'application/json': { schema: Turn } }, description } })
+const accepted = (description: string) => ({
+  202: { content: { 'application/json': { schema: Turn } }, description },
+  ...conflictResponse('A request with the same `Idempotency-Key` is still being processed; retry shortly.'),
+})
 const ok = <S extends z.ZodTypeAny>(schema: S, description: string) => ({ 200: { content: { 'application/json': { schema } }, description } })
 
 /**

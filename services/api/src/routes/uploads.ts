@@ -2,9 +2,10 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { ApiError, Upload, UploadCompleteParams, UploadCreateParams, UploadPart } from '@threadwork/domain'
 import type { UploadService } from '@threadwork/files'
 import { readMultipart } from '../middleware/multipart.js'
-import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
+import { conflictResponse, jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 
 const UploadParams = z.object({ upload_id: z.string() })
+const busy = conflictResponse('The upload is being completed by another request.')
 
 const addPartRoute = createRoute({
   method: 'post',
@@ -14,7 +15,7 @@ const addPartRoute = createRoute({
     params: UploadParams,
     body: { required: true, content: { 'multipart/form-data': { schema: z.object({ data: z.string().openapi({ format: 'binary' }) }) } } },
   },
-  responses: jsonResponse(UploadPart, 'The part.'),
+  responses: { ...jsonResponse(UploadPart, 'The part.'), ...busy },
 })
 
 /** `POST /uploads/{id}/parts` (multipart `data`, streamed to storage) — mounted before the JSON body parser. */
@@ -51,11 +52,11 @@ export const uploadRoutes = (uploads: UploadService) =>
         path: '/uploads/{upload_id}/complete',
         operationId: 'completeUpload',
         request: { params: UploadParams, ...jsonRequest(UploadCompleteParams) },
-        responses: jsonResponse(Upload, 'The upload, completed, with its file.'),
+        responses: { ...jsonResponse(Upload, 'The upload, completed, with its file.'), ...busy },
       }),
       async (c) => c.json(await uploads.complete(c.var.project, c.req.valid('param').upload_id, c.req.valid('json')), 200),
     )
     .openapi(
-      createRoute({ method: 'post', path: '/uploads/{upload_id}/cancel', operationId: 'cancelUpload', request: { params: UploadParams }, responses: jsonResponse(Upload, 'The upload, cancelled.') }),
+      createRoute({ method: 'post', path: '/uploads/{upload_id}/cancel', operationId: 'cancelUpload', request: { params: UploadParams }, responses: { ...jsonResponse(Upload, 'The upload, cancelled.'), ...busy } }),
       async (c) => c.json(await uploads.cancel(c.var.project, c.req.valid('param').upload_id), 200),
     )

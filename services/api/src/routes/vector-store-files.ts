@@ -19,7 +19,6 @@ import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 const StoreParams = z.object({ vector_store_id: z.string() })
 const FileParams = StoreParams.extend({ file_id: z.string() })
 const BatchParams = StoreParams.extend({ batch_id: z.string() })
-const tags = ['Vector stores']
 
 /** While a file or batch is in progress the SDK pollers honour this header (else they sleep 1–5 s). */
 const withPollHint = <T extends { status: string }>(c: Context<AppEnv>, obj: T) => {
@@ -34,7 +33,6 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       createRoute({
         method: 'post',
         path: '/vector_stores/{vector_store_id}/files',
-        tags,
         operationId: 'createVectorStoreFile',
         summary: 'Create a vector store file by attaching a File to a vector store.',
         request: { params: StoreParams, ...jsonRequest(VectorStoreFileCreateParams) },
@@ -46,7 +44,6 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       createRoute({
         method: 'get',
         path: '/vector_stores/{vector_store_id}/files',
-        tags,
         operationId: 'listVectorStoreFiles',
         summary: 'Returns a list of vector store files.',
         request: { params: StoreParams, query: VectorStoreFileListQuery },
@@ -55,7 +52,7 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       async (c) => c.json(await stores.vectorStores.listFiles(c.var.project, c.req.valid('param').vector_store_id, c.req.valid('query')), 200),
     )
     .openapi(
-      createRoute({ method: 'get', path: '/vector_stores/{vector_store_id}/files/{file_id}', tags, operationId: 'getVectorStoreFile', summary: 'Retrieves a vector store file.', request: { params: FileParams }, responses: jsonResponse(VectorStoreFile, 'The vector store file.') }),
+      createRoute({ method: 'get', path: '/vector_stores/{vector_store_id}/files/{file_id}', operationId: 'getVectorStoreFile', summary: 'Retrieves a vector store file.', request: { params: FileParams }, responses: jsonResponse(VectorStoreFile, 'The vector store file.') }),
       async (c) => {
         const { vector_store_id, file_id } = c.req.valid('param')
         const { filename: _, ...file } = await stores.vectorStores.getFile(c.var.project, vector_store_id, file_id)
@@ -66,7 +63,6 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       createRoute({
         method: 'post',
         path: '/vector_stores/{vector_store_id}/files/{file_id}',
-        tags,
         operationId: 'updateVectorStoreFileAttributes',
         summary: 'Update attributes on a vector store file.',
         request: { params: FileParams, ...jsonRequest(VectorStoreFileUpdateParams) },
@@ -78,7 +74,7 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       },
     )
     .openapi(
-      createRoute({ method: 'delete', path: '/vector_stores/{vector_store_id}/files/{file_id}', tags, operationId: 'deleteVectorStoreFile', summary: 'Delete a vector store file (the File itself stays).', request: { params: FileParams }, responses: jsonResponse(VectorStoreFileDeleted, 'Deletion status.') }),
+      createRoute({ method: 'delete', path: '/vector_stores/{vector_store_id}/files/{file_id}', operationId: 'deleteVectorStoreFile', summary: 'Delete a vector store file (the File itself stays).', request: { params: FileParams }, responses: jsonResponse(VectorStoreFileDeleted, 'Deletion status.') }),
       async (c) => {
         const { vector_store_id, file_id } = c.req.valid('param')
         return c.json(await vs.service.removeFile(c.var.project, vector_store_id, file_id), 200)
@@ -88,7 +84,6 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       createRoute({
         method: 'get',
         path: '/vector_stores/{vector_store_id}/files/{file_id}/content',
-        tags,
         operationId: 'retrieveVectorStoreFileContent',
         summary: 'Retrieve the parsed contents of a vector store file.',
         request: { params: FileParams },
@@ -103,7 +98,6 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       createRoute({
         method: 'post',
         path: '/vector_stores/{vector_store_id}/file_batches',
-        tags,
         operationId: 'createVectorStoreFileBatch',
         summary: 'Create a vector store file batch.',
         request: { params: StoreParams, ...jsonRequest(VectorStoreFileBatchCreateParams) },
@@ -112,14 +106,14 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       async (c) => withPollHint(c, await vs.service.createBatch(c.var.project, c.req.valid('param').vector_store_id, c.req.valid('json'))),
     )
     .openapi(
-      createRoute({ method: 'get', path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}', tags, operationId: 'getVectorStoreFileBatch', summary: 'Retrieves a vector store file batch.', request: { params: BatchParams }, responses: jsonResponse(VectorStoreFileBatch, 'The file batch.') }),
+      createRoute({ method: 'get', path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}', operationId: 'getVectorStoreFileBatch', summary: 'Retrieves a vector store file batch.', request: { params: BatchParams }, responses: jsonResponse(VectorStoreFileBatch, 'The file batch.') }),
       async (c) => {
         const { vector_store_id, batch_id } = c.req.valid('param')
         return withPollHint(c, await stores.vectorStores.getBatch(c.var.project, vector_store_id, batch_id))
       },
     )
     .openapi(
-      createRoute({ method: 'post', path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel', tags, operationId: 'cancelVectorStoreFileBatch', summary: 'Cancel a vector store file batch.', request: { params: BatchParams }, responses: jsonResponse(VectorStoreFileBatch, 'The file batch.') }),
+      createRoute({ method: 'post', path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel', operationId: 'cancelVectorStoreFileBatch', summary: 'Cancel a vector store file batch.', request: { params: BatchParams }, responses: jsonResponse(VectorStoreFileBatch, 'The file batch.') }),
       async (c) => {
         const { vector_store_id, batch_id } = c.req.valid('param')
         return c.json(await stores.vectorStores.cancelBatch(c.var.project, vector_store_id, batch_id), 200)
@@ -129,7 +123,6 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       createRoute({
         method: 'get',
         path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}/files',
-        tags,
         operationId: 'listFilesInVectorStoreBatch',
         summary: 'Returns a list of vector store files in a batch.',
         request: { params: BatchParams, query: VectorStoreFileListQuery },
