@@ -21,5 +21,10 @@ export default defineConfig({
     expect: { poll: { timeout: 20_000, interval: 50 } },
     // Files run in parallel; each test gets its own Redis key prefix (packages/test-utils).
     pool: 'forks',
+    // Vitest's default is one fork per core minus one: a single fork on the 2-core CI machines, so
+    // files ran one after another although most of their time is spent waiting on the services
+    // they start. Three at once keeps both cores busy (and the tests must hold under load anyway).
+    maxWorkers: 3,
+    minWorkers: 1,
   },
 })

@@ -40,6 +40,9 @@ export interface ExecutionOutcome {
   endReason?: string
 }
 
+/** How long the pipes may outlive the bwrap process before the session lets go of them (ms). */
+const STDIO_GRACE_MS = 3_000
+
 const FRESH = 'the next call starts a fresh session (variables, imports and files in /mnt/data are lost).'
 
 /**
@@ -76,7 +79,18 @@ export class KernelSession {
     child.once('close', () => {
       this.exited = true
       clearTimeout(this.killTimer)
+      clearTimeout(stdioTimer)
       for (const l of this.exitListeners.splice(0)) l()
+    })
+    // 'close' waits for every holder of the pipes. bwrap gone means its pid namespace is being torn
+    // down; a process stuck there (uninterruptible sleep under memory pressure) must not keep the
+    // session "alive" for ever: once bwrap has exited, give the pipes a moment, then let go of them.
+    let stdioTimer: NodeJS.Timeout | undefined
+    child.once('exit', () => {
+      stdioTimer = setTimeout(() => {
+        for (const stream of [child.stdout, child.stderr, child.stdin]) stream.destroy()
+      }, STDIO_GRACE_MS)
+      stdioTimer.unref()
     })
     return new Promise((resolve, reject) => {
       let settled = false

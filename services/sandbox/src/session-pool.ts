@@ -44,6 +44,8 @@ interface Spare {
 }
 
 const MAX_TOMBSTONES = 10_000
+/** How long close() waits for sandboxes to exit before shutdown goes on without them (ms). */
+const CLOSE_WAIT_MS = 15_000
 
 /**
  * Sessions by key: created on first use, one execution at a time each, ended after idling.
@@ -184,7 +186,18 @@ export class SessionPool {
     for (const e of all) this.remove(e)
     const spares = this.spares.splice(0)
     for (const s of spares) s.session.kill()
-    await Promise.all([...all, ...spares].map((e) => e.session.whenExited()))
+    const gone = Promise.all([...all, ...spares].map((e) => e.session.whenExited()))
+    // Bounded: a shutdown must finish even if a sandbox is slow to die (its processes are SIGKILLed
+    // and bwrap's --die-with-parent takes them; the service exiting does not wait for them).
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.opts.log?.('sandboxes still exiting at shutdown; not waiting for them', { count: all.length + spares.length })
+        resolve()
+      }, CLOSE_WAIT_MS)
+    })
+    await Promise.race([gone, late])
+    clearTimeout(timer)
   }
 
   private create(key: string): Entry {
