@@ -1,7 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { withInstallLock } from './install-lock.js'
 
 /** The openai-python release the Python end-to-end tests pin (the 2.x line still has `beta.threads`). */
 export const OPENAI_PYTHON_VERSION = '2.54.0'
@@ -25,18 +27,29 @@ const importsOpenAI = () => {
  */
 export function ensurePythonSdk(): { ok: true } | { ok: false; reason: string } {
   if (existsSync(PYTHON) && importsOpenAI()) return { ok: true }
-  try {
-    execFileSync('python3', ['-m', 'venv', '--clear', VENV], { stdio: 'pipe', timeout: 60_000 })
-    execFileSync(`${VENV}bin/pip`, ['install', '--quiet', `openai==${OPENAI_PYTHON_VERSION}`], {
-      stdio: 'pipe',
-      timeout: 180_000,
-      env: { ...process.env, PIP_RETRIES: '0', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
-    })
-  } catch (err) {
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim().split('\n').at(-1)
-    return { ok: false, reason: `could not install openai==${OPENAI_PYTHON_VERSION} for Python: ${stderr || (err as Error).message}` }
-  }
-  return importsOpenAI() ? { ok: true } : { ok: false, reason: `openai==${OPENAI_PYTHON_VERSION} installed but does not import` }
+  mkdirSync(dirname(VENV.replace(/\/$/, '')), { recursive: true })
+  // Several test files ask at once (parallel forks): one installs, the others wait and reuse it,
+  // including a failure, which is not retried by every file for minutes each.
+  return withInstallLock(`${VENV.replace(/\/$/, '')}.lock`, () => {
+    if (existsSync(PYTHON) && importsOpenAI()) return { ok: true } as const
+    const failed = `${VENV.replace(/\/$/, '')}.failed`
+    if (existsSync(failed) && Date.now() - statSync(failed).mtimeMs < 15 * 60_000) return { ok: false, reason: readFileSync(failed, 'utf8') } as const
+    try {
+      execFileSync('python3', ['-m', 'venv', '--clear', VENV], { stdio: 'pipe', timeout: 180_000 })
+      execFileSync(`${VENV}bin/pip`, ['install', '--quiet', `openai==${OPENAI_PYTHON_VERSION}`], {
+        stdio: 'pipe',
+        timeout: 300_000,
+        env: { ...process.env, PIP_RETRIES: '0', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+      })
+    } catch (err) {
+      const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim().split('\n').at(-1)
+      const reason = `could not install openai==${OPENAI_PYTHON_VERSION} for Python: ${stderr || (err as Error).message}`
+      writeFileSync(failed, reason)
+      return { ok: false, reason } as const
+    }
+    rmSync(failed, { force: true })
+    return importsOpenAI() ? ({ ok: true } as const) : ({ ok: false, reason: `openai==${OPENAI_PYTHON_VERSION} installed but does not import` } as const)
+  })
 }
 
 const run = promisify(execFile)

@@ -82,14 +82,14 @@ describe('a worker asked to stop (SIGTERM)', () => {
 
   it('after SHUTDOWN_GRACE_SECONDS hands the run back, exits 0, and another worker completes it', async () => {
     const a = await stack.startWorker({ SHUTDOWN_GRACE_SECONDS: '1' })
-    stack.upstream.respondOnce({ kind: 'text', text: 'too slow', firstTokenDelayMs: 10_000 })
+    stack.upstream.respondOnce({ kind: 'text', text: 'too slow', firstTokenDelayMs: 40_000 })
     const { thread, run } = await startRun('hand me back')
     const [first] = await stack.upstream.waitForRequests(1)
     const stopAt = Date.now()
     a.kill('SIGTERM')
     expect(await a.exited).toBe(0)
-    // Long before the 10 s reply: the worker gave up on it after its 1 s grace.
-    expect(Date.now() - stopAt).toBeLessThan(6000)
+    // Long before the 40 s reply: the worker gave up on it after its 1 s grace (loose for a loaded machine).
+    expect(Date.now() - stopAt).toBeLessThan(20_000)
     await expect.poll(() => first!.aborted).toBe(true)
     const between = await client.beta.threads.runs.retrieve(run.id, { thread_id: thread.id })
     // Handed back, not ended: no worker is running, and the run is still active.

@@ -44,7 +44,9 @@ let client: OpenAI
 let receiver: Awaited<ReturnType<typeof startReceiver>>
 let secret: string
 
-const workerEnv = () => ({ REDIS_PREFIX: api.prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', WORKER_LOCK_MS: '2000' })
+// A short lock, so a SIGKILLed worker's turn is taken over in seconds; not so short that a loaded
+// machine's event-loop stalls lose it all the time.
+const workerEnv = () => ({ REDIS_PREFIX: api.prefix, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', WORKER_LOCK_MS: '5000' })
 const webhooksEnv = () => ({ REDIS_PREFIX: api.prefix, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32', WEBHOOK_RETRY_SCHEDULE_MS: '0,200,400,800,1600,3200', WEBHOOK_POLL_MS: '200' })
 const startWebhooks = () => startServiceProcess('webhooks', webhooksEnv(), { readyMessage: 'webhook dispatcher ready' })
 
@@ -140,7 +142,14 @@ describe('turns → signed callbacks', () => {
     }
     expect(upstream.overlaps).toEqual([])
     expect(upstream.maxInFlightPerThread).toBe(1)
-    expect(upstream.requests).toHaveLength(900)
+    // Every turn's run called the model. A call may be made twice, never at once (overlaps above):
+    // on a loaded machine a worker can miss its lock renewal, and the worker that takes the thread
+    // over (new fence) redoes the round whose commit the first one was refused. The answer is still
+    // committed once (the context count above would show a duplicate).
+    const runIds = new Set(upstream.requests.map((r) => r.runId))
+    expect(runIds.size).toBe(900)
+    const repeated = upstream.requests.length - runIds.size
+    if (repeated > 0) console.log(`${repeated} of 900 model calls were made again after a takeover or upstream retry`)
   }, 300_000)
 
   it('keeps retrying while the receiver is down and delivers once it is back, with the same webhook-id', async () => {

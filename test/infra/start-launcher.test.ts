@@ -101,8 +101,8 @@ describe('probeRedis', () => {
   it('answers false quickly for a port nobody listens on', async () => {
     const port = await freePort()
     const started = Date.now()
-    expect(await probeRedis({ port, timeoutMs: 500 })).toBe(false)
-    expect(Date.now() - started).toBeLessThan(400) // refused, not timed out
+    expect(await probeRedis({ port, timeoutMs: 10_000 })).toBe(false)
+    expect(Date.now() - started).toBeLessThan(5_000) // refused, not timed out (loose for a loaded machine)
   })
 
   it('gives up after the timeout when the peer accepts but never answers', async () => {
@@ -111,7 +111,7 @@ describe('probeRedis', () => {
     expect(await probeRedisReply({ port, timeoutMs: 200 })).toBeNull()
     const elapsed = Date.now() - started
     expect(elapsed).toBeGreaterThanOrEqual(190)
-    expect(elapsed).toBeLessThan(1000)
+    expect(elapsed).toBeLessThan(10_000) // gave up rather than waiting for ever (loose for a loaded machine)
   })
 
   it('is false for a server that answers something other than +PONG, and reports what it said', async () => {

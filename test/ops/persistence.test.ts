@@ -110,40 +110,43 @@ describe.each(servers)('persistence on $name: 2xx means on disk', (server) => {
       const burst: Promise<void>[] = []
       let waitaofCalls = 0
       let acceptedBeforeStats = 0
-      for (let i = 0; i < 160; i++) {
-        const thread = threads[i % threads.length]!.id
-        const kind = i < 8 ? 'run' : i % 2 === 0 ? 'message' : 'turn'
-        burst.push(
-          (async () => {
-            // Spread over ~0.8 s so that Redis dies in the middle of the burst.
-            await new Promise((r) => setTimeout(r, i * 5))
-            const res =
-              kind === 'run'
-                ? await raw('POST', `/v1/threads/${thread}/runs`, { assistant_id: assistant.id })
-                : kind === 'message'
-                  ? await raw('POST', `/v1/threads/${thread}/messages`, { role: 'user', content: `burst ${i}` })
-                  : await raw('POST', `/v1/threads/${thread}/turns`, { assistant_id: assistant.id, content: `turn ${i}` })
-            const id = (res.body as { id?: string } | null)?.id
-            if (res.status >= 200 && res.status < 300 && id) {
-              // A message may be refused while the thread has an active run (400): that is not an acceptance.
-              ;(kind === 'run' ? accepted.runs : kind === 'message' ? accepted.messages : accepted.turns).push({ thread, id })
-            } else failures++
-          })(),
-        )
-        if (i === 80) {
-          burst.push(
-            (async () => {
-              await new Promise((r) => setTimeout(r, 400))
-              // How many acknowledgements waited for the fsync (INFO is gone with the process).
-              acceptedBeforeStats = accepted.messages.length + accepted.runs.length + accepted.turns.length
-              const stats = await api.redis.info('commandstats').catch(() => '')
-              waitaofCalls = Number(/cmdstat_waitaof:calls=(\d+)/.exec(stats)?.[1] ?? 0)
-              await redis.kill()
-              killed = true
-            })(),
-          )
-        }
+      const acceptedCount = () => accepted.messages.length + accepted.runs.length + accepted.turns.length
+      const send = (i: number) =>
+        (async () => {
+          const thread = threads[i % threads.length]!.id
+          const kind = i < 8 ? 'run' : i % 2 === 0 ? 'message' : 'turn'
+          const res =
+            kind === 'run'
+              ? await raw('POST', `/v1/threads/${thread}/runs`, { assistant_id: assistant.id })
+              : kind === 'message'
+                ? await raw('POST', `/v1/threads/${thread}/messages`, { role: 'user', content: `burst ${i}` })
+                : await raw('POST', `/v1/threads/${thread}/turns`, { assistant_id: assistant.id, content: `turn ${i}` })
+          const id = (res.body as { id?: string } | null)?.id
+          if (res.status >= 200 && res.status < 300 && id) {
+            // A message may be refused while the thread has an active run (400): that is not an acceptance.
+            ;(kind === 'run' ? accepted.runs : kind === 'message' ? accepted.messages : accepted.turns).push({ thread, id })
+          } else failures++
+        })()
+      // Redis dies in the middle of the burst: once 20 writes were acknowledged (a condition, not a
+      // delay: a loaded machine acknowledges later), while requests keep coming every 5 ms until 40
+      // more were sent after the kill.
+      const killer = (async () => {
+        const deadline = Date.now() + 60_000
+        while (acceptedCount() < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+        // How many acknowledgements waited for the fsync (INFO is gone with the process).
+        acceptedBeforeStats = acceptedCount()
+        const stats = await api.redis.info('commandstats').catch(() => '')
+        waitaofCalls = Number(/cmdstat_waitaof:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+        await redis.kill()
+        killed = true
+      })()
+      let sentAfterKill = 0
+      for (let i = 0; sentAfterKill < 40 && i < 20_000; i++) {
+        if (killed) sentAfterKill++
+        burst.push(send(i))
+        await new Promise((r) => setTimeout(r, 5))
       }
+      await killer
       await Promise.all(burst)
       expect(killed).toBe(true)
       expect(accepted.messages.length + accepted.turns.length).toBeGreaterThan(10)
@@ -161,7 +164,8 @@ describe.each(servers)('persistence on $name: 2xx means on disk', (server) => {
       ] as const) {
         const res = await raw(method, path, body)
         expect(res.status, `${method} ${path}`).toBe(503)
-        expect(res.ms).toBeLessThan(1000)
+        // At once, not after a Redis timeout (seconds); bounded loosely for a loaded machine.
+        expect(res.ms).toBeLessThan(5000)
         expect(res.body?.error).toMatchObject({ type: 'server_error', code: 'service_unavailable' })
       }
       expect((await fetch(`${api.url}/readyz`)).status).toBe(503)

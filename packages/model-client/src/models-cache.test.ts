@@ -80,12 +80,13 @@ describe('createModelsCatalog', () => {
   })
 
   it('a provider that does not answer in time is skipped', async () => {
-    const slow = await modelsServer(() => new Promise<ChatServerReply>((r) => setTimeout(() => r(listing('slow')), 2_000)))
+    const slow = await modelsServer(() => new Promise<ChatServerReply>((r) => setTimeout(() => r(listing('slow')), 10_000)))
     const fast = await modelsServer(() => listing('fast'))
     const router = createProviderRouter({ defaultProvider: { baseURL: fast.baseURL }, routes: [{ match: 'slow', baseURL: slow.baseURL }] })
     const started = Date.now()
-    const models = await createModelsCatalog(router, { listTimeoutMs: 100 }).list()
+    const models = await createModelsCatalog(router, { listTimeoutMs: 1_000 }).list()
     expect(models.map((m) => m.id)).toEqual(['fast'])
-    expect(Date.now() - started).toBeLessThan(1_500)
+    // Skipped at its 1 s deadline, not waited for (10 s); loose for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(8_000)
   })
 })

@@ -208,22 +208,17 @@ describe('buildPrompt: large threads', () => {
 
   it('last_messages: 20 on 100,000 messages tokenizes only what it keeps', () => {
     const counter = vi.fn(words)
-    const started = performance.now()
     const r = buildPrompt(base({ messages: big, truncation: { type: 'last_messages', last_messages: 20 }, countTokens: counter }))
-    const elapsed = performance.now() - started
     expect(r.chatMessages).toHaveLength(20)
     expect(r.droppedMessages).toBe(99_980)
     // role + content per kept message, nothing else.
+    // role + content per kept message, nothing else: the work is O(kept), whatever the machine's speed.
     expect(counter.mock.calls.length).toBeLessThanOrEqual(2 * 20)
-    expect(elapsed).toBeLessThan(50)
   })
 
   it('with the real tokenizer too', () => {
-    const started = performance.now()
     const r = buildPrompt({ ...base({ messages: big, truncation: { type: 'last_messages', last_messages: 20 } }), countTokens: undefined })
     expect(r.chatMessages).toHaveLength(20)
-    // Generous bound: includes building the encoder if this file runs first.
-    expect(performance.now() - started).toBeLessThan(3_000)
   })
 
   it('auto stops tokenizing once the budget is spent', () => {

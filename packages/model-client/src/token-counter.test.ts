@@ -21,7 +21,9 @@ describe('token counter', () => {
     const chinese = countTextTokens('我们今天讨论的问题是如何在分布式系统中实现一致性以及性能之间的平衡'.repeat(300))
     const spaces = countTextTokens(`start${' '.repeat(50_000)}end`)
     const emoji = countTextTokens('😀'.repeat(1_000))
-    expect(performance.now() - started).toBeLessThan(1_500)
+    // A guard against super-linear regex backtracking (minutes on these inputs), loose enough for a
+    // loaded machine: it is not a speed measurement.
+    expect(performance.now() - started).toBeLessThan(15_000)
     expect(letters).toBeGreaterThan(0)
     expect(chinese).toBeGreaterThan(6_000)
     expect(spaces).toBeGreaterThan(2)
@@ -50,7 +52,8 @@ describe('token counter', () => {
   it('the encoder is built once (later calls are fast)', () => {
     const started = performance.now()
     for (let i = 0; i < 1000; i++) countTextTokens(`message number ${i}`)
-    expect(performance.now() - started).toBeLessThan(500)
+    // Rebuilding the encoder per call would take about a second each, 1,000 times over.
+    expect(performance.now() - started).toBeLessThan(10_000)
   })
 
   it("applies OpenAI's per-message overhead and reply priming", () => {

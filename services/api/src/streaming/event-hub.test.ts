@@ -71,7 +71,8 @@ describe('event hub', () => {
     await add(key(2), 'x')
     const started = Date.now()
     await readN(hub.subscribe(key(2), 0, '0-0'), 1)
-    expect(Date.now() - started).toBeLessThan(1000)
+    // Well before the 20 s BLOCK ends; loose for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(10_000)
     first.close()
     expect(await pending).toBeNull()
   })
