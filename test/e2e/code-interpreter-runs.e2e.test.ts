@@ -167,7 +167,7 @@ describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', { timeout:
     await expect.poll(() => stack.upstream.requests.length, { timeout: 20_000 }).toBe(1)
     const started = Date.now()
     await client.beta.threads.runs.cancel(run.id, { thread_id: thread.id })
-    await expect.poll(async () => (run = await client.beta.threads.runs.retrieve(run.id, { thread_id: thread.id })).status, { timeout: 15_000 }).toBe('cancelled')
+    await expect.poll(async () => (run = await client.beta.threads.runs.retrieve(run.id, { thread_id: thread.id })).status, { timeout: 30_000 }).toBe('cancelled')
     expect(Date.now() - started).toBeLessThan(15_000)
     expect(stack.upstream.requests).toHaveLength(1)
 

@@ -200,9 +200,9 @@ describe('bad uploads: 4xx with OpenAI’s body, nothing stored', () => {
     req.write('--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n')
     req.write(Buffer.alloc(32 * 1024, 97))
     // Once the server has begun storing the file part, the connection drops.
-    await expect.poll(storedObjects, { timeout: 15_000 }).not.toEqual([])
+    await expect.poll(storedObjects, { timeout: 30_000 }).not.toEqual([])
     req.destroy()
-    await expect.poll(storedObjects, { timeout: 15_000 }).toEqual([])
+    await expect.poll(storedObjects, { timeout: 30_000 }).toEqual([])
     expect((await alpha.files.list()).data).toEqual([])
   })
 })

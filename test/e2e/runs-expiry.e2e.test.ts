@@ -85,7 +85,7 @@ describe('with no worker running', () => {
     const created = await idleClient.beta.threads.runs.create(thread.id, { assistant_id: assistant.id })
     await expect(idleClient.beta.threads.messages.create(thread.id, { role: 'user', content: 'too early' })).rejects.toBeInstanceOf(OpenAI.BadRequestError)
     // Wait out the deadline without reading the run (no lazy expiry on read can have happened).
-    await expect.poll(() => Date.now() / 1000 >= created.expires_at!, { timeout: 10_000, interval: 100 }).toBe(true)
+    await expect.poll(() => Date.now() / 1000 >= created.expires_at!, { timeout: 30_000, interval: 100 }).toBe(true)
     const message = await idleClient.beta.threads.messages.create(thread.id, { role: 'user', content: 'after the deadline' })
     expect(message.role).toBe('user')
     expect((await idleClient.beta.threads.runs.retrieve(created.id, { thread_id: thread.id })).status).toBe('expired')

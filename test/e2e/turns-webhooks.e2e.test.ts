@@ -156,10 +156,10 @@ describe('turns → signed callbacks', () => {
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })
     receiver.setStatus(503)
     const res = await post('/turns', { assistant_id: assistant.id, content: 'while down', callback_url: receiver.url })
-    await expect.poll(async () => (await get(`/threads/${res.body.thread_id}/turns/${res.body.id}`)).status, { timeout: 10_000 }).toBe('completed')
+    await expect.poll(async () => (await get(`/threads/${res.body.thread_id}/turns/${res.body.id}`)).status, { timeout: 30_000 }).toBe('completed')
     const failedAttempts = async () =>
       (await get('/webhook_callback_deliveries?limit=100')).data.filter((d: Json) => d.thread_id === res.body.thread_id && d.response_status_code === 503)
-    await expect.poll(async () => (await failedAttempts()).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2)
+    await expect.poll(async () => (await failedAttempts()).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2)
     receiver.setStatus(200)
     await expect.poll(() => turnEvents(res.body.thread_id).length, { timeout: 20_000 }).toBe(1)
     const delivered = turnEvents(res.body.thread_id)[0]!
@@ -173,7 +173,7 @@ describe('turns → signed callbacks', () => {
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })
     receiver.setStatus(503)
     const res = await post('/turns', { assistant_id: assistant.id, content: 'dispatcher dies', callback_url: receiver.url })
-    await expect.poll(async () => (await get(`/threads/${res.body.thread_id}/turns/${res.body.id}`)).status, { timeout: 10_000 }).toBe('completed')
+    await expect.poll(async () => (await get(`/threads/${res.body.thread_id}/turns/${res.body.id}`)).status, { timeout: 30_000 }).toBe('completed')
     webhooks.kill('SIGKILL')
     await webhooks.exited
     receiver.setStatus(200)
@@ -189,7 +189,7 @@ describe('turns → signed callbacks', () => {
     // Counted before the POST: the worker may call the upstream before the POST's answer is read.
     const before = upstream.requests.length
     const res = await post('/turns', { assistant_id: assistant.id, content: 'survive', callback_url: receiver.url })
-    const request = (await upstream.waitForRequests(before + 1, 10_000)).at(before)!
+    const request = (await upstream.waitForRequests(before + 1, 30_000)).at(before)!
     expect(request.threadId).toBe(res.body.thread_id)
     // Kill every worker that could hold it, then bring fresh ones: the turn must still complete once.
     for (const w of workers) w.kill('SIGKILL')
@@ -198,7 +198,7 @@ describe('turns → signed callbacks', () => {
     await expect.poll(async () => (await get(`/threads/${res.body.thread_id}/turns/${res.body.id}`)).status, { timeout: 30_000 }).toBe('completed')
     const messages = await client.beta.threads.messages.list(res.body.thread_id)
     expect(messages.data.filter((m) => m.role === 'assistant')).toHaveLength(1)
-    await expect.poll(() => turnEvents(res.body.thread_id).length, { timeout: 15_000 }).toBe(1)
+    await expect.poll(() => turnEvents(res.body.thread_id).length, { timeout: 30_000 }).toBe(1)
   }, 60_000)
 
   it('refuses a private or metadata callback_url at once, naming why, and stores nothing', async () => {

@@ -123,7 +123,7 @@ describe('vector stores with files', () => {
 
     const updated = await client.vectorStores.files.update(g.id, { vector_store_id: vs.id, attributes: { sport: 'chess', year: 2020 } })
     expect(updated.attributes).toEqual({ sport: 'chess', year: 2020 })
-    await expect.poll(() => ids({ filters: { type: 'eq', key: 'sport', value: 'chess' } }), { timeout: 15_000 }).toEqual([g.id])
+    await expect.poll(() => ids({ filters: { type: 'eq', key: 'sport', value: 'chess' } }), { timeout: 30_000 }).toEqual([g.id])
     expect(await ids({ filters: { type: 'eq', key: 'sport', value: 'golf' } })).toEqual([i.id])
 
     // rewrite_query: the page reports the keyword form that was searched.
@@ -180,18 +180,18 @@ describe('deletion', () => {
     expect(removed).toEqual({ id: f.id, object: 'vector_store.file.deleted', deleted: true })
     expect((await client.vectorStores.retrieve(one.id)).file_counts.total).toBe(0)
     expect((await client.files.retrieve(f.id)).id).toBe(f.id)
-    await expect.poll(async () => (await client.vectorStores.search(one.id, { query: 'lima' })).data.length, { timeout: 15_000 }).toBe(0)
+    await expect.poll(async () => (await client.vectorStores.search(one.id, { query: 'lima' })).data.length, { timeout: 30_000 }).toBe(0)
 
     await client.files.delete(f.id)
     expect((await client.vectorStores.files.list(two.id)).data).toEqual([])
     expect((await client.vectorStores.retrieve(two.id)).file_counts).toEqual({ in_progress: 0, completed: 0, failed: 0, cancelled: 0, total: 0 })
-    await expect.poll(async () => (await client.vectorStores.search(two.id, { query: 'lima' })).data.length, { timeout: 15_000 }).toBe(0)
+    await expect.poll(async () => (await client.vectorStores.search(two.id, { query: 'lima' })).data.length, { timeout: 30_000 }).toBe(0)
 
     const indexDir = join(stack.api.storageDir!, 'lance')
-    await expect.poll(() => existsSync(join(indexDir, 'vector_stores', `${two.id}.lance`)), { timeout: 5_000 }).toBe(true)
+    await expect.poll(() => existsSync(join(indexDir, 'vector_stores', `${two.id}.lance`)), { timeout: 30_000 }).toBe(true)
     expect(await client.vectorStores.delete(two.id)).toEqual({ id: two.id, object: 'vector_store.deleted', deleted: true })
     await expect(client.vectorStores.retrieve(two.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError)
-    await expect.poll(() => existsSync(join(indexDir, 'vector_stores', `${two.id}.lance`)), { timeout: 15_000 }).toBe(false)
+    await expect.poll(() => existsSync(join(indexDir, 'vector_stores', `${two.id}.lance`)), { timeout: 30_000 }).toBe(false)
   })
 })
 

@@ -99,7 +99,7 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     })
     expect(res.status).toBe(202)
     const turn = (await res.json()) as { id: string; thread_id: string }
-    await expect.poll(findFailedDelivery, { timeout: 15_000 }).toBeDefined()
+    await expect.poll(findFailedDelivery, { timeout: 30_000 }).toBeDefined()
     const { queue, job } = (await findFailedDelivery())!
     expect(job.data).toMatchObject({ thread: turn.thread_id, exhausted: true })
     expect(job.failedReason).toMatch(/exhausted: http_503/)
@@ -157,7 +157,7 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     await page.getByText('want to retry this job').waitFor()
     await page.screenshot({ path: `${ARTIFACTS}dashboard-retry-confirm.png` })
     await page.getByRole('button', { name: 'Confirm' }).click()
-    await expect.poll(async () => queue.getJobState(job.id!), { timeout: 10_000 }).toBe('completed')
+    await expect.poll(async () => queue.getJobState(job.id!), { timeout: 30_000 }).toBe('completed')
     // The turn's callback arrived, once, with the event the failed attempts carried.
     const evt = job.data.evt as string
     expect(receiver.accepted).toEqual([evt])

@@ -127,7 +127,7 @@ describe('observability', () => {
     expect(workerMetrics).toMatch(/threadwork_jobs_total\{queue="drain-\{s0\}",name="drain",outcome="completed"\} \d/)
 
     // Webhooks: both runs' completion delivered, counted by outcome.
-    await expect.poll(() => received.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(2)
+    await expect.poll(() => received.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2)
     const webhookMetrics = await (await fetch(`http://127.0.0.1:${portFrom(webhooks, 'webhooks metrics on /metrics')}/metrics`)).text()
     expect(webhookMetrics).toMatch(/threadwork_webhook_attempts_total\{outcome="delivered"\} [2-9]/)
 

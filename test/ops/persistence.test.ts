@@ -172,7 +172,7 @@ describe.each(servers)('persistence on $name: 2xx means on disk', (server) => {
 
       await redis.restart()
       // Everything reconnects on its own.
-      await expect.poll(async () => (await raw('POST', '/v1/threads', {})).status, { timeout: 15_000, interval: 200 }).toBe(200)
+      await expect.poll(async () => (await raw('POST', '/v1/threads', {})).status, { timeout: 30_000, interval: 200 }).toBe(200)
       expect((await fetch(`${api.url}/readyz`)).status).toBe(200)
 
       for (const m of accepted.messages) expect((await raw('GET', `/v1/threads/${m.thread}/messages/${m.id}`)).status, m.id).toBe(200)

@@ -169,7 +169,7 @@ describe('Redis Cluster (3 masters, REDIS_SHARDS=8)', () => {
     const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'survive this' }] })
     upstream.respondOnce({ kind: 'hang' })
     const run = await client.beta.threads.runs.create(thread.id, { assistant_id: assistant.id })
-    await expect.poll(() => upstream.requests.some((r) => r.runId === run.id), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => upstream.requests.some((r) => r.runId === run.id), { timeout: 30_000 }).toBe(true)
     const victim = workers.shift()!
     victim.kill('SIGKILL')
     await victim.exited

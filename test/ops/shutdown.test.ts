@@ -51,7 +51,7 @@ describe('graceful shutdown', () => {
     upstream.respondOnce((req) => ({ kind: 'text', text: echoText(req.body), firstTokenDelayMs: 2500 }))
     const stream = client.beta.threads.runs.stream(thread.id, { assistant_id: assistant.id })
     const streamed = stream.finalRun()
-    await expect.poll(() => upstream.requests.length, { timeout: 10_000 }).toBeGreaterThan(0)
+    await expect.poll(() => upstream.requests.length, { timeout: 30_000 }).toBeGreaterThan(0)
 
     const signalledAt = Date.now()
     api.kill('SIGTERM')
@@ -94,7 +94,7 @@ describe('graceful shutdown', () => {
     upstream.respondOnce((req) => ({ kind: 'text', text: echoText(req.body), firstTokenDelayMs: 1500 }))
     const before = upstream.requests.length
     const run = await client.beta.threads.runs.create(thread.id, { assistant_id: assistant.id })
-    await expect.poll(() => upstream.requests.length, { timeout: 10_000 }).toBe(before + 1)
+    await expect.poll(() => upstream.requests.length, { timeout: 30_000 }).toBe(before + 1)
     worker.kill('SIGTERM')
     expect(await worker.exited).toBe(0)
     expect(worker.output.some((l) => l.includes('worker stopped'))).toBe(true)

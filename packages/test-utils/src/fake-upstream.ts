@@ -68,7 +68,7 @@ class FakeUpstreamServer implements FakeUpstream {
     this.embeddingsOnce.push(...replies)
   }
 
-  waitForRequests(n: number, timeoutMs = 5000): Promise<RecordedRequest[]> {
+  waitForRequests(n: number, timeoutMs = 30_000): Promise<RecordedRequest[]> {
     if (this.requests.length >= n) return Promise.resolve([...this.requests])
     return new Promise((resolve, reject) => {
       const onRequest = () => {

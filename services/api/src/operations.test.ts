@@ -115,7 +115,7 @@ describe('queue dashboard (/admin/queues)', () => {
     const { Redis } = await import('ioredis')
     const conn = new Redis(fx.url, { maxRetriesPerRequest: null })
     const w = new Worker(q.name, async () => Promise.reject(new Error('boom')), { connection: conn, prefix: fx.prefix })
-    await expect.poll(async () => (await q.getJob(job.id!))?.failedReason, { timeout: 10_000 }).toBe('boom')
+    await expect.poll(async () => (await q.getJob(job.id!))?.failedReason, { timeout: 30_000 }).toBe('boom')
     await w.close()
     conn.disconnect()
 

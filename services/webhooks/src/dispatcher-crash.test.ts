@@ -54,16 +54,16 @@ describe('dispatcher process', () => {
 
     const first = spawnDispatcher(env)
     const evt = await h.emit({ type: 'thread.run.completed' })
-    await expect.poll(() => receiver.received.length, { timeout: 15_000 }).toBe(1)
+    await expect.poll(() => receiver.received.length, { timeout: 30_000 }).toBe(1)
     first.child.kill('SIGKILL')
     expect(await first.exited).toBe(-1)
 
     const second = spawnDispatcher(env)
-    await expect.poll(() => receiver.received.length, { timeout: 15_000 }).toBe(2)
+    await expect.poll(() => receiver.received.length, { timeout: 30_000 }).toBe(2)
     const [hung, retried] = receiver.received
     expect(retried!.headers['webhook-id']).toBe(evt)
     expect(retried!.body).toBe(hung!.body)
-    await expect.poll(() => h.deliveries(e.id), { timeout: 5_000 }).toMatchObject([{ event_id: evt, status: 'succeeded' }])
+    await expect.poll(() => h.deliveries(e.id), { timeout: 30_000 }).toMatchObject([{ event_id: evt, status: 'succeeded' }])
 
     second.child.kill('SIGTERM')
     expect(await second.exited, second.output()).toBe(0)

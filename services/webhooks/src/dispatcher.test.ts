@@ -91,7 +91,7 @@ describe('webhook dispatcher', () => {
     const second = await h.emit({ type: 'thread.run.completed', thread: 'thread_x' })
 
     const job = () => d.queues[0]!.getJob(deliveryJobId(first, e.id))
-    await expect.poll(async () => (await job())?.getState(), { timeout: 5_000 }).toBe('failed')
+    await expect.poll(async () => (await job())?.getState(), { timeout: 30_000 }).toBe('failed')
     expect((await job())!.failedReason).toMatch(/exhausted: http_503/)
     // The thread's next event went out after its predecessor gave up.
     await expect.poll(() => receiver.received.some((r) => r.headers['webhook-id'] === second)).toBe(true)
@@ -99,7 +99,7 @@ describe('webhook dispatcher', () => {
 
     up = true
     await (await job())!.retry('failed')
-    await expect.poll(async () => (await job())?.getState(), { timeout: 5_000 }).toBe('completed')
+    await expect.poll(async () => (await job())?.getState(), { timeout: 30_000 }).toBe('completed')
     const sent = receiver.received.filter((r) => r.headers['webhook-id'] === first)
     expect(sent).toHaveLength(4)
     expect(sent[3]!.body).toBe(sent[0]!.body)
@@ -118,7 +118,7 @@ describe('webhook dispatcher', () => {
     await h.endpoint(receiver.url())
     await h.start({ schedule: [0, 10, 10] })
     await h.emit({ type: 'thread.run.completed' })
-    await expect.poll(() => receiver.received.length, { timeout: 5_000 }).toBe(2)
+    await expect.poll(() => receiver.received.length, { timeout: 30_000 }).toBe(2)
     expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(950)
   })
 
@@ -172,7 +172,7 @@ describe('webhook dispatcher', () => {
     const e2 = await h.emit({ type: 'thread.run.completed', thread: 'thread_a' })
     const e3 = await h.emit({ type: 'thread.run.completed', thread: 'thread_a' })
 
-    await expect.poll(() => receiver.received.length, { timeout: 10_000 }).toBe(6)
+    await expect.poll(() => receiver.received.length, { timeout: 30_000 }).toBe(6)
     const order = receiver.received.map((r) => r.headers['webhook-id'])
     expect(order.filter((id) => id !== other)).toEqual([e1, e1, e1, e2, e3])
     // thread_b's event went out while thread_a's first event was still being retried.
@@ -200,7 +200,7 @@ describe('webhook dispatcher', () => {
       for (const thread of Object.keys(sent)) sent[thread]!.push(await h.emit({ type: 'thread.run.completed', thread }))
     }
     const threadOf = new Map(Object.entries(sent).flatMap(([t, ids]) => ids.map((id) => [id, t] as const)))
-    await expect.poll(() => delivered.size, { timeout: 15_000 }).toBe(30)
+    await expect.poll(() => delivered.size, { timeout: 30_000 }).toBe(30)
     for (const [thread, ids] of Object.entries(sent)) {
       const seen = receiver.received.map((r) => String(r.headers['webhook-id'])).filter((id) => threadOf.get(id) === thread)
       // Requests (retries included) never go back to an earlier event of the thread.
@@ -222,7 +222,7 @@ describe('webhook dispatcher', () => {
     expect(read).not.toBeNull()
 
     await h.start({ reclaimIdleMs: 300 })
-    await expect.poll(() => receiver.received.length, { timeout: 5_000 }).toBe(1)
+    await expect.poll(() => receiver.received.length, { timeout: 30_000 }).toBe(1)
     expect(receiver.received[0]!.headers['webhook-id']).toBe(evt)
     await expect.poll(async () => (await h.fx.redis.xpending(k.outbox(0), GROUP))[0]).toBe(0)
   })
@@ -244,7 +244,7 @@ describe('webhook dispatcher', () => {
       status: 'queued',
       event_id: expect.stringMatching(/^evt_/),
     })
-    await expect.poll(() => h.deliveries(e.id), { timeout: 15_000 }).toMatchObject([{ trigger: 'test', status: 'succeeded', response_status_code: 202, event_id: result.event_id }])
+    await expect.poll(() => h.deliveries(e.id), { timeout: 30_000 }).toMatchObject([{ trigger: 'test', status: 'succeeded', response_status_code: 202, event_id: result.event_id }])
     expect(JSON.parse(receiver.received[0]!.body)).toMatchObject({ object: 'event', type: 'thread.run.failed', data: { test: true } })
 
     const evt = await h.emit({ type: 'thread.run.completed' })
