@@ -20,7 +20,7 @@ beforeAll(async () => {
   const weather = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }
   const assistant = await stack.assistant({ tools: [{ type: 'function', function: { name: 'get_weather', parameters: weather } }] })
   env = { baseURL: stack.api.baseURL, apiKey: stack.api.apiKey, assistantId: assistant.id }
-}, 60_000)
+}, 180_000)
 afterAll(() => stack?.close())
 beforeEach(() => stack?.upstream.reset())
 

@@ -51,7 +51,7 @@ beforeAll(async () => {
   await stack.startWorker()
   await mkdir(CACHE, { recursive: true })
   dir = await mkdtemp(join(CACHE, 'readme-samples-'))
-}, 60_000)
+}, 180_000)
 afterAll(async () => {
   await stack?.close()
   if (dir) await rm(dir, { recursive: true, force: true })

@@ -11,7 +11,7 @@ import { type ToolStack, replyText, startToolStack } from './tools-support.js'
 let stack: ToolStack
 beforeAll(async () => {
   stack = await startToolStack({ sandbox: false })
-}, 60_000)
+}, 180_000)
 afterAll(() => stack?.close())
 beforeEach(() => stack.upstream.reset())
 

@@ -80,7 +80,7 @@ beforeAll(async () => {
   receiver = await startReceiver()
   secret = (await get('/webhook_signing_secret')).signing_secret
   expect(secret).toMatch(/^whsec_/)
-}, 60_000)
+}, 180_000)
 afterEach(() => receiver.setStatus(200))
 afterAll(async () => {
   for (const w of workers) w.kill('SIGKILL')
@@ -181,7 +181,7 @@ describe('turns → signed callbacks', () => {
     await expect.poll(() => turnEvents(res.body.thread_id).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
     const event = await verify(turnEvents(res.body.thread_id)[0]!)
     expect(event.data.turn.id).toBe(res.body.id)
-  }, 60_000)
+  }, 180_000)
 
   it('completes a turn exactly once when its worker is SIGKILLed mid-turn', async () => {
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })
@@ -199,7 +199,7 @@ describe('turns → signed callbacks', () => {
     const messages = await client.beta.threads.messages.list(res.body.thread_id)
     expect(messages.data.filter((m) => m.role === 'assistant')).toHaveLength(1)
     await expect.poll(() => turnEvents(res.body.thread_id).length, { timeout: 30_000 }).toBe(1)
-  }, 60_000)
+  }, 180_000)
 
   it('refuses a private or metadata callback_url at once, naming why, and stores nothing', async () => {
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })

@@ -33,7 +33,7 @@ beforeAll(async () => {
   api = await startApiServer()
   webhooks = await startServiceProcess('webhooks', { REDIS_PREFIX: api.prefix, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'webhook dispatcher ready' })
   client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0 })
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   webhooks?.kill('SIGKILL')

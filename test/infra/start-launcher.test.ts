@@ -708,19 +708,19 @@ describe('`pnpm start` as a real process (issue 13, item 11)', () => {
     expect(code).toBe(0)
     expect(output).not.toContain('ELIFECYCLE')
     expect(output).toContain('[start] all services stopped')
-  }, 60_000)
+  }, 180_000)
 
   it('SIGTERM to the pnpm pid stops everything and exits 0 without ELIFECYCLE', async () => {
     const { code, output } = await runPnpmStart((pid) => process.kill(pid, 'SIGTERM'))
     expect(code).toBe(0)
     expect(output).not.toContain('ELIFECYCLE')
     expect(output).toContain('[start] all services stopped')
-  }, 60_000)
+  }, 180_000)
 
   it('SIGINT to the pnpm pid stops every service gracefully', async () => {
     const { output } = await runPnpmStart((pid) => process.kill(pid, 'SIGINT'))
     expect(output).toContain('[start] SIGINT: stopping services')
-  }, 60_000)
+  }, 180_000)
 })
 
 describe('scripts/lib/*.d.mts', () => {
@@ -742,5 +742,5 @@ describe('scripts/lib/*.d.mts', () => {
         readFileSync(join(out, file), 'utf8'),
       )
     }
-  }, 60_000)
+  }, 180_000)
 })

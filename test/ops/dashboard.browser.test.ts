@@ -166,7 +166,7 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     await page.goto(`${queuePath}?status=completed`)
     await page.getByText(evt).first().waitFor()
     await page.screenshot({ path: `${ARTIFACTS}dashboard-retried-delivery.png`, fullPage: true })
-  }, 90_000)
+  }, 180_000)
 
   it('redacts message content in job data it does not know', async () => {
     // A job with content in its data, as an older or newer release may leave behind, on a real queue.
@@ -181,7 +181,7 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     await page.getByText('thread_legacy').first().waitFor()
     await page.getByText('[redacted]').first().waitFor()
     expect(await page.content()).not.toContain('TOP SECRET CONTENT')
-  }, 60_000)
+  }, 180_000)
 
   it('renders the API docs from /openapi.json without any network beyond the API', async () => {
     const outside: string[] = []
@@ -217,5 +217,5 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     expect(await op.locator('.curl-command').innerText()).toContain(`Authorization: Bearer ${api.apiKey}`)
     await op.screenshot({ path: `${ARTIFACTS}api-docs-try-it-out.png` })
     expect(outside).toEqual([])
-  }, 60_000)
+  }, 180_000)
 })

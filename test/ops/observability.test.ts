@@ -63,7 +63,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()))
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`
   client = new OpenAI({ baseURL: `${apiUrl}/v1`, apiKey: API_KEY, maxRetries: 0 })
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   api?.kill('SIGTERM')
@@ -180,5 +180,5 @@ describe('observability', () => {
     ]) {
       expect(everything).not.toContain(secret)
     }
-  }, 60_000)
+  }, 180_000)
 })

@@ -64,7 +64,7 @@ describe.each(servers)('persistence on $name: 2xx means on disk', (server) => {
       WORKER_LOCK_MS: '2000',
     })
     client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0, timeout: 10_000 })
-  }, 60_000)
+  }, 180_000)
 
   afterAll(async () => {
     worker?.kill('SIGKILL')
@@ -201,6 +201,6 @@ describe.each(servers)('persistence on $name: 2xx means on disk', (server) => {
         { pollIntervalMs: 200 },
       )
       expect(fresh.status).toBe('completed')
-    }, 90_000)
+    }, 180_000)
   })
 })

@@ -75,7 +75,7 @@ beforeAll(async () => {
     { ...workerEnv, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32', WEBHOOK_POLL_MS: '200' },
     { readyMessage: 'webhook dispatcher ready' },
   )
-}, 90_000)
+}, 180_000)
 
 afterAll(async () => {
   for (const w of workers) w.kill('SIGKILL')
@@ -178,7 +178,7 @@ describe('Redis Cluster (3 masters, REDIS_SHARDS=8)', () => {
     expect(done.status).toBe('completed')
     const messages = await client.beta.threads.messages.list(thread.id)
     expect(messages.data.filter((m) => m.role === 'assistant')).toHaveLength(1)
-  }, 40_000)
+  }, 180_000)
 
   it('delivers webhooks for runs on every shard', async () => {
     const endpoint = await call('POST', '/webhook_endpoints', { url: receiverUrl, name: 'cluster', event_types: ['thread.run.completed'] })
@@ -197,7 +197,7 @@ describe('Redis Cluster (3 masters, REDIS_SHARDS=8)', () => {
     await expect
       .poll(() => runs.filter((r) => !received.some((e) => e.type === 'thread.run.completed' && e.data.thread_id === r.thread_id)).length, { timeout: 20_000 })
       .toBe(0)
-  }, 40_000)
+  }, 180_000)
 
   it('uses a Cluster client in the API, and no process hit a cross-slot error', () => {
     expect(api.redis).toBeInstanceOf(Cluster)

@@ -37,5 +37,5 @@ describe.each([1, 4])('%i worker process(es)', (workers) => {
     expect(upstream.maxInFlightPerThread).toBe(1)
     // Threads really ran side by side (per process concurrency 8).
     expect(upstream.maxInFlight).toBeGreaterThan(1)
-  }, 90_000)
+  }, 180_000)
 })

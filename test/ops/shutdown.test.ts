@@ -83,7 +83,7 @@ describe('graceful shutdown', () => {
     expect(api.output.some((l) => l.includes('api stopped'))).toBe(true)
     worker.kill('SIGTERM')
     expect(await worker.exited).toBe(0)
-  }, 30_000)
+  }, 180_000)
 
   it('worker: SIGTERM lets the run in hand finish, then exits 0', async () => {
     const { url } = await startApi()
@@ -102,7 +102,7 @@ describe('graceful shutdown', () => {
     const done = await client.beta.threads.runs.retrieve(run.id, { thread_id: thread.id })
     expect(done.status).toBe('completed')
     expect(upstream.requests.length).toBe(before + 1)
-  }, 30_000)
+  }, 180_000)
 
   it('webhooks: SIGINT and SIGTERM exit 0', async () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -111,5 +111,5 @@ describe('graceful shutdown', () => {
       wh.kill(signal)
       expect(await wh.exited).toBe(0)
     }
-  }, 30_000)
+  }, 180_000)
 })

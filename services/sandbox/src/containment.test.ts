@@ -177,7 +177,7 @@ describe.skipIf(skip !== null)('sandbox containment', () => {
     const next = await run('stubborn', 'print(1)')
     expect(next.sessionRestarted).toBe(true)
     expect(next.notice).toContain('time limit')
-  }, 60_000)
+  }, 180_000)
 
   it('contains filling the disk: /mnt/data and /tmp are size-limited', async () => {
     const code = [

@@ -67,5 +67,5 @@ describe('dispatcher process', () => {
 
     second.child.kill('SIGTERM')
     expect(await second.exited, second.output()).toBe(0)
-  }, 60_000)
+  }, 180_000)
 })

@@ -115,5 +115,5 @@ describe('webhook delivery fairness', () => {
     await h.stores.webhookEndpoints.setPause('alpha', endpoint.id, Math.ceil(Date.now() / 1000), 'shortened by the test')
     await expect.poll(() => h.stores.webhookEndpoints.get('alpha', endpoint.id), { timeout: 30_000 }).toMatchObject({ paused_until: null, paused_reason: null })
     await expect.poll(() => h.deliveries(endpoint.id).then((ds) => ds.filter((d) => d.status === 'succeeded').length), { timeout: 30_000 }).toBe(3)
-  }, 90_000)
+  }, 180_000)
 })
