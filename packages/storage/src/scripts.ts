@@ -43,14 +43,19 @@ export const scripts = {
 
 const defined = new WeakMap<object, Set<string>>()
 
-/** Runs `s` with the given keys and args on `redis` (or a pipeline created from it). */
-export function runScript<T = unknown>(redis: RedisClient, s: LuaScript, keys: string[], args: (string | number)[]): Promise<T> {
+/** Defines `s` on `redis` (once), so pipelines and MULTIs created from it afterwards can run it. */
+export function defineScript(redis: RedisClient, s: LuaScript): void {
   let names = defined.get(redis)
   if (!names) defined.set(redis, (names = new Set()))
   if (!names.has(s.name)) {
     redis.defineCommand(s.name, { lua: s.lua })
     names.add(s.name)
   }
+}
+
+/** Runs `s` with the given keys and args on `redis` (or a pipeline created from it). */
+export function runScript<T = unknown>(redis: RedisClient, s: LuaScript, keys: string[], args: (string | number)[]): Promise<T> {
+  defineScript(redis, s)
   const command = (redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[s.name]!
   return command.call(redis, keys.length, ...keys, ...args)
 }

@@ -1,7 +1,7 @@
 import { ApiError, type ListPage, type ListQuery, WebhookDelivery, newId, nowSeconds } from '@threadwork/domain'
 import { decodeFields, encodeFields } from './codec.js'
 import type { Keys } from './keys.js'
-import recordDeliveryLua from './lua/recordDelivery-3.lua'
+import recordDeliveryLua from './lua/recordDelivery-7.lua'
 import { listPage } from './paginate.js'
 import { type RedisClient, runScript, script } from './scripts.js'
 import type { ProjectSigningSecret } from './webhook-signing-secret.js'
@@ -40,26 +40,71 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
 
   return {
     /**
-     * Appends an attempt and moves the owner's failure streak. Returns the streak, or null when
-     * the owner is gone (the endpoint was deleted): the attempt is then not recorded.
+     * Appends an attempt and moves the owner's failure streak, in one script. With `opts`, the same
+     * step also counts the attempt in the event record (`attempt` is then that count, 1-based per
+     * event and owner, and `attempt.attempt` is ignored), stores the event itself first (an
+     * attempt made straight from the outbox, whose body was not stored yet), and gives back the
+     * attempt's in-flight slot (webhook-delivery-slots.ts), popping the project's longest-parked
+     * job for the caller to wake. Returns null when the owner is gone (the endpoint was deleted):
+     * the attempt is then not recorded, the slot still released.
+     *
+     * `opts.ownerExists`: the caller has just read the owner (a callback's project secret), so it
+     * need not be ensured again.
      */
     async record(
       project: string,
       owner: string,
-      attempt: Omit<WebhookDelivery, 'id' | 'object' | 'created_at'>,
+      attempt: Omit<WebhookDelivery, 'id' | 'object' | 'created_at' | 'attempt'> & { attempt?: number },
       streak: StreakEffect,
-    ): Promise<{ id: string; consecutiveFailures: number; firstFailureAt: number | null } | null> {
+      opts: {
+        countAttempt?: boolean
+        saveEvent?: { event: StoredWebhookEvent; ttlSeconds: number }
+        releaseSlot?: { target: string; member: string }
+        ownerExists?: boolean
+      } = {},
+    ): Promise<{ id: string; attempt: number; consecutiveFailures: number; firstFailureAt: number | null; woken: string | null } | null> {
       const id = newId('dlv')
-      const delivery: WebhookDelivery = { id, object: 'webhook_delivery', created_at: nowSeconds(), ...attempt }
-      if (owner === CALLBACK_OWNER) await signingSecret.ensure(project)
-      const reply = await runScript<[number, number] | null>(
+      const delivery = { id, object: 'webhook_delivery', created_at: nowSeconds(), ...attempt }
+      if (opts.countAttempt) delete delivery.attempt
+      if (owner === CALLBACK_OWNER && !opts.ownerExists) await signingSecret.ensure(project)
+      const e = opts.saveEvent?.event
+      const eventFields = e ? ['body', e.body, 'type', e.type, 'thread', e.thread ?? '', 'callback_url', e.callbackUrl ?? ''] : []
+      const slot = opts.releaseSlot
+      const reply = await runScript<[number, number, number, string] | null>(
         redis,
         recordDeliveryScript,
-        [ownerKey(project, owner), k.webhookDeliveries(project, owner), k.webhookDelivery(project, id)],
-        [project, id, DELIVERIES_KEPT, k.webhookDeliveryPrefix(project), streak, Date.now(), ...encodeFields(delivery)],
+        [
+          ownerKey(project, owner),
+          k.webhookDeliveries(project, owner),
+          k.webhookDelivery(project, id),
+          k.webhookEvent(project, attempt.event_id),
+          k.webhookInflight(project),
+          k.webhookInflightTarget(project, slot?.target ?? owner),
+          k.webhookParked(project),
+        ],
+        [
+          project,
+          id,
+          DELIVERIES_KEPT,
+          k.webhookDeliveryPrefix(project),
+          streak,
+          Date.now(),
+          opts.countAttempt ? `_attempts:${owner}` : '',
+          opts.saveEvent?.ttlSeconds ?? 0,
+          slot?.member ?? '',
+          eventFields.length / 2,
+          ...eventFields,
+          ...encodeFields(delivery),
+        ],
       )
       if (!reply) return null
-      return { id, consecutiveFailures: Number(reply[0]), firstFailureAt: Number(reply[1]) || null }
+      return {
+        id,
+        attempt: Number(reply[2]) || (attempt.attempt ?? 0),
+        consecutiveFailures: Number(reply[0]),
+        firstFailureAt: Number(reply[1]) || null,
+        woken: reply[3] ? String(reply[3]) : null,
+      }
     },
 
     /** Newest first by default. */
@@ -103,14 +148,5 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
       if (hash.body === undefined || hash.type === undefined) return null
       return { body: hash.body, type: hash.type, thread: hash.thread || null, callbackUrl: hash.callback_url || null }
     },
-
-    /** The next attempt number of `evt` at `owner`, counted across every job that sends it. */
-    async nextAttemptNumber(project: string, evt: string, owner: string): Promise<number> {
-      const key = k.webhookEvent(project, evt)
-      // EXPIRE NX (Redis 7): should the record have expired just now, HINCRBY must not leave a key without a TTL.
-      const replies = await redis.multi().hincrby(key, `_attempts:${owner}`, 1).expire(key, 86_400, 'NX').exec()
-      return Number(replies?.[0]?.[1] ?? 1)
-    },
-
   }
 }

@@ -1,9 +1,8 @@
 import type { Logger } from '@threadwork/logger'
-import { CALLBACK_OWNER, type DeliverySlots, type Keys, type RedisClient, type WebhookEndpointStore, activeSecrets } from '@threadwork/storage'
+import type { DeliverySlots, Keys, RedisClient, WebhookEndpointStore } from '@threadwork/storage'
 import { DelayedError, type Job, type Queue, UnrecoverableError } from 'bullmq'
-import type { Dispatcher } from 'undici'
-import { buildWebhookHeaders, classifyOutcome, nextDelayMs, sendWebhook, shouldDisableEndpoint } from './delivery/index.js'
-import { THROTTLED_PRIORITY, parkedWaitMs, pauseMs } from './fairness.js'
+import { type Attempt, resolveTarget } from './attempt.js'
+import { THROTTLED_PRIORITY, parkedWaitMs } from './fairness.js'
 import { type FifoDeps, fifoMember, gate, isHead, release } from './fifo.js'
 import type { DeliveryJob } from './jobs.js'
 
@@ -13,22 +12,17 @@ export interface DeliveryDeps {
   endpoints: WebhookEndpointStore
   /** The shard queues, indexed by shard (for the FIFO's head lookups and promotes). */
   queues: readonly Queue<DeliveryJob>[]
-  /** The SSRF-guarded HTTP dispatcher. */
-  http: Dispatcher
   log: Logger
-  /** Delay before each attempt, from the first; its length is the attempt count. */
-  schedule: readonly number[]
+  /** One attempt and its bookkeeping (attempt.ts). */
+  attempt: Attempt
+  /** Per attempt: the slot lease is this plus 10 s. */
   timeoutMs: number
   fifoRecheckMs: number
   fifoMaxWaitMs: number
-  /** Called after every attempt (metrics); must not throw. */
-  onAttempt?: (attempt: { outcome: string; status: number | null; latencyMs: number }) => void
   /** In-flight slots under the per-project and per-target limits (fairness.ts). */
   slots: DeliverySlots
   projectConcurrency: number
   endpointConcurrency: number
-  /** Consecutive failed attempts that pause an endpoint (fairness.ts). */
-  pauseAfterFailures: number
 }
 
 /**
@@ -38,7 +32,7 @@ export interface DeliveryDeps {
  * is recorded. Secrets are read here, per attempt, and never logged.
  */
 export function createDeliveryProcessor(deps: DeliveryDeps) {
-  const { endpoints, log } = deps
+  const { endpoints, log, attempt } = deps
   const deliveries = endpoints.deliveries
 
   /**
@@ -68,23 +62,25 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       if (busy < (slot === 'project_busy' ? deps.projectConcurrency : deps.endpointConcurrency)) await job.promote().catch(() => undefined)
       throw new DelayedError()
     }
+    const held = { released: false, woken: null as string | null }
     try {
-      return await deliverHoldingSlot(job, token)
+      return await deliverHoldingSlot(job, slotMember, held, token)
     } finally {
-      await deps.slots.release(d.project, d.target, slotMember).catch(() => undefined)
-      await wakeParked(d.project, d.shard).catch(() => undefined)
+      if (!held.released) {
+        await deps.slots.release(d.project, d.target, slotMember).catch(() => undefined)
+        held.woken = await deps.slots.unparkOne(d.project).catch(() => null)
+      }
+      if (held.woken) await wakeParked(held.woken, d.shard).catch(() => undefined)
     }
   }
 
-  /** Wakes the project's longest-parked job, if it is still waiting in `delayed`. */
-  async function wakeParked(project: string, shard: number): Promise<void> {
-    const id = await deps.slots.unparkOne(project)
-    if (!id) return
+  /** Wakes a parked job (popped from the project's parked list), if it is still waiting in `delayed`. */
+  async function wakeParked(id: string, shard: number): Promise<void> {
     const next = await deps.queues[shard]?.getJob(id)
     if (next && (await next.isDelayed())) await next.promote().catch(() => undefined)
   }
 
-  async function deliverHoldingSlot(job: Job<DeliveryJob>, token?: string): Promise<string> {
+  async function deliverHoldingSlot(job: Job<DeliveryJob>, slotMember: string, held: { released: boolean; woken: string | null }, token?: string): Promise<string> {
     const d = job.data
     const queue = deps.queues[d.shard]
     if (!queue) throw new Error(`no queue for shard ${d.shard}`)
@@ -106,26 +102,11 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
 
     // Where to, and signed with what. Read now: the endpoint may have changed since the event.
     const event = await deliveries.getEvent(d.project, d.evt)
-    let url: string | null = null
-    let secrets: string[] = []
-    let pausedUntilS: number | null = null
-    if (d.target === CALLBACK_OWNER) {
-      url = event?.callbackUrl ?? null
-      secrets = activeSecrets(await endpoints.signingSecret.ensure(d.project))
-    } else {
-      const target = await endpoints.target(d.project, d.target)
-      if (!target) return done('endpoint_deleted')
-      if (target.endpoint.status !== 'enabled' && d.trigger !== 'test') {
-        log.info(ctx, 'webhook skipped: endpoint disabled')
-        return done('endpoint_disabled')
-      }
-      url = target.endpoint.url
-      secrets = target.secrets
-      pausedUntilS = target.endpoint.paused_until ?? null
-    }
-    if (!event || !url) {
-      log.warn(ctx, 'webhook dropped: event no longer retained')
-      return done('event_expired')
+    const to = await resolveTarget(endpoints, { project: d.project, target: d.target, trigger: d.trigger, event })
+    if (typeof to === 'string') {
+      if (to === 'endpoint_disabled') log.info(ctx, 'webhook skipped: endpoint disabled')
+      if (to === 'event_expired') log.warn(ctx, 'webhook dropped: event no longer retained')
+      return done(to)
     }
 
     if (ordered && !d.exhausted) {
@@ -142,81 +123,24 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
     }
 
     // A paused endpoint's events wait out the pause (no attempt, no slot); a test still goes.
-    if (pausedUntilS !== null && pausedUntilS * 1000 > Date.now() && d.trigger !== 'test') {
-      await job.moveToDelayed(pausedUntilS * 1000 + Math.round(Math.random() * 1000), token)
+    if (to.pausedUntilS !== null && to.pausedUntilS * 1000 > Date.now() && d.trigger !== 'test') {
+      await job.moveToDelayed(to.pausedUntilS * 1000 + Math.round(Math.random() * 1000), token)
       throw new DelayedError()
     }
-    const attempt = await deliveries.nextAttemptNumber(d.project, d.evt, d.target)
-    const tries = d.tries + 1
-    // Same webhook-id (the event id) and body on every attempt; a fresh timestamp and signature.
-    const headers = buildWebhookHeaders({ secrets, msgId: d.evt, timestamp: new Date(), body: event.body })
-    const result = await sendWebhook({ url, headers, body: event.body, dispatcher: deps.http, timeoutMs: deps.timeoutMs })
-    const outcome = classifyOutcome(result)
-    const isEndpoint = d.target !== CALLBACK_OWNER
-
-    const delay = outcome === 'retry' && d.trigger !== 'test' ? nextDelayMs(tries, result.retryAfterMs, Math.random, deps.schedule) : null
-    const retryAt = delay === null ? null : Date.now() + delay
-    // Tests never move the failure streak: a probe must not disable an endpoint.
-    const streak = d.trigger === 'test' || !isEndpoint ? 'none' : result.ok ? 'success' : 'failure'
-    const recorded = await deliveries.record(
-      d.project,
-      d.target,
-      {
-        webhook_endpoint_id: isEndpoint ? d.target : null,
-        url,
-        event_id: d.evt,
-        event_type: event.type,
-        thread_id: event.thread,
-        attempt,
-        trigger: d.trigger,
-        status: result.ok ? 'succeeded' : 'failed',
-        response_status_code: result.status,
-        latency_ms: result.latencyMs,
-        error: result.error,
-        next_attempt_at: retryAt === null ? null : Math.ceil(retryAt / 1000),
-      },
-      streak,
-    )
-    log.info({ ...ctx, attempt, status: result.status, error: result.error, latencyMs: result.latencyMs, outcome }, 'webhook attempt')
-    deps.onAttempt?.({ outcome, status: result.status, latencyMs: result.latencyMs })
-
-    // A test's outcome is its entry in the delivery log (recorded above); the API answered at once.
-    if (d.trigger === 'test') return outcome
-    if (isEndpoint && recorded === null) return done('endpoint_deleted')
-
-    if (isEndpoint && outcome === 'disable') {
-      await endpoints.disable(d.project, d.target, `The endpoint answered 410 Gone to event ${d.evt}.`)
-      log.warn(ctx, 'webhook endpoint disabled: 410 Gone')
-      return done('disabled')
-    }
-    if (isEndpoint && result.ok && pausedUntilS !== null) await endpoints.setPause(d.project, d.target, null, null)
-    if (isEndpoint && !result.ok && recorded && (pausedUntilS === null || pausedUntilS * 1000 <= Date.now())) {
-      const ms = pauseMs(recorded.consecutiveFailures, deps.pauseAfterFailures)
-      if (ms !== null) {
-        const until = Math.ceil((Date.now() + ms) / 1000)
-        const since = recorded.firstFailureAt ? new Date(recorded.firstFailureAt).toISOString() : 'now'
-        await endpoints.setPause(d.project, d.target, until, `${recorded.consecutiveFailures} delivery attempts in a row failed since ${since} (last: ${result.error ?? `http_${result.status}`}); delivery paused for ${Math.round(ms / 1000)} s.`)
-        log.warn({ ...ctx, pausedForMs: ms, consecutiveFailures: recorded.consecutiveFailures }, 'webhook endpoint paused: failing')
-      }
-    }
-    if (isEndpoint && !result.ok && recorded?.firstFailureAt) {
-      const state = { consecutiveFailures: recorded.consecutiveFailures, firstFailureAt: recorded.firstFailureAt, now: Date.now() }
-      if (shouldDisableEndpoint(state)) {
-        const since = new Date(recorded.firstFailureAt).toISOString()
-        await endpoints.disable(d.project, d.target, `No successful delivery since ${since} (${recorded.consecutiveFailures} failed attempts).`)
-        log.warn(ctx, 'webhook endpoint disabled: failing for days')
-        return done('disabled')
-      }
-    }
-    if (retryAt !== null) {
-      await job.updateData({ ...d, tries, retryAt })
-      await job.moveToDelayed(retryAt, token)
+    // The record gives the slot back (one script with the attempt's bookkeeping).
+    held.released = true
+    const { result, woken } = await attempt({ project: d.project, evt: d.evt, target: d.target, trigger: d.trigger, tries: d.tries, event: event!, to, slotMember })
+    held.woken = woken
+    if (result.kind === 'test') return result.outcome
+    if (result.kind === 'retry') {
+      await job.updateData({ ...d, tries: result.tries, retryAt: result.retryAt })
+      await job.moveToDelayed(result.retryAt, token)
       throw new DelayedError()
     }
-    const final = await done(outcome === 'delivered' ? 'delivered' : outcome === 'retry' ? 'exhausted' : outcome)
+    const final = await done(result.final)
     if (final === 'exhausted' || final === 'give_up') {
       // Failed for good: the job fails, so operators see it in the dashboard and can retry it there.
-      await job.updateData({ ...d, tries, retryAt: null, exhausted: true })
+      await job.updateData({ ...d, tries: result.tries, retryAt: null, exhausted: true })
       throw new UnrecoverableError(`delivery ${final}: ${result.error ?? `http_${result.status}`}`)
     }
     return final

@@ -3,6 +3,7 @@ import type { Logger } from '@threadwork/logger'
 import { createDeliverySlots, createWebhookEndpointStore, isRedisConnectionError, keys } from '@threadwork/storage'
 import { Queue, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
+import { createAttempt } from './attempt.js'
 import { createDeliveryProcessor } from './deliver.js'
 import { RETRY_SCHEDULE_MS, createSafeDispatcher } from './delivery/index.js'
 import type { DeliveryJob } from './jobs.js'
@@ -56,23 +57,31 @@ export async function startDispatcher(opts: DispatcherOptions) {
 
   const slots = createDeliverySlots(opts.redis, k)
   const projectConcurrency = opts.projectConcurrency ?? DEFAULT_PROJECT_CONCURRENCY
+  const pauseAfterFailures = opts.pauseAfterFailures ?? DEFAULT_PAUSE_AFTER_FAILURES
+  const endpointConcurrency = opts.endpointConcurrency ?? DEFAULT_ENDPOINT_CONCURRENCY
+  const attempt = createAttempt({
+    endpoints,
+    http,
+    log: opts.log,
+    schedule: opts.schedule ?? RETRY_SCHEDULE_MS,
+    timeoutMs: opts.timeoutMs,
+    onAttempt: opts.onAttempt,
+    pauseAfterFailures,
+  })
   const processor = createDeliveryProcessor({
     redis: opts.redis,
     keys: k,
     endpoints,
     queues,
-    http,
     log: opts.log,
-    schedule: opts.schedule ?? RETRY_SCHEDULE_MS,
+    attempt,
     timeoutMs: opts.timeoutMs,
     // A promote normally wakes the next job at once; these bound the cost of a missed one.
     fifoRecheckMs: 1_000,
     fifoMaxWaitMs: 60_000,
-    onAttempt: opts.onAttempt,
     slots,
     projectConcurrency,
-    endpointConcurrency: opts.endpointConcurrency ?? DEFAULT_ENDPOINT_CONCURRENCY,
-    pauseAfterFailures: opts.pauseAfterFailures ?? DEFAULT_PAUSE_AFTER_FAILURES,
+    endpointConcurrency,
   })
   const workers = queues.map(
     (q) =>

@@ -1,0 +1,71 @@
+--[[
+  Records one delivery attempt in one step: appends it to the owner's log (kept bounded), moves
+  the owner's failure streak (services/webhooks decides from it whether to pause or disable the
+  endpoint), counts the attempt in the event record (storing the event body first when the
+  attempt came straight from the outbox), and gives back the attempt's in-flight slot.
+  KEYS[1] owner hash (carries _project: the endpoint, or the project's signing-secret hash)
+  KEYS[2] delivery index zset (score = sequence)   KEYS[3] delivery hash
+  KEYS[4] event hash   KEYS[5] project in-flight zset   KEYS[6] target in-flight zset   KEYS[7] project parked zset
+  ARGV[1] project   ARGV[2] delivery id   ARGV[3] max deliveries kept   ARGV[4] delivery key prefix
+  ARGV[5] streak: 'success' (resets it) | 'failure' (extends it) | 'none'   ARGV[6] now (unix ms)
+  ARGV[7] attempt counter field of the event hash ('_attempts:<owner>'), or '' to keep the
+          'attempt' field given below
+  ARGV[8] event retention (s) when event fields follow, else 0
+  ARGV[9] in-flight slot member to release, or ''
+  ARGV[10] n = number of event field, value pairs that follow (0 unless ARGV[8] > 0)
+  ARGV[11 .. 10+2n] event fields (body, type, thread, callback_url)
+  ARGV[11+2n ..] field, value pairs of the delivery (JSON values)
+  returns { consecutive failures, streak start (unix ms, 0 when none; both 0 for 'none': not
+  read), attempt number (0 when ARGV[7] is ''), parked job to wake or '' }, or false when the owner is gone or another project's (the attempt is then not
+  recorded; the slot is still released)
+]]
+local released = ''
+if ARGV[9] ~= '' then
+  redis.call('ZREM', KEYS[5], ARGV[9])
+  redis.call('ZREM', KEYS[6], ARGV[9])
+  released = redis.call('ZPOPMIN', KEYS[7])[1] or ''
+end
+if redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return false end
+
+local n = tonumber(ARGV[10])
+local first = 11 + 2 * n
+local attempt = nil
+if ARGV[7] ~= '' then
+  attempt = redis.call('HINCRBY', KEYS[4], ARGV[7], 1)
+  if tonumber(ARGV[8]) > 0 then
+    redis.call('HSET', KEYS[4], unpack(ARGV, 11, first - 1))
+    redis.call('EXPIRE', KEYS[4], ARGV[8])
+  else
+    -- Should the record have expired just now, HINCRBY must not leave a key without a TTL.
+    redis.call('EXPIRE', KEYS[4], 86400, 'NX')
+  end
+end
+
+local seq = redis.call('HINCRBY', KEYS[1], '_dseq', 1)
+if attempt then
+  redis.call('HSET', KEYS[3], '_project', ARGV[1], '_owner', KEYS[1], 'attempt', attempt, unpack(ARGV, first))
+else
+  redis.call('HSET', KEYS[3], '_project', ARGV[1], '_owner', KEYS[1], unpack(ARGV, first))
+end
+redis.call('ZADD', KEYS[2], seq, ARGV[2])
+-- Scores are the owner's sequence numbers, one per delivery: the log cannot exceed the bound
+-- before the sequence does.
+if seq > tonumber(ARGV[3]) then
+  local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])
+  if excess > 0 then
+    local old = redis.call('ZPOPMIN', KEYS[2], excess)
+    for i = 1, #old, 2 do redis.call('DEL', ARGV[4] .. old[i]) end
+  end
+end
+local failures, since = 0, 0
+if ARGV[5] == 'success' then
+  redis.call('HSET', KEYS[1], '_fail_count', 0, '_fail_since', 0)
+elseif ARGV[5] == 'failure' then
+  failures = redis.call('HINCRBY', KEYS[1], '_fail_count', 1)
+  since = tonumber(redis.call('HGET', KEYS[1], '_fail_since') or '0')
+  if since == 0 then
+    since = tonumber(ARGV[6])
+    redis.call('HSET', KEYS[1], '_fail_since', ARGV[6])
+  end
+end
+return { failures, since, attempt or 0, released }
