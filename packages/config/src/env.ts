@@ -178,8 +178,14 @@ export const WebhooksEnv = BaseEnv.merge(WebhookTargetEnv).extend({
   WEBHOOK_TIMEOUT_MS: positiveInt.default(15_000),
   /** BullMQ lock of a delivery job; a SIGKILLed dispatcher's deliveries resume within about 2× this. */
   WEBHOOK_LOCK_MS: positiveInt.default(30_000),
-  /** Outbox entries read but not acknowledged for this long (a dead dispatcher's) are claimed by another. */
-  WEBHOOK_RECLAIM_IDLE_MS: positiveInt.default(60_000),
+  /**
+   * Outbox entries read but not acknowledged for this long (a dead dispatcher's) are claimed by
+   * another. An entry stays pending while its first attempt runs (services/webhooks
+   * first-attempts.ts), so this is how soon a killed dispatcher's attempt is sent again; a live
+   * one re-claims its long attempts' entries every quarter of it. 10 s (was 60 s, when entries
+   * were pending only for their fan-out).
+   */
+  WEBHOOK_RECLAIM_IDLE_MS: positiveInt.default(10_000),
   /** The outbox is polled this often besides the pub/sub nudge (which may be lost). */
   WEBHOOK_POLL_MS: positiveInt.default(1_000),
   /** Set: the dispatcher serves Prometheus `GET /metrics` on this port (attempts by outcome). */

@@ -24,6 +24,7 @@ export { createWebhookEndpointStore, activeSecrets } from './webhook-endpoint-st
 export type { WebhookEndpointStore } from './webhook-endpoint-store.js'
 export { createWebhookDeliveryLog, CALLBACK_OWNER, DELIVERIES_KEPT } from './webhook-delivery-log.js'
 export { createDeliverySlots, type DeliverySlots, type SlotResult } from './webhook-delivery-slots.js'
+export { createWebhookFirstAttemptScripts, type WebhookFirstAttemptScripts } from './webhook-first-attempt.js'
 export type { WebhookDeliveryLog, StoredWebhookEvent, StreakEffect } from './webhook-delivery-log.js'
 export { createProjectSigningSecret } from './webhook-signing-secret.js'
 export type { ProjectSigningSecret } from './webhook-signing-secret.js'

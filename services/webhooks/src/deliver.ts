@@ -43,6 +43,13 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
   return async function deliver(job: Job<DeliveryJob>, token?: string): Promise<string> {
     const d = job.data
     const slotMember = job.id ?? `${d.evt}.${d.target}`
+    // A first attempt that already failed for good (first-attempts.ts) only needs its job to fail,
+    // so it shows under Failed in the dashboard; a Retry there then sends it once more.
+    if (d.failedFirst) {
+      const reason = d.failedFirst
+      await job.updateData({ ...d, failedFirst: undefined })
+      throw new UnrecoverableError(reason)
+    }
     const slot = await deps.slots.acquire({
       project: d.project,
       target: d.target,

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { Logger } from '@threadwork/logger'
-import { createDeliverySlots, createWebhookEndpointStore, isRedisConnectionError, keys } from '@threadwork/storage'
+import { createDeliverySlots, createWebhookEndpointStore, createWebhookFirstAttemptScripts, isRedisConnectionError, keys } from '@threadwork/storage'
 import { Queue, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createAttempt } from './attempt.js'
@@ -8,6 +8,7 @@ import { createDeliveryProcessor } from './deliver.js'
 import { RETRY_SCHEDULE_MS, createSafeDispatcher } from './delivery/index.js'
 import type { DeliveryJob } from './jobs.js'
 import { DEFAULT_ENDPOINT_CONCURRENCY, DEFAULT_PAUSE_AFTER_FAILURES, DEFAULT_PROJECT_CONCURRENCY, throttleFanOut } from './fairness.js'
+import { createFirstAttempts } from './first-attempts.js'
 import { startOutboxConsumer } from './outbox-consumer.js'
 
 export interface DispatcherOptions {
@@ -103,19 +104,40 @@ export async function startDispatcher(opts: DispatcherOptions) {
   }
 
   const subscriber = opts.connect('threadwork-webhooks-sub')
-  const consumer = startOutboxConsumer({
+  const consumerName = opts.consumer ?? `${hostname()}-${process.pid}`
+  let consumer: ReturnType<typeof startOutboxConsumer> | undefined
+  const firstAttempts = createFirstAttempts({
+    redis: opts.redis,
+    keys: k,
+    endpoints,
+    queues,
+    slots,
+    scripts: createWebhookFirstAttemptScripts(opts.redis, k),
+    attempt,
+    log: opts.log,
+    consumer: consumerName,
+    maxInFlight: opts.concurrency,
+    projectConcurrency,
+    endpointConcurrency,
+    timeoutMs: opts.timeoutMs,
+    eventRetentionSeconds: opts.eventRetentionSeconds,
+    reclaimIdleMs: opts.reclaimIdleMs,
+    onStuck: (streamKey) => consumer?.stuck(streamKey),
+  })
+  consumer = startOutboxConsumer({
     redis: opts.redis,
     subscriber,
     keys: k,
     endpoints,
     queues,
     log: opts.log,
-    consumer: opts.consumer ?? `${hostname()}-${process.pid}`,
+    consumer: consumerName,
     pollMs: opts.pollMs,
     reclaimIdleMs: opts.reclaimIdleMs,
     eventRetentionSeconds: opts.eventRetentionSeconds,
     trimEveryMs: opts.trimEveryMs,
     throttle: (jobs) => throttleFanOut(jobs, slots.inFlight, projectConcurrency),
+    firstAttempts,
   })
   await consumer.start()
 

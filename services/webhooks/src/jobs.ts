@@ -26,6 +26,12 @@ export interface DeliveryJob {
    * events have moved on already.
    */
   exhausted?: boolean
+  /**
+   * Set on the job of a first attempt made straight from the outbox that failed for good (its
+   * URL refused, or a one-attempt schedule spent): the job only fails, with this reason, so the
+   * delivery shows under Failed like any other; retrying it there sends it once more.
+   */
+  failedFirst?: string
 }
 
 /** Consumer group every dispatcher reads the outbox streams with. */

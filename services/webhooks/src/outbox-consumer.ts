@@ -3,6 +3,7 @@ import { CALLBACK_OWNER, type Keys, type RedisClient, type WebhookEndpointStore 
 import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { fifoMember } from './fifo.js'
+import type { FirstAttempts, OutboxEvent, QueuedDelivery } from './first-attempts.js'
 import { type DeliveryJob, GROUP, deliveryJobId, jobOptions } from './jobs.js'
 
 /** Entries read per round trip. */
@@ -31,6 +32,8 @@ export interface OutboxConsumerDeps {
   trimEveryMs?: number
   /** Marks a batch's jobs that start throttled (fairness.ts `throttleFanOut`). */
   throttle?: (jobs: BulkJob[]) => Promise<void>
+  /** First attempts made here, straight from the outbox (first-attempts.ts); without it every delivery is a job. */
+  firstAttempts?: FirstAttempts
 }
 
 /** A delivery job as `Queue.addBulk` takes it. */
@@ -51,6 +54,8 @@ interface StreamState {
   again: boolean
   lastReclaim: number
   lastTrim: number
+  /** Read our own pending entries again on the next pass (at start, and after a failed handling). */
+  rereadOwn: boolean
 }
 
 /**
@@ -69,7 +74,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   const streams: StreamState[] = [
     ...Array.from({ length: k.shards }, (_, shard) => ({ key: k.outbox(shard), shard, control: false })),
     { key: k.webhookControl, shard: 0, control: true },
-  ].map((s) => ({ ...s, running: null, again: false, lastReclaim: 0, lastTrim: Date.now() }))
+  ].map((s) => ({ ...s, running: null, again: false, lastReclaim: 0, lastTrim: Date.now(), rereadOwn: true }))
   let closing = false
 
   const queueOf = (shard: number) => {
@@ -87,12 +92,8 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     }
   }
 
-  /**
-   * One event's delivery jobs, after everything they rely on is stored: the body every attempt
-   * sends, and each job's place in its (target, thread) FIFO. The jobs themselves are added by
-   * `handleBatch`, after the FIFO places of the whole batch exist.
-   */
-  async function prepareEvent(s: StreamState, id: string, f: Record<string, string>): Promise<BulkJob[]> {
+  /** One event parsed, with its body built once, and its targets ([] when nobody receives it). */
+  async function parseEvent(s: StreamState, id: string, f: Record<string, string>): Promise<{ ev: OutboxEvent; targets: string[] }> {
     const { evt, type, project, data } = f
     const createdAt = Number(f.created_at)
     if (!evt || !type || !project || data === undefined || !Number.isInteger(createdAt)) throw new MalformedEntry('missing field')
@@ -106,16 +107,27 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     const callbackUrl = f.callback_url || null
     const targets = await endpoints.subscribers(project, type)
     if (callbackUrl) targets.push(CALLBACK_OWNER)
-    if (targets.length === 0) return []
-
     // Built once: every attempt to every target sends these exact bytes.
-    const body = JSON.stringify({ id: evt, object: 'event', type, created_at: createdAt, data: parsed })
-    const fifo = thread ? targets.map((t) => redis.zadd(k.webhookFifo(s.shard, t, thread), 'NX', 0, fifoMember(id, evt))) : []
-    await Promise.all([endpoints.deliveries.saveEvent(project, evt, { body, type, thread, callbackUrl }, deps.eventRetentionSeconds), ...fifo])
-    return targets.map((target) => ({
+    const body = targets.length === 0 ? '' : JSON.stringify({ id: evt, object: 'event', type, created_at: createdAt, data: parsed })
+    const ev: OutboxEvent = { streamKey: s.key, shard: s.shard, entryId: id, project, evt, thread, event: { body, type, thread, callbackUrl } }
+    return { ev, targets }
+  }
+
+  /**
+   * The queued deliveries' jobs, after everything they rely on is stored: the body every attempt
+   * sends, and each job's place in its (target, thread) FIFO. The jobs themselves are added by
+   * `handleBatch`, after the FIFO places of the whole batch exist.
+   */
+  async function prepareJobs(queued: QueuedDelivery[]): Promise<BulkJob[]> {
+    const events = new Map(queued.map((q) => [`${q.ev.streamKey}|${q.ev.entryId}`, q.ev]))
+    await Promise.all([
+      ...[...events.values()].map((ev) => endpoints.deliveries.saveEvent(ev.project, ev.evt, ev.event, deps.eventRetentionSeconds)),
+      ...queued.filter((q) => q.ev.thread).map((q) => redis.zadd(k.webhookFifo(q.ev.shard, q.target, q.ev.thread!), 'NX', 0, fifoMember(q.ev.entryId, q.ev.evt))),
+    ])
+    return queued.map(({ ev, target }) => ({
       name: 'deliver',
-      data: { project, evt, target, shard: s.shard, entryId: thread ? id : null, thread, trigger: 'event' as const, tries: 0, retryAt: null },
-      opts: jobOptions(deliveryJobId(evt, target)),
+      data: { project: ev.project, evt: ev.evt, target, shard: ev.shard, entryId: ev.thread ? ev.entryId : null, thread: ev.thread, trigger: 'event' as const, tries: 0, retryAt: null },
+      opts: jobOptions(deliveryJobId(ev.evt, target)),
     }))
   }
 
@@ -148,43 +160,84 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     }
   }
 
-  /** An entry's delivery jobs ([] for a control entry, which acts at once, or a malformed one). */
-  async function prepare(s: StreamState, id: string, fields: string[] | null): Promise<BulkJob[]> {
+  /** An entry's event and targets (null for a control entry, which acts at once, or a malformed one). */
+  async function prepare(s: StreamState, id: string, fields: string[] | null): Promise<{ ev: OutboxEvent; targets: string[] } | null> {
     try {
       if (!fields) throw new MalformedEntry('deleted entry')
       const f: Record<string, string> = {}
       for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!
-      if (!s.control) return await prepareEvent(s, id, f)
+      if (!s.control) return await parseEvent(s, id, f)
       await handleControl(id, f)
     } catch (err) {
       if (!(err instanceof MalformedEntry || err instanceof SyntaxError)) throw err
       log.warn({ stream: s.key, entry: id, reason: err.message }, 'outbox entry skipped: malformed')
     }
-    return []
+    return null
   }
 
   /**
-   * A batch of entries in three steps, each one round of concurrent commands rather than a round
-   * trip per entry: prepare every entry (bodies and FIFO places), add all their jobs, acknowledge
-   * them all. No job runs before every FIFO place of its batch exists, so a later event of a
-   * thread can never be sent while an earlier one of the same batch is not yet in line. A crash
-   * between the steps leaves the entries pending; re-running them is idempotent (NX places, job ids).
+   * A batch of entries in a few steps, each one round of concurrent commands rather than a round
+   * trip per entry: prepare every entry; hand the (event, target) pairs that may go now to the
+   * first attempts (which acknowledge their entries themselves when done); store the others'
+   * bodies and FIFO places, add all their jobs, and acknowledge the entries with nothing left
+   * here. No job runs before every FIFO place of its batch exists, so a later event of a thread
+   * can never be sent while an earlier one of the same batch is not yet in line. A crash between
+   * the steps leaves the entries pending; re-running them is idempotent (NX places, job ids), or
+   * sends an attempt again (same webhook-id).
    */
   async function handleBatch(s: StreamState, entries: [string, string[] | null][]): Promise<void> {
     if (entries.length === 0) return
-    const jobs = (await Promise.all(entries.map(([id, fields]) => prepare(s, id, fields)))).flat()
-    if (jobs.length > 0 && deps.throttle) await deps.throttle(jobs)
-    if (jobs.length > 0) await queueOf(s.shard).addBulk(jobs)
-    await redis.xack(s.key, GROUP, ...entries.map(([id]) => id))
+    const prepared = (await Promise.all(entries.map(([id, fields]) => prepare(s, id, fields)))).filter((p): p is { ev: OutboxEvent; targets: string[] } => p !== null && p.targets.length > 0)
+    let queued: QueuedDelivery[] = prepared.flatMap(({ ev, targets }) => targets.map((target) => ({ ev, target })))
+    let handledHere = new Set<string>()
+    let jobsAdded = () => {}
+    let jobsFailed = (_err: unknown) => {}
+    if (deps.firstAttempts && !closing) {
+      const ready = new Promise<void>((resolve, reject) => {
+        jobsAdded = resolve
+        jobsFailed = reject
+      })
+      ;({ queued, handledHere } = await deps.firstAttempts.take(prepared, ready))
+    }
+    try {
+      const jobs = await prepareJobs(queued)
+      if (jobs.length > 0 && deps.throttle) await deps.throttle(jobs)
+      if (jobs.length > 0) await queueOf(s.shard).addBulk(jobs)
+      jobsAdded()
+    } catch (err) {
+      jobsFailed(err)
+      throw err
+    }
+    const ack = entries.map(([id]) => id).filter((id) => !handledHere.has(id))
+    if (ack.length > 0) await redis.xack(s.key, GROUP, ...ack)
   }
 
-  async function readBatch(s: StreamState, from: '0' | '>'): Promise<number> {
-    const reply = (await redis.xreadgroup('GROUP', GROUP, deps.consumer, 'COUNT', BATCH, 'STREAMS', s.key, from)) as
+  /** Entries this process is attempting are left alone when they come back (a re-read, a claim). */
+  const notInFlight = (s: StreamState, entries: [string, string[] | null][]) =>
+    deps.firstAttempts ? entries.filter(([id]) => !deps.firstAttempts!.has(s.key, id)) : entries
+
+  async function readBatch(s: StreamState): Promise<number> {
+    const reply = (await redis.xreadgroup('GROUP', GROUP, deps.consumer, 'COUNT', BATCH, 'STREAMS', s.key, '>')) as
       | [string, [string, string[] | null][]][]
       | null
     const entries = reply?.[0]?.[1] ?? []
     if (!closing) await handleBatch(s, entries)
     return entries.length
+  }
+
+  /** Our own pending entries (ours from before a restart, or a failed handling), page by page. */
+  async function rereadOwn(s: StreamState): Promise<void> {
+    let from = '0'
+    while (!closing) {
+      const reply = (await redis.xreadgroup('GROUP', GROUP, deps.consumer, 'COUNT', BATCH, 'STREAMS', s.key, from)) as
+        | [string, [string, string[] | null][]][]
+        | null
+      const entries = reply?.[0]?.[1] ?? []
+      if (entries.length === 0) break
+      await handleBatch(s, notInFlight(s, entries))
+      if (entries.length < BATCH) break
+      from = entries.at(-1)![0]
+    }
   }
 
   /** Claims entries another (probably dead) consumer read but never acknowledged. */
@@ -195,8 +248,9 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
         string,
         [string, string[] | null][],
       ]
-      if (entries.length > 0) log.info({ stream: s.key, count: entries.length }, 'reclaimed stale outbox entries')
-      await handleBatch(s, entries)
+      const claimed = notInFlight(s, entries)
+      if (claimed.length > 0) log.info({ stream: s.key, count: claimed.length }, 'reclaimed stale outbox entries')
+      await handleBatch(s, claimed)
       cursor = next
     } while (cursor !== '0-0' && !closing)
   }
@@ -240,19 +294,23 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       try {
         do {
           s.again = false
-          // Our own pending entries first (a failed handle, or ours from before a restart).
-          while (!closing && (await readBatch(s, '0')) === BATCH);
+          // Our own pending entries first (ours from before a restart, or a failed handling).
+          if (s.rereadOwn) {
+            s.rereadOwn = false
+            await rereadOwn(s)
+          }
           if (Date.now() - s.lastReclaim >= reclaimEveryMs) {
             s.lastReclaim = Date.now()
             await reclaim(s)
           }
-          while (!closing && (await readBatch(s, '>')) === BATCH);
+          while (!closing && (await readBatch(s)) === BATCH);
           if (Date.now() - s.lastTrim >= trimEveryMs) {
             s.lastTrim = Date.now()
             await trim(s)
           }
         } while (s.again && !closing)
       } catch (err) {
+        s.rereadOwn = true
         const message = (err as Error).message
         if (message.includes('NOGROUP')) await ensureGroup(s.key).catch(() => undefined)
         else log.error({ stream: s.key, err: message }, 'outbox read failed; retrying on the next poll')
@@ -265,6 +323,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
 
   const drainAll = () => Promise.all(streams.map(drain)).then(() => undefined)
   let timer: NodeJS.Timeout | undefined
+  let renewTimer: NodeJS.Timeout | undefined
 
   return {
     async start(): Promise<void> {
@@ -277,6 +336,14 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       await deps.subscriber.subscribe(k.outboxChannel)
       await drainAll()
       timer = setInterval(() => void drainAll(), deps.pollMs)
+      const first = deps.firstAttempts
+      if (first) renewTimer = setInterval(() => void first.renew(), Math.max(50, Math.floor(deps.reclaimIdleMs / 4)))
+    },
+
+    /** An entry of `streamKey` was left pending by a failed first attempt: read our own pending entries again. */
+    stuck(streamKey: string): void {
+      const s = streams.find((x) => x.key === streamKey)
+      if (s) s.rereadOwn = true
     },
 
     /** Finishes the entry in hand, then stops reading. */
@@ -285,6 +352,8 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       clearInterval(timer)
       await deps.subscriber.unsubscribe(k.outboxChannel).catch(() => undefined)
       await Promise.all(streams.map((s) => s.running))
+      await deps.firstAttempts?.close()
+      clearInterval(renewTimer)
     },
 
     /** Reads every stream now (tests). */

@@ -1,0 +1,12 @@
+--[[
+  Ends an attempt made straight from the outbox (services/webhooks first-attempts.ts): when it
+  will be retried, its FIFO place (so the thread's later events wait for the retry); when it was
+  the entry's last target, the entry's acknowledgement. Run in one MULTI with the retry job's
+  add, so a crash leaves either all of it or the entry still pending (and sent again).
+  KEYS[1] the shard's outbox stream   KEYS[2] the (target, thread) FIFO zset (any key of the slot when unordered)
+  ARGV[1] consumer group   ARGV[2] entry id   ARGV[3] FIFO member to add, or ''   ARGV[4] '1' to acknowledge the entry
+  returns the number of entries acknowledged (0 or 1)
+]]
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], 'NX', 0, ARGV[3]) end
+if ARGV[4] == '1' then return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
