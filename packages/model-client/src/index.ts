@@ -21,6 +21,7 @@ export {
   TOKENS_PER_NAME,
   countChatMessageTokens,
   countMessageTokens,
+  countPieceTokens,
   countTextTokens,
   warmUpTokenizer,
 } from './token-counter.js'

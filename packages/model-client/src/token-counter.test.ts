@@ -1,7 +1,7 @@
 import { Tiktoken } from 'js-tiktoken/lite'
 import o200k_base from 'js-tiktoken/ranks/o200k_base'
 import { describe, expect, it } from 'vitest'
-import { countChatMessageTokens, countMessageTokens, countTextTokens, warmUpTokenizer } from './token-counter.js'
+import { countChatMessageTokens, countMessageTokens, countPieceTokens, countTextTokens, warmUpTokenizer } from './token-counter.js'
 
 describe('token counter', () => {
   it('counts text with o200k_base', () => {
@@ -9,6 +9,18 @@ describe('token counter', () => {
     expect(countTextTokens('')).toBe(0)
     expect(countTextTokens('hello world')).toBe(2)
     expect(countTextTokens('hello world '.repeat(100))).toBeGreaterThan(150)
+  })
+
+  it('counts a pre-tokenizer piece as encode does (words, numbers, punctuation, whitespace, accents, CJK, emoji)', () => {
+    const exact = new Tiktoken(o200k_base)
+    const pattern = new RegExp(o200k_base.pat_str, 'gu')
+    const text =
+      "Hello, World! It's 2024-11-15: naïve café déjà-vu — Straße ÆØÅ. 東京都の天気は晴れ。 Привет мир 🙂👍🏽 \t\t x  \n\n\n  y <|endoftext|> " +
+      'supercalifragilisticexpialidocious antidisestablishmentarianism 3.14159 0x1F ~~~ ```js\nconst a = b?.c ?? 42;\n```'
+    const pieces = [...text.matchAll(pattern)].map((m) => m[0])
+    expect(pieces.length).toBeGreaterThan(40)
+    for (const piece of pieces) expect([piece, countPieceTokens(piece)]).toEqual([piece, exact.encode(piece, [], []).length])
+    expect(countPieceTokens('')).toBe(0)
   })
 
   it('treats special-token text as plain text instead of throwing', () => {

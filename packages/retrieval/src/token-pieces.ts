@@ -1,4 +1,4 @@
-import { countTextTokens } from '@threadwork/model-client'
+import { countPieceTokens, countTextTokens } from '@threadwork/model-client'
 import o200k_base from 'js-tiktoken/ranks/o200k_base'
 
 /**
@@ -37,7 +37,7 @@ export function tokenPieces(text: string): { ends: number[]; tokens: number[] } 
     else {
       let n = cache.get(piece)
       if (n === undefined) {
-        n = countTextTokens(piece)
+        n = countPieceTokens(piece)
         if (cache.size >= CACHE_MAX) cache.clear()
         cache.set(piece, n)
       }
