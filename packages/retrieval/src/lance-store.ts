@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import * as lancedb from '@lancedb/lancedb'
 import type * as Arrow from 'apache-arrow'
 
@@ -50,6 +51,52 @@ export function vectorDimensions(schema: Arrow.Schema): number | null {
   return field ? (field.type as Arrow.FixedSizeList).listSize : null
 }
 
+/** One row of the chunk table, as a write gives it. */
+export interface ChunkRow {
+  id: string
+  fileId: string
+  chunkIndex: number
+  filename: string
+  attributes: string
+  text: string
+  /** Unit-length; null in keyword-only mode (then every row's is null). */
+  vector: Float32Array | null
+}
+
+/**
+ * The rows as an Arrow table of `schema` (the table's own, with or without a vector column),
+ * built column by column: the vectors are copied once into one Float32Array under a
+ * FixedSizeList. Handing LanceDB plain objects instead makes it infer and build every value
+ * through Arrow's generic builders: twice the CPU of the whole append (bench/retrieval.bench.ts).
+ * Vectors must all be present or all null (the caller checks), of the schema's width.
+ */
+export function chunkBatch(schema: Arrow.Schema, rows: readonly ChunkRow[]): Arrow.Table {
+  const n = rows.length
+  const utf8 = (pick: (r: ChunkRow) => string) => arrow.vectorFromArray(rows.map(pick), new arrow.Utf8())
+  const columns: Record<string, Arrow.Vector> = {
+    [COLUMNS.id]: utf8((r) => r.id),
+    [COLUMNS.fileId]: utf8((r) => r.fileId),
+    [COLUMNS.chunkIndex]: arrow.makeVector(Int32Array.from(rows, (r) => r.chunkIndex)),
+    [COLUMNS.filename]: utf8((r) => r.filename),
+    [COLUMNS.attributes]: utf8((r) => r.attributes),
+    [COLUMNS.text]: utf8((r) => r.text),
+  }
+  const vectorType = schema.fields.find((f) => f.name === COLUMNS.vector)?.type as Arrow.FixedSizeList | undefined
+  if (vectorType) {
+    const width = vectorType.listSize
+    const flat = new Float32Array(n * width)
+    const present = rows.length > 0 && rows[0]!.vector !== null
+    if (present) rows.forEach((r, i) => flat.set(r.vector!, i * width))
+    const child = arrow.makeData({ type: vectorType.children[0]!.type as Arrow.Float32, length: n * width, data: flat })
+    columns[COLUMNS.vector] = arrow.makeVector(
+      present
+        ? arrow.makeData({ type: vectorType, length: n, nullCount: 0, child })
+        : arrow.makeData({ type: vectorType, length: n, nullCount: n, nullBitmap: new Uint8Array(Math.ceil(n / 8)), child }),
+    )
+  }
+  return new arrow.Table(schema, columns as never)
+}
+
 /** The ids we put into SQL (`vs_…`, `file-…`): anything else is refused, so quoting is belt and braces. */
 const SAFE_ID = /^[A-Za-z0-9_-]{1,128}$/
 
@@ -71,6 +118,7 @@ const connections = new Map<string, Promise<lancedb.Connection>>()
  * a file completes must see it. On local disk the check is a directory listing; on S3 a LIST.
  */
 export function connectionFor(location: IndexLocation): Promise<lancedb.Connection> {
+  ensureLanceCpuThreads()
   const options = location.storageOptions ?? {}
   const key = `${location.uri}\u0000${JSON.stringify(Object.entries(options).sort())}`
   let connection = connections.get(key)
@@ -80,6 +128,20 @@ export function connectionFor(location: IndexLocation): Promise<lancedb.Connecti
     connections.set(key, connection)
   }
   return connection
+}
+
+/**
+ * Gives Lance's CPU pool at least two threads. Lance sizes it `cores − 2` (LANCE_IO_CORE_RESERVATION),
+ * at least 1: one thread on a 2-core host, where building an FTS index over more than one
+ * posting-list batch deadlocks — the producer parks its only pool thread on a full channel while
+ * the consumer's page encoding waits for a pool thread (lancedb/lancedb#3568, lance-format/lance#7350;
+ * seen here: `optimize` at 100,000 chunks stalled at 0 % CPU for minutes, gdb showed the lance-cpu
+ * thread in `EventListenerFuture::wait`). With 2 threads it built in seconds. Lance reads the
+ * variable once, when its CPU runtime starts (first use, after this), so this must run before
+ * the first LanceDB call; an operator's own LANCE_CPU_THREADS is kept.
+ */
+function ensureLanceCpuThreads(): void {
+  if (process.env.LANCE_CPU_THREADS === undefined && availableParallelism() - 2 < 2) process.env.LANCE_CPU_THREADS = '2'
 }
 
 /**

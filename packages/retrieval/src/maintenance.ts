@@ -5,6 +5,22 @@ import { COLUMNS, FTS_INDEX, VECTOR_INDEX, lancedb, vectorDimensions } from './l
 export const REINDEX_AFTER_ROWS = 4096
 
 /**
+ * …or this share of the indexed rows, when larger. LanceDB's `optimize` (the only maintenance
+ * call its Node API has) compacts every fragment under a million rows, i.e. rewrites the whole
+ * table of a store below that size: at a fixed 4,096 rows the work of ingesting a store would grow
+ * with the square of its size. Growing the threshold with the store keeps each row rewritten a
+ * bounded number of times (≈ 1/share) while keyword search scans at most this share unindexed.
+ */
+export const REINDEX_SHARE = 1 / 16
+
+/**
+ * Appends (one fragment each: a file's chunks) since the last optimize before the next. A store of
+ * many small files would otherwise hold thousands of tiny fragments until REINDEX_AFTER_ROWS
+ * rows accumulate, and every search opens each one.
+ */
+export const COMPACT_AFTER_APPENDS = 64
+
+/**
  * Rows from which a store's vectors get an ANN index (IVF-PQ, cosine). Below it an exact scan is
  * cheap and an index would only cost recall; above it the scan's cost grows with the store while
  * the index probes a few partitions (bench/retrieval.bench.ts). The reranker recomputes exact
@@ -12,27 +28,43 @@ export const REINDEX_AFTER_ROWS = 4096
  */
 export const VECTOR_INDEX_MIN_ROWS = 20_000
 
+// Appends since the last optimize, per table handle (handles are shared per process and store,
+// vector-index.ts): a count kept in memory, so a restarted writer starts again from 0, which only
+// delays one compaction.
+const appendsSinceOptimize = new WeakMap<Table, number>()
+
 /**
  * Keeps a store's indexes fit for search after a write. Must run on the store's one writer.
  * - The BM25 full-text index and a B-tree on file_id are built on the first write.
- * - Once REINDEX_AFTER_ROWS rows are unindexed (or on `force`), LanceDB's `optimize` runs:
- *   compaction of small fragments, index update with the new rows (FTS and vector), and removal
- *   of versions older than ten minutes (no reader holds one that long; LanceDB's default keeps a
- *   week of every rewrite).
+ * - Once max(REINDEX_AFTER_ROWS, REINDEX_SHARE × indexed) rows are unindexed, or
+ *   COMPACT_AFTER_APPENDS writes happened since the last time (or on `force`), LanceDB's
+ *   `optimize` runs: compaction of small fragments, index update with the new rows (FTS and
+ *   vector), and removal of versions older than ten minutes (no reader holds one that long;
+ *   LanceDB's default keeps a week of every rewrite).
  * - Once the store holds `vectorIndexMinRows` vectors, the ANN index is trained once; optimize
  *   keeps adding later rows to it.
  */
 export async function maintainIndexes(table: Table, opts: { force?: boolean; vectorIndexMinRows?: number } = {}): Promise<void> {
+  const appends = (appendsSinceOptimize.get(table) ?? 0) + (opts.force ? 0 : 1)
+  appendsSinceOptimize.set(table, appends)
   const stats = await table.indexStats(FTS_INDEX)
   if (!stats) {
     await table.createIndex(COLUMNS.text, { config: lancedb.Index.fts(), replace: true })
     // B-tree on file_id: every write's "is this file indexed yet?", deletes and filtered searches
     // (`file_id IN (…)`) look rows up by file instead of reading the column of every chunk.
     await table.createIndex(COLUMNS.fileId, { config: lancedb.Index.btree(), replace: true })
-  } else if (opts.force || stats.numUnindexedRows >= REINDEX_AFTER_ROWS) {
+    appendsSinceOptimize.set(table, 0)
+  } else if (
+    opts.force ||
+    appends >= COMPACT_AFTER_APPENDS ||
+    stats.numUnindexedRows >= Math.max(REINDEX_AFTER_ROWS, stats.numIndexedRows * REINDEX_SHARE)
+  ) {
     await table.optimize({ cleanupOlderThan: new Date(Date.now() - 10 * 60_000) })
+    appendsSinceOptimize.set(table, 0)
   }
   const minRows = opts.vectorIndexMinRows ?? VECTOR_INDEX_MIN_ROWS
+  // All rows first (from the manifest, no scan); counting non-null vectors reads the column.
+  if ((await table.countRows()) < minRows) return
   const dims = vectorDimensions(await table.schema())
   if (dims === null || (await table.indexStats(VECTOR_INDEX))) return
   const vectors = await table.countRows(`${COLUMNS.vector} IS NOT NULL`)

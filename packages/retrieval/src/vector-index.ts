@@ -4,8 +4,10 @@ import { normalize } from './embedder.js'
 import { type AttributeFilter, type Attributes, matchesFilter } from './filters.js'
 import {
   COLUMNS,
+  type ChunkRow,
   type IndexLocation,
   assertSafeId,
+  chunkBatch,
   chunkSchema,
   connectionFor,
   isSafeId,
@@ -175,26 +177,28 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
         return { chunks: 0, usageBytes: 0 }
       }
       const t = await writable(width)
-      const hasVectorColumn = vectorDimensions(await t.schema()) !== null
+      const schema = await t.schema()
+      const hasVectorColumn = vectorDimensions(schema) !== null
       const attributes = JSON.stringify(meta.attributes ?? {})
       let usageBytes = 0
-      const rows = chunks.map((chunk, i) => {
+      const rows = chunks.map((chunk, i): ChunkRow => {
         usageBytes += Buffer.byteLength(chunk.text, 'utf8') + (width ?? 0) * 4
         return {
-          [COLUMNS.id]: `${fileId}:${i}`,
-          [COLUMNS.fileId]: fileId,
-          [COLUMNS.chunkIndex]: i,
-          [COLUMNS.filename]: meta.filename,
-          [COLUMNS.attributes]: attributes,
-          [COLUMNS.text]: chunk.text,
-          ...(hasVectorColumn ? { [COLUMNS.vector]: vectors[i] } : {}),
+          id: `${fileId}:${i}`,
+          fileId,
+          chunkIndex: i,
+          filename: meta.filename,
+          attributes,
+          text: chunk.text,
+          vector: hasVectorColumn ? vectors[i]! : null,
         }
       })
+      const batch = chunkBatch(schema, rows)
       // A file not yet in the index (the usual case) is a plain append: half the CPU of a merge,
       // whose join reads every chunk id of the store. A file already there (a retry after a crash,
       // a re-index) is merged, atomically replacing its chunks.
-      if ((await t.countRows(where)) === 0) await t.add(rows)
-      else await t.mergeInsert(COLUMNS.id).whenMatchedUpdateAll().whenNotMatchedInsertAll().whenNotMatchedBySourceDelete({ where }).execute(rows)
+      if ((await t.countRows(where)) === 0) await t.add(batch)
+      else await t.mergeInsert(COLUMNS.id).whenMatchedUpdateAll().whenNotMatchedInsertAll().whenNotMatchedBySourceDelete({ where }).execute(batch)
       if (autoMaintain) await maintainIndexes(t, { vectorIndexMinRows })
       return { chunks: chunks.length, usageBytes }
     },
