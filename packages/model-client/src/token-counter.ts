@@ -83,23 +83,29 @@ const utf8 = new TextEncoder()
 
 /**
  * How many tokens byte-pair merging leaves of `bytes`: js-tiktoken's `bytePairMerge` (repeatedly
- * merge the adjacent pair whose joined bytes have the lowest rank) counting parts instead of
- * mapping them. `starts[i]` is where part i begins; a merge drops a boundary.
+ * merge the adjacent pair whose joined bytes have the lowest rank, the leftmost on ties), counting
+ * parts instead of mapping them. `starts[i]` is where part i begins and `pairRank[i]` the rank of
+ * parts i and i+1 joined; a merge re-ranks only its two neighbours (as tiktoken's Rust core does)
+ * instead of every pair, so a piece costs O(n) rank lookups rather than O(n²).
  */
 function bytePairMergeCount(bytes: Uint8Array, ranks: Map<string, number>): number {
   const starts = Array.from({ length: bytes.length + 1 }, (_, i) => i)
-  while (starts.length > 2) {
+  const rankOf = (i: number) => (i + 2 < starts.length ? (ranks.get(bytes.subarray(starts[i]!, starts[i + 2]!).join(',')) ?? Infinity) : Infinity)
+  const pairRank = starts.map((_, i) => rankOf(i))
+  for (;;) {
     let best = -1
-    let bestRank = Number.POSITIVE_INFINITY
-    for (let i = 0; i < starts.length - 2; i++) {
-      const rank = ranks.get(bytes.subarray(starts[i]!, starts[i + 2]!).join(','))
-      if (rank !== undefined && rank < bestRank) {
-        bestRank = rank
+    let bestRank = Infinity
+    for (let i = 0; i < pairRank.length - 2; i++) {
+      if (pairRank[i]! < bestRank) {
+        bestRank = pairRank[i]!
         best = i
       }
     }
     if (best < 0) break
     starts.splice(best + 1, 1)
+    pairRank.splice(best + 1, 1)
+    pairRank[best] = rankOf(best)
+    if (best > 0) pairRank[best - 1] = rankOf(best - 1)
   }
   return starts.length - 1
 }
