@@ -247,7 +247,7 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
         }
         if (allowed && allowed.length === 0) return []
         const where = allowed ? `${COLUMNS.fileId} IN (${allowed.map(sqlString).join(', ')})` : null
-        const dimensions = vectorDimensions(await t.schema())
+        const dimensions = await searchDimensions(t)
         const queryVectors = await queryVectorsFor(queries, params.queryVectors, embedder, dimensions, params.signal)
         return rankedSearch(t, dimensions !== null, {
           queries,
@@ -269,6 +269,19 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
 }
 
 const tableHandles = new Map<string, Table>()
+
+// Vector width per table handle, once it has a vector column: a column is never dropped and its
+// width never changes (writes of another width are refused), so a search need not decode the
+// table's schema each time (a native call and an IPC decode). Keyword-only stores are checked on
+// every search: the writer may add the column meanwhile.
+const knownDimensions = new WeakMap<Table, number>()
+async function searchDimensions(t: Table): Promise<number | null> {
+  const known = knownDimensions.get(t)
+  if (known !== undefined) return known
+  const dims = vectorDimensions(await t.schema())
+  if (dims !== null) knownDimensions.set(t, dims)
+  return dims
+}
 
 /** Deletes a vector store's whole index (no-op when it has none). */
 export async function dropVectorIndex(location: IndexLocation, vectorStoreId: string): Promise<void> {
