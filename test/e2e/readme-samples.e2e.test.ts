@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { startFakeUpstream } from '@threadwork/test-utils'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { OPENAI_PYTHON_VERSION, ensurePythonSdk } from './python-sdk.js'
 import { type RunStack, startRunStack } from './runs-support.js'
 
@@ -77,6 +77,35 @@ describe('README "Use it from the official SDKs" samples', () => {
     await writeFile(file, asUser(code))
     const { stdout } = await run(process.execPath, [file], { cwd: dir, timeout: 60_000, env: env() })
     expect(stdout).toContain('Echo: Hello!')
+  })
+
+  it.each(nodeBlocks.map((b, i) => [i, b.code] as const))('Node sample %i says why when the run fails, instead of printing the question back', async (i, code) => {
+    // The provider refuses the key (not retried): the run ends failed at once.
+    stack.upstream.respond(() => ({ kind: 'error', status: 401, body: { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } } }))
+    onTestFinished(() => stack.upstream.reset())
+    const file = join(dir, `sample-failing-${i}.mjs`)
+    await writeFile(file, asUser(code))
+    const failed = await run(process.execPath, [file], { cwd: dir, timeout: 60_000, env: env() }).then(
+      () => null,
+      (err: { stdout: string; stderr: string }) => err,
+    )
+    expect(failed).not.toBeNull()
+    expect(failed!.stdout).not.toContain('Hello!')
+    expect(failed!.stderr).toMatch(/run failed: \S/)
+  })
+
+  it.skipIf(!python.ok).each(pythonBlocks.map((b, i) => [i, b.code] as const))('Python sample %i says why when the run fails', async (i, code) => {
+    stack.upstream.respond(() => ({ kind: 'error', status: 401, body: { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } } }))
+    onTestFinished(() => stack.upstream.reset())
+    const file = join(dir, `sample-failing-${i}.py`)
+    await writeFile(file, asUser(code))
+    const failed = await run(PYTHON, [file], { cwd: dir, timeout: 90_000, env: env() }).then(
+      () => null,
+      (err: { stdout: string; stderr: string }) => err,
+    )
+    expect(failed).not.toBeNull()
+    expect(failed!.stdout).not.toContain('Hello!')
+    expect(failed!.stderr).toMatch(/run failed: \S/)
   })
 
   it.skipIf(!python.ok).each(pythonBlocks.map((b, i) => [i, b.code] as const))(

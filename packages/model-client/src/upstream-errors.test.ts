@@ -1,4 +1,6 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import { describe, expect, it } from 'vitest'
 import { StreamInterruptedError, UpstreamError, classifyUpstreamError, contextLengthExceeded, retryAfterMs } from './upstream-errors.js'
 
@@ -115,5 +117,32 @@ describe('contextLengthExceeded', () => {
     expect(contextLengthExceeded(wrapped(apiError(400, { error: { message: "Invalid value for 'temperature'." } })))).toBeNull()
     expect(contextLengthExceeded(wrapped(apiError(500, undefined)))).toBeNull()
     expect(contextLengthExceeded(new Error('context length'))).toBeNull()
+  })
+})
+
+describe('UpstreamError.describeCause', () => {
+  it('names what failed for the log: a refused connection to a real closed port, with the address, and no key', async () => {
+    // A port that was just free: nothing listens there.
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as AddressInfo
+    await new Promise((r) => server.close(r))
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'sk-secret-upstream-key-123456', maxRetries: 0 })
+    const err = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(APIConnectionError)
+    const failure = classifyUpstreamError(err)
+    if (failure.aborted) throw new Error('not an abort')
+    const wrapped = new UpstreamError(failure, { attempts: 1, cause: err })
+    expect(wrapped.message).toBe('Could not connect to the upstream model provider.')
+    expect(wrapped.describeCause()).toMatch(/^APIConnectionError: Connection error\. ← .*ECONNREFUSED/)
+    expect(wrapped.describeCause()).toContain(`127.0.0.1:${port}`)
+    expect(wrapped.describeCause()).not.toContain('sk-secret')
+  })
+
+  it('redacts keys a provider echoes, and falls back to the message without a cause', () => {
+    const e401 = apiError(401, { error: { message: 'Incorrect API key provided: sk-abc***wxyz.', code: 'invalid_api_key' } })
+    const wrapped = new UpstreamError({ retryable: false, code: 'server_error', message: 'm', status: 401, retryAfterMs: null }, { cause: e401 })
+    expect(wrapped.describeCause()).toMatch(/^AuthenticationError: 401 Incorrect API key provided: sk-\*\*\* \(invalid_api_key\)$/)
+    expect(new UpstreamError({ retryable: true, code: 'server_error', message: 'plain', status: null, retryAfterMs: null }).describeCause()).toBe('plain')
   })
 })

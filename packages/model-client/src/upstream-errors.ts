@@ -50,6 +50,29 @@ export class UpstreamError extends Error {
   toLastError(): { code: UpstreamErrorCode; message: string } {
     return { code: this.code, message: this.message }
   }
+
+  /**
+   * What actually went wrong, for the operator's log (never for a client): the chain of causes,
+   * outermost first, e.g. `APIConnectionError: Connection error. ← TypeError: fetch failed ←
+   * Error: connect ECONNREFUSED 127.0.0.1:11434 (ECONNREFUSED)`. Keys, bearer tokens and URL
+   * credentials are redacted (redactSecrets); at most 500 characters.
+   */
+  describeCause(): string {
+    const parts: string[] = []
+    const seen = new Set<unknown>()
+    for (let e: unknown = this.cause; e !== undefined && e !== null && !seen.has(e) && parts.length < 6; e = (e as { cause?: unknown }).cause) {
+      seen.add(e)
+      if (!(e instanceof Error)) {
+        parts.push(String(e))
+        break
+      }
+      const code = (e as { code?: unknown }).code
+      // The openai package's errors keep `name` 'Error'; their class says which one.
+      const name = e.name === 'Error' && e.constructor.name ? e.constructor.name : e.name
+      parts.push(`${name}: ${e.message}${typeof code === 'string' && !e.message.includes(code) ? ` (${code})` : ''}`)
+    }
+    return redactSecrets(parts.length > 0 ? parts.join(' ← ') : this.message)
+  }
 }
 
 /**

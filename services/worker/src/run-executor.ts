@@ -156,8 +156,15 @@ export function createRunExecutor(deps: ExecutorDeps) {
                 code: 'server_error' as const,
                 message: err instanceof StreamInterruptedError ? 'The model stream was interrupted.' : 'Sorry, something went wrong.',
               }
-      if (err instanceof UpstreamError) deps.onUpstreamError?.(err.code, true)
-      else if (err instanceof ToolUnavailableError) log.warn({ err: err.message, runId, threadId }, 'built-in tool unavailable')
+      if (err instanceof UpstreamError) {
+        deps.onUpstreamError?.(err.code, true)
+        // The client's last_error is deliberately vague; the operator needs the cause (an unreachable
+        // UPSTREAM_BASE_URL, a wrong key, an unknown model) to fix it.
+        log.warn(
+          { runId, threadId, model: started.model, code: err.code, status: err.status, attempts: err.attempts, cause: err.describeCause() },
+          'run failed: the model call failed',
+        )
+      } else if (err instanceof ToolUnavailableError) log.warn({ err: err.message, runId, threadId }, 'built-in tool unavailable')
       else log.error({ err, runId, threadId }, 'run failed')
       return settle(
         await stores.runLifecycle.end(threadId, runId, 'failed', {
