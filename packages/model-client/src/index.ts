@@ -9,7 +9,7 @@ export { createToolCallNormalizer } from './tool-call-normalizer.js'
 export type { RawToolCallDelta, ToolCall, ToolCallDelta, ToolCallNormalizer } from './tool-call-normalizer.js'
 export { newCallId } from './call-id.js'
 
-export { StreamInterruptedError, UpstreamError, classifyUpstreamError, contextLengthExceeded, isAbortError, retryAfterMs } from './upstream-errors.js'
+export { StreamInterruptedError, UpstreamError, classifyUpstreamError, describeErrorChain, contextLengthExceeded, isAbortError, retryAfterMs } from './upstream-errors.js'
 export type { UpstreamAbort, UpstreamErrorClass, UpstreamErrorCode, UpstreamFailure } from './upstream-errors.js'
 export { backoffDelay, withUpstreamRetries } from './upstream-retries.js'
 export type { UpstreamRetryOptions } from './upstream-retries.js'

@@ -51,27 +51,9 @@ export class UpstreamError extends Error {
     return { code: this.code, message: this.message }
   }
 
-  /**
-   * What actually went wrong, for the operator's log (never for a client): the chain of causes,
-   * outermost first, e.g. `APIConnectionError: Connection error. ← TypeError: fetch failed ←
-   * Error: connect ECONNREFUSED 127.0.0.1:11434 (ECONNREFUSED)`. Keys, bearer tokens and URL
-   * credentials are redacted (redactSecrets); at most 500 characters.
-   */
+  /** What actually went wrong, for the operator's log (never for a client): {@link describeErrorChain} of the cause, else the message. */
   describeCause(): string {
-    const parts: string[] = []
-    const seen = new Set<unknown>()
-    for (let e: unknown = this.cause; e !== undefined && e !== null && !seen.has(e) && parts.length < 6; e = (e as { cause?: unknown }).cause) {
-      seen.add(e)
-      if (!(e instanceof Error)) {
-        parts.push(String(e))
-        break
-      }
-      const code = (e as { code?: unknown }).code
-      // The openai package's errors keep `name` 'Error'; their class says which one.
-      const name = e.name === 'Error' && e.constructor.name ? e.constructor.name : e.name
-      parts.push(`${name}: ${e.message}${typeof code === 'string' && !e.message.includes(code) ? ` (${code})` : ''}`)
-    }
-    return redactSecrets(parts.length > 0 ? parts.join(' ← ') : this.message)
+    return this.cause === undefined ? redactSecrets(this.message) : describeErrorChain(this.cause)
   }
 }
 
@@ -88,6 +70,28 @@ export class StreamInterruptedError extends Error {
   ) {
     super(message, { cause: options.cause })
   }
+}
+
+/**
+ * An error and its causes, outermost first, for an operator's log (never for a client):
+ * `APIConnectionError: Connection error. ← TypeError: fetch failed ← Error: connect ECONNREFUSED
+ * 127.0.0.1:11434`. Redacted with redactSecrets (keys, bearer tokens, URL credentials); ≤ 500 characters.
+ */
+export function describeErrorChain(err: unknown): string {
+  const parts: string[] = []
+  const seen = new Set<unknown>()
+  for (let e: unknown = err; e !== undefined && e !== null && !seen.has(e) && parts.length < 6; e = (e as { cause?: unknown }).cause) {
+    seen.add(e)
+    if (!(e instanceof Error)) {
+      parts.push(String(e))
+      break
+    }
+    const code = (e as { code?: unknown }).code
+    // The openai package's errors keep `name` 'Error'; their class says which one.
+    const name = e.name === 'Error' && e.constructor.name ? e.constructor.name : e.name
+    parts.push(`${name}: ${e.message}${typeof code === 'string' && !e.message.includes(code) ? ` (${code})` : ''}`)
+  }
+  return redactSecrets(parts.join(' ← '))
 }
 
 // Node/undici codes for a connection that failed or dropped; all worth another attempt.

@@ -9,6 +9,7 @@ import { createApp } from './app.js'
 import { createWebhookPolicy } from './webhook-policy.js'
 import { createModels } from './models.js'
 import { createOperations } from './operations.js'
+import { probeProviders } from './provider-probe.js'
 import { createServices } from './services.js'
 import { embedderFromSettings } from '@threadwork/retrieval'
 import { createStreaming } from './streaming/run-streamer.js'
@@ -96,6 +97,7 @@ const app = createApp({
 
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: host }, (info) => {
   log.info({ host, port: info.port }, 'api listening')
+  void probeProviders(router, log)
 })
 
 async function shutdown(signal: string) {
