@@ -29,6 +29,8 @@ export function keys(prefix: string, shards = 1) {
     webhookDeliveryPrefix: (p: string) => `${project(p)}:dlv:`,
     webhookDelivery: (p: string, id: string) => `${project(p)}:dlv:${id}`,
     webhookEvent: (p: string, evt: string) => `${project(p)}:evt:${evt}`,
+    /** Bumped by every write to the project's endpoints or callback secret: the dispatcher's cache key. */
+    webhookVersion: (p: string) => `${project(p)}:webhook-version`,
     /** The project's signing secret for turn callback_urls; also the owner of the callback delivery log. */
     webhookSigningSecret: (p: string) => `${project(p)}:webhook-secret`,
     /** Delivery attempts in flight (zset job id → lease expiry ms): the project's, and one target's. */

@@ -28,6 +28,15 @@ const deleteEndpointScript = script('deleteWebhookEndpoint', deleteWebhookEndpoi
 
 export type WebhookEndpointStore = ReturnType<typeof createWebhookEndpointStore>
 
+/** A project's endpoints and callback secret as the dispatcher reads them (`snapshot`), under a version. */
+export interface WebhookEndpointSnapshot {
+  /** The project's webhook version when read ('' before any write). */
+  version: string
+  endpoints: { id: string; enabled: boolean; eventTypes: string[]; url: string; pausedUntilS: number | null; secretFields: Record<string, string> }[]
+  /** The callback secret's hash fields (`_secret`, `_prev_secret`, `_prev_expires`), or null before it exists. */
+  callbackSecretFields: Record<string, string> | null
+}
+
 /**
  * Webhook endpoints of a project (`{p:<project>}` keys; another project's id is simply not there),
  * their secrets, and the requests the API hands to the dispatcher (test sends, redeliveries).
@@ -49,7 +58,17 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
     const key = k.webhookEndpoint(project, id)
     const reply = await runScript<string[] | null>(redis, scripts.updateObject, [key, key], [project, ...encodeFields(fields), ...raw])
     if (!reply) throw notFound(id)
+    await bump(project)
     return WebhookEndpoint.parse(decodeFields(reply))
+  }
+
+  /** After every write the dispatcher must see: its cached snapshot of the project is stale. */
+  const bump = (project: string) => redis.incr(k.webhookVersion(project))
+
+  const secretFieldsOf = (hash: Record<string, string>) => {
+    const out: Record<string, string> = {}
+    for (const f of ['_secret', '_prev_secret', '_prev_expires']) if (hash[f] !== undefined) out[f] = hash[f]!
+    return out
   }
 
   /** Sends a request to the dispatcher over the control stream and nudges it. */
@@ -100,6 +119,7 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
         '_secret',
         secret,
       ])
+      await bump(project)
       return { ...endpoint, signing_secret: secret }
     },
 
@@ -137,6 +157,7 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
         [project, id, k.webhookDeliveryPrefix(project)],
       )
       if (!removed) throw notFound(id)
+      await bump(project)
       return { id, object: 'webhook_endpoint.deleted', deleted: true }
     },
 
@@ -172,6 +193,7 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
         ...encodeFields({ signing_secret_hint: secretHint(secret), updated_at: now }),
       ])
       if (!reply) throw notFound(id)
+      await bump(project)
       return { ...WebhookEndpoint.parse(decodeFields(reply)), signing_secret: secret }
     },
 
@@ -235,6 +257,37 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
         const [status, types] = (err ? [] : row) as (string | null)[]
         return status === '"enabled"' && types != null && (JSON.parse(types) as string[]).includes(type)
       })
+    },
+
+    /** The webhook versions of `projects` ('' where none was written yet), in one round trip. */
+    async versions(projects: readonly string[]): Promise<string[]> {
+      if (projects.length === 0) return []
+      const pipeline = redis.pipeline()
+      for (const p of projects) pipeline.get(k.webhookVersion(p))
+      const rows = (await pipeline.exec()) ?? []
+      return projects.map((_, i) => String(rows[i]?.[1] ?? ''))
+    },
+
+    /**
+     * The project's endpoints (status, event types, URL, pause, secrets) and callback secret, read
+     * after its version: a write that lands meanwhile bumps the version past the one returned, so
+     * a cache keyed on it re-reads.
+     */
+    async snapshot(project: string): Promise<WebhookEndpointSnapshot> {
+      const [version, ids] = await Promise.all([redis.get(k.webhookVersion(project)), redis.zrange(k.webhookEndpoints(project), 0, -1)])
+      const pipeline = redis.pipeline()
+      for (const id of ids) pipeline.hgetall(k.webhookEndpoint(project, id))
+      pipeline.hgetall(k.webhookSigningSecret(project))
+      const rows = ((await pipeline.exec()) ?? []).map(([err, row]) => (err ? {} : (row as Record<string, string>)))
+      const endpoints: WebhookEndpointSnapshot['endpoints'] = []
+      ids.forEach((id, i) => {
+        const hash = rows[i] ?? {}
+        if (hash._project !== project || !hash._secret) return
+        const e = WebhookEndpoint.parse(decodeFields(hash))
+        endpoints.push({ id, enabled: e.status === 'enabled', eventTypes: e.event_types, url: e.url, pausedUntilS: e.paused_until ?? null, secretFields: secretFieldsOf(hash) })
+      })
+      const callback = rows[ids.length] ?? {}
+      return { version: version ?? '', endpoints, callbackSecretFields: callback._secret ? secretFieldsOf(callback) : null }
     },
 
     /** An endpoint and the secrets to sign with (current first, then one still in its grace period), or null if gone. */

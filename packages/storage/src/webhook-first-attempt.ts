@@ -27,19 +27,24 @@ export function createWebhookFirstAttemptScripts(redis: RedisClient, k: Keys) {
       return reply === 1
     },
 
+    /** The settle step alone (no retry job): the entry's XACK, if it is still this consumer's. */
+    settleNow(o: { shard: number; entryId: string; group: string; consumer: string }): Promise<number> {
+      return runScript<number>(redis, settleScript, [k.outbox(o.shard), k.outbox(o.shard)], [o.group, o.entryId, '', '1', o.consumer])
+    },
+
     /**
      * Queues the settle step on `multi` (a MULTI of this connection that also adds the retry job).
      * `member`: the FIFO place to keep while the event is retried ('' for none); `ack`: the
-     * entry's last target is done.
+     * entry's last target is done. Nothing happens if another consumer has claimed the entry.
      */
     settle(
       multi: ChainableCommander,
-      o: { shard: number; target: string; thread: string | null; entryId: string; group: string; member: string; ack: boolean },
+      o: { shard: number; target: string; thread: string | null; entryId: string; group: string; consumer: string; member: string; ack: boolean },
     ): void {
       const fifo = o.thread ? k.webhookFifo(o.shard, o.target, o.thread) : k.outbox(o.shard)
       const command = (multi as unknown as Record<string, (...a: unknown[]) => unknown>)[settleScript.name]
       if (!command) throw new Error(`${settleScript.name} is not defined on this MULTI's connection`)
-      command.call(multi, 2, k.outbox(o.shard), fifo, o.group, o.entryId, o.member, o.ack ? '1' : '0')
+      command.call(multi, 2, k.outbox(o.shard), fifo, o.group, o.entryId, o.member, o.ack ? '1' : '0', o.consumer)
     },
   }
 }

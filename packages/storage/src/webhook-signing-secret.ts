@@ -34,7 +34,9 @@ export function createProjectSigningSecret(redis: RedisClient, k: Keys) {
       .hsetnx(key, '_secret', generateSigningSecret())
       .hsetnx(key, 'created_at', String(nowSeconds()))
       .exec()
-    return { hash: await redis.hgetall(key), created: replies?.[1]?.[1] === 1 }
+    const created = replies?.[1]?.[1] === 1
+    if (created) await redis.incr(k.webhookVersion(project))
+    return { hash: await redis.hgetall(key), created }
   }
   const ensure = async (project: string) => (await ensureCreated(project)).hash
 
@@ -76,6 +78,7 @@ export function createProjectSigningSecret(redis: RedisClient, k: Keys) {
         String(now),
       ])
       if (!reply) throw new ApiError(500, 'The signing secret vanished during rotation.')
+      await redis.incr(k.webhookVersion(project))
       const hash: Record<string, string> = {}
       for (let i = 0; i + 1 < reply.length; i += 2) hash[reply[i]!] = reply[i + 1]!
       return toWire(hash, true)

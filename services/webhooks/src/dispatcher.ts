@@ -44,6 +44,8 @@ export interface DispatcherOptions {
   pauseAfterFailures?: number
 }
 
+let dispatchersStarted = 0
+
 /**
  * The webhook dispatcher: the outbox consumer (events in) and one BullMQ worker per shard queue
  * `webhooks-{s<N>}` (signed POSTs out, retries). Returns `close()` for a graceful stop.
@@ -104,7 +106,11 @@ export async function startDispatcher(opts: DispatcherOptions) {
   }
 
   const subscriber = opts.connect('threadwork-webhooks-sub')
-  const consumerName = opts.consumer ?? `${hostname()}-${process.pid}`
+  // Two dispatchers in one process (tests) must not share a name: a consumer's own pending
+  // entries are its own to order (first-attempts.ts). The first keeps host-pid, so a restarted
+  // container (same pid) re-reads what it left pending.
+  const instance = ++dispatchersStarted
+  const consumerName = opts.consumer ?? (instance === 1 ? `${hostname()}-${process.pid}` : `${hostname()}-${process.pid}-${instance}`)
   let consumer: ReturnType<typeof startOutboxConsumer> | undefined
   const firstAttempts = createFirstAttempts({
     redis: opts.redis,

@@ -43,11 +43,16 @@ export interface FifoDeps {
  */
 export async function gate(deps: FifoDeps, fifoKey: string, member: string, target: string): Promise<GateDecision> {
   const { redis, queue } = deps
+  // Not in the FIFO: handled already, unless its entry is still pending. A first attempt's retry
+  // job whose entry another dispatcher claimed meanwhile (first-attempts.ts) is in that state until
+  // the claimer has put the event back in line; it must wait for that, not end.
+  const absent = async (): Promise<GateDecision> =>
+    (await stillFanningOut(deps, memberEntryId(member))) ? { kind: 'wait', ms: Math.min(250, deps.maxWaitMs), behind: false } : { kind: 'done' }
   for (let guard = 0; guard < 10; guard++) {
     const [head] = await redis.zrange(fifoKey, 0, 0)
-    if (head === undefined) return { kind: 'done' }
+    if (head === undefined) return absent()
     if (head !== member) {
-      if ((await redis.zscore(fifoKey, member)) === null) return { kind: 'done' }
+      if ((await redis.zscore(fifoKey, member)) === null) return absent()
       const headJob = await queue.getJob(deliveryJobId(memberEvt(head), target))
       const state = headJob ? await headJob.getState() : 'unknown'
       if (state === 'completed' || state === 'failed' || (state === 'unknown' && !(await stillFanningOut(deps, memberEntryId(head))))) {

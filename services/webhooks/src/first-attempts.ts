@@ -2,7 +2,7 @@ import type { Logger } from '@threadwork/logger'
 import type { DeliverySlots, Keys, RedisClient, StoredWebhookEvent, WebhookEndpointStore, WebhookFirstAttemptScripts } from '@threadwork/storage'
 import { Job, type Queue } from 'bullmq'
 import type { ChainableCommander } from 'ioredis'
-import { type Attempt, type AttemptResult, resolveTarget } from './attempt.js'
+import { type Attempt, type AttemptResult, type AttemptTarget, resolveTarget } from './attempt.js'
 import { fifoMember } from './fifo.js'
 import { type DeliveryJob, GROUP, deliveryJobId, jobOptions } from './jobs.js'
 
@@ -15,6 +15,8 @@ export interface OutboxEvent {
   evt: string
   thread: string | null
   event: StoredWebhookEvent
+  /** Where each target goes and what signs it, as of the batch (endpoint-cache.ts); a target missing here is read at send time. */
+  resolved?: Map<string, AttemptTarget>
 }
 
 /** An (event, target) pair the caller queues as a BullMQ job, as before this file existed. */
@@ -67,7 +69,13 @@ interface EntryState {
  * attempt's record (attempt.ts, project slot) comes first; then, in one MULTI in the shard slot,
  * the retry job (when it failed), its FIFO place and the entry's XACK. A crash in between sends
  * the event again: at-least-once, as before. While attempts run long, this process re-claims
- * their entries (XCLAIM, idle reset) so that no live attempt is taken for a dead one's.
+ * their entries (XCLAIM, idle reset) so that no live attempt is taken for a dead one's; should
+ * one be taken all the same (a stalled process), the settle finds the entry another consumer's
+ * and drops this attempt's outcome, and the taker sends the event again through the queue.
+ *
+ * Only entries read fresh (`>`, in id order) come here: claimed and re-read entries may be older
+ * than entries this process already chains, so the consumer queues them, under a consumer name
+ * of their own (outbox-consumer.ts), which `checkFifoClear-2.lua` counts as another's.
  */
 export function createFirstAttempts(deps: FirstAttemptsDeps) {
   const { log, scripts } = deps
@@ -162,14 +170,14 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     const member = keepInFifo && ev.thread ? fifoMember(ev.entryId, ev.evt) : ''
     const run = async (ack: boolean) => {
       if (!withJob && !member) {
-        if (ack) await deps.redis.xack(ev.streamKey, GROUP, ev.entryId)
+        if (ack) await scripts.settleNow({ shard: ev.shard, entryId: ev.entryId, group: GROUP, consumer: deps.consumer })
         return
       }
       // BullMQ's view of the queue's connection (deps.redis): its MULTI can run BullMQ's scripts and ours.
       const multi = (await queueOf(ev.shard).getBackend().client).multi() as unknown as ChainableCommander
       // Queued on the MULTI, not run: awaited before exec, as BullMQ's FlowProducer does.
       if (withJob) await withJob.addJob(multi as never)
-      scripts.settle(multi, { shard: ev.shard, target, thread: ev.thread, entryId: ev.entryId, group: GROUP, member, ack })
+      scripts.settle(multi, { shard: ev.shard, target, thread: ev.thread, entryId: ev.entryId, group: GROUP, consumer: deps.consumer, member, ack })
       const replies = await multi.exec()
       const failed = replies?.find(([err]) => err)
       if (!replies || failed) throw failed?.[0] ?? new Error('MULTI aborted')
@@ -183,7 +191,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       await run(false)
       if (--st.remaining === 0) {
         await st.ready
-        await deps.redis.xack(ev.streamKey, GROUP, ev.entryId)
+        await scripts.settleNow({ shard: ev.shard, entryId: ev.entryId, group: GROUP, consumer: deps.consumer })
         untrack(ev)
       }
     }
@@ -212,7 +220,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
 
   async function sendHoldingSlot(st: EntryState, target: string, releasedSlot: () => void): Promise<void> {
     const { ev } = st
-    const to = await resolveTarget(deps.endpoints, { project: ev.project, target, trigger: 'event', event: ev.event })
+    const to = ev.resolved?.get(target) ?? (await resolveTarget(deps.endpoints, { project: ev.project, target, trigger: 'event', event: ev.event }))
     if (typeof to === 'string' || (to.pausedUntilS !== null && to.pausedUntilS * 1000 > Date.now())) {
       await deps.slots.release(ev.project, target, slotOf(ev, target))
       releasedSlot()
@@ -341,15 +349,20 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     /** Whether this process is attempting the entry now (a re-read or a reclaim must leave it alone). */
     has: (streamKey: string, entryId: string) => inFlightEntries.get(streamKey)?.has(entryId) ?? false,
 
-    /** Keeps long attempts' entries from looking abandoned: XCLAIM to ourselves resets their idle time. */
+    /**
+     * Keeps long attempts' entries from looking abandoned: those still ours and idle a quarter of
+     * the reclaim time are XCLAIMed to ourselves again (idle reset). One another consumer took
+     * meanwhile stays its own (settleFirstAttempt-2.lua then drops our outcome).
+     */
     async renew(): Promise<void> {
       const now = Date.now()
       const staleAfter = Math.max(50, Math.floor(deps.reclaimIdleMs / 4))
       for (const [stream, entries] of inFlightEntries) {
-        const ids = [...entries].filter(([, at]) => now - at >= staleAfter).map(([id]) => id)
-        if (ids.length === 0) continue
-        for (const id of ids) entries.set(id, now)
-        await deps.redis.xclaim(stream, GROUP, deps.consumer, 0, ...ids, 'JUSTID').catch(() => undefined)
+        if (![...entries.values()].some((at) => now - at >= staleAfter)) continue
+        for (const id of entries.keys()) entries.set(id, now)
+        const ours = (await deps.redis.xpending(stream, GROUP, 'IDLE', staleAfter, '-', '+', 1000, deps.consumer).catch(() => [])) as [string, ...unknown[]][]
+        const ids = ours.map(([id]) => id).filter((id) => entries.has(id))
+        if (ids.length > 0) await deps.redis.xclaim(stream, GROUP, deps.consumer, 0, ...ids, 'JUSTID').catch(() => undefined)
       }
     },
 

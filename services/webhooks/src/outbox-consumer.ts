@@ -1,7 +1,9 @@
 import type { Logger } from '@threadwork/logger'
-import { CALLBACK_OWNER, type Keys, type RedisClient, type WebhookEndpointStore } from '@threadwork/storage'
+import { CALLBACK_OWNER, type Keys, type RedisClient, type WebhookEndpointSnapshot, type WebhookEndpointStore, activeSecrets } from '@threadwork/storage'
 import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
+import type { AttemptTarget } from './attempt.js'
+import { createEndpointCache } from './endpoint-cache.js'
 import { fifoMember } from './fifo.js'
 import type { FirstAttempts, OutboxEvent, QueuedDelivery } from './first-attempts.js'
 import { type DeliveryJob, GROUP, deliveryJobId, jobOptions } from './jobs.js'
@@ -92,8 +94,19 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     }
   }
 
-  /** One event parsed, with its body built once, and its targets ([] when nobody receives it). */
-  async function parseEvent(s: StreamState, id: string, f: Record<string, string>): Promise<{ ev: OutboxEvent; targets: string[] }> {
+  const endpointCache = createEndpointCache(endpoints)
+  /**
+   * Entries this dispatcher claimed from others or re-read are pending under this name while
+   * they are queued, so first attempts (its own included) count them as another consumer's.
+   */
+  const recoveryConsumer = `${deps.consumer}~r`
+
+  /**
+   * One event parsed, with its body built once, and its targets ([] when nobody receives it):
+   * the project's enabled endpoints subscribed to its type, and its callback_url; with where
+   * each goes and what signs it, as of this batch (`snapshot`).
+   */
+  function parseEvent(s: StreamState, id: string, f: Record<string, string>, snapshot: WebhookEndpointSnapshot | undefined): { ev: OutboxEvent; targets: string[] } {
     const { evt, type, project, data } = f
     const createdAt = Number(f.created_at)
     if (!evt || !type || !project || data === undefined || !Number.isInteger(createdAt)) throw new MalformedEntry('missing field')
@@ -105,11 +118,19 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     }
     const thread = f.thread || null
     const callbackUrl = f.callback_url || null
-    const targets = await endpoints.subscribers(project, type)
-    if (callbackUrl) targets.push(CALLBACK_OWNER)
+    const resolved = new Map<string, AttemptTarget>()
+    for (const e of snapshot?.endpoints ?? []) {
+      if (e.enabled && e.eventTypes.includes(type)) resolved.set(e.id, { url: e.url, secrets: activeSecrets(e.secretFields), pausedUntilS: e.pausedUntilS })
+    }
+    const targets = [...resolved.keys()]
+    if (callbackUrl) {
+      targets.push(CALLBACK_OWNER)
+      // Before the project's secret exists, the attempt creates it (attempt.ts resolveTarget).
+      if (snapshot?.callbackSecretFields) resolved.set(CALLBACK_OWNER, { url: callbackUrl, secrets: activeSecrets(snapshot.callbackSecretFields), pausedUntilS: null })
+    }
     // Built once: every attempt to every target sends these exact bytes.
     const body = targets.length === 0 ? '' : JSON.stringify({ id: evt, object: 'event', type, created_at: createdAt, data: parsed })
-    const ev: OutboxEvent = { streamKey: s.key, shard: s.shard, entryId: id, project, evt, thread, event: { body, type, thread, callbackUrl } }
+    const ev: OutboxEvent = { streamKey: s.key, shard: s.shard, entryId: id, project, evt, thread, event: { body, type, thread, callbackUrl }, resolved }
     return { ev, targets }
   }
 
@@ -161,12 +182,15 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   }
 
   /** An entry's event and targets (null for a control entry, which acts at once, or a malformed one). */
-  async function prepare(s: StreamState, id: string, fields: string[] | null): Promise<{ ev: OutboxEvent; targets: string[] } | null> {
+  async function prepare(
+    s: StreamState,
+    id: string,
+    f: Record<string, string> | null,
+    snapshots: Map<string, WebhookEndpointSnapshot>,
+  ): Promise<{ ev: OutboxEvent; targets: string[] } | null> {
     try {
-      if (!fields) throw new MalformedEntry('deleted entry')
-      const f: Record<string, string> = {}
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!
-      if (!s.control) return await parseEvent(s, id, f)
+      if (!f) throw new MalformedEntry('deleted entry')
+      if (!s.control) return parseEvent(s, id, f, snapshots.get(f.project ?? ''))
       await handleControl(id, f)
     } catch (err) {
       if (!(err instanceof MalformedEntry || err instanceof SyntaxError)) throw err
@@ -185,14 +209,18 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
    * the steps leaves the entries pending; re-running them is idempotent (NX places, job ids), or
    * sends an attempt again (same webhook-id).
    */
-  async function handleBatch(s: StreamState, entries: [string, string[] | null][]): Promise<void> {
+  async function handleBatch(s: StreamState, entries: [string, string[] | null][], recovered = false): Promise<void> {
     if (entries.length === 0) return
-    const prepared = (await Promise.all(entries.map(([id, fields]) => prepare(s, id, fields)))).filter((p): p is { ev: OutboxEvent; targets: string[] } => p !== null && p.targets.length > 0)
+    const parsed = entries.map(([id, fields]) => [id, fields && fieldsOf(fields)] as const)
+    // One look per project per batch at its endpoints (a GET of its version, mostly).
+    const snapshots = s.control ? new Map() : await endpointCache.forBatch(parsed.flatMap(([, f]) => (f?.project ? [f.project] : [])))
+    const prepared = (await Promise.all(parsed.map(([id, f]) => prepare(s, id, f, snapshots)))).filter((p): p is { ev: OutboxEvent; targets: string[] } => p !== null && p.targets.length > 0)
     let queued: QueuedDelivery[] = prepared.flatMap(({ ev, targets }) => targets.map((target) => ({ ev, target })))
     let handledHere = new Set<string>()
     let jobsAdded = () => {}
     let jobsFailed = (_err: unknown) => {}
-    if (deps.firstAttempts && !closing) {
+    // Recovered entries (claimed, re-read) are queued: they may be older than entries already in flight here.
+    if (deps.firstAttempts && !closing && !recovered) {
       const ready = new Promise<void>((resolve, reject) => {
         jobsAdded = resolve
         jobsFailed = reject
@@ -225,18 +253,25 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     return entries.length
   }
 
-  /** Our own pending entries (ours from before a restart, or a failed handling), page by page. */
+  /**
+   * Our own pending entries (ours from before a restart, or a failed handling), page by page,
+   * moved to the recovery consumer name first (they are handled as claimed ones are).
+   */
   async function rereadOwn(s: StreamState): Promise<void> {
-    let from = '0'
-    while (!closing) {
-      const reply = (await redis.xreadgroup('GROUP', GROUP, deps.consumer, 'COUNT', BATCH, 'STREAMS', s.key, from)) as
-        | [string, [string, string[] | null][]][]
-        | null
-      const entries = reply?.[0]?.[1] ?? []
-      if (entries.length === 0) break
-      await handleBatch(s, notInFlight(s, entries))
-      if (entries.length < BATCH) break
-      from = entries.at(-1)![0]
+    for (const name of [deps.consumer, recoveryConsumer]) {
+      let from = '0'
+      while (!closing) {
+        const reply = (await redis.xreadgroup('GROUP', GROUP, name, 'COUNT', BATCH, 'STREAMS', s.key, from)) as
+          | [string, [string, string[] | null][]][]
+          | null
+        const entries = reply?.[0]?.[1] ?? []
+        if (entries.length === 0) break
+        const mine = notInFlight(s, entries)
+        if (name !== recoveryConsumer && mine.length > 0) await redis.xclaim(s.key, GROUP, recoveryConsumer, 0, ...mine.map(([id]) => id), 'JUSTID')
+        await handleBatch(s, mine, true)
+        if (entries.length < BATCH) break
+        from = entries.at(-1)![0]
+      }
     }
   }
 
@@ -244,13 +279,12 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   async function reclaim(s: StreamState): Promise<void> {
     let cursor = '0-0'
     do {
-      const [next, entries] = (await redis.xautoclaim(s.key, GROUP, deps.consumer, deps.reclaimIdleMs, cursor, 'COUNT', BATCH)) as [
+      const [next, claimed] = (await redis.xautoclaim(s.key, GROUP, recoveryConsumer, deps.reclaimIdleMs, cursor, 'COUNT', BATCH)) as [
         string,
         [string, string[] | null][],
       ]
-      const claimed = notInFlight(s, entries)
       if (claimed.length > 0) log.info({ stream: s.key, count: claimed.length }, 'reclaimed stale outbox entries')
-      await handleBatch(s, claimed)
+      await handleBatch(s, claimed, true)
       cursor = next
     } while (cursor !== '0-0' && !closing)
   }
@@ -359,6 +393,13 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     /** Reads every stream now (tests). */
     drainAll,
   }
+}
+
+/** An outbox entry's flat `[field, value, …]` as an object. */
+function fieldsOf(fields: string[]): Record<string, string> {
+  const f: Record<string, string> = {}
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!
+  return f
 }
 
 /** A flat `[k, v, k, v]` reply as an object. */
