@@ -94,6 +94,7 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
           slot?.member ?? '',
           eventFields.length / 2,
           ...eventFields,
+          owner === CALLBACK_OWNER && opts.ownerExists ? '1' : '0',
           ...encodeFields(delivery),
         ],
       )

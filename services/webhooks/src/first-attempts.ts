@@ -107,8 +107,8 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
   /**
    * May it go now (nothing older of its (target, thread) anywhere) and does it get a slot? A
    * target full of this process's own attempts (a project's callbacks share one target and its
-   * limit) frees a slot here within an attempt's time: the event waits for it here, up to the
-   * target's limit of waiters, rather than as a parked job. Otherwise no slot means the queue.
+   * limit) frees a slot here within an attempt's time: the event waits for it here (at most
+   * `maxInFlight` waiters per target), rather than as a parked job. Otherwise no slot means the queue.
    */
   async function admit(ev: OutboxEvent, target: string): Promise<boolean> {
     if (ev.thread) {
@@ -123,7 +123,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
         return true
       }
       const queue = waiting.get(key) ?? []
-      if (slot !== 'target_busy' || closing || !held.get(key) || queue.length >= deps.endpointConcurrency) return false
+      if (slot !== 'target_busy' || closing || !held.get(key) || queue.length >= deps.maxInFlight) return false
       waiting.set(key, queue)
       await new Promise<void>((resolve) => queue.push(resolve))
     }

@@ -14,7 +14,8 @@
   ARGV[9] in-flight slot member to release, or ''
   ARGV[10] n = number of event field, value pairs that follow (0 unless ARGV[8] > 0)
   ARGV[11 .. 10+2n] event fields (body, type, thread, callback_url)
-  ARGV[11+2n ..] field, value pairs of the delivery (JSON values)
+  ARGV[11+2n] '1' when the caller has just read the owner (it exists, it is this project's), else '0'
+  ARGV[12+2n ..] field, value pairs of the delivery (JSON values)
   returns { consecutive failures, streak start (unix ms, 0 when none; both 0 for 'none': not
   read), attempt number (0 when ARGV[7] is ''), parked job to wake or '' }, or false when the owner is gone or another project's (the attempt is then not
   recorded; the slot is still released)
@@ -25,15 +26,16 @@ if ARGV[9] ~= '' then
   redis.call('ZREM', KEYS[6], ARGV[9])
   released = redis.call('ZPOPMIN', KEYS[7])[1] or ''
 end
-if redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return false end
+-- ARGV[11+2n] '1': the caller has just read the owner (a callback's project secret), skip the check.
+if ARGV[11 + 2 * tonumber(ARGV[10])] ~= '1' and redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return false end
 
 local n = tonumber(ARGV[10])
-local first = 11 + 2 * n
+local first = 12 + 2 * n
 local attempt = nil
 if ARGV[7] ~= '' then
   attempt = redis.call('HINCRBY', KEYS[4], ARGV[7], 1)
   if tonumber(ARGV[8]) > 0 then
-    redis.call('HSET', KEYS[4], unpack(ARGV, 11, first - 1))
+    redis.call('HSET', KEYS[4], unpack(ARGV, 11, first - 2))
     redis.call('EXPIRE', KEYS[4], ARGV[8])
   else
     -- Should the record have expired just now, HINCRBY must not leave a key without a TTL.
