@@ -42,7 +42,12 @@ export async function startServiceProcess(
     // Generous: on a busy 2-core machine a service's start (Node boot, imports, Redis connect)
     // has taken over 15 s; a slow start is not what these tests test.
     const timeoutMs = opts.timeoutMs ?? READY_TIMEOUT_MS
-    const timer = setTimeout(() => reject(new Error(`${name} not ready after ${timeoutMs} ms:\n${output.join('\n')}`)), timeoutMs)
+    const timer = setTimeout(() => {
+      // Nobody gets a handle to a process that never became ready: end it here, or it runs on
+      // after the test or bench (a bench once left four workers polling Redis).
+      child.kill('SIGKILL')
+      reject(new Error(`${name} not ready after ${timeoutMs} ms:\n${output.join('\n')}`))
+    }, timeoutMs)
     const onLine = (line: string) => {
       output.push(line)
       if (line.includes(readyMessage)) {
