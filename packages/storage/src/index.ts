@@ -16,7 +16,7 @@ export { createRunStore, threadHasActiveRun, LIVE_EVENTS_TTL_SECONDS } from './r
 export type { RunStore, CommitPlan, CommitOutcome, OutboxEvent, LoadedRun, LiveAppend } from './run-store.js'
 export { createRunLifecycle } from './run-lifecycle.js'
 export type { RunLifecycle } from './run-lifecycle.js'
-export { terminalPlan, closeOpenStep, closeOpenMessage, withTurn, RunInternal, runInternalSettings } from './run-plans.js'
+export { terminalPlan, closeOpenStep, closeOpenMessage, withTurn, RunInternal, isLiveRun, runInternalSettings } from './run-plans.js'
 export type { TerminalStatus, TerminalOptions, TurnLink } from './run-plans.js'
 export { createTurnStore, followRun, turnEventData, turnStatusOf, TurnInternal } from './turn-store.js'
 export type { TurnStore } from './turn-store.js'

@@ -25,7 +25,16 @@ export const RunInternal = {
   includeContent: '_include_content',
   /** The usage of the model round whose tool_calls step waits for outputs (the step carries it once completed). */
   openStepUsage: '_open_step_usage',
+  /**
+   * '0' when nobody can read the run's live stream (not created, nor last continued, with
+   * `stream: true`; turns): its commits and the worker append no live events. Absent (runs stored
+   * before the flag existed) counts as live.
+   */
+  live: '_live',
 } as const
+
+/** Whether a run's live event stream can have a reader (see `RunInternal.live`). */
+export const isLiveRun = (internal: Record<string, string>): boolean => internal[RunInternal.live] !== '0'
 
 /**
  * The internal fields a new run carries beside its wire object: the settings the model needs that
@@ -124,7 +133,7 @@ export function terminalPlan(loaded: LoadedRun, to: TerminalStatus, o: TerminalO
     pop: loaded.internal[RunInternal.item] || `run:${loaded.run.id}`,
     release: true,
     events: [...(o.extraEvents ?? []), { type: `thread.run.${to}`, data: run }],
-    live: {
+    live: !isLiveRun(loaded.internal) ? undefined : {
       events: [
         ...(o.liveEvents ?? [
           ...(o.extraEvents ?? []).map((e) => ({ event: e.type, data: e.data })),

@@ -14,6 +14,7 @@ import { decodeFields, encodeFields } from './codec.js'
 import type { Keys } from './keys.js'
 import { listPage } from './paginate.js'
 import { type RedisClient, runScript, script } from './scripts.js'
+import { isLiveRun } from './run-plans.js'
 import { messageArgs } from './thread-store.js'
 import claimThreadLua from './lua/claimThread-2.lua'
 import commitRunLua from './lua/commitRun-6.lua'
@@ -114,7 +115,8 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         t,
         fields.length,
         ...fields,
-        k.runEvents(t, run.id),
+        // A run nobody can stream (created without `stream: true`) gets no live stream.
+        isLiveRun(internal) ? k.runEvents(t, run.id) : '',
         JSON.stringify(run),
         liveTtl,
         k.shardDeadlines(t),

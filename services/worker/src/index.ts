@@ -8,7 +8,7 @@ import { type JobCatalog, createDrainQueues } from '@threadwork/queue'
 import { createRedisClient, createStores, isRedisConnectionError, logRedisTroubleOnce, observeRunCommits } from '@threadwork/storage'
 import { type Job, Worker } from 'bullmq'
 import { createCancelRegistry } from './cancel-registry.js'
-import { createLiveEvents } from './live-events.js'
+import { createDroppedLiveEvents, createLiveEvents } from './live-events.js'
 import { createWorkerMetrics } from './metrics.js'
 import { createDrainProcessor } from './processors/drain-thread.js'
 import { createExpireProcessor } from './processors/expire-run.js'
@@ -83,6 +83,8 @@ const executeRun = createRunExecutor({
   stores,
   router,
   live: metrics.observeLive(createLiveEvents(redis, stores.keys)),
+  // Runs nobody streams write no deltas; time to first token is still measured on them.
+  unreadLive: metrics.observeLive(createDroppedLiveEvents()),
   cancels,
   queues,
   log,

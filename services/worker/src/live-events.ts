@@ -37,3 +37,9 @@ export function createLiveEvents(redis: RedisClient, k: Keys) {
     },
   }
 }
+
+/**
+ * A live-event sink that writes nothing, for runs nobody can stream (see `RunInternal.live`): their
+ * deltas cost no Redis command. A new object each call, so a metrics wrapper can watch it.
+ */
+export const createDroppedLiveEvents = (): LiveEvents => ({ emit: () => {}, emitAll: () => {} })

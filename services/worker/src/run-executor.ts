@@ -2,9 +2,9 @@ import { type Message, type Run, type RunStep, isTerminalRunStatus, newId, nowSe
 import type { Logger } from '@threadwork/logger'
 import { type ProviderRouter, StreamInterruptedError, UpstreamError } from '@threadwork/model-client'
 import type { DrainQueues } from '@threadwork/queue'
-import { type CommitOutcome, type LoadedRun, RunInternal, type Stores } from '@threadwork/storage'
+import { type CommitOutcome, type LoadedRun, RunInternal, type Stores, isLiveRun } from '@threadwork/storage'
 import { type CancelRegistry, RunAborted } from './cancel-registry.js'
-import type { LiveEvents } from './live-events.js'
+import { type LiveEvents, createDroppedLiveEvents } from './live-events.js'
 import { type RoundStream, createRoundStream } from './round-stream.js'
 import { emptyAssistantMessage, stepOf } from './run-objects.js'
 import type { ReadFile } from './image-files.js'
@@ -18,7 +18,13 @@ export type ItemResult = 'done' | 'parked' | 'fenced' | 'handed_back'
 export interface ExecutorDeps {
   stores: Stores
   router: ProviderRouter
+  /** Where a streamed run's live events go (its `stream: true` reader). */
   live: LiveEvents
+  /**
+   * Where the live events of runs nobody can stream go (turns, runs created without `stream: true`):
+   * nothing is written to Redis for them; metrics may still watch them. Default: dropped.
+   */
+  unreadLive?: LiveEvents
   cancels: CancelRegistry
   queues: DrainQueues
   log: Logger
@@ -47,7 +53,8 @@ export interface ExecutorDeps {
  * crash redoes only the round in progress and writes the same message and steps, never a second.
  */
 export function createRunExecutor(deps: ExecutorDeps) {
-  const { stores, live, cancels, log } = deps
+  const { stores, cancels, log } = deps
+  const unreadLive = deps.unreadLive ?? createDroppedLiveEvents()
   const runs = stores.runs
   const runRound = createRoundRunner(deps)
 
@@ -60,6 +67,9 @@ export function createRunExecutor(deps: ExecutorDeps) {
     }
     const { run, internal } = loaded
     const project = internal[RunInternal.project] ?? ''
+    // Deltas and live events only for a run a `stream: true` response can read (issue 14).
+    const streamed = isLiveRun(internal)
+    const live = streamed ? deps.live : unreadLive
     const now = nowSeconds()
 
     if (isTerminalRunStatus(run.status)) {
@@ -92,7 +102,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       run: { status: 'in_progress', started_at: started.started_at },
       internal: { [ROUND_MESSAGE]: ids.messageId, [ROUND_STEP]: ids.stepId, [ROUND_TOOL_STEP]: ids.toolStepId },
       // With the status, atomically; a re-run after a crash (already in_progress) does not repeat it.
-      live: run.status === 'queued' ? { events: [{ event: 'thread.run.in_progress', data: started }] } : undefined,
+      live: streamed && run.status === 'queued' ? { events: [{ event: 'thread.run.in_progress', data: started }] } : undefined,
     })
     if (!start.ok) {
       cancels.release(runId)
@@ -118,7 +128,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       let state: LoadedRun = { ...loaded, run: started }
       for (;;) {
         partial.text = ''
-        const outcome = await runRound(state, { project, fence, item, ids, signal: controller.signal, partial, current })
+        const outcome = await runRound(state, { project, fence, item, ids, signal: controller.signal, partial, current, live, streamed })
         if (typeof outcome === 'string') return outcome
         state = outcome.loaded
         ids = outcome.ids

@@ -33,6 +33,7 @@ import { annotateReply } from './tools/reply-annotations.js'
 import { loadRunResources, noResources } from './tools/run-resources.js'
 import { type RunToolHistory, loadRunToolHistory, withModelRecord } from './tools/run-tool-history.js'
 import { toChatRequest } from './upstream-request.js'
+import type { LiveEvents } from './live-events.js'
 import type { ExecutorDeps, ItemResult } from './run-executor.js'
 import { afterFailedCommit } from './commit-outcome.js'
 
@@ -77,6 +78,9 @@ export interface RoundContext {
   partial: { text: string }
   /** The round streaming now and the tool_calls step being executed, so an abort closes what they showed. */
   current: { round: RoundStream; toolStep: RunStep | null }
+  /** Where this run's live events go, and whether anyone can read them (else commits append none). */
+  live: LiveEvents
+  streamed: boolean
 }
 
 /**
@@ -85,7 +89,7 @@ export interface RoundContext {
  * (`requires_action`), or executed built-in calls with the next round's ids (the run goes on).
  */
 export function createRoundRunner(deps: ExecutorDeps) {
-  const { stores, live, log } = deps
+  const { stores, log } = deps
   const runs = stores.runs
 
   return async function runRound(loaded: LoadedRun, ctx: RoundContext): Promise<ItemResult | NextRound> {
@@ -139,7 +143,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
       return failed(promptTooLarge(run.model, contextWindow, prompt.promptTokens, reserve))
     }
 
-    const stream = createRoundStream(live, run, { ...ctx.ids, fence: ctx.fence }, offer.names)
+    const stream = createRoundStream(ctx.live, run, { ...ctx.ids, fence: ctx.fence }, offer.names)
     ctx.current.round = stream
     const call = (built: BuiltPrompt): Promise<ChatStreamResult> =>
       withUpstreamRetries(
@@ -275,7 +279,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
           messages: textMessage ? [textMessage] : [],
           steps: [...(messageStep ? [messageStep] : []), toolStep],
           events: textMessage ? [{ type: 'thread.message.completed', data: textMessage }] : [],
-          live: { events: [...stream.finishToolCalls(), { event: 'thread.run.step.completed', data: stepForInclude(toolStep, includeContent) }] },
+          live: ctx.streamed ? { events: [...stream.finishToolCalls(), { event: 'thread.run.step.completed', data: stepForInclude(toolStep, includeContent) }] } : undefined,
         })
         if (!outcome.ok) return afterFailedCommit(stores, outcome, threadId, run.id, ctx.fence)
         return { loaded: { run: { ...run, usage }, internal: { ...internal, ...roundInternal } }, ids: next }
@@ -316,7 +320,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
             messages: textMessage ? [textMessage] : [],
             steps: [...(messageStep ? [messageStep] : []), toolStep],
             events: [...(textMessage ? [{ type: 'thread.message.completed', data: textMessage }] : []), { type: 'thread.run.requires_action', data: waiting }],
-            live: { events: [...stream.finishToolCalls(), { event: 'thread.run.requires_action', data: waiting }], end: true },
+            live: ctx.streamed ? { events: [...stream.finishToolCalls(), { event: 'thread.run.requires_action', data: waiting }], end: true } : undefined,
           },
           waiting,
           turnLink,

@@ -21,12 +21,14 @@
     deadlines  the shard's deadlines zset (same hash tag): a released run leaves it
     live     (optional) { key, events = [[event, data JSON]], fence = token or '', done = 0|1, ttl }:
              appended to the run's live event stream (what `stream: true` reads) in the same step,
-             each entry tagged with the fence; `done` ends the stream segment and sets its TTL
+             each entry tagged with the fence; `done` ends the stream segment and sets its TTL;
+             skipped when the run's `_live` field is '0' (after this plan's fields): nobody reads it
   returns 'OK' | 'OK:<id of the live stream's last entry before this commit, 0-0 if none>' (with
           `live`) | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
-local status = redis.call('HGET', KEYS[2], 'status')
+local current = redis.call('HMGET', KEYS[2], 'status', '_live')
+local status = current[1]
 if not status then return 'GONE' end
 local allowed = false
 for s in string.gmatch(ARGV[2], '[^,]+') do
@@ -35,7 +37,14 @@ end
 if not allowed then return 'STATUS:' .. status end
 
 local plan = cjson.decode(ARGV[3])
-if #plan.run > 0 then redis.call('HSET', KEYS[2], unpack(plan.run)) end
+-- '0': nobody can read the run's live stream (see `live` below); the plan may change it.
+local liveFlag = current[2]
+if #plan.run > 0 then
+  redis.call('HSET', KEYS[2], unpack(plan.run))
+  for i = 1, #plan.run, 2 do
+    if plan.run[i] == '_live' then liveFlag = plan.run[i + 1] end
+  end
+end
 for _, w in ipairs(plan.writes) do
   local isNew = redis.call('EXISTS', w.k) == 0
   if not (w.p == 1 and isNew) then
@@ -66,7 +75,7 @@ for _, e in ipairs(plan.events) do
 end
 if #plan.events > 0 then redis.call('PUBLISH', plan.channel, plan.shard) end
 local live = plan.live
-if type(live) == 'table' then
+if type(live) == 'table' and liveFlag ~= '0' then
   local last = redis.call('XREVRANGE', live.key, '+', '-', 'COUNT', 1)
   local before = last[1] and last[1][1] or '0-0'
   for _, e in ipairs(live.events) do

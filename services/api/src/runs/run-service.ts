@@ -55,7 +55,8 @@ export function createRunService(deps: RunServiceDeps) {
     checkToolChoice(params.tool_choice, params.tools ?? assistant.tools)
     const { assistant_id: _a, stream: _s, reasoning_effort: _r, ...settings } = params as RunCreateParams
     const run = newRun({ id: newId('run'), threadId, assistant, settings, createdAt: nowSeconds(), expiresAfterSeconds: deps.runExpiresAfterSeconds })
-    return { run, internal: runInternalSettings(params as RunCreateParams, assistant) }
+    // Only a `stream: true` response reads the run's live events: without one, none are written.
+    return { run, internal: { ...runInternalSettings(params as RunCreateParams, assistant), [RunInternal.live]: params.stream ? '1' : '0' } }
   }
 
   /** Expires an active run whose deadline passed, even if no worker is alive to notice. */
@@ -227,7 +228,8 @@ export function createRunService(deps: RunServiceDeps) {
             project,
             from: ['requires_action'],
             run: { status: 'queued', required_action: null },
-            internal: { [RunInternal.openStep]: '', [RunInternal.openStepUsage]: '' },
+            // The continued run streams live only to a `stream: true` submit (its response reads from here).
+            internal: { [RunInternal.openStep]: '', [RunInternal.openStepUsage]: '', [RunInternal.live]: params.stream ? '1' : '0' },
             steps: completedStep ? [completedStep] : [],
             pending: true,
             live: {

@@ -48,7 +48,8 @@ export function createStartTurn(deps: StartTurnDeps) {
     })
     const { additional_instructions: _i, reasoning_effort: _r, ...settings } = request.run ?? {}
     const run = newRun({ id: turn.run_id, threadId, assistant, settings: settings as RunSettings, createdAt: now, expiresAfterSeconds: deps.runExpiresAfterSeconds })
-    const runInternal: Record<string, string> = { [RunInternal.item]: item, [RunInternal.turn]: turnId, ...runInternalSettings(request.run ?? {}, assistant) }
+    // A turn is answered by callback or polling: nobody reads its run's live stream.
+    const runInternal: Record<string, string> = { [RunInternal.item]: item, [RunInternal.turn]: turnId, [RunInternal.live]: '0', ...runInternalSettings(request.run ?? {}, assistant) }
 
     const started = await stores.turns.start({ project, fence, turn, message, run, runInternal })
     if (!started.ok) {
