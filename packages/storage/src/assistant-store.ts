@@ -48,9 +48,9 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
     },
 
     async get(project: string, id: string): Promise<Assistant> {
-      const key = k.assistant(project, id)
-      const raw = await runScript<string[] | null>(redis, scripts.updateObject, [key, key], [project])
-      if (!raw) throw notFound(id)
+      // The assistant carries its own `_project`: one HGETALL is the guarded read (no script).
+      const raw = await redis.hgetall(k.assistant(project, id))
+      if (raw._project !== project) throw notFound(id)
       return Assistant.parse(decodeFields(raw))
     },
 
