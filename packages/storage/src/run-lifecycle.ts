@@ -18,12 +18,26 @@ export function createRunLifecycle(redis: RedisClient, k: Keys, runs: RunStore) 
     return raw && Object.keys(raw).length ? parse(decodeFields(raw)) : null
   }
 
-  /** The turn a run answers, with the run's replies so far, when the run was started by a turn. */
-  async function turnLinkOf(threadId: string, runId: string, turnId: string | undefined, extra: Message[] = []): Promise<TurnLink | null> {
+  /**
+   * The turn a run answers, with the run's replies so far, when the run was started by a turn.
+   * `known` skips reads whose answer the caller has: the turn as this worker started it (nothing
+   * else writes it while the run is in progress), and `earlierReplies: []` for a run that has
+   * committed no round yet (its message list is empty).
+   */
+  async function turnLinkOf(
+    threadId: string,
+    runId: string,
+    turnId: string | undefined,
+    extra: Message[] = [],
+    known: { turn?: Turn; earlierReplies?: [] } = {},
+  ): Promise<TurnLink | null> {
     if (!turnId) return null
     const turnKey = k.turn(threadId, turnId)
     // Read side by side: this sits between a run's last model token and its commit.
-    const [turn, ids] = await Promise.all([readOpen(turnKey, (r) => Turn.parse(r)), redis.zrange(k.runMessages(threadId, runId), 0, -1)])
+    const [turn, ids] = await Promise.all([
+      known.turn?.id === turnId ? known.turn : readOpen(turnKey, (r) => Turn.parse(r)),
+      known.earlierReplies ?? redis.zrange(k.runMessages(threadId, runId), 0, -1),
+    ])
     if (!turn) return null
     const pending = ids.filter((id) => !extra.some((e) => e.id === id))
     const read = await Promise.all(pending.map((id) => readOpen(k.message(threadId, id), (r) => Message.parse(r))))

@@ -75,7 +75,13 @@ export interface LiveAppend {
 }
 
 export type CommitOutcome =
-  | { ok: true; /** With `plan.live`: the live stream's last entry id before the commit ('0-0' if none). */ liveFrom?: string }
+  | {
+      ok: true
+      /** With `plan.live` (and a live run): the live stream's last entry id before the commit ('0-0' if none). */
+      liveFrom?: string
+      /** With `plan.pop`: the mailbox head after it (null: empty), read under the fence the commit checked. */
+      next?: string | null
+    }
   | { ok: false; reason: 'fenced' | 'gone' }
   | { ok: false; reason: 'status'; status: RunStatus }
 
@@ -227,14 +233,16 @@ export function createRunStore(redis: RedisClient, k: Keys) {
             }
           : {}),
       }
-      const reply = await runScript<string>(
+      const reply = await runScript<string | [string, string, string]>(
         redis,
         commitRun,
         [k.thread(threadId), k.run(threadId, runId), k.mailbox(threadId), k.fence(threadId), k.shardOutbox(threadId), k.shardPending(threadId)],
         [plan.fence === undefined ? '' : String(plan.fence), plan.from.map((s) => JSON.stringify(s)).join(','), JSON.stringify(payload)],
       )
-      if (reply === 'OK') return { ok: true }
-      if (reply.startsWith('OK:')) return { ok: true, liveFrom: reply.slice(3) }
+      if (Array.isArray(reply)) {
+        const [, liveFrom, next] = reply
+        return { ok: true, ...(liveFrom ? { liveFrom } : {}), ...(plan.pop ? { next: next || null } : {}) }
+      }
       if (reply === 'FENCED') return { ok: false, reason: 'fenced' }
       if (reply === 'GONE') return { ok: false, reason: 'gone' }
       return { ok: false, reason: 'status', status: JSON.parse(reply.slice('STATUS:'.length)) as RunStatus }

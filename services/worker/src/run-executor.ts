@@ -1,4 +1,4 @@
-import { type Message, type Run, type RunStep, isTerminalRunStatus, newId, nowSeconds } from '@threadwork/domain'
+import { type Message, type Run, type RunStep, type Turn, isTerminalRunStatus, newId, nowSeconds } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
 import { type ProviderRouter, StreamInterruptedError, UpstreamError } from '@threadwork/model-client'
 import type { DrainQueues } from '@threadwork/queue'
@@ -14,6 +14,25 @@ import { ROUND_MESSAGE, ROUND_STEP, ROUND_TOOL_STEP, type RoundIds, createRoundR
 
 /** What happened to a mailbox item: finished, waiting on the client, or no longer ours. */
 export type ItemResult = 'done' | 'parked' | 'fenced' | 'handed_back'
+
+/**
+ * One mailbox item's context, shared between the drain and the item's processing: what the caller
+ * just wrote under this claim (a turn starting its run), so it is not read again, and what the
+ * item's popping commit tells the drain.
+ */
+export interface ItemContext {
+  /** The run as just stored, with its internal fields. */
+  loaded?: LoadedRun
+  /** The run's turn as just stored. */
+  turn?: Turn
+  /** Set by the commit that popped the item: the mailbox head after it (null: empty), under the claim's fence. */
+  nextHead?: string | null
+}
+
+/** Remembers the next mailbox head a popping commit returned (see `ItemContext.nextHead`). */
+export function noteNextHead(item: ItemContext, outcome: CommitOutcome): void {
+  if (outcome.ok && outcome.next !== undefined) item.nextHead = outcome.next
+}
 
 export interface ExecutorDeps {
   stores: Stores
@@ -58,8 +77,8 @@ export function createRunExecutor(deps: ExecutorDeps) {
   const runs = stores.runs
   const runRound = createRoundRunner(deps)
 
-  return async function executeRun(threadId: string, runId: string, fence: number, item: string): Promise<ItemResult> {
-    const loaded = await runs.load(threadId, runId)
+  return async function executeRun(threadId: string, runId: string, fence: number, item: string, known: ItemContext = {}): Promise<ItemResult> {
+    const loaded = known.loaded ?? (await runs.load(threadId, runId))
     if (!loaded) {
       // The run (or its thread) was deleted: drop the stale item.
       await stores.redis.lrem(stores.keys.mailbox(threadId), 1, item)
@@ -74,6 +93,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
 
     if (isTerminalRunStatus(run.status)) {
       const outcome = await runs.commit(threadId, runId, { project, fence, from: [run.status], pop: item, release: true })
+      noteNextHead(known, outcome)
       return outcome.ok || outcome.reason !== 'fenced' ? 'done' : 'fenced'
     }
     if (run.status === 'requires_action') {
@@ -128,7 +148,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
       let state: LoadedRun = { ...loaded, run: started }
       for (;;) {
         partial.text = ''
-        const outcome = await runRound(state, { project, fence, item, ids, signal: controller.signal, partial, current, live, streamed })
+        const outcome = await runRound(state, { project, fence, item, ids, signal: controller.signal, partial, current, live, streamed, turn: known.turn, itemContext: known })
         if (typeof outcome === 'string') return outcome
         state = outcome.loaded
         ids = outcome.ids
@@ -194,6 +214,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
 
     /** After a lifecycle commit (which also wrote its live events): 'fenced' stops the drain, anything else moves on. */
     function settle(outcome: CommitOutcome & { run?: Run }): ItemResult {
+      noteNextHead(known, outcome)
       if (!outcome.ok && outcome.reason === 'fenced') return 'fenced'
       return 'done'
     }

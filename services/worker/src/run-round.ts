@@ -6,6 +6,7 @@ import {
   type RunStep,
   type RunUsage,
   type ToolCall,
+  type Turn,
   newId,
   nowSeconds,
   stepForInclude,
@@ -34,7 +35,7 @@ import { loadRunResources, noResources } from './tools/run-resources.js'
 import { type RunToolHistory, loadRunToolHistory, withModelRecord } from './tools/run-tool-history.js'
 import { toChatRequest } from './upstream-request.js'
 import type { LiveEvents } from './live-events.js'
-import type { ExecutorDeps, ItemResult } from './run-executor.js'
+import { type ExecutorDeps, type ItemContext, type ItemResult, noteNextHead } from './run-executor.js'
 import { afterFailedCommit } from './commit-outcome.js'
 
 /** A round whose built-in calls were executed and committed: the run goes on with the next round's ids. */
@@ -81,6 +82,10 @@ export interface RoundContext {
   /** Where this run's live events go, and whether anyone can read them (else commits append none). */
   live: LiveEvents
   streamed: boolean
+  /** The run's turn as this worker started it (no need to read it again), if it did. */
+  turn?: Turn
+  /** The mailbox item's context: the terminal commit leaves the next head there. */
+  itemContext: ItemContext
 }
 
 /**
@@ -96,6 +101,9 @@ export function createRoundRunner(deps: ExecutorDeps) {
     const { run, internal } = loaded
     const threadId = run.thread_id
     const usedSoFar: RunUsage = internal[USAGE_FIELD] ? JSON.parse(internal[USAGE_FIELD]) : zeroUsage
+    // The turn this run answers, for its commit; a run with no committed round has no replies yet.
+    const turnLink = (extra: Message[] = []) =>
+      stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn], extra, { turn: ctx.turn, earlierReplies: internal[USAGE_FIELD] ? undefined : [] })
 
     const promptBudget = run.max_prompt_tokens !== null ? run.max_prompt_tokens - usedSoFar.prompt_tokens : null
     const completionBudget = run.max_completion_tokens !== null ? run.max_completion_tokens - usedSoFar.completion_tokens : null
@@ -299,7 +307,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
           },
         },
       }
-      const turnLink = await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn], textMessage ? [textMessage] : [])
+      const link = await turnLink(textMessage ? [textMessage] : [])
       const outcome = await runs.commit(
         threadId,
         run.id,
@@ -323,7 +331,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
             live: ctx.streamed ? { events: [...stream.finishToolCalls(), { event: 'thread.run.requires_action', data: waiting }], end: true } : undefined,
           },
           waiting,
-          turnLink,
+          link,
           now,
         ),
       )
@@ -349,10 +357,11 @@ export function createRoundRunner(deps: ExecutorDeps) {
       steps: [step],
       extraEvents: [{ type: cut ? 'thread.message.incomplete' : 'thread.message.completed', data: message }],
       liveEvents: stream.finishMessage(message, step),
-      turn: await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn], [message]),
+      turn: await turnLink([message]),
     })
     const outcome = await runs.commit(threadId, run.id, { ...plan, internal: { ...plan.internal, [USAGE_FIELD]: JSON.stringify(usage) } })
     if (!outcome.ok) return afterFailedCommit(stores, outcome, threadId, run.id, ctx.fence)
+    noteNextHead(ctx.itemContext, outcome)
     return 'done'
 
     /** Ends the run `failed` with `lastError` (a prompt that cannot fit); nothing was streamed. */
@@ -368,10 +377,11 @@ export function createRoundRunner(deps: ExecutorDeps) {
         fence: ctx.fence,
         from: ['in_progress'],
         run: { usage: used, incomplete_details: { reason } },
-        turn: await stores.runLifecycle.turnLinkOf(threadId, run.id, internal[RunInternal.turn]),
+        turn: await turnLink(),
       })
       const outcome = await runs.commit(threadId, run.id, plan)
       if (!outcome.ok) return afterFailedCommit(stores, outcome, threadId, run.id, ctx.fence)
+      noteNextHead(ctx.itemContext, outcome)
       return 'done'
     }
   }

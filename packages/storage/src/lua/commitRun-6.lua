@@ -23,8 +23,9 @@
              appended to the run's live event stream (what `stream: true` reads) in the same step,
              each entry tagged with the fence; `done` ends the stream segment and sets its TTL;
              skipped when the run's `_live` field is '0' (after this plan's fields): nobody reads it
-  returns 'OK' | 'OK:<id of the live stream's last entry before this commit, 0-0 if none>' (with
-          `live`) | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
+  returns { 'OK', <id of the live stream's last entry before this commit, 0-0 if none; '' without
+          `live`>, <the mailbox head after the pop, '' if empty or no pop> }
+          | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
 local current = redis.call('HMGET', KEYS[2], 'status', '_live')
@@ -55,9 +56,12 @@ for _, w in ipairs(plan.writes) do
     end
   end
 end
+local nextHead = ''
 if plan.pop ~= '' then
   redis.call('LREM', KEYS[3], 1, plan.pop)
-  if redis.call('LLEN', KEYS[3]) == 0 then
+  nextHead = redis.call('LINDEX', KEYS[3], 0)
+  if not nextHead then
+    nextHead = ''
     redis.call('ZREM', KEYS[6], plan.thread)
   else
     redis.call('ZADD', KEYS[6], plan.now_ms, plan.thread)
@@ -89,6 +93,6 @@ if type(live) == 'table' and liveFlag ~= '0' then
     redis.call('XADD', live.key, '*', 'event', 'done', 'data', '[DONE]')
     redis.call('EXPIRE', live.key, live.ttl)
   end
-  return 'OK:' .. before
+  return { 'OK', before, nextHead }
 end
-return 'OK'
+return { 'OK', '', nextHead }

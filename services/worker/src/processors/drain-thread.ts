@@ -1,13 +1,13 @@
 import type { Logger } from '@threadwork/logger'
 import type { Stores } from '@threadwork/storage'
-import type { ItemResult } from '../run-executor.js'
+import type { ItemContext, ItemResult } from '../run-executor.js'
 
 export interface DrainDeps {
   stores: Stores
   log: Logger
-  executeRun: (threadId: string, runId: string, fence: number, item: string) => Promise<ItemResult>
+  executeRun: (threadId: string, runId: string, fence: number, item: string, context?: ItemContext) => Promise<ItemResult>
   /** Starts a queued turn (adds its message, creates its run); null until turns exist. */
-  startTurn?: (threadId: string, turnId: string, fence: number, item: string) => Promise<ItemResult>
+  startTurn?: (threadId: string, turnId: string, fence: number, item: string, context?: ItemContext) => Promise<ItemResult>
 }
 
 /**
@@ -21,14 +21,20 @@ export function createDrainProcessor(deps: DrainDeps) {
     let { fence, head } = await stores.runs.claim(threadId)
     while (head) {
       let result: ItemResult
-      if (head.startsWith('run:')) result = await deps.executeRun(threadId, head.slice(4), fence, head)
-      else if (head.startsWith('turn:') && deps.startTurn) result = await deps.startTurn(threadId, head.slice(5), fence, head)
+      const context: ItemContext = {}
+      if (head.startsWith('run:')) result = await deps.executeRun(threadId, head.slice(4), fence, head, context)
+      else if (head.startsWith('turn:') && deps.startTurn) result = await deps.startTurn(threadId, head.slice(5), fence, head, context)
       else {
         deps.log.warn({ threadId, item: head }, 'dropping unknown mailbox item')
         await stores.redis.lrem(stores.keys.mailbox(threadId), 1, head)
         result = 'done'
       }
       if (result !== 'done') return
+      // The item's commit popped it under our fence and read the next head: nothing more to ask.
+      if (context.nextHead !== undefined) {
+        head = context.nextHead
+        continue
+      }
       // Still ours? A newer claim means another attempt owns the thread now.
       const [current, next] = await Promise.all([stores.redis.get(stores.keys.fence(threadId)), stores.redis.lindex(stores.keys.mailbox(threadId), 0)])
       if (Number(current) !== fence) return

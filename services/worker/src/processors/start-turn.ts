@@ -1,13 +1,13 @@
 import { ApiError, type Message, type RunSettings, TERMINAL_TURN_STATUSES, type TurnCreateParams, newMessage, newRun, nowSeconds } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
 import { RunInternal, type Stores, runInternalSettings } from '@threadwork/storage'
-import type { ItemResult } from '../run-executor.js'
+import type { ItemContext, ItemResult } from '../run-executor.js'
 
 export interface StartTurnDeps {
   stores: Stores
   log: Logger
   runExpiresAfterSeconds: number
-  executeRun: (threadId: string, runId: string, fence: number, item: string) => Promise<ItemResult>
+  executeRun: (threadId: string, runId: string, fence: number, item: string, known?: ItemContext) => Promise<ItemResult>
 }
 
 /**
@@ -17,14 +17,14 @@ export interface StartTurnDeps {
  */
 export function createStartTurn(deps: StartTurnDeps) {
   const { stores } = deps
-  return async function startTurn(threadId: string, turnId: string, fence: number, item: string): Promise<ItemResult> {
+  return async function startTurn(threadId: string, turnId: string, fence: number, item: string, context: ItemContext = {}): Promise<ItemResult> {
     const loaded = await stores.turns.load(threadId, turnId)
     if (!loaded || (TERMINAL_TURN_STATUSES as readonly string[]).includes(loaded.turn.status)) {
       await stores.redis.lrem(stores.keys.mailbox(threadId), 1, item)
       return 'done'
     }
     const { turn, project } = loaded
-    if (turn.status !== 'queued') return deps.executeRun(threadId, turn.run_id, fence, item)
+    if (turn.status !== 'queued') return deps.executeRun(threadId, turn.run_id, fence, item, context)
 
     const request = loaded.request as TurnCreateParams
     const assistant = await stores.assistants.get(project, turn.assistant_id).catch((err) => {
@@ -61,7 +61,10 @@ export function createStartTurn(deps: StartTurnDeps) {
       // Cancelled between our read and the start: the next loop pass sees its final status.
       return 'done'
     }
-    // The expiry backstop (the shard's deadlines set) was written with the run.
-    return deps.executeRun(threadId, run.id, fence, item)
+    // The expiry backstop (the shard's deadlines set) was written with the run. The run and the
+    // turn are what the script just stored: the executor does not read them again.
+    context.loaded = { run, internal: { ...runInternal, [RunInternal.project]: project } }
+    context.turn = started.turn
+    return deps.executeRun(threadId, run.id, fence, item, context)
   }
 }
