@@ -5,5 +5,8 @@
   A thread with neither (deleted, or never given work) is not claimed: { 0, false }, and no fence
   key is created for it (it would be left behind without a TTL).
 ]]
-if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 then return { 0, false } end
-return { redis.call('INCR', KEYS[1]), redis.call('LINDEX', KEYS[2], 0) }
+-- A head means the mailbox exists (Redis has no empty lists): the common path is two commands.
+local head = redis.call('LINDEX', KEYS[2], 0)
+if head then return { redis.call('INCR', KEYS[1]), head } end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { 0, false } end
+return { redis.call('INCR', KEYS[1]), false }

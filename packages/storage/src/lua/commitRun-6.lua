@@ -47,13 +47,13 @@ if #plan.run > 0 then
   end
 end
 for _, w in ipairs(plan.writes) do
-  local isNew = redis.call('EXISTS', w.k) == 0
-  if not (w.p == 1 and isNew) then
-    redis.call('HSET', w.k, unpack(w.f))
-    if isNew and #w.idx > 0 then
-      local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
-      for _, z in ipairs(w.idx) do redis.call('ZADD', z, seq, w.id) end
-    end
+  -- A patch needs the object to exist; an upsert learns whether it was new from HSET itself (every
+  -- field added: nothing was there, as objects are written whole), saving an EXISTS per object.
+  if w.p == 1 then
+    if redis.call('EXISTS', w.k) == 1 then redis.call('HSET', w.k, unpack(w.f)) end
+  elseif redis.call('HSET', w.k, unpack(w.f)) == #w.f / 2 and #w.idx > 0 then
+    local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+    for _, z in ipairs(w.idx) do redis.call('ZADD', z, seq, w.id) end
   end
 end
 local nextHead = ''

@@ -14,10 +14,10 @@ local status = redis.call('HGET', KEYS[3], 'status')
 if not status then return 'GONE' end
 if status ~= '"queued"' then return 'STATUS:' .. status end
 local plan = cjson.decode(ARGV[5])
-local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+-- Two sequence numbers at once: the message's, then the run's.
+local seq = redis.call('HINCRBY', KEYS[1], '_seq', 2)
 redis.call('HSET', KEYS[6], unpack(plan.msg))
-redis.call('ZADD', KEYS[4], seq, ARGV[2])
-seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+redis.call('ZADD', KEYS[4], seq - 1, ARGV[2])
 redis.call('HSET', KEYS[7], '_project', ARGV[4], unpack(plan.run))
 redis.call('ZADD', KEYS[5], seq, ARGV[3])
 -- The expiry backstop: the reconciler ends the run if it is still active past this.
