@@ -1,8 +1,10 @@
 import type { Keys } from './keys.js'
 import acquireDeliverySlotLua from './lua/acquireDeliverySlot-2.lua'
+import handOverDeliverySlotLua from './lua/handOverDeliverySlot-2.lua'
 import { type RedisClient, runScript, script } from './scripts.js'
 
 const acquireScript = script('acquireDeliverySlot', acquireDeliverySlotLua)
+const handOverScript = script('handOverDeliverySlot', handOverDeliverySlotLua)
 
 /** `taken`, or which limit refused the slot. */
 export type SlotResult = 'taken' | 'project_busy' | 'target_busy'
@@ -28,6 +30,12 @@ export function createDeliverySlots(redis: RedisClient, k: Keys) {
         [now, now + o.leaseMs, o.member, o.projectLimit, o.targetLimit],
       )
       return reply === 1 ? 'taken' : reply === -1 ? 'project_busy' : 'target_busy'
+    },
+
+    /** Moves `from`'s slot of (project, target) to `to` with a fresh lease; false if `from` no longer held it. */
+    async handOver(o: { project: string; target: string; from: string; to: string; leaseMs: number }): Promise<boolean> {
+      const reply = await runScript<number>(redis, handOverScript, [k.webhookInflight(o.project), k.webhookInflightTarget(o.project, o.target)], [o.from, o.to, Date.now() + o.leaseMs])
+      return reply === 1
     },
 
     async release(project: string, target: string, member: string): Promise<void> {

@@ -69,8 +69,11 @@ export interface AttemptInput {
   to: AttemptTarget
   /** Set when the event record is not stored yet (a first attempt from the outbox): stored with the attempt's record. */
   saveEventTtlSeconds?: number
-  /** The in-flight slot this attempt holds: given back in the same step as its record. */
-  slotMember?: string
+  /**
+   * The in-flight slot this attempt holds: given back in the same step as its record. A function
+   * is asked just before the record (undefined: keep it, the caller hands it on).
+   */
+  slotMember?: string | (() => string | undefined)
 }
 
 /**
@@ -103,6 +106,7 @@ export function createAttempt(deps: AttemptDeps) {
     const retryAt = delay === null ? null : Date.now() + delay
     // Tests never move the failure streak: a probe must not disable an endpoint.
     const streak = a.trigger === 'test' || !isEndpoint ? 'none' : result.ok ? 'success' : 'failure'
+    const slotMember = typeof a.slotMember === 'function' ? a.slotMember() : a.slotMember
     const recorded = await endpoints.deliveries.record(
       a.project,
       a.target,
@@ -125,7 +129,7 @@ export function createAttempt(deps: AttemptDeps) {
         // A callback's owner (the project secret) was just read to sign: it exists.
         ownerExists: !isEndpoint,
         saveEvent: a.saveEventTtlSeconds ? { event: a.event, ttlSeconds: a.saveEventTtlSeconds } : undefined,
-        releaseSlot: a.slotMember ? { target: a.target, member: a.slotMember } : undefined,
+        releaseSlot: slotMember ? { target: a.target, member: slotMember } : undefined,
       },
     )
     const woken = recorded?.woken ?? null

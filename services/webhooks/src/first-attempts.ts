@@ -101,7 +101,8 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
 
   /** Slots this process's first attempts hold, per (project, target); and first attempts waiting here for one of them. */
   const held = new Map<string, number>()
-  const waiting = new Map<string, (() => void)[]>()
+  /** Each waiter learns whether the slot was handed to it (`true`) or it should try to take one. */
+  const waiting = new Map<string, { member: string; wake: (handed: boolean) => void }[]>()
   const slotKey = (ev: OutboxEvent, target: string) => `${ev.project}|${target}`
 
   /**
@@ -125,8 +126,17 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       const queue = waiting.get(key) ?? []
       if (slot !== 'target_busy' || closing || !held.get(key) || queue.length >= deps.maxInFlight) return false
       waiting.set(key, queue)
-      await new Promise<void>((resolve) => queue.push(resolve))
+      const handed = await new Promise<boolean>((wake) => queue.push({ member: slotOf(ev, target), wake }))
+      if (handed) return true
     }
+  }
+
+  /** The next first attempt waiting here for (project, target), taken off the list. */
+  function nextWaiter(key: string) {
+    const queue = waiting.get(key)
+    const next = queue?.shift()
+    if (queue?.length === 0) waiting.delete(key)
+    return next
   }
 
   /** A slot taken in `admit` was given back: the next first attempt waiting here for the target tries again. */
@@ -135,10 +145,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     const n = (held.get(key) ?? 1) - 1
     if (n > 0) held.set(key, n)
     else held.delete(key)
-    const queue = waiting.get(key)
-    const next = queue?.shift()
-    if (queue?.length === 0) waiting.delete(key)
-    next?.()
+    nextWaiter(key)?.wake(false)
   }
 
   function track(ev: OutboxEvent): void {
@@ -207,8 +214,8 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
   /** Sends the first attempt (slot held) and settles what follows from it. */
   async function send(st: EntryState, target: string): Promise<void> {
     let released = false
-    const release = () => {
-      if (!released) releasedHere(st.ev, target)
+    const release = (handedOn = false) => {
+      if (!released && !handedOn) releasedHere(st.ev, target)
       released = true
     }
     try {
@@ -218,7 +225,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     }
   }
 
-  async function sendHoldingSlot(st: EntryState, target: string, releasedSlot: () => void): Promise<void> {
+  async function sendHoldingSlot(st: EntryState, target: string, releasedSlot: (handedOn?: boolean) => void): Promise<void> {
     const { ev } = st
     const to = ev.resolved?.get(target) ?? (await resolveTarget(deps.endpoints, { project: ev.project, target, trigger: 'event', event: ev.event }))
     if (typeof to === 'string' || (to.pausedUntilS !== null && to.pausedUntilS * 1000 > Date.now())) {
@@ -230,6 +237,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       if (to === 'endpoint_disabled') log.info({ evt: ev.evt, target }, 'webhook skipped: endpoint disabled')
       return finish(st, target, null, false)
     }
+    let kept = false
     const { result, woken } = await deps.attempt({
       project: ev.project,
       evt: ev.evt,
@@ -239,10 +247,23 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       event: ev.event,
       to,
       saveEventTtlSeconds: deps.eventRetentionSeconds,
-      slotMember: slotOf(ev, target),
+      // Kept (not released with the record) when another attempt here waits for the target's slot.
+      slotMember: () => {
+        kept = (waiting.get(slotKey(ev, target))?.length ?? 0) > 0
+        return kept ? undefined : slotOf(ev, target)
+      },
     })
-    releasedSlot()
-    await wake(ev, woken)
+    if (!kept) {
+      releasedSlot()
+      await wake(ev, woken)
+    } else if (await handOn(ev, target)) {
+      releasedSlot(true)
+    } else {
+      // Kept but not handed on (the lease was gone): given back the ordinary way.
+      await deps.slots.release(ev.project, target, slotOf(ev, target))
+      releasedSlot()
+      await wake(ev, await deps.slots.unparkOne(ev.project))
+    }
     await settleResult(st, target, result)
   }
 
@@ -258,6 +279,22 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       return finish(st, target, job(ev, target, { tries: result.tries, exhausted: true, failedFirst }), false)
     }
     return finish(st, target, null, false)
+  }
+
+  /**
+   * Hands this attempt's slot to the next attempt waiting here for the same target: true when done
+   * (the slot stays held here, by the waiter now). False when nobody waits, or when our lease was
+   * gone; the caller then releases it.
+   */
+  async function handOn(ev: OutboxEvent, target: string): Promise<boolean> {
+    const key = slotKey(ev, target)
+    if (!waiting.get(key)?.length) return false
+    const from = slotOf(ev, target)
+    const next = nextWaiter(key)!
+    const handed = await deps.slots.handOver({ project: ev.project, target, from, to: next.member, leaseMs: deps.timeoutMs + 10_000 }).catch(() => false)
+    // Handed: our hold passes to the waiter (the count held here stays). Not: it tries to take one.
+    next.wake(handed)
+    return handed
   }
 
   /** Wakes a parked job popped when a slot was given back (deliver.ts parks jobs that found none). */

@@ -279,10 +279,14 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   async function reclaim(s: StreamState): Promise<void> {
     let cursor = '0-0'
     do {
-      const [next, claimed] = (await redis.xautoclaim(s.key, GROUP, recoveryConsumer, deps.reclaimIdleMs, cursor, 'COUNT', BATCH)) as [
+      const [next, entries] = (await redis.xautoclaim(s.key, GROUP, recoveryConsumer, deps.reclaimIdleMs, cursor, 'COUNT', BATCH)) as [
         string,
         [string, string[] | null][],
       ]
+      // Our own first attempts, slower than their renewal (a stalled event loop): given back to them.
+      const claimed = notInFlight(s, entries)
+      const ours = entries.filter(([id]) => !claimed.some(([c]) => c === id)).map(([id]) => id)
+      if (ours.length > 0) await redis.xclaim(s.key, GROUP, deps.consumer, 0, ...ours, 'JUSTID')
       if (claimed.length > 0) log.info({ stream: s.key, count: claimed.length }, 'reclaimed stale outbox entries')
       await handleBatch(s, claimed, true)
       cursor = next
