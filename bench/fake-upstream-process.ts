@@ -7,9 +7,21 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 // Imported by path, not through the test-utils barrel: that one also loads the API and storage.
 import { startFakeUpstream } from '../packages/test-utils/src/fake-upstream.js'
-import type { Reply } from '../packages/test-utils/src/fake-upstream-types.js'
+import { sourceMarkersIn, toolScript } from '../packages/test-utils/src/fake-upstream-tools.js'
+import type { FakeToolCall, RecordedRequest, Reply } from '../packages/test-utils/src/fake-upstream-types.js'
 
-type Op = { op: 'respond'; reply: Reply } | { op: 'stats' } | { op: 'reset' }
+/**
+ * A tool-using model's script as plain data (handlers cannot cross the process boundary): per
+ * round, call tools or answer, the answer optionally followed by the first file_search source
+ * marker the previous round returned (a citation). Requests that offer none of the called tools
+ * get `otherwise` (the same assistant's plain run).
+ */
+export interface PlainToolScript {
+  steps: ({ call: FakeToolCall | FakeToolCall[] } | { answer: string; citeFirstSource?: boolean })[]
+  otherwise: Reply
+}
+
+type Op = { op: 'respond'; reply: Reply } | { op: 'script'; script: PlainToolScript } | { op: 'stats' } | { op: 'reset' }
 type Request = Op & { id: number }
 
 export interface UpstreamStats {
@@ -24,6 +36,8 @@ export interface ForkedUpstream {
   pid: number
   /** Every later request gets `reply` (a plain object: handlers cannot cross the process boundary). */
   respond(reply: Reply): Promise<void>
+  /** Every later request is answered by the script (see {@link PlainToolScript}). */
+  respondScript(script: PlainToolScript): Promise<void>
   stats(): Promise<UpstreamStats>
   /** Clears recordings and restarts the maxima from what is in flight now. */
   reset(): Promise<void>
@@ -59,6 +73,7 @@ export async function forkFakeUpstream(): Promise<ForkedUpstream> {
     baseURL,
     pid: child.pid ?? -1,
     respond: (reply) => call({ op: 'respond', reply }),
+    respondScript: (script) => call({ op: 'script', script }),
     stats: () => call({ op: 'stats' }),
     reset: () => call({ op: 'reset' }),
     close: async () => {
@@ -76,6 +91,19 @@ if (process.argv.includes('--child') && process.send) {
     if (m.op === 'respond') {
       const reply = m.reply
       upstream.respond(() => reply)
+    } else if (m.op === 'script') {
+      const { steps, otherwise } = m.script
+      const names = new Set(steps.flatMap((step) => ('call' in step ? [step.call].flat().map((c) => c.name) : [])))
+      const scripted = toolScript(
+        steps.map((step) =>
+          'call' in step
+            ? step
+            : { answer: ({ outputs }) => (step.citeFirstSource ? `${step.answer} ${sourceMarkersIn(outputs[0] ?? '')[0] ?? ''}`.trim() : step.answer) },
+        ),
+      )
+      const offers = (req: RecordedRequest) =>
+        (req.body.tools ?? []).some((t: { type?: string; function?: { name?: string } }) => t.type === 'function' && names.has(t.function?.name ?? ''))
+      upstream.respond((req) => (offers(req) ? scripted(req) : otherwise))
     } else if (m.op === 'reset') {
       upstream.reset()
     } else if (m.op === 'stats') {
