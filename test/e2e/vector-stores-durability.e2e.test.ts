@@ -45,8 +45,9 @@ describe('a worker killed mid-ingestion (SIGKILL)', () => {
     const done = await storeSettled(client, vs.id, 60_000)
     expect(done.file_counts).toEqual({ in_progress: 0, completed: 1, failed: 0, cancelled: 0, total: 1 })
     expect(await client.vectorStores.files.retrieve(file.id, { vector_store_id: vs.id })).toMatchObject({ status: 'completed', last_error: null })
-    // Attempted twice (A's attempt was counted before it died), committed once.
-    expect(await stack.api.redis.hget(stack.api.stores.keys.vectorStoreFile('test', vs.id, file.id), '_attempts')).toBe('2')
+    // A's attempt was counted before it died, then B's: at least twice (on a loaded machine B can
+    // miss a lock renewal and be taken over once more), and committed once (the chunks below).
+    expect(Number(await stack.api.redis.hget(stack.api.stores.keys.vectorStoreFile('test', vs.id, file.id), '_attempts'))).toBeGreaterThanOrEqual(2)
     const chunks = await (await indexOf(vs.id)).fileChunks(file.id)
     expect(chunks.length).toBeGreaterThan(5)
     expect(chunks.map((c) => c.index)).toEqual(chunks.map((_, i) => i))
