@@ -118,7 +118,8 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     }
     const key = slotKey(ev, target)
     for (;;) {
-      const slot = await acquire(ev, target)
+      // This process alone holds every slot of the target: no need to ask Redis, wait in line.
+      const slot = (held.get(key) ?? 0) >= deps.endpointConcurrency ? 'target_busy' : await acquire(ev, target)
       if (slot === 'taken') {
         held.set(key, (held.get(key) ?? 0) + 1)
         return true
