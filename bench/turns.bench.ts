@@ -26,6 +26,7 @@ export async function run(): Promise<void> {
   const client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0 })
   const processes: ServiceProcess[] = []
   const waiting = new Map<string, () => void>()
+  const arrived = new Set<string>()
   let verifier: Webhook | null = null
   let verifyFailures = 0
   const receiver: Server = createServer((req, res) => {
@@ -36,7 +37,10 @@ export async function run(): Promise<void> {
       try {
         const event = verifier!.verify(body, req.headers as Record<string, string>) as { type: string; data: { turn: { id: string } } }
         if (event.type.startsWith('thread.turn.')) {
-          waiting.get(event.data.turn.id)?.()
+          const done = waiting.get(event.data.turn.id)
+          if (done) done()
+          // The callback can arrive before the POST's answer has been read: kept for postTurn.
+          else arrived.add(event.data.turn.id)
           waiting.delete(event.data.turn.id)
         }
       } catch {
@@ -63,6 +67,8 @@ export async function run(): Promise<void> {
         body: JSON.stringify({ assistant_id: assistant.id, content: 'hi', callback_url: callbackUrl }),
       })
       const turn = (await res.json()) as { id: string }
+      // Without this check a callback that beat the POST's answer left the bench waiting forever.
+      if (arrived.delete(turn.id)) return
       await new Promise<void>((resolve) => waiting.set(turn.id, resolve))
     }
 
