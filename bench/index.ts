@@ -47,7 +47,8 @@ Each bench prints a table of figures beside baselines measured in the same run (
 by the ratios) and its own duration; nothing is asserted. They start real services on random
 ports and a fake upstream model, write only to Redis at REDIS_URL (default 127.0.0.1:6379) under
 fresh key prefixes they delete at the end, and write files only under $TMPDIR, removed at the end
-(cost: a private redis-server; retrieval: LanceDB tables); output goes to stdout
+(cost: a private redis-server; retrieval: LanceDB tables), except sandbox's first run, which installs
+its Python environment into .data/sandbox-venv (kept; pnpm start uses it too); output goes to stdout
 (\`pnpm bench > bench.txt\` keeps it). They load the machine: run them on a quiet one.`)
   process.exit(0)
 }
