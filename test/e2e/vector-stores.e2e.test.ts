@@ -343,4 +343,30 @@ describe('bad input: a 4xx with OpenAI’s body and nothing stored', () => {
     })
     expect(modify.error).toMatchObject({ code: 'unknown_parameter' })
   })
+
+  it('unknown or other project’s Files in code_interpreter.file_ids are refused on create, modify and createAndRun, storing nothing', async () => {
+    const mine = await client.files.create({ file: await toFile(Buffer.from('x,y\n1,2\n'), 'data.csv'), purpose: 'assistants' })
+    const theirs = await other.files.create({ file: await toFile(Buffer.from('secret\n'), 'theirs.txt'), purpose: 'assistants' })
+    const plain = await client.beta.assistants.create({ model: 'fake-model', tools: [{ type: 'code_interpreter' }] })
+    const assistantsBefore = (await client.beta.assistants.list({ limit: 100 })).data.length
+    for (const bad of ['file-doesnotexist', theirs.id]) {
+      const tool_resources = { code_interpreter: { file_ids: [mine.id, bad] } }
+      for (const call of [
+        () => client.beta.assistants.create({ model: 'fake-model', tools: [{ type: 'code_interpreter' }], tool_resources }),
+        () => client.beta.threads.create({ tool_resources }),
+        () => client.beta.threads.createAndRun({ assistant_id: plain.id, thread: { tool_resources } }),
+        () => client.beta.threads.createAndRun({ assistant_id: plain.id, tool_resources }),
+      ]) {
+        const err = await apiError(call)
+        expect(err.status, bad).toBe(400)
+        expect(err.error, bad).toMatchObject({ type: 'invalid_request_error', param: expect.stringMatching(/tool_resources\.code_interpreter\.file_ids\[1\]$/), code: 'file_not_found' })
+        expect(err.message).toContain(`No such File object: ${bad}`)
+      }
+    }
+    expect((await client.beta.assistants.list({ limit: 100 })).data.length).toBe(assistantsBefore)
+    const asst = await client.beta.assistants.create({ model: 'fake-model', tools: [{ type: 'code_interpreter' }], tool_resources: { code_interpreter: { file_ids: [mine.id] } } })
+    const modify = await apiError(() => client.beta.assistants.update(asst.id, { tool_resources: { code_interpreter: { file_ids: ['file-gone'] } } }))
+    expect(modify.error).toMatchObject({ param: 'tool_resources.code_interpreter.file_ids[0]', code: 'file_not_found' })
+    expect((await client.beta.assistants.retrieve(asst.id)).tool_resources?.code_interpreter?.file_ids).toEqual([mine.id])
+  })
 })

@@ -1,5 +1,6 @@
 import { ApiError, type Attachment, type ToolResources, type ToolResourcesCreate } from '@threadwork/domain'
 import type { VectorStoreStore } from '@threadwork/storage'
+import type { FileAccess } from './ports.js'
 import type { VectorStoreService } from './vector-store-service.js'
 
 /** A store made for a thread's file_search attachments expires 7 days after its last activity (OpenAI's default). */
@@ -12,8 +13,22 @@ export type ToolResourcesService = ReturnType<typeof createToolResourcesService>
  * name live stores of the project, the create-time `vector_stores` helper becomes a real store,
  * and a `file_search` attachment puts its file in the thread's store (made on first use).
  */
-export function createToolResourcesService(deps: { vectorStores: VectorStoreStore; service: VectorStoreService }) {
+export function createToolResourcesService(deps: { vectorStores: VectorStoreStore; service: VectorStoreService; files: FileAccess }) {
   const { vectorStores } = deps
+
+  /** `code_interpreter.file_ids` must name Files of the project (400 naming the bad one), as vector store ids must. */
+  async function checkCodeInterpreterFiles(project: string, ids: readonly string[] | undefined, param: string): Promise<void> {
+    await Promise.all(
+      (ids ?? []).map(async (id, i) => {
+        try {
+          await deps.files.get(project, id)
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) throw ApiError.invalid(`No such File object: ${id}`, `${param}.code_interpreter.file_ids[${i}]`, 'file_not_found')
+          throw err
+        }
+      }),
+    )
+  }
 
   async function checkIds(project: string, ids: readonly string[] | undefined, param: string): Promise<void> {
     await Promise.all(
@@ -37,6 +52,7 @@ export function createToolResourcesService(deps: { vectorStores: VectorStoreStor
      */
     async resolveCreate(project: string, tr: ToolResourcesCreate | null | undefined, opts: { param?: string; thread?: boolean } = {}): Promise<ToolResources | null | undefined> {
       const param = opts.param ?? 'tool_resources'
+      await checkCodeInterpreterFiles(project, tr?.code_interpreter?.file_ids, param)
       if (!tr?.file_search) return tr as ToolResources | null | undefined
       const { vector_stores, vector_store_ids } = tr.file_search
       await checkIds(project, vector_store_ids, param)
@@ -45,8 +61,9 @@ export function createToolResourcesService(deps: { vectorStores: VectorStoreStor
       return { ...tr, file_search: { vector_store_ids: [id] } }
     },
 
-    /** Modify requests and run overrides: the ids must name live stores of the project. */
+    /** Modify requests and run overrides: the ids must name live stores and Files of the project. */
     async checkIds(project: string, tr: ToolResources | null | undefined, param = 'tool_resources'): Promise<void> {
+      await checkCodeInterpreterFiles(project, tr?.code_interpreter?.file_ids, param)
       await checkIds(project, tr?.file_search?.vector_store_ids, param)
     },
 

@@ -127,6 +127,7 @@ export function createRunService(deps: RunServiceDeps) {
       // Every attached file must be the project's; code_interpreter ones join the new thread's files.
       const ci = deps.attachments ? (await deps.attachments.check(project, messages, 'thread.messages')).codeInterpreter : []
       await checkMessageAttachments(deps.vectorStores, project, messages, 'thread.messages')
+      if (!params.thread?.tool_resources) await deps.vectorStores?.toolResources.checkIds(project, params.tool_resources)
       const resolved = params.thread?.tool_resources
         ? await resolveCreateResources(deps.vectorStores, project, params.thread.tool_resources, 'thread.tool_resources')
         : params.tool_resources

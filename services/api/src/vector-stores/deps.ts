@@ -38,7 +38,7 @@ export function createVectorStoresApi(deps: VectorStoresApiDeps): VectorStoresAp
   return {
     service,
     search: createVectorStoreSearch({ stores: deps.stores.vectorStores, openIndex: deps.openIndex, fileText: deps.fileText }),
-    toolResources: createToolResourcesService({ vectorStores: deps.stores.vectorStores, service }),
+    toolResources: createToolResourcesService({ vectorStores: deps.stores.vectorStores, service, files: deps.files }),
   }
 }
 
