@@ -85,17 +85,20 @@ export async function run(): Promise<void> {
   const prefix = uniquePrefix('bsbx')
   const token = randomBytes(24).toString('hex')
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 })
-  const { child } = await startService({
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_PREFIX: prefix,
-    SANDBOX_TOKEN: token,
-    SANDBOX_PORT: '0',
-    SANDBOX_VENV: venv.venvDir,
-    SANDBOX_UID_BASE: String(900_000 + Math.floor(Math.random() * 90) * 1000),
-    LOG_LEVEL: 'info',
-    // Measured first without a prewarmed spare (a true cold start), then with one.
-    SANDBOX_PREWARM: '0',
-  })
+  /** A sandbox host on its own uid range, with `prewarm` spare sessions ready. */
+  const startHost = (prewarm: '0' | '1') =>
+    startService({
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: prefix,
+      SANDBOX_TOKEN: token,
+      SANDBOX_PORT: '0',
+      SANDBOX_VENV: venv.venvDir,
+      SANDBOX_UID_BASE: String(900_000 + Math.floor(Math.random() * 90) * 1000),
+      LOG_LEVEL: 'info',
+      SANDBOX_PREWARM: prewarm,
+    })
+  // Measured first without a prewarmed spare (a true cold start), then with one.
+  const { child } = await startHost('0')
   const client = createSandboxClient({ redis, keyPrefix: prefix, token })
   try {
     let cold = 0
@@ -142,16 +145,7 @@ export async function run(): Promise<void> {
   }
 
   // The default: one prewarmed spare. A new session arriving while it is ready.
-  const warmHost = await startService({
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_PREFIX: prefix,
-    SANDBOX_TOKEN: token,
-    SANDBOX_PORT: '0',
-    SANDBOX_VENV: venv.venvDir,
-    SANDBOX_UID_BASE: String(900_000 + Math.floor(Math.random() * 90) * 1000),
-    LOG_LEVEL: 'info',
-    SANDBOX_PREWARM: '1',
-  })
+  const warmHost = await startHost('1')
   try {
     const spareReady = async () => {
       for (;;) {

@@ -59,4 +59,18 @@ describe('API without API_KEYS', () => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/HOST=0\.0\.0\.0.*API_KEYS/)
   })
+
+  it('stops with one line naming the setting when PROVIDERS_FILE or EMBEDDING_MODEL cannot be used', async () => {
+    for (const [env, want] of [
+      [{ PROVIDERS_FILE: '/nonexistent/providers.json' }, /^Invalid configuration: PROVIDERS_FILE .*providers\.json/],
+      [{ EMBEDDING_MODEL: 'text-embedding-3-large' }, /^Invalid configuration: EMBEDDING_MODEL 'text-embedding-3-large' matches no provider/],
+    ] as const) {
+      // stdout may hold the log lines before the step (the loopback note); the reason is one stderr line, no stack.
+      const { code, stderr } = await runToExit({ PORT: '0', REDIS_PREFIX: uniquePrefix('safe'), ...env })
+      expect(code, JSON.stringify(env)).toBe(1)
+      const lines = stderr.trim().split('\n')
+      expect(lines, stderr).toHaveLength(1)
+      expect(lines[0]).toMatch(want)
+    }
+  })
 })

@@ -215,14 +215,29 @@ export function loadEnv<S extends z.ZodTypeAny>(schema: S, source: Record<string
 
 /** For a service's main: load, or print the one-line reason and exit 1. */
 export function loadEnvOrExit<S extends z.ZodTypeAny>(schema: S, source: Record<string, string | undefined> = process.env): z.infer<S> {
+  return exitOnConfigError(() => loadEnv(schema, source))
+}
+
+/**
+ * Runs one start-up step that reads configuration (sync or async). A configuration error ends the
+ * process with one line on stderr and exit code 1, no stack trace: an {@link EnvError} as it is;
+ * with `setting`, every error of the step counts as that setting's, printed as
+ * "Invalid configuration: <setting> <message>" ('' when the message names the setting itself).
+ * Other errors are thrown (a bug is not a configuration problem).
+ */
+export function exitOnConfigError<T>(step: () => T, opts: { setting?: string } = {}): T {
+  const fail = (err: unknown): never => {
+    if (err instanceof EnvError) process.stderr.write(`${err.message}\n`)
+    else if (opts.setting !== undefined && err instanceof Error)
+      process.stderr.write(`Invalid configuration: ${opts.setting ? `${opts.setting} ` : ''}${err.message}\n`)
+    else throw err
+    process.exit(1)
+  }
   try {
-    return loadEnv(schema, source)
+    const result = step()
+    return (result instanceof Promise ? result.catch(fail) : result) as T
   } catch (err) {
-    if (err instanceof EnvError) {
-      process.stderr.write(`${err.message}\n`)
-      process.exit(1)
-    }
-    throw err
+    return fail(err)
   }
 }
 

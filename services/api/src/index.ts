@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server'
-import { ApiEnv, DEV_API_KEYS, EnvError, apiListenHost, loadEnvOrExit } from '@threadwork/config'
+import { ApiEnv, DEV_API_KEYS, apiListenHost, exitOnConfigError, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
 import { createModelCheck, routerFromSettings } from '@threadwork/model-client'
 import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
@@ -15,22 +15,11 @@ import { embedderFromSettings } from '@threadwork/retrieval'
 import { createStreaming } from './streaming/run-streamer.js'
 
 const env = loadEnvOrExit(ApiEnv)
-const host = (() => {
-  try {
-    return apiListenHost(env)
-  } catch (err) {
-    if (!(err instanceof EnvError)) throw err
-    process.stderr.write(`${err.message}\n`)
-    process.exit(1)
-  }
-})()
+const host = exitOnConfigError(() => apiListenHost(env))
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL })
 if (!env.API_KEYS) log.info({ host }, 'API_KEYS is unset: loopback only, accepting the development key sk-threadwork-dev (project "default")')
 
-const router = await routerFromSettings(env).catch((err: Error) => {
-  process.stderr.write(`Invalid configuration: PROVIDERS_FILE ${err.message}\n`)
-  process.exit(1)
-})
+const router = await exitOnConfigError(() => routerFromSettings(env), { setting: 'PROVIDERS_FILE' })
 if (router.providers().length === 0) log.warn('no model provider configured: runs will fail until UPSTREAM_BASE_URL (or PROVIDERS_FILE) is set')
 const redis = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'request', name: 'threadwork-api' })
 logRedisTroubleOnce(redis, log)
@@ -51,14 +40,7 @@ const ops = createOperations({
 if (!env.ADMIN_TOKEN) log.info('ADMIN_TOKEN is unset: the queue dashboard (/admin/queues) is disabled')
 
 // Vector store searches embed their queries with the model ingestion used (keyword-only without one).
-const embedder = (() => {
-  try {
-    return embedderFromSettings(router, env)
-  } catch (err) {
-    process.stderr.write(`Invalid configuration: ${(err as Error).message}\n`)
-    process.exit(1)
-  }
-})()
+const embedder = exitOnConfigError(() => embedderFromSettings(router, env), { setting: '' })
 
 let shuttingDown = false
 const services = createServices({

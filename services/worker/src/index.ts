@@ -1,4 +1,4 @@
-import { WorkerEnv, loadEnvOrExit } from '@threadwork/config'
+import { WorkerEnv, exitOnConfigError, loadEnvOrExit } from '@threadwork/config'
 import { createFileService } from '@threadwork/files'
 import { createLogger } from '@threadwork/logger'
 import { routerFromSettings, warmUpTokenizer } from '@threadwork/model-client'
@@ -20,10 +20,7 @@ import { createVectorStoreWorker } from './vector-stores.js'
 
 const env = loadEnvOrExit(WorkerEnv)
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL })
-const router = await routerFromSettings(env).catch((err: Error) => {
-  process.stderr.write(`Invalid configuration: PROVIDERS_FILE ${err.message}\n`)
-  process.exit(1)
-})
+const router = await exitOnConfigError(() => routerFromSettings(env), { setting: 'PROVIDERS_FILE' })
 
 // Workers block and retry forever on Redis (BullMQ requires maxRetriesPerRequest: null).
 // REDIS_CLUSTER_NODES set: ioredis Cluster connections (every key and queue is hash-tagged).
@@ -55,14 +52,7 @@ warmUpTokenizer()
 const storage = createObjectStorage(storageConfigFromEnv(env))
 const files = createFileService({ store: stores.files, storage, maxFileBytes: env.MAX_FILE_BYTES, log })
 // Vector stores: ingestion drains (one writer per store) and file_search's search backend.
-const embedder = (() => {
-  try {
-    return embedderFromSettings(router, env)
-  } catch (err) {
-    process.stderr.write(`Invalid configuration: ${(err as Error).message}\n`)
-    process.exit(1)
-  }
-})()
+const embedder = exitOnConfigError(() => embedderFromSettings(router, env), { setting: '' })
 const vectorStores = createVectorStoreWorker({
   stores,
   redis,
