@@ -51,7 +51,7 @@ describe('runs', () => {
   it('locks the thread while a run is active, and exactly one of two concurrent creates wins', async () => {
     const assistant = await client.beta.assistants.create({ model: 'fake-model' })
     const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'slow one' }] })
-    upstream.respondOnce({ kind: 'text', text: 'slow reply', firstTokenDelayMs: 800 })
+    upstream.respondOnce({ kind: 'text', text: 'slow reply', firstTokenDelayMs: 3000 }) // active through the checks below, even on a loaded machine
     const results = await Promise.allSettled([
       client.beta.threads.runs.create(thread.id, { assistant_id: assistant.id }),
       client.beta.threads.runs.create(thread.id, { assistant_id: assistant.id }),

@@ -236,6 +236,9 @@ describe('on the wire', () => {
   it('errors before the stream starts are plain HTTP errors the SDK raises', async () => {
     const thread = await newThread()
     await expect(client.beta.threads.runs.create(thread.id, { assistant_id: 'asst_missing', stream: true })).rejects.toBeInstanceOf(OpenAI.NotFoundError)
+    // A slow answer keeps the first run active while the second asks: with an instant one it could
+    // finish first, and the second run would start (and take the next test's scripted reply).
+    stack.upstream.respondOnce({ kind: 'text', text: 'still busy', firstTokenDelayMs: 3000 })
     const busy = await client.beta.threads.runs.create(thread.id, { assistant_id: assistantId })
     await expect(client.beta.threads.runs.create(thread.id, { assistant_id: assistantId, stream: true })).rejects.toThrow(
       `already has an active run ${busy.id}`,
