@@ -14,6 +14,9 @@ import { createServices } from './services.js'
 import { embedderFromSettings } from '@threadwork/retrieval'
 import { createStreaming } from './streaming/run-streamer.js'
 
+/** How long start-up waits for Redis before listening anyway (ms). */
+const REDIS_READY_WAIT_MS = 5_000
+
 const env = loadEnvOrExit(ApiEnv)
 const host = exitOnConfigError(() => apiListenHost(env))
 const log = createLogger({ service: 'api', level: env.LOG_LEVEL })
@@ -75,6 +78,18 @@ const app = createApp({
     dnsTimeoutMs: env.WEBHOOK_DNS_TIMEOUT_MS,
     maxEndpointsPerProject: env.WEBHOOK_MAX_ENDPOINTS_PER_PROJECT,
   }),
+})
+
+// Listen once the request connection is ready: it has no offline queue (a request while Redis is
+// down fails fast with 503), so a request arriving in the first milliseconds got 503 too. Redis
+// unreachable at start: listen anyway after a few seconds, answering 503 until it is back.
+await new Promise<void>((resolve) => {
+  if (redis.status === 'ready') return resolve()
+  const timer = setTimeout(resolve, REDIS_READY_WAIT_MS)
+  redis.once('ready', () => {
+    clearTimeout(timer)
+    resolve()
+  })
 })
 
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: host }, (info) => {
