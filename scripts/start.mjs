@@ -9,7 +9,7 @@
  *
  * Redis: REDIS_URL if set (also read from .env), else a Redis on 127.0.0.1:6379, else a
  * `redis-server` child with AOF in .data/redis, else exit 1 with how to get one.
- * The logic lives in scripts/lib/ and is tested in test/infra/start-launcher.test.ts.
+ * The logic lives in scripts/lib/ and is tested in test/infra/ (launcher, supervisor, embedded-redis, … .test.ts).
  */
 import { fileURLToPath } from 'node:url'
 import { runLauncher } from './lib/launcher.mjs'

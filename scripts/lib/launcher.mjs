@@ -2,7 +2,7 @@
 /**
  * `pnpm start`: build the services, find or start Redis, run api + worker + webhooks as one unit.
  * `runLauncher` returns the exit code instead of exiting, and takes its collaborators as options,
- * so test/infra/start-launcher.test.ts can drive it with fake services and a throwaway Redis.
+ * so test/infra/launcher.test.ts can drive it with fake services and a throwaway Redis.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
