@@ -220,6 +220,39 @@ describe('openVectorIndex: writes', () => {
     expect(await index.usageBytes()).toBeGreaterThan(0)
   })
 
+  it('replaceFilesChunks writes several files in one commit, searchable before any index update, and a repeat duplicates nothing', async () => {
+    const id = storeId()
+    const index = await openVectorIndex(location(), id)
+    // The first write builds the BM25 index; the batch after it stays unindexed (below every maintenance threshold).
+    await index.replaceFileChunks('file-first', withVectors(['A first file about lighthouse keepers.']), { filename: 'first.txt' })
+    const batch = [
+      { fileId: 'file-zoo', chunks: withVectors(CORPUS.zoo.paragraphs), filename: 'zoo.md', attributes: { shelf: 'a' } },
+      { fileId: 'file-rocket', chunks: withVectors(CORPUS.rocket.paragraphs), filename: 'rocket.pdf' },
+      { fileId: 'file-none', chunks: [], filename: 'none.txt' },
+    ]
+    const written = await index.replaceFilesChunks(batch)
+    expect(written.map((w) => w.chunks)).toEqual([CORPUS.zoo.paragraphs.length, CORPUS.rocket.paragraphs.length, 0])
+    expect(written[1]!.usageBytes).toBe(CORPUS.rocket.paragraphs.reduce((n, p) => n + Buffer.byteLength(p), 0) + CORPUS.rocket.paragraphs.length * 64 * 4)
+    const { lancedb } = await import('./lance-store.js')
+    const table = await (await lancedb.connect(dir)).openTable(id)
+    expect((await table.indexStats('text_idx'))?.numUnindexedRows).toBeGreaterThan(0)
+    // Unindexed rows are scanned: both files answer keyword and hybrid searches at once.
+    expect((await index.search({ queries: ['giraffes lettuce platform'] }))[0]).toMatchObject({ file_id: 'file-zoo', attributes: { shelf: 'a' } })
+    expect((await index.search({ queries: ['payload fairing'], queryVectors: [fakeEmbedding('payload fairing', 64)] }))[0]).toMatchObject({
+      file_id: 'file-rocket',
+    })
+
+    // The same batch again (a redo after a crash between the write and the commit), one file now shorter: each chunk once.
+    await index.replaceFilesChunks([batch[0]!, { ...batch[1]!, chunks: withVectors(CORPUS.rocket.paragraphs.slice(0, 2)) }])
+    expect((await index.fileChunks('file-zoo')).map((c) => c.text)).toEqual([...CORPUS.zoo.paragraphs])
+    expect((await index.fileChunks('file-rocket')).map((c) => c.text)).toEqual(CORPUS.rocket.paragraphs.slice(0, 2))
+    expect((await index.fileChunks('file-first')).map((c) => c.text)).toEqual(['A first file about lighthouse keepers.'])
+
+    await expect(index.replaceFilesChunks([batch[0]!, batch[0]!])).rejects.toThrow(RangeError)
+    await expect(index.replaceFilesChunks([{ ...batch[0]!, fileId: 'file-new' }, { ...batch[1]!, chunks: withoutVectors(['x']) }])).rejects.toThrow(RangeError)
+    expect(await index.fileChunks('file-new')).toEqual([])
+  })
+
   it('a reader opened elsewhere sees writes at once; a dropped or never-written store reads as empty', async () => {
     const id = storeId()
     const writer = await openVectorIndex(location(), id)

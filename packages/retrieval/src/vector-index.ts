@@ -25,6 +25,14 @@ export interface ChunkInput {
   vector?: ArrayLike<number> | null
 }
 
+/** One file's new content for {@link VectorIndex.replaceFilesChunks}. */
+export interface FileChunks {
+  fileId: string
+  chunks: readonly ChunkInput[]
+  filename: string
+  attributes?: Attributes | null
+}
+
 export interface SearchParams {
   /** One or more queries, searched in parallel; results are fused. */
   queries: readonly string[]
@@ -60,6 +68,15 @@ export interface VectorIndex {
     chunks: readonly ChunkInput[],
     meta: { filename: string; attributes?: Attributes | null },
   ): Promise<{ chunks: number; usageBytes: number }>
+  /**
+   * replaceFileChunks for several files in one commit (and one round of index maintenance): an
+   * append when none of them is indexed yet, else one merge on chunk id that also deletes, for
+   * these files only, the chunks their new sets lack. Readers see all of the files old or all
+   * new. Files with no chunks are deleted (a commit of their own, before). The same rules on
+   * vectors hold across all files (one width, or none). Results in input order. Throws
+   * RangeError for a bad or repeated file id or mixed/mismatched vectors, before writing anything.
+   */
+  replaceFilesChunks(files: readonly FileChunks[]): Promise<{ chunks: number; usageBytes: number }[]>
   /** Removes the file's chunks (no-op when absent). */
   deleteFile(fileId: string): Promise<void>
   /** Replaces the stored attributes of the file's chunks (what filters and results see). */
@@ -161,46 +178,71 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
     assertSafeId('file id', fileId)
     return `${COLUMNS.fileId} = ${sqlString(fileId)}`
   }
+  // Ids already checked by fileWhere.
+  const filesWhere = (fileIds: readonly string[]) =>
+    fileIds.length === 1 ? `${COLUMNS.fileId} = ${sqlString(fileIds[0]!)}` : `${COLUMNS.fileId} IN (${fileIds.map(sqlString).join(', ')})`
 
   const index: VectorIndex = {
     vectorStoreId,
 
     async replaceFileChunks(fileId, chunks, meta) {
-      const where = fileWhere(fileId)
-      const vectors = chunks.map((c) => (c.vector ? normalize(c.vector) : null))
-      const width = vectors[0]?.length ?? null
-      if (vectors.some((v) => (v?.length ?? null) !== width) || width === 0) {
-        throw new RangeError('replaceFileChunks: every chunk needs a vector of the same width, or none does.')
-      }
-      if (chunks.length === 0) {
-        await index.deleteFile(fileId)
-        return { chunks: 0, usageBytes: 0 }
-      }
-      const t = await writable(width)
-      const schema = await t.schema()
-      const hasVectorColumn = vectorDimensions(schema) !== null
-      const attributes = JSON.stringify(meta.attributes ?? {})
-      let usageBytes = 0
-      const rows = chunks.map((chunk, i): ChunkRow => {
-        usageBytes += Buffer.byteLength(chunk.text, 'utf8') + (width ?? 0) * 4
-        return {
-          id: `${fileId}:${i}`,
-          fileId,
-          chunkIndex: i,
-          filename: meta.filename,
-          attributes,
-          text: chunk.text,
-          vector: hasVectorColumn ? vectors[i]! : null,
+      const [written] = await index.replaceFilesChunks([{ fileId, chunks, filename: meta.filename, attributes: meta.attributes ?? null }])
+      return written!
+    },
+
+    async replaceFilesChunks(files) {
+      const ids = new Set<string>()
+      let width: number | null | undefined
+      const prepared = files.map((file) => {
+        fileWhere(file.fileId) // validates the id
+        if (ids.has(file.fileId)) throw new RangeError(`replaceFilesChunks: file ${file.fileId} given twice.`)
+        ids.add(file.fileId)
+        const vectors = file.chunks.map((c) => (c.vector ? normalize(c.vector) : null))
+        for (const v of vectors) {
+          const w = v?.length ?? null
+          if (width === undefined) width = w
+          if (w !== width || w === 0) throw new RangeError('replaceFilesChunks: every chunk needs a vector of the same width, or none does.')
         }
+        return { file, vectors }
       })
-      const batch = chunkBatch(schema, rows)
-      // A file not yet in the index (the usual case) is a plain append: half the CPU of a merge,
-      // whose join reads every chunk id of the store. A file already there (a retry after a crash,
-      // a re-index) is merged, atomically replacing its chunks.
-      if ((await t.countRows(where)) === 0) await t.add(batch)
-      else await t.mergeInsert(COLUMNS.id).whenMatchedUpdateAll().whenNotMatchedInsertAll().whenNotMatchedBySourceDelete({ where }).execute(batch)
-      if (autoMaintain) await maintainIndexes(t, { vectorIndexMinRows })
-      return { chunks: chunks.length, usageBytes }
+      const empty = prepared.filter((p) => p.file.chunks.length === 0).map((p) => p.file.fileId)
+      const full = prepared.filter((p) => p.file.chunks.length > 0)
+      if (empty.length > 0) {
+        const t = await existing()
+        if (t) await t.delete(filesWhere(empty))
+      }
+      if (full.length > 0) {
+        const dims = width ?? null
+        const t = await writable(dims)
+        const hasVectorColumn = vectorDimensions(await t.schema()) !== null
+        const rows: ChunkRow[] = []
+        for (const { file, vectors } of full) {
+          const attributes = JSON.stringify(file.attributes ?? {})
+          file.chunks.forEach((chunk, i) =>
+            rows.push({
+              id: `${file.fileId}:${i}`,
+              fileId: file.fileId,
+              chunkIndex: i,
+              filename: file.filename,
+              attributes,
+              text: chunk.text,
+              vector: hasVectorColumn ? vectors[i]! : null,
+            }),
+          )
+        }
+        const batch = chunkBatch(await t.schema(), rows)
+        const where = filesWhere(full.map((p) => p.file.fileId))
+        // None of the files in the index yet (the usual case) is a plain append: half the CPU of a
+        // merge, whose join reads every chunk id of the store. Any already there (a retry after a
+        // crash, a re-index) makes it one merge over all of them, atomically replacing their chunks.
+        if ((await t.countRows(where)) === 0) await t.add(batch)
+        else await t.mergeInsert(COLUMNS.id).whenMatchedUpdateAll().whenNotMatchedInsertAll().whenNotMatchedBySourceDelete({ where }).execute(batch)
+        if (autoMaintain) await maintainIndexes(t, { vectorIndexMinRows })
+      }
+      return prepared.map(({ file }) => ({
+        chunks: file.chunks.length,
+        usageBytes: file.chunks.reduce((n, c) => n + Buffer.byteLength(c.text, 'utf8') + (width ?? 0) * 4, 0),
+      }))
     },
 
     async deleteFile(fileId) {
