@@ -55,14 +55,21 @@ export function createIngestStore(redis: RedisClient, k: Keys) {
     fence: async (project: string, id: string): Promise<number> => Number(await redis.get(k.vectorStoreFence(project, id))),
     /** The mailbox head now. */
     head: (project: string, id: string): Promise<string | null> => redis.lindex(k.vectorStoreMailbox(project, id), 0),
+    /** The first `count` mailbox items, head first (none popped): the candidates for one ingestion batch. */
+    peek: (project: string, id: string, count: number): Promise<string[]> => redis.lrange(k.vectorStoreMailbox(project, id), 0, Math.max(0, count - 1)),
 
     storeExists: async (project: string, id: string) => (await redis.exists(k.vectorStore(project, id))) === 1,
 
-    /** Counts an attempt at the head file: `stale` when it was removed, cancelled or attached again. */
-    async start(project: string, id: string, fileId: string, gen: string, fence: number): Promise<StartedFile | 'stale' | 'fenced'> {
+    /**
+     * Counts an attempt at the head file (`count: false`: reads a later file of a batch without
+     * counting; `attempts` is then those counted so far): `stale` when it was removed, cancelled
+     * or attached again, `fenced` when a newer claim owns the store.
+     */
+    async start(project: string, id: string, fileId: string, gen: string, fence: number, opts: { count?: boolean } = {}): Promise<StartedFile | 'stale' | 'fenced'> {
       const reply = await runScript<[string, number?, string[]?]>(redis, start, [k.vectorStoreFile(project, id, fileId), k.vectorStoreFence(project, id), k.vectorStore(project, id)], [
         fence,
         gen,
+        opts.count === false ? '0' : '1',
       ])
       if (reply[0] === 'FENCED') return 'fenced'
       if (reply[0] === 'STALE') return 'stale'

@@ -97,6 +97,23 @@ describe('vector store store', () => {
     expect(await stores.vectorStores.get('p1', vs.id)).toMatchObject({ status: 'in_progress' })
   })
 
+  it('a batch peeks the mailbox head first; start counts an attempt only when asked to', async () => {
+    const vs = await stores.vectorStores.create('p1', { files: [file('file-a'), file('file-b'), file('file-c')] })
+    const { fence } = await ingest.claim('p1', vs.id)
+    const items = await ingest.peek('p1', vs.id, 2)
+    expect(items).toEqual(['ingest:file-a:1', 'ingest:file-b:1'])
+    const [a, b] = items.map(parseIngestItem) as { fileId: string; gen: string }[]
+    expect(await ingest.start('p1', vs.id, a!.fileId, a!.gen, fence)).toMatchObject({ attempts: 1 })
+    expect(await ingest.start('p1', vs.id, b!.fileId, b!.gen, fence, { count: false })).toMatchObject({ attempts: 0, filename: 'file-b.txt' })
+    expect(await ingest.start('p1', vs.id, a!.fileId, a!.gen, fence, { count: false })).toMatchObject({ attempts: 1 })
+    expect(await ingest.start('p1', vs.id, a!.fileId, a!.gen, fence)).toMatchObject({ attempts: 2 })
+    // Looking is checked like counting: a newer claim, or a file no longer attached at that generation.
+    expect(await ingest.start('p1', vs.id, b!.fileId, 'stale-gen', fence, { count: false })).toBe('stale')
+    await ingest.claim('p1', vs.id)
+    expect(await ingest.start('p1', vs.id, b!.fileId, b!.gen, fence, { count: false })).toBe('fenced')
+    expect(await fx.redis.llen(stores.keys.vectorStoreMailbox('p1', vs.id))).toBe(3)
+  })
+
   it('removing a file moves the counts, queues chunk removal and unlinks it from the file', async () => {
     const vs = await stores.vectorStores.create('p1', { files: [file('file-a'), file('file-b')] })
     expect(await stores.vectorStores.storesOfFile('p1', 'file-a')).toEqual([vs.id])
