@@ -55,6 +55,40 @@ describe('a worker killed mid-ingestion (SIGKILL)', () => {
     expect(b.child.exitCode).toBeNull()
   }, 180_000)
 
+  it('a batch of files killed mid-way: nothing settles before the batch’s commit; each file completes, its chunks once each', async () => {
+    const a = await stack.startWorker()
+    // A takes the three files as one batch; the first file's embeddings come back, the second's hang: A dies before its commit.
+    stack.upstream.respondEmbeddingsOnce({ status: 200 }, { status: 200, delayMs: 120_000 })
+    const topics = ['alpha', 'bravo', 'charlie']
+    const files = await Promise.all(topics.map((t) => upload(`${t}.md`, document(t, 60))))
+    const vs = await client.vectorStores.create({
+      file_ids: files.map((f) => f.id),
+      chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 20 } },
+    })
+    await expect.poll(() => stack.upstream.embeddingRequests.length, { timeout: 20_000 }).toBeGreaterThan(1)
+    // One commit for the batch: the first file, though embedded, is not settled on its own.
+    expect((await client.vectorStores.files.retrieve(files[0]!.id, { vector_store_id: vs.id })).status).toBe('in_progress')
+    const b = await stack.startWorker()
+    a.kill('SIGKILL')
+    expect(await a.exited).toBe('SIGKILL')
+
+    const done = await storeSettled(client, vs.id, 60_000)
+    expect(done.file_counts).toEqual({ in_progress: 0, completed: 3, failed: 0, cancelled: 0, total: 3 })
+    const index = await indexOf(vs.id)
+    for (const [i, file] of files.entries()) {
+      expect(await client.vectorStores.files.retrieve(file.id, { vector_store_id: vs.id })).toMatchObject({ status: 'completed', last_error: null })
+      const chunks = await index.fileChunks(file.id)
+      expect(chunks.length).toBeGreaterThan(5)
+      expect(chunks.map((c) => c.index)).toEqual(chunks.map((_, n) => n))
+      expect(new Set(chunks.map((c) => c.text)).size).toBe(chunks.length)
+      expect(chunks.every((c) => c.text.includes(topics[i]!))).toBe(true)
+    }
+    // A charged the first file (then B, which took it alone); A's crash cost the other two nothing.
+    const attempts = (f: { id: string }) => stack.api.redis.hget(stack.api.stores.keys.vectorStoreFile('test', vs.id, f.id), '_attempts')
+    expect(Number(await attempts(files[0]!))).toBeGreaterThanOrEqual(2)
+    expect(b.child.exitCode).toBeNull()
+  }, 180_000)
+
   it('a file that cannot be read at all ends failed (server_error) after its attempts, not in_progress forever', async () => {
     await stack.startWorker({ INGEST_MAX_FILE_ATTEMPTS: '2' })
     // Every embeddings call fails: transient for each attempt, then the file gives up.

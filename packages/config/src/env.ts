@@ -156,6 +156,12 @@ export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
   INGEST_CONCURRENCY: positiveInt.max(64).default(2),
   /** Attempts at one vector store file (worker crashes included) before it ends `failed` with `server_error`. */
   INGEST_MAX_FILE_ATTEMPTS: positiveInt.max(20).default(3),
+  /**
+   * Files of one store a drain ingests together: one embeddings stream, one index commit and one
+   * round of index maintenance for all of them (each LanceDB commit and optimize has a fixed cost;
+   * services/worker/README.md). 1 = a file at a time.
+   */
+  INGEST_BATCH_FILES: positiveInt.max(256).default(16),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 })
 export type WorkerEnv = z.infer<typeof WorkerEnv>

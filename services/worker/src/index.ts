@@ -64,6 +64,7 @@ const vectorStores = createVectorStoreWorker({
   concurrency: env.INGEST_CONCURRENCY,
   lockMs: env.WORKER_LOCK_MS,
   maxFileAttempts: env.INGEST_MAX_FILE_ATTEMPTS,
+  batchMaxFiles: env.INGEST_BATCH_FILES,
   reconcileEveryMs: env.RECONCILE_EVERY_MS,
   reconcileStaleMs: env.RECONCILE_STALE_MS,
 })

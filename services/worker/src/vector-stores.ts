@@ -24,6 +24,8 @@ export interface VectorStoreWorkerDeps {
   concurrency: number
   lockMs: number
   maxFileAttempts: number
+  /** Files of one store ingested in one index commit (INGEST_BATCH_FILES). */
+  batchMaxFiles: number
   reconcileEveryMs: number
   reconcileStaleMs: number
 }
@@ -56,6 +58,7 @@ export function createVectorStoreWorker(deps: VectorStoreWorkerDeps): {
     openIndex,
     dropIndex: (id) => dropVectorIndex(location, id),
     maxFileAttempts: deps.maxFileAttempts,
+    batchMaxFiles: deps.batchMaxFiles,
   })
   const reconcile = createIngestReconcileProcessor(ingestStore, queues, deps.log, deps.reconcileStaleMs)
   const search = createVectorStoreSearch({

@@ -1,14 +1,13 @@
-import type { ChunkingStrategy, VectorStoreFileLastError } from '@threadwork/domain'
+import type { ChunkingStrategy } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
+import type { FileChunks } from '@threadwork/retrieval'
 import { type IngestStore, parseIngestItem } from '@threadwork/storage'
+import { type IngestEntry, ingestBatch } from './ingest-batch.js'
 
 /** The write side of one store's index (packages/retrieval `VectorIndex`). */
 export interface IndexWriter {
-  replaceFileChunks(
-    fileId: string,
-    chunks: readonly { text: string; vector?: ArrayLike<number> | null }[],
-    meta: { filename: string; attributes?: Record<string, string | number | boolean> | null },
-  ): Promise<{ chunks: number; usageBytes: number }>
+  /** Several files' chunks in one commit (each file's replaced whole, idempotently); results in input order. */
+  replaceFilesChunks(files: readonly FileChunks[]): Promise<{ chunks: number; usageBytes: number }[]>
   deleteFile(fileId: string): Promise<void>
   updateAttributes(fileId: string, attributes: Record<string, string | number | boolean> | null): Promise<void>
   usageBytes(): Promise<number>
@@ -29,29 +28,25 @@ export interface IngestDeps {
   dropIndex(vectorStoreId: string): Promise<void>
   /** Attempts at one file (crashes included) before it ends `failed` with `server_error`. */
   maxFileAttempts: number
-}
-
-const PERMANENT_CODES = new Set(['unsupported_file', 'invalid_file'])
-
-/** An error retrying cannot fix, as OpenAI's `last_error`; null for a transient fault. */
-function permanentError(err: unknown): VectorStoreFileLastError | null {
-  const e = err as { code?: unknown; status?: unknown; message?: unknown }
-  if (typeof e?.code === 'string' && PERMANENT_CODES.has(e.code)) return { code: e.code as 'unsupported_file' | 'invalid_file', message: String(e.message) }
-  // The File was deleted between attach and ingestion (the deletion hook removes it from the store too).
-  if (e?.status === 404) return { code: 'invalid_file', message: 'The file was deleted before it could be processed.' }
-  return null
+  /** Files ingested together in one index commit (INGEST_BATCH_FILES); default 16. */
+  batchMaxFiles?: number
+  /** A batch takes no further file once its files' extracted text reaches this (UTF-16 code units); default 16,000,000. */
+  batchMaxTextBytes?: number
 }
 
 /**
  * Drains one vector store's mailbox: the store's single writer (the drain job is deduplicated per
- * store). Items run in order; each is committed (and popped) in one Lua step, so a SIGKILLed worker's
- * successor finds the same head and repeats it: the index write is a replace per file, so a repeat
- * never duplicates a chunk. A file's attempts are counted before the work, so one that keeps
- * failing (or killing workers) ends `failed` (`server_error`) instead of staying `in_progress`.
- * A transient fault (embeddings upstream down) throws: BullMQ retries the drain with backoff.
+ * store). Items run in order; a run of `ingest` items at the head is ingested as one batch
+ * (ingest-batch.ts: one index commit, then each file committed and popped in its own Lua step),
+ * so a SIGKILLed worker's successor finds the unsettled items at the head and repeats them: the
+ * index write is a replace per file, so a repeat never duplicates a chunk. A file's attempts are
+ * counted before the work, so one that keeps failing (or killing workers) ends `failed`
+ * (`server_error`) instead of staying `in_progress`. A transient fault (embeddings upstream down)
+ * throws: BullMQ retries the drain with backoff.
  */
 export function createIngestProcessor(deps: IngestDeps) {
   const { ingest, log } = deps
+  const batchMaxFiles = deps.batchMaxFiles ?? 16
 
   return async function drainVectorStore(project: string, vectorStoreId: string): Promise<void> {
     let { fence, head } = await ingest.claim(project, vectorStoreId)
@@ -67,8 +62,13 @@ export function createIngestProcessor(deps: IngestDeps) {
     while (head) {
       const item = parseIngestItem(head)
       if (item.kind === 'ingest') {
-        const done = await ingestFile(project, vectorStoreId, index, fence, head, item.fileId, item.gen)
-        if (done === 'fenced') return
+        const entries: IngestEntry[] = []
+        for (const next of batchMaxFiles > 1 ? await ingest.peek(project, vectorStoreId, batchMaxFiles) : [head]) {
+          const parsed = parseIngestItem(next)
+          if (parsed.kind !== 'ingest') break // deletes and attribute updates keep their place in line
+          entries.push({ head: next, fileId: parsed.fileId, gen: parsed.gen })
+        }
+        if ((await ingestBatch(deps, project, vectorStoreId, index, fence, entries)) === 'fenced') return
       } else {
         if (item.kind === 'delete') await index.deleteFile(item.fileId)
         else if (item.kind === 'attrs') {
@@ -83,57 +83,5 @@ export function createIngestProcessor(deps: IngestDeps) {
       head = await ingest.head(project, vectorStoreId)
     }
     await ingest.clearPendingIfIdle(project, vectorStoreId)
-  }
-
-  async function ingestFile(project: string, id: string, index: IndexWriter, fence: number, head: string, fileId: string, gen: string): Promise<'ok' | 'fenced'> {
-    const started = await ingest.start(project, id, fileId, gen, fence)
-    if (started === 'fenced') return 'fenced'
-    if (started === 'stale') {
-      // Removed, cancelled or attached again: clear whatever an earlier attempt wrote (a newer attach re-ingests it).
-      await index.deleteFile(fileId)
-      await ingest.pop(project, id, fence, head)
-      return 'ok'
-    }
-    const settle = async (status: 'completed' | 'failed', lastError: VectorStoreFileLastError | null, fileUsageBytes: number) => {
-      const outcome = await ingest.settle(project, id, { fence, head, fileId, gen, status, lastError, fileUsageBytes, storeUsageBytes: await index.usageBytes() })
-      if (outcome === 'STALE') {
-        await index.deleteFile(fileId)
-        await ingest.pop(project, id, fence, head)
-      }
-      log.info({ project, vectorStoreId: id, fileId, status: outcome === 'OK' ? status : outcome, code: lastError?.code }, 'vector store file settled')
-      return outcome === 'FENCED' ? 'fenced' : 'ok'
-    }
-    if (started.attempts > deps.maxFileAttempts) {
-      await index.deleteFile(fileId)
-      return settle('failed', { code: 'server_error', message: `The file could not be processed after ${deps.maxFileAttempts} attempts.` }, 0)
-    }
-    let written: { usageBytes: number }
-    try {
-      const file = await deps.readFile(project, fileId)
-      const { text } = await deps.extractText({ bytes: file.bytes, filename: started.filename || file.filename, contentType: file.contentType })
-      const chunks = deps.chunk(text, started.chunking_strategy)
-      const vectors = deps.embed && chunks.length ? await deps.embed(chunks.map((c) => c.text)) : null
-      // A newer attempt (after a lost lock) owns the store now: do not write beside it.
-      if ((await ingest.fence(project, id)) !== fence) return 'fenced'
-      written = await index.replaceFileChunks(
-        fileId,
-        chunks.map((c, i) => ({ text: c.text, vector: vectors?.[i] ?? null })),
-        { filename: started.filename || file.filename, attributes: started.attributes },
-      )
-    } catch (err) {
-      const permanent = permanentError(err)
-      if (permanent) {
-        await index.deleteFile(fileId)
-        return settle('failed', permanent, 0)
-      }
-      if (started.attempts >= deps.maxFileAttempts) {
-        log.warn({ project, vectorStoreId: id, fileId, err: (err as Error).message }, 'vector store file failed for good')
-        await index.deleteFile(fileId).catch(() => {})
-        return settle('failed', { code: 'server_error', message: 'The file could not be processed; the server kept failing. Try attaching it again.' }, 0)
-      }
-      log.warn({ project, vectorStoreId: id, fileId, attempt: started.attempts, err: (err as Error).message }, 'vector store file: transient failure, retrying')
-      throw err
-    }
-    return settle('completed', null, written.usageBytes)
   }
 }
