@@ -21,6 +21,35 @@ export function termSet(text: string): Set<string> {
 }
 
 /**
+ * Scores texts by the best {@link termCoverage} of any of `queries`: `coverage(text)` equals
+ * `max over q of termCoverage(termSet(q), termSet(text))` (0 with no query terms), in [0, 1].
+ * Built once per search, it is called for every candidate chunk (up to 100 of ~800 tokens): it
+ * looks each word up among the queries' terms instead of building the chunk's term set, stops
+ * once every term is seen, and splits instead of iterating regex matches (an object per word) —
+ * the set and the matches were most of the reranker's time and allocations.
+ */
+export function coverageScorer(queries: readonly string[]): (text: string) => number {
+  const sets = queries.map(termSet)
+  const wanted = new Set<string>()
+  for (const set of sets) for (const term of set) wanted.add(term)
+  return (text) => {
+    if (wanted.size === 0) return 0
+    const found = new Set<string>()
+    for (const word of text.toLowerCase().split(NON_WORD)) {
+      if (word === '') continue
+      const term = fold(word)
+      // A stop word is never a query term, but its folded form can be one (`does` → `doe`).
+      if (!wanted.has(term) || STOP_WORDS.has(word)) continue
+      found.add(term)
+      if (found.size === wanted.size) break
+    }
+    let best = 0
+    for (const set of sets) best = Math.max(best, termCoverage(set, found))
+    return best
+  }
+}
+
+/**
  * Share of the query's distinct terms present in `chunkTerms`, each weighted by its length
  * (longer words are rarer and carry more meaning: a cheap stand-in for IDF that needs no corpus
  * statistics). 0 when the query has no terms. In [0, 1].
@@ -37,6 +66,8 @@ export function termCoverage(queryTerms: ReadonlySet<string>, chunkTerms: Readon
 }
 
 const WORD = /[\p{L}\p{N}]+/gu
+// Splitting on maximal runs of the complement yields exactly WORD's matches (plus empty ends).
+const NON_WORD = /[^\p{L}\p{N}]+/u
 
 function fold(word: string): string {
   if (word.length <= 3) return word

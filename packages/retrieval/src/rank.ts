@@ -1,4 +1,4 @@
-import { termCoverage, termSet } from './lexical.js'
+import { coverageScorer } from './lexical.js'
 
 /** A chunk as a first-stage search (keyword or vector) returned it. */
 export interface Candidate {
@@ -69,13 +69,11 @@ export function scoreCandidates(
   fused: readonly Fused[],
   opts: { queries: readonly string[]; queryVectors: readonly Float32Array[] | null; listCount: number; rerank: boolean },
 ): Scored[] {
-  const queryTerms = opts.queries.map(termSet)
+  const coverage = coverageScorer(opts.queries)
   const bestRrf = opts.listCount / (RRF_K + 1)
   const hybrid = opts.queryVectors !== null && opts.queryVectors.length > 0
   const scored = fused.map((f): Scored => {
-    const chunkTerms = termSet(f.candidate.text)
-    let lexical = 0
-    for (const q of queryTerms) lexical = Math.max(lexical, termCoverage(q, chunkTerms))
+    const lexical = coverage(f.candidate.text)
     const rank = bestRrf > 0 ? Math.min(1, f.rrf / bestRrf) : 0
     let score: number
     if (hybrid) {

@@ -1,4 +1,5 @@
 import type { Table } from '@lancedb/lancedb'
+import type * as Arrow from 'apache-arrow'
 import type { Embedder } from './embedder.js'
 import { normalize } from './embedder.js'
 import type { Attributes } from './filters.js'
@@ -72,7 +73,7 @@ async function keywordSearch(table: Table, query: string, k: number, where: stri
     .select([...SELECT, ...(withVectors ? [COLUMNS.vector] : []), '_score'])
     .limit(k)
   if (where) q = q.where(where)
-  return (await q.toArray()).map(toCandidate)
+  return candidatesOf(await q.toArrow())
 }
 
 async function vectorSearch(table: Table, vector: Float32Array, k: number, where: string | null): Promise<Candidate[]> {
@@ -88,27 +89,40 @@ async function vectorSearch(table: Table, vector: Float32Array, k: number, where
     .select([...SELECT, COLUMNS.vector, '_distance'])
     .limit(k)
   if (where) q = q.where(where)
-  return (await q.toArray()).map(toCandidate)
+  return candidatesOf(await q.toArrow())
 }
 
-interface Row {
-  id: string
-  file_id: string
-  filename: string
-  attributes: string
-  text: string
-  vector?: { toArray(): Float32Array } | null
-}
-
-function toCandidate(row: Row): Candidate {
-  return {
-    id: row.id,
-    fileId: row.file_id,
-    filename: row.filename,
-    attributes: row.attributes,
-    text: row.text,
-    vector: row.vector ? Float32Array.from(row.vector.toArray()) : null,
+/**
+ * A first-stage result as candidates, read column by column: LanceDB's `toArray()` makes a row
+ * proxy per row whose every field read walks Arrow's visitors, and the vectors were copied out of
+ * them; here strings are decoded once per cell and each vector is a view (no copy) into the
+ * result's Float32 buffer, which lives as long as the candidates (one search).
+ */
+function candidatesOf(result: Arrow.Table): Candidate[] {
+  const out: Candidate[] = []
+  for (const batch of result.batches) {
+    const strings = (name: string) => batch.getChild(name)!
+    const [ids, fileIds, filenames, attributes, texts] = SELECT.map(strings) as Arrow.Vector<Arrow.Utf8>[]
+    const vectors = batch.getChild(COLUMNS.vector) as Arrow.Vector<Arrow.FixedSizeList<Arrow.Float32>> | null
+    const data = vectors?.data[0]
+    const width = data ? data.type.listSize : 0
+    const child = data?.children[0] as Arrow.Data<Arrow.Float32> | undefined
+    for (let i = 0; i < batch.numRows; i++) {
+      let vector: Float32Array | null = null
+      // Arrow JS keeps a Data's buffers and children already sliced to its offset (its own
+      // `get` reads child element i × width): only the validity bitmap is offset, in getValid.
+      if (data && child && data.getValid(i)) vector = child.values.subarray(i * width, (i + 1) * width)
+      out.push({
+        id: ids!.get(i)!,
+        fileId: fileIds!.get(i)!,
+        filename: filenames!.get(i)!,
+        attributes: attributes!.get(i)!,
+        text: texts!.get(i)!,
+        vector,
+      })
+    }
   }
+  return out
 }
 
 function toResult(s: Scored): SearchResult {
