@@ -54,7 +54,7 @@ const arithmetic: BuiltinTool = {
   },
 }
 
-let drain: (threadId: string) => Promise<void>
+let drain: (threadId: string) => Promise<unknown>
 
 beforeAll(async () => {
   upstream = await startFakeUpstream()
@@ -65,7 +65,6 @@ beforeAll(async () => {
     router: createProviderRouter({ defaultProvider: { baseURL: upstream.baseURL, apiKey: 'x' }, routes: [] }),
     live: createLiveEvents(api.redis, api.stores.keys),
     cancels,
-    queues: api.queues,
     log: quiet as never,
     upstreamAttempts: 1,
     builtins: [arithmetic],

@@ -182,7 +182,7 @@ describe('infra/k8s', () => {
     expect(new URL(find('ConfigMap', 'threadwork-config').data.REDIS_URL).hostname).toBe('redis')
   })
 
-  it('worker ScaledObject: targets the worker Deployment with a redis list trigger on a BullMQ wait list', () => {
+  it('worker ScaledObject: targets the worker Deployment with a redis-streams lag trigger on the wake-up stream', () => {
     const so = applied.find((d) => d.kind === 'ScaledObject')
     expect(so.apiVersion).toBe('keda.sh/v1alpha1')
     expect(so.spec.scaleTargetRef.name).toBe('worker')
@@ -193,25 +193,27 @@ describe('infra/k8s', () => {
     expect(so.spec.cooldownPeriod).toBeGreaterThan(0)
 
     const trigger = so.spec.triggers[0]
-    expect(trigger.type).toBe('redis')
+    expect(trigger.type).toBe('redis-streams')
     const m = trigger.metadata
-    expect(m.listName).toMatch(/:wait$/)
-    expect(m.listName).toMatch(/\{[^}]+\}/) // hash-tagged, as BullMQ needs under Redis Cluster
+    expect(m.stream).toMatch(/:wakeups$/)
+    expect(m.stream).toMatch(/\{[^}]+\}/) // hash-tagged: the shard's slot under Redis Cluster
+    expect(m.consumerGroup).toBe('drain')
     // KEDA metadata values are strings.
-    expect(m.listLength).toMatch(/^\d+$/)
-    expect(m.activationListLength).toMatch(/^\d+$/)
+    expect(m.lagCount).toMatch(/^\d+$/)
+    expect(m.activationLagCount).toMatch(/^\d+$/)
     expect(m.address).toMatch(/^redis\.threadwork\.svc\.cluster\.local:6379$/)
     expect(find('Service', 'redis')).toBeDefined()
   })
 
-  it('ScaledObject listName is the wait list of the queue the worker consumes (shard 0)', async () => {
-    // BullMQ keys are `<prefix>:<queue name>:<type>`; the queue name and prefix come from storage's
-    // key layout and the REDIS_PREFIX the pods get. A mismatch reads 0 and never scales.
-    const { keys } = await import('@threadwork/storage')
+  it('ScaledObject stream and group are the ones the worker reads (shard 0)', async () => {
+    // The stream key comes from storage's key layout and the REDIS_PREFIX the pods get. A mismatch
+    // reads 0 and never scales.
+    const { keys, DRAIN_GROUP } = await import('@threadwork/storage')
     const prefix = find('ConfigMap', 'threadwork-config').data.REDIS_PREFIX
     const k = keys(prefix)
     const so = applied.find((d) => d.kind === 'ScaledObject')
-    expect(so.spec.triggers[0].metadata.listName).toBe(`${k.prefix}:${k.drainQueue(0)}:wait`)
+    expect(so.spec.triggers[0].metadata.stream).toBe(k.wakeups(0))
+    expect(so.spec.triggers[0].metadata.consumerGroup).toBe(DRAIN_GROUP)
   })
 
   it('lets only Threadwork pods and KEDA reach Redis', () => {

@@ -106,7 +106,9 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     const counts = await Promise.all([...api.queues.queues, ...webhookQueues].map((q) => q.getJobCounts('completed', 'failed')))
     const totalCompleted = counts.reduce((n, c) => n + (c.completed ?? 0), 0)
     const totalFailed = counts.reduce((n, c) => n + (c.failed ?? 0), 0)
-    expect(totalCompleted).toBeGreaterThanOrEqual(7)
+    // Runs and turns no longer leave drain jobs (issue 14: drains are wake-up stream entries), so
+    // completed jobs are what the queues hold now (the dashboard must show exactly that); the
+    // failed delivery is the one that must show.
     expect(totalFailed).toBe(1)
 
     // Not signed in: the login form.
@@ -129,8 +131,10 @@ describe.skipIf(!chromium.ok)('queue dashboard in Chromium', () => {
     // space between them, as a person reads it.
     // biome-ignore lint/performance/useDomNodeTextContent: see above
     const shown = async () => (await page.locator('body').innerText()).replace(/\s+/g, ' ')
-    await expect.poll(shown).toMatch(new RegExp(`COMPLETED ${totalCompleted}\\b`, 'i'))
     await expect.poll(shown).toMatch(/FAILED 1\b/i)
+    // The overview lists a status only when some queue holds jobs in it.
+    if (totalCompleted > 0) await expect.poll(shown).toMatch(new RegExp(`COMPLETED ${totalCompleted}\\b`, 'i'))
+    else expect(await shown()).not.toMatch(/COMPLETED \d/i)
     await page.screenshot({ path: `${ARTIFACTS}dashboard-overview.png`, fullPage: true })
 
     // The failed delivery, opened from its queue's Failed tab.

@@ -112,9 +112,14 @@ describe('observability', () => {
     expect((await fetch(`${apiUrl}/v1/assistants`, { headers: { authorization: 'Bearer sk-wrong-SECRET-999999' } })).status).toBe(401)
 
     // Metrics. API: queue gauges computed from Redis, HTTP, runs.
+    // Drains are wake-up stream entries, not BullMQ jobs (issue 14): none owed or held once both
+    // ended (the worker lets go of a thread just after its last commit).
+    const held = /threadwork_thread_wakeups\{shard="0",state="held"\} 0/
+    await expect.poll(async () => (await fetch(`${apiUrl}/metrics`)).text(), { timeout: 10_000 }).toMatch(held)
     const apiMetrics = await (await fetch(`${apiUrl}/metrics`)).text()
     expect(apiMetrics).toContain('threadwork_redis_up 1')
-    expect(apiMetrics).toMatch(/threadwork_queue_jobs\{queue="drain-\{s0\}",state="completed"\} [1-9]/)
+    expect(apiMetrics).toContain('threadwork_thread_wakeups{shard="0",state="unread"} 0')
+    expect(apiMetrics).toMatch(/threadwork_queue_jobs\{queue="drain-\{s0\}",state="failed"\} 0/)
     expect(apiMetrics).toContain('threadwork_queue_oldest_waiting_seconds{queue="webhooks-{s0}"} 0')
     expect(apiMetrics).toContain('threadwork_runs_created_total 1')
     expect(apiMetrics).toMatch(/threadwork_http_requests_total\{method="POST",route="\/v1\/threads\/:thread_id\/runs",status="200"\} 1/)
@@ -124,7 +129,7 @@ describe('observability', () => {
     expect(workerMetrics).toContain('threadwork_run_transitions_total{status="completed"} 2')
     expect(workerMetrics).toContain('threadwork_run_duration_seconds_count{outcome="completed"} 2')
     expect(workerMetrics).toContain('threadwork_run_time_to_first_token_seconds_count 2')
-    expect(workerMetrics).toMatch(/threadwork_jobs_total\{queue="drain-\{s0\}",name="drain",outcome="completed"\} \d/)
+    expect(workerMetrics).toMatch(/threadwork_jobs_total\{queue="drain-\{s0\}",name="drain",outcome="completed"\} [1-9]/)
 
     // Webhooks: both runs' completion delivered, counted by outcome.
     await expect.poll(() => received.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2)

@@ -102,7 +102,11 @@ describe('Redis Cluster (3 masters, REDIS_SHARDS=8)', () => {
           expect(await slotOf(`${api.prefix}:${k.webhookQueue(s)}:${suffix}`)).toBe(shardSlot)
         }
         expect(await slotOf(k.outbox(s))).toBe(shardSlot)
+        // The wake-up stream and a wake key of a thread of this shard: one script touches both.
+        expect(await slotOf(k.wakeups(s))).toBe(shardSlot)
       }
+      const thread = Array.from({ length: 64 }, (_, i) => `thread_${i}`).find((t) => k.shardOf(t) === 3)!
+      expect(await slotOf(k.wake(thread))).toBe(await slotOf(k.shardWakeups(thread)))
       const owners = new Set<string>()
       const ranges = (await node.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][]
       for (const slot of slots) owners.add(String(ranges.find(([from, to]) => slot >= from && slot <= to)![2][1]))

@@ -144,12 +144,12 @@ export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
   WORKER_CONCURRENCY: positiveInt.default(50),
   /** Seconds a SIGTERMed worker waits for in-flight runs before handing them back. */
   SHUTDOWN_GRACE_SECONDS: positiveInt.default(25),
-  /** BullMQ lock; a SIGKILLed worker's runs are taken over within about 1.5× this. */
+  /** Lease of a thread drain (and BullMQ lock of ingestion); a SIGKILLed worker's runs are taken over within about 1.4× this (1.5× for ingestion). */
   WORKER_LOCK_MS: positiveInt.default(15_000),
   /** Upstream attempts per model call (429/5xx/timeouts/resets are retried with backoff). */
   UPSTREAM_MAX_ATTEMPTS: positiveInt.max(20).default(4),
   RECONCILE_EVERY_MS: positiveInt.default(10_000),
-  /** A mailbox waiting this long with no live drain job is re-queued by the reconciler. */
+  /** A mailbox waiting this long with no drain owed is woken again by the reconciler. */
   RECONCILE_STALE_MS: positiveInt.default(15_000),
   /** Set: the worker serves Prometheus `GET /metrics` on this port (run durations, time to first token, …). */
   /** Vector store drains one worker process runs at once (parsing and indexing are CPU-bound: keep it low). */

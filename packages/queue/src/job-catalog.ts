@@ -3,7 +3,10 @@
  * in BullMQ job data (it is stored in clear text and shown by the dashboard).
  */
 export interface JobCatalog {
-  /** Work through a thread's mailbox, one item at a time, in order. Deduplicated per thread. */
+  /**
+   * Queued by earlier versions to drain a thread; now handled as a wake-up of the thread (drains
+   * come from the shard's wake-up stream: storage `thread-wakeups.ts`). No longer queued.
+   */
   drain: { threadId: string }
   /**
    * At a run's `expires_at`: expire it if it is still active. No longer queued (the reconciler

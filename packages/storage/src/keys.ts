@@ -103,12 +103,24 @@ export function keys(prefix: string, shards = 1) {
     mailbox: (t: string) => `${thread(t)}:mailbox`,
     /** Fencing counter: bumped on every claim; only the latest claimant may commit. */
     fence: (t: string) => `${thread(t)}:fence`,
+    /**
+     * The thread's outstanding wake-up: the id of its entry in the shard's wake-up stream, with a
+     * trailing `+` when it was woken again meanwhile (wakeThread-2.lua). Absent: no drain owed.
+     */
+    wake: (t: string) => `${thread(t)}:wake`,
 
     /** Per shard: threads with queued work → oldest enqueue time (the reconciler's worklist). */
     pending: (shard: number) => `${prefix}:{s${shard}}:pending`,
     /** Per shard: the durable event record (webhooks catch up from it). */
     outbox: (shard: number) => `${prefix}:{s${shard}}:outbox`,
-    /** BullMQ queue name of a shard; its keys (`<prefix>:drain-{sN}:…`) share the shard's slot. */
+    /**
+     * Per shard: the stream of thread wake-ups (`t` = thread id) that workers read with the
+     * consumer group `drain` (services/worker `wakeup-consumer.ts`); it replaced the per-thread
+     * BullMQ drain job (issue 14).
+     */
+    wakeups: (shard: number) => `${prefix}:{s${shard}}:wakeups`,
+    shardWakeups: (t: string) => `${prefix}:${shardTag(t)}:wakeups`,
+    /** BullMQ queue name of a shard (the reconciler's schedule); its keys (`<prefix>:drain-{sN}:…`) share the shard's slot. */
     drainQueue: (shard: number) => `drain-{s${shard}}`,
     /** BullMQ queue of a shard's webhook deliveries; its keys share the shard's slot. */
     webhookQueue: (shard: number) => `webhooks-{s${shard}}`,

@@ -6,6 +6,7 @@ import { createRunLifecycle } from './run-lifecycle.js'
 import { createRunStore } from './run-store.js'
 import type { RedisClient } from './scripts.js'
 import { createThreadStore } from './thread-store.js'
+import { createThreadWakeups } from './thread-wakeups.js'
 import { createTurnStore } from './turn-store.js'
 import { createVectorStoreStore } from './vector-store-store.js'
 import { createWebhookEndpointStore } from './webhook-endpoint-store.js'
@@ -24,6 +25,7 @@ export function createStores(redis: RedisClient, prefix: string, shards = 1) {
     runs,
     runLifecycle: createRunLifecycle(redis, k, runs),
     turns: createTurnStore(redis, k),
+    wakeups: createThreadWakeups(redis, k),
     files: createFileStore(redis, k),
     vectorStores: createVectorStoreStore(redis, k),
   }

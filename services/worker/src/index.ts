@@ -17,6 +17,7 @@ import { createStartTurn } from './processors/start-turn.js'
 import { createRunExecutor } from './run-executor.js'
 import { createBuiltins } from './tools/builtins.js'
 import { createVectorStoreWorker } from './vector-stores.js'
+import { createWakeupConsumer } from './wakeup-consumer.js'
 
 const env = loadEnvOrExit(WorkerEnv)
 const log = createLogger({ service: 'worker', level: env.LOG_LEVEL })
@@ -77,7 +78,6 @@ const executeRun = createRunExecutor({
   // Runs nobody streams write no deltas; time to first token is still measured on them.
   unreadLive: metrics.observeLive(createDroppedLiveEvents()),
   cancels,
-  queues,
   log,
   upstreamAttempts: env.UPSTREAM_MAX_ATTEMPTS,
   onUpstreamError: (code, final) => metrics.upstreamError(code, final),
@@ -93,12 +93,25 @@ const executeRun = createRunExecutor({
 const startTurn = createStartTurn({ stores, log, executeRun, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
 const drain = createDrainProcessor({ stores, log, executeRun, startTurn })
 const expire = createExpireProcessor(stores, queues)
-const reconcile = createReconcileProcessor(stores, queues, log, env.RECONCILE_STALE_MS)
+const reconcile = createReconcileProcessor(stores, log, env.RECONCILE_STALE_MS)
+// Thread drains come from the shards' wake-up streams (issue 14: ~6 Redis commands a turn, not ~48).
+const consumer = createWakeupConsumer({
+  redis,
+  connect: () => connect('threadwork-worker-wakeups'),
+  keys: stores.keys,
+  wakeups: stores.wakeups,
+  drain,
+  concurrency: env.WORKER_CONCURRENCY,
+  leaseMs: env.WORKER_LOCK_MS,
+  log,
+  onDrain: (shard, outcome) => metrics.jobs.inc({ queue: stores.keys.drainQueue(shard), name: 'drain', outcome }),
+})
 
 async function processJob(job: Job<JobCatalog[keyof JobCatalog]>): Promise<unknown> {
   switch (job.name) {
     case 'drain':
-      return drain((job.data as JobCatalog['drain']).threadId)
+      // Queued by an earlier version: now a wake-up like any other.
+      return queues.enqueueDrain((job.data as JobCatalog['drain']).threadId)
     case 'expire': {
       // Delayed jobs queued before expiry moved to the deadlines set still arrive.
       const { threadId, runId } = job.data as JobCatalog['expire']
@@ -119,8 +132,8 @@ const workers = queues.queues.map(
     new Worker(q.name, processJob, {
       connection: connect('threadwork-worker-bullmq'),
       prefix: stores.keys.prefix,
-      concurrency: env.WORKER_CONCURRENCY,
-      // A crashed worker's runs come back after at most lockDuration + stalledInterval.
+      // Only the reconciler's ticks (and drain or expire jobs queued by earlier versions).
+      concurrency: 2,
       lockDuration: env.WORKER_LOCK_MS,
       stalledInterval: Math.max(1000, Math.floor(env.WORKER_LOCK_MS / 2)),
       maxStalledCount: 3,
@@ -138,6 +151,7 @@ for (const w of workers) {
 const metricsServer = env.METRICS_PORT !== undefined ? await metrics.serve(env.METRICS_PORT) : null
 if (metricsServer) log.info({ port: (metricsServer.address() as { port: number }).port }, 'worker metrics on /metrics')
 await queues.installReconciler(env.RECONCILE_EVERY_MS)
+consumer.start()
 await vectorStores.start()
 
 let stopping = false
@@ -145,7 +159,7 @@ async function shutdown(signal: string) {
   if (stopping) return
   stopping = true
   log.info({ signal, inFlight: cancels.size }, 'draining: no new jobs; finishing in-flight runs')
-  const closing = Promise.all([...workers.map((w) => w.close()), vectorStores.close()])
+  const closing = Promise.all([...workers.map((w) => w.close()), consumer.close(), vectorStores.close()])
   const grace = setTimeout(() => {
     // Past the grace period, hand in-flight runs back: each enqueues its thread again and returns.
     const threads = cancels.abortAll('shutdown')

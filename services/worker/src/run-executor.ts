@@ -1,7 +1,6 @@
 import { type Message, type Run, type RunStep, type Turn, isTerminalRunStatus, newId, nowSeconds } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
 import { type ProviderRouter, StreamInterruptedError, UpstreamError } from '@threadwork/model-client'
-import type { DrainQueues } from '@threadwork/queue'
 import { type CommitOutcome, type LoadedRun, RunInternal, type Stores, isLiveRun } from '@threadwork/storage'
 import { type CancelRegistry, RunAborted } from './cancel-registry.js'
 import { type LiveEvents, createDroppedLiveEvents } from './live-events.js'
@@ -45,7 +44,6 @@ export interface ExecutorDeps {
    */
   unreadLive?: LiveEvents
   cancels: CancelRegistry
-  queues: DrainQueues
   log: Logger
   upstreamAttempts: number
   /** Called on every model-provider error (metrics): `final` false before a retry, true when it fails the run. */
@@ -155,11 +153,9 @@ export function createRunExecutor(deps: ExecutorDeps) {
       }
     } catch (err) {
       const reason = err instanceof RunAborted ? err.reason : controller.signal.reason instanceof RunAborted ? controller.signal.reason.reason : null
-      if (reason === 'shutdown') {
-        // Hand the thread back: another worker re-claims it and re-runs this round.
-        await deps.queues.enqueueDrain(threadId)
-        return 'handed_back'
-      }
+      // Hand the thread back: its wake-up consumer passes the thread to another worker at once,
+      // which re-claims it and re-runs this round.
+      if (reason === 'shutdown') return 'handed_back'
       const inFlight = inFlightReply(started, ids.messageId, ids.stepId, partial.text)
       // Built-in calls being executed: their step is stored ended like the run (its live close comes with it).
       const inFlightToolStep = current.toolStep

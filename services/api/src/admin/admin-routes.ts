@@ -57,7 +57,7 @@ export function adminRoutes(opts: AdminOptions) {
 }
 
 function describe(name: string): string {
-  if (name.startsWith('drain-')) return 'Run execution: one drain job per thread with queued work, plus expiry checks and the reconciler.'
+  if (name.startsWith('drain-')) return 'The reconciler of this shard (its schedule); thread drains are wake-up stream entries, not jobs (services/worker README).'
   if (name.startsWith('webhooks-')) return 'Webhook deliveries: one job per event and target, retried on the Standard Webhooks schedule.'
   return ''
 }

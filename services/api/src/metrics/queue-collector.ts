@@ -1,4 +1,4 @@
-import type { Keys, RedisClient } from '@threadwork/storage'
+import { type Keys, type RedisClient, createThreadWakeups } from '@threadwork/storage'
 import type { Queue } from 'bullmq'
 import { Gauge, type Registry } from 'prom-client'
 
@@ -26,10 +26,11 @@ export function registerQueueCollectors(registry: Registry, deps: { redis: Redis
     const ts = id ? await redis.hget(`${q.opts.prefix}:${q.name}:${id}`, 'timestamp') : null
     return { counts, age: ts ? Math.max(0, (Date.now() - Number(ts)) / 1000) : 0 }
   }
+  const wakeups = createThreadWakeups(redis, keys)
   async function readShard(shard: number) {
     const key = keys.pending(shard)
-    const [count, first] = await Promise.all([redis.zcard(key), redis.zrange(key, 0, 0, 'WITHSCORES')])
-    return { count, age: first[1] ? Math.max(0, (Date.now() - Number(first[1])) / 1000) : 0 }
+    const [count, first, group] = await Promise.all([redis.zcard(key), redis.zrange(key, 0, 0, 'WITHSCORES'), wakeups.groupState(shard)])
+    return { count, age: first[1] ? Math.max(0, (Date.now() - Number(first[1])) / 1000) : 0, unread: group?.lag ?? 0, held: group?.pending ?? 0 }
   }
 
   type Scrape = { perQueue: Awaited<ReturnType<typeof readQueue>>[]; perShard: Awaited<ReturnType<typeof readShard>>[] } | null
@@ -93,6 +94,20 @@ export function registerQueueCollectors(registry: Registry, deps: { redis: Redis
       const r = await scrape()
       this.reset()
       r?.perShard.forEach((x, shard) => this.set({ shard: String(shard) }, x.age))
+    },
+  })
+  new Gauge({
+    name: 'threadwork_thread_wakeups',
+    help: 'Thread drains owed per shard (its wake-up stream): unread, or held by a worker (running, or a crashed worker\'s awaiting takeover).',
+    labelNames: ['shard', 'state'],
+    registers: [registry],
+    async collect() {
+      const r = await scrape()
+      this.reset()
+      r?.perShard.forEach((x, shard) => {
+        this.set({ shard: String(shard), state: 'unread' }, x.unread)
+        this.set({ shard: String(shard), state: 'held' }, x.held)
+      })
     },
   })
 }

@@ -10,14 +10,18 @@ export interface DrainDeps {
   startTurn?: (threadId: string, turnId: string, fence: number, item: string, context?: ItemContext) => Promise<ItemResult>
 }
 
+/** How a drain ended: the mailbox empty, its head waiting on the client, superseded, or handed back (shutdown). */
+export type DrainEnd = 'empty' | 'parked' | 'fenced' | 'handed_back'
+
 /**
  * Works through one thread's mailbox in order, one item at a time, until it is empty or its head
- * waits on the client. The claim bumps the thread's fence: if BullMQ re-runs this job elsewhere
- * after a lost lock, the newer attempt's fence wins and every commit of this one is refused.
+ * waits on the client. The claim bumps the thread's fence: if another worker takes the thread's
+ * wake-up over (this one stalled past its lease), the newer attempt's fence wins and every commit
+ * of this one is refused.
  */
 export function createDrainProcessor(deps: DrainDeps) {
   const { stores } = deps
-  return async function drainThread(threadId: string): Promise<void> {
+  return async function drainThread(threadId: string): Promise<DrainEnd> {
     let { fence, head } = await stores.runs.claim(threadId)
     while (head) {
       let result: ItemResult
@@ -29,7 +33,7 @@ export function createDrainProcessor(deps: DrainDeps) {
         await stores.redis.lrem(stores.keys.mailbox(threadId), 1, head)
         result = 'done'
       }
-      if (result !== 'done') return
+      if (result !== 'done') return result
       // The item's commit popped it under our fence and read the next head: nothing more to ask.
       if (context.nextHead !== undefined) {
         head = context.nextHead
@@ -37,8 +41,9 @@ export function createDrainProcessor(deps: DrainDeps) {
       }
       // Still ours? A newer claim means another attempt owns the thread now.
       const [current, next] = await Promise.all([stores.redis.get(stores.keys.fence(threadId)), stores.redis.lindex(stores.keys.mailbox(threadId), 0)])
-      if (Number(current) !== fence) return
+      if (Number(current) !== fence) return 'fenced'
       head = next
     }
+    return 'empty'
   }
 }
