@@ -48,8 +48,10 @@ export async function rankedSearch(table: Table, hasVectors: boolean, input: Ran
   const k = candidatesFor(input.maxNumResults)
   const vectors = hasVectors ? input.queryVectors : null
   const lists: Promise<Candidate[]>[] = []
+  // Keyword hits carry their chunk's vector only when the reranker compares it with query vectors:
+  // a keyword-only search of a store that has vectors need not read that column (a 1 KB read per hit at 256 dims).
   for (const query of input.queries) {
-    if (/[\p{L}\p{N}]/u.test(query)) lists.push(keywordSearch(table, query, k, input.where, hasVectors))
+    if (/[\p{L}\p{N}]/u.test(query)) lists.push(keywordSearch(table, query, k, input.where, (vectors?.length ?? 0) > 0))
   }
   for (const vector of vectors ?? []) lists.push(vectorSearch(table, vector, k, input.where))
   const ranked = await Promise.all(lists)
