@@ -38,7 +38,8 @@ const appendsSinceOptimize = new WeakMap<Table, number>()
 
 /**
  * Keeps a store's indexes fit for search after a write. Must run on the store's one writer.
- * - The BM25 full-text index and a B-tree on file_id are built on the first write.
+ * - The BM25 full-text index and a B-tree on file_id are built on the first write (on `force`,
+ *   after compacting the fragments written so far).
  * - Once max(REINDEX_AFTER_ROWS, REINDEX_SHARE × indexed) rows are unindexed, or
  *   COMPACT_AFTER_APPENDS writes happened since the last time and COMPACT_SHARE × indexed rows
  *   are unindexed (or on `force`), LanceDB's
@@ -53,6 +54,11 @@ export async function maintainIndexes(table: Table, opts: { force?: boolean; vec
   appendsSinceOptimize.set(table, appends)
   const stats = await table.indexStats(FTS_INDEX)
   if (!stats) {
+    // A forced round on a store never indexed (a bulk load written with maintenance off) compacts
+    // first, as `optimize` promises: a search reads its hits' columns fragment by fragment, at
+    // ~0.7 ms of CPU per fragment touched (take of 60 rows: 10 fragments 15 ms, 1 fragment 10 ms,
+    // at 100,000 chunks). Compacting before the builds also spares remapping the new indexes.
+    if (opts.force) await table.optimize({ cleanupOlderThan: new Date(Date.now() - 10 * 60_000) })
     await table.createIndex(COLUMNS.text, { config: lancedb.Index.fts(), replace: true })
     // B-tree on file_id: every write's "is this file indexed yet?", deletes and filtered searches
     // (`file_id IN (…)`) look rows up by file instead of reading the column of every chunk.

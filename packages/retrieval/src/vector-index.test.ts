@@ -185,6 +185,21 @@ describe('openVectorIndex: ANN vector index', () => {
     expect((await table.indexStats('vector_idx'))?.numUnindexedRows).toBe(0)
     expect((await index.search({ queries: ['payload fairing altitude'] }))[0]).toMatchObject({ file_id: 'file-rocket' })
   })
+
+  it('optimize() of a bulk load written without maintenance compacts it to one fragment, then builds the indexes', async () => {
+    const id = storeId()
+    const index = await openVectorIndex(location(), id, { embedder: fakeEmbedder, autoMaintain: false })
+    for (const [key, file] of Object.entries(CORPUS)) await index.replaceFileChunks(`file-${key}`, withVectors(file.paragraphs), { filename: file.filename })
+    const { connect } = await import('@lancedb/lancedb')
+    const table = await (await connect(dir)).openTable(id)
+    expect((await table.stats()).fragmentStats.numFragments).toBe(Object.keys(CORPUS).length)
+    await index.optimize()
+    await table.checkoutLatest()
+    expect((await table.stats()).fragmentStats.numFragments).toBe(1)
+    expect((await table.listIndices()).map((i) => i.name).sort()).toEqual(['file_id_idx', 'text_idx'])
+    expect((await table.indexStats('text_idx'))?.numUnindexedRows).toBe(0)
+    expect((await index.search({ queries: ['payload fairing altitude'] }))[0]).toMatchObject({ file_id: 'file-rocket' })
+  })
 })
 
 describe('openVectorIndex: writes', () => {
