@@ -90,7 +90,7 @@ const executeRun = createRunExecutor({
     return { contentType: content.contentType, bytes: Buffer.concat(chunks) }
   },
 })
-const startTurn = createStartTurn({ stores, log, executeRun, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
+const startTurn = createStartTurn({ stores, log, executeRun, cancels, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
 const drain = createDrainProcessor({ stores, log, executeRun, startTurn })
 const expire = createExpireProcessor(stores, queues)
 const reconcile = createReconcileProcessor(stores, log, env.RECONCILE_STALE_MS)

@@ -26,6 +26,11 @@ export interface ItemContext {
   turn?: Turn
   /** Set by the commit that popped the item: the mailbox head after it (null: empty), under the claim's fence. */
   nextHead?: string | null
+  /**
+   * The run was just stored `in_progress` with its round ids under this claim (a turn's start), and
+   * registered for cancels with this controller: no start commit is made.
+   */
+  started?: AbortController
 }
 
 /** Remembers the next mailbox head a popping commit returned (see `ItemContext.nextHead`). */
@@ -100,7 +105,10 @@ export function createRunExecutor(deps: ExecutorDeps) {
       return 'parked'
     }
     if (run.status === 'cancelling') return settle(await stores.runLifecycle.end(threadId, runId, 'cancelled', { fence, from: ['cancelling'] }))
-    if (run.expires_at !== null && now >= run.expires_at) return settle(await stores.runLifecycle.end(threadId, runId, 'expired', { fence }))
+    if (run.expires_at !== null && now >= run.expires_at) {
+      if (known.started) cancels.release(runId)
+      return settle(await stores.runLifecycle.end(threadId, runId, 'expired', { fence }))
+    }
 
     // queued (or in_progress again after a crash): fix this round's ids, then start.
     let ids: RoundIds = {
@@ -112,8 +120,9 @@ export function createRunExecutor(deps: ExecutorDeps) {
     // Registered before the run shows `in_progress`: the API publishes a cancel only after reading
     // `in_progress`, so registering after the commit could miss a cancel sent in between, and the
     // run would sit in `cancelling` until the model call ended (minutes, for a hanging upstream).
-    const controller = cancels.register(runId, threadId)
-    const start = await runs.commit(threadId, runId, {
+    const controller = known.started ?? cancels.register(runId, threadId)
+    // A turn's run was stored `in_progress` with these ids by its start (start-turn.ts): no commit.
+    const start = known.started ? ({ ok: true } as const) : await runs.commit(threadId, runId, {
       project,
       fence,
       from: ['queued', 'in_progress'],
