@@ -32,9 +32,13 @@ export function createDeliverySlots(redis: RedisClient, k: Keys) {
       return reply === 1 ? 'taken' : reply === -1 ? 'project_busy' : 'target_busy'
     },
 
-    /** Moves `from`'s slot of (project, target) to `to` with a fresh lease; false if `from` no longer held it. */
+    /**
+     * Moves `from`'s slot of (project, target) to `to` with a fresh lease (`to` = `from`: renews
+     * it); false if `from` no longer held it (its lease expired and was dropped).
+     */
     async handOver(o: { project: string; target: string; from: string; to: string; leaseMs: number }): Promise<boolean> {
-      const reply = await runScript<number>(redis, handOverScript, [k.webhookInflight(o.project), k.webhookInflightTarget(o.project, o.target)], [o.from, o.to, Date.now() + o.leaseMs])
+      const now = Date.now()
+      const reply = await runScript<number>(redis, handOverScript, [k.webhookInflight(o.project), k.webhookInflightTarget(o.project, o.target)], [o.from, o.to, now + o.leaseMs, now])
       return reply === 1
     },
 

@@ -1,16 +1,25 @@
 import type { ChainableCommander } from 'ioredis'
 import type { Keys } from './keys.js'
-import checkFifoClearLua from './lua/checkFifoClear-2.lua'
+import ackFirstAttemptsLua from './lua/ackFirstAttempts-1.lua'
+import checkFifoClearLua from './lua/checkFifoClear-n.lua'
 import settleFirstAttemptLua from './lua/settleFirstAttempt-2.lua'
 import { type RedisClient, defineScript, runScript, script } from './scripts.js'
 
 const checkFifoClearScript = script('checkFifoClear', checkFifoClearLua)
 const settleScript = script('settleFirstAttempt', settleFirstAttemptLua)
+const ackScript = script('ackFirstAttempts', ackFirstAttemptsLua)
+
+/** Orders stream ids `ms-seq` numerically (ascending). */
+const byStreamId = (a: string, b: string) => {
+  const [am = 0, as = 0] = a.split('-').map(Number)
+  const [bm = 0, bs = 0] = b.split('-').map(Number)
+  return am - bm || as - bs
+}
 
 export type WebhookFirstAttemptScripts = ReturnType<typeof createWebhookFirstAttemptScripts>
 
 /**
- * The two shard-slot steps of a webhook delivery attempt made straight from the outbox
+ * The shard-slot steps of webhook delivery attempts made straight from the outbox
  * (services/webhooks `first-attempts.ts`): may it go now, and settle it (FIFO place for its retry,
  * acknowledgement of the entry). Keys: the shard's outbox stream and FIFOs, one Cluster slot.
  */
@@ -19,17 +28,30 @@ export function createWebhookFirstAttemptScripts(redis: RedisClient, k: Keys) {
   defineScript(redis, settleScript)
   return {
     /**
-     * True when the (target, thread) FIFO is empty and no other consumer of `group` holds an
-     * entry older than `entryId`: the event may be sent now without overtaking an earlier one.
+     * For each event of one shard, in order: true when its (target, thread) FIFO is empty and no
+     * other consumer of `group` holds an entry older than its `entryId`, i.e. it may be sent now
+     * without overtaking an earlier one. One script call for all of them (1 + one XPENDING per
+     * other consumer with pending entries + at most one EXISTS per event).
      */
-    async fifoClear(o: { shard: number; target: string; thread: string; entryId: string; group: string; consumer: string }): Promise<boolean> {
-      const reply = await runScript<number>(redis, checkFifoClearScript, [k.webhookFifo(o.shard, o.target, o.thread), k.outbox(o.shard)], [o.group, o.consumer, o.entryId])
-      return reply === 1
+    async fifoClear(o: { shard: number; group: string; consumer: string; events: readonly { target: string; thread: string; entryId: string }[] }): Promise<boolean[]> {
+      if (o.events.length === 0) return []
+      const reply = await runScript<number[]>(
+        redis,
+        checkFifoClearScript,
+        [k.outbox(o.shard), ...o.events.map((e) => k.webhookFifo(o.shard, e.target, e.thread))],
+        [o.group, o.consumer, ...o.events.map((e) => e.entryId)],
+      )
+      return o.events.map((_, i) => reply[i] === 1)
     },
 
-    /** The settle step alone (no retry job): the entry's XACK, if it is still this consumer's. */
-    settleNow(o: { shard: number; entryId: string; group: string; consumer: string }): Promise<number> {
-      return runScript<number>(redis, settleScript, [k.outbox(o.shard), k.outbox(o.shard)], [o.group, o.entryId, '', '1', o.consumer])
+    /**
+     * Acknowledges the entries of one shard whose attempts are all done, in one call; those
+     * another consumer has claimed meanwhile are left to it. Resolves to the number acknowledged.
+     */
+    ack(o: { shard: number; group: string; consumer: string; entryIds: readonly string[] }): Promise<number> {
+      if (o.entryIds.length === 0) return Promise.resolve(0)
+      const ids = [...new Set(o.entryIds)].sort(byStreamId)
+      return runScript<number>(redis, ackScript, [k.outbox(o.shard)], [o.group, o.consumer, ...ids])
     },
 
     /**

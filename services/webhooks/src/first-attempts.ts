@@ -4,7 +4,9 @@ import { Job, type Queue } from 'bullmq'
 import type { ChainableCommander } from 'ioredis'
 import { type Attempt, type AttemptResult, type AttemptTarget, resolveTarget } from './attempt.js'
 import { fifoMember } from './fifo.js'
+import { type HeldSlot, createFirstAttemptSlots } from './first-attempt-slots.js'
 import { type DeliveryJob, GROUP, deliveryJobId, jobOptions } from './jobs.js'
+import { tickBatch } from './tick-batch.js'
 
 /** One outbox event, parsed, with its body built (outbox-consumer.ts). */
 export interface OutboxEvent {
@@ -59,15 +61,18 @@ interface EntryState {
  * First delivery attempts made straight from the outbox consumer: BullMQ only for retries
  * (issue 14). An (event, target) goes now when
  * - this process has room (`maxInFlight`),
- * - nothing older of its (target, thread) is queued or pending elsewhere (`checkFifoClear-2.lua`;
- *   this process orders its own entries itself: one chain per (target, thread)),
- * - it gets an in-flight slot under the project's and the target's limits (fairness.ts);
+ * - nothing older of its (target, thread) is queued or pending elsewhere (`checkFifoClear-n.lua`,
+ *   one call for the events admitted together; this process orders its own entries itself: one
+ *   chain per (target, thread)),
+ * - it gets an in-flight slot under the project's and the target's limits (fairness.ts,
+ *   first-attempt-slots.ts);
  * otherwise it is queued as a job, exactly as before (the job parks, waits its turn, its pause).
  *
  * The entry stays pending in the consumer group while its attempt runs, so a dispatcher killed
  * mid-attempt leaves it to XAUTOCLAIM, which sends it again with the same `webhook-id`. The
- * attempt's record (attempt.ts, project slot) comes first; then, in one MULTI in the shard slot,
- * the retry job (when it failed), its FIFO place and the entry's XACK. A crash in between sends
+ * attempt's record (attempt.ts, project slot) comes first; then the entry's XACK (one call for the
+ * entries done together, `ackFirstAttempts-1.lua`), or when it failed, in one MULTI in the shard
+ * slot, the retry job, its FIFO place and the entry's XACK. A crash in between sends
  * the event again: at-least-once, as before. While attempts run long, this process re-claims
  * their entries (XCLAIM, idle reset) so that no live attempt is taken for a dead one's; should
  * one be taken all the same (a stalled process), the settle finds the entry another consumer's
@@ -75,7 +80,7 @@ interface EntryState {
  *
  * Only entries read fresh (`>`, in id order) come here: claimed and re-read entries may be older
  * than entries this process already chains, so the consumer queues them, under a consumer name
- * of their own (outbox-consumer.ts), which `checkFifoClear-2.lua` counts as another's.
+ * of their own (outbox-consumer.ts), which `checkFifoClear-n.lua` counts as another's.
  */
 export function createFirstAttempts(deps: FirstAttemptsDeps) {
   const { log, scripts } = deps
@@ -88,65 +93,28 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
   let closing = false
 
   const pairOf = (ev: OutboxEvent, target: string) => (ev.thread ? `${ev.shard}|${target}|${ev.thread}` : null)
-  const slotOf = (ev: OutboxEvent, target: string) => deliveryJobId(ev.evt, target)
-  const acquire = (ev: OutboxEvent, target: string) =>
-    deps.slots.acquire({
-      project: ev.project,
-      target,
-      member: slotOf(ev, target),
-      projectLimit: deps.projectConcurrency,
-      targetLimit: deps.endpointConcurrency,
-      leaseMs: deps.timeoutMs + 10_000,
-    })
+  const slots = createFirstAttemptSlots({
+    slots: deps.slots,
+    consumer: deps.consumer,
+    projectConcurrency: deps.projectConcurrency,
+    endpointConcurrency: deps.endpointConcurrency,
+    attemptMs: deps.timeoutMs,
+    leaseMs: deps.timeoutMs + 10_000,
+    maxWaiting: deps.maxInFlight,
+  })
+  // The events of one shard checked, and the entries acknowledged, together: one call each per turn of the event loop.
+  const fifoClear = tickBatch((shard: number, events: { target: string; thread: string; entryId: string }[]) =>
+    scripts.fifoClear({ shard, group: GROUP, consumer: deps.consumer, events }),
+  )
+  const ack = tickBatch(async (shard: number, entryIds: string[]) => {
+    await scripts.ack({ shard, group: GROUP, consumer: deps.consumer, entryIds })
+    return entryIds.map(() => undefined)
+  })
 
-  /** Slots this process's first attempts hold, per (project, target); and first attempts waiting here for one of them. */
-  const held = new Map<string, number>()
-  /** Each waiter learns whether the slot was handed to it (`true`) or it should try to take one. */
-  const waiting = new Map<string, { member: string; wake: (handed: boolean) => void }[]>()
-  const slotKey = (ev: OutboxEvent, target: string) => `${ev.project}|${target}`
-
-  /**
-   * May it go now (nothing older of its (target, thread) anywhere) and does it get a slot? A
-   * target full of this process's own attempts (a project's callbacks share one target and its
-   * limit) frees a slot here within an attempt's time: the event waits for it here (at most
-   * `maxInFlight` waiters per target), rather than as a parked job. Otherwise no slot means the queue.
-   */
-  async function admit(ev: OutboxEvent, target: string): Promise<boolean> {
-    if (ev.thread) {
-      const clear = await scripts.fifoClear({ shard: ev.shard, target, thread: ev.thread, entryId: ev.entryId, group: GROUP, consumer: deps.consumer })
-      if (!clear) return false
-    }
-    const key = slotKey(ev, target)
-    for (;;) {
-      // This process alone holds every slot of the target: no need to ask Redis, wait in line.
-      const slot = (held.get(key) ?? 0) >= deps.endpointConcurrency ? 'target_busy' : await acquire(ev, target)
-      if (slot === 'taken') {
-        held.set(key, (held.get(key) ?? 0) + 1)
-        return true
-      }
-      const queue = waiting.get(key) ?? []
-      if (slot !== 'target_busy' || closing || !held.get(key) || queue.length >= deps.maxInFlight) return false
-      waiting.set(key, queue)
-      const handed = await new Promise<boolean>((wake) => queue.push({ member: slotOf(ev, target), wake }))
-      if (handed) return true
-    }
-  }
-
-  /** The next first attempt waiting here for (project, target), taken off the list. */
-  function nextWaiter(key: string) {
-    const queue = waiting.get(key)
-    const next = queue?.shift()
-    if (queue?.length === 0) waiting.delete(key)
-    return next
-  }
-
-  /** A slot taken in `admit` was given back: the next first attempt waiting here for the target tries again. */
-  function releasedHere(ev: OutboxEvent, target: string): void {
-    const key = slotKey(ev, target)
-    const n = (held.get(key) ?? 1) - 1
-    if (n > 0) held.set(key, n)
-    else held.delete(key)
-    nextWaiter(key)?.wake(false)
+  /** May it go now (nothing older of its (target, thread) anywhere), and with which slot? Null: it queues. */
+  async function admit(ev: OutboxEvent, target: string): Promise<HeldSlot | null> {
+    if (ev.thread && !(await fifoClear(ev.shard, { target, thread: ev.thread, entryId: ev.entryId }))) return null
+    return slots.take(ev.project, target)
   }
 
   function track(ev: OutboxEvent): void {
@@ -178,7 +146,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     const member = keepInFifo && ev.thread ? fifoMember(ev.entryId, ev.evt) : ''
     const run = async (ack: boolean) => {
       if (!withJob && !member) {
-        if (ack) await scripts.settleNow({ shard: ev.shard, entryId: ev.entryId, group: GROUP, consumer: deps.consumer })
+        if (ack) await ackEntry(ev)
         return
       }
       // BullMQ's view of the queue's connection (deps.redis): its MULTI can run BullMQ's scripts and ours.
@@ -199,7 +167,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       await run(false)
       if (--st.remaining === 0) {
         await st.ready
-        await scripts.settleNow({ shard: ev.shard, entryId: ev.entryId, group: GROUP, consumer: deps.consumer })
+        await ackEntry(ev)
         untrack(ev)
       }
     }
@@ -212,60 +180,38 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     await finish(st, target, job(ev, target), true)
   }
 
+  /** The entry's XACK, with the others of its shard done in the same turn; not if another consumer claimed it. */
+  const ackEntry = (ev: OutboxEvent) => ack(ev.shard, ev.entryId)
+
   /** Sends the first attempt (slot held) and settles what follows from it. */
-  async function send(st: EntryState, target: string): Promise<void> {
-    let released = false
-    const release = (handedOn = false) => {
-      if (!released && !handedOn) releasedHere(st.ev, target)
-      released = true
-    }
+  async function send(st: EntryState, target: string, slot: HeldSlot): Promise<void> {
+    const { ev } = st
+    let passed = false
     try {
-      await sendHoldingSlot(st, target, release)
+      const to = ev.resolved?.get(target) ?? (await resolveTarget(deps.endpoints, { project: ev.project, target, trigger: 'event', event: ev.event }))
+      if (typeof to === 'string' || (to.pausedUntilS !== null && to.pausedUntilS * 1000 > Date.now())) {
+        passed = true
+        await giveBack(ev, target, slot).finally(() => slots.released(ev.project, target))
+        // A paused endpoint's event waits out the pause as a job; a deleted or disabled one is dropped.
+        if (typeof to !== 'string') return queueInstead(st, target)
+        if (to === 'endpoint_disabled') log.info({ evt: ev.evt, target }, 'webhook skipped: endpoint disabled')
+        return finish(st, target, null, false)
+      }
+      // The slot is not given back with the record: the next event to the target here takes it over.
+      const { result } = await deps.attempt({ project: ev.project, evt: ev.evt, target, trigger: 'event', tries: 0, event: ev.event, to, saveEventTtlSeconds: deps.eventRetentionSeconds })
+      passed = true
+      await slots.done(ev.project, target, slot, () => giveBack(ev, target, slot))
+      await settleResult(st, target, result)
     } finally {
-      release()
+      // Failed on Redis before the slot was passed on: its lease runs out by itself.
+      if (!passed) slots.released(ev.project, target)
     }
   }
 
-  async function sendHoldingSlot(st: EntryState, target: string, releasedSlot: (handedOn?: boolean) => void): Promise<void> {
-    const { ev } = st
-    const to = ev.resolved?.get(target) ?? (await resolveTarget(deps.endpoints, { project: ev.project, target, trigger: 'event', event: ev.event }))
-    if (typeof to === 'string' || (to.pausedUntilS !== null && to.pausedUntilS * 1000 > Date.now())) {
-      await deps.slots.release(ev.project, target, slotOf(ev, target))
-      releasedSlot()
-      await wake(ev, await deps.slots.unparkOne(ev.project))
-      // A paused endpoint's event waits out the pause as a job; a deleted or disabled one is dropped.
-      if (typeof to !== 'string') return queueInstead(st, target)
-      if (to === 'endpoint_disabled') log.info({ evt: ev.evt, target }, 'webhook skipped: endpoint disabled')
-      return finish(st, target, null, false)
-    }
-    let kept = false
-    const { result, woken } = await deps.attempt({
-      project: ev.project,
-      evt: ev.evt,
-      target,
-      trigger: 'event',
-      tries: 0,
-      event: ev.event,
-      to,
-      saveEventTtlSeconds: deps.eventRetentionSeconds,
-      // Kept (not released with the record) when another attempt here waits for the target's slot.
-      slotMember: () => {
-        kept = (waiting.get(slotKey(ev, target))?.length ?? 0) > 0
-        return kept ? undefined : slotOf(ev, target)
-      },
-    })
-    if (!kept) {
-      releasedSlot()
-      await wake(ev, woken)
-    } else if (await handOn(ev, target)) {
-      releasedSlot(true)
-    } else {
-      // Kept but not handed on (the lease was gone): given back the ordinary way.
-      await deps.slots.release(ev.project, target, slotOf(ev, target))
-      releasedSlot()
-      await wake(ev, await deps.slots.unparkOne(ev.project))
-    }
-    await settleResult(st, target, result)
+  /** Gives `slot` back in Redis and wakes the parked job its release pops (deliver.ts parks jobs that found none). */
+  async function giveBack(ev: OutboxEvent, target: string, slot: HeldSlot): Promise<void> {
+    await deps.slots.release(ev.project, target, slot.member)
+    await wake(ev, await deps.slots.unparkOne(ev.project))
   }
 
   async function settleResult(st: EntryState, target: string, result: AttemptResult): Promise<void> {
@@ -282,23 +228,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     return finish(st, target, null, false)
   }
 
-  /**
-   * Hands this attempt's slot to the next attempt waiting here for the same target: true when done
-   * (the slot stays held here, by the waiter now). False when nobody waits, or when our lease was
-   * gone; the caller then releases it.
-   */
-  async function handOn(ev: OutboxEvent, target: string): Promise<boolean> {
-    const key = slotKey(ev, target)
-    if (!waiting.get(key)?.length) return false
-    const from = slotOf(ev, target)
-    const next = nextWaiter(key)!
-    const handed = await deps.slots.handOver({ project: ev.project, target, from, to: next.member, leaseMs: deps.timeoutMs + 10_000 }).catch(() => false)
-    // Handed: our hold passes to the waiter (the count held here stays). Not: it tries to take one.
-    next.wake(handed)
-    return handed
-  }
-
-  /** Wakes a parked job popped when a slot was given back (deliver.ts parks jobs that found none). */
+  /** Wakes a parked job popped when a slot was given back. */
   async function wake(ev: OutboxEvent, id: string | null): Promise<void> {
     if (!id) return
     const next = await deps.queues[ev.shard]?.getJob(id)
@@ -306,12 +236,12 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
   }
 
   /** Runs one (event, target) here: waits for this process's earlier one of the pair, then goes or queues. */
-  function start(st: EntryState, target: string, admitted: Promise<boolean> | null, after: Promise<void> | undefined): Promise<void> {
+  function start(st: EntryState, target: string, admitted: Promise<HeldSlot | null> | null, after: Promise<void> | undefined): Promise<void> {
     inFlight++
     const work = (async () => {
       try {
-        let go = false
-        if (admitted) go = await admitted
+        let slot: HeldSlot | null = null
+        if (admitted) slot = await admitted
         else {
           await after
           if (closing) {
@@ -319,9 +249,9 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
             deps.onStuck(st.ev.streamKey)
             return
           }
-          go = await admit(st.ev, target)
+          slot = await admit(st.ev, target)
         }
-        if (go) await send(st, target)
+        if (slot) await send(st, target, slot)
         else await queueInstead(st, target)
       } catch (err) {
         // Redis trouble: the entry stays pending; it is read again and sent again (same webhook-id).
@@ -390,7 +320,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     /**
      * Keeps long attempts' entries from looking abandoned: those still ours and idle a quarter of
      * the reclaim time are XCLAIMed to ourselves again (idle reset). One another consumer took
-     * meanwhile stays its own (settleFirstAttempt-2.lua then drops our outcome).
+     * meanwhile stays its own (ackFirstAttempts-1.lua, settleFirstAttempt-2.lua then drop our outcome).
      */
     async renew(): Promise<void> {
       const now = Date.now()
@@ -407,7 +337,10 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     /** Starts no more attempts; resolves when those in flight have settled. */
     async close(): Promise<void> {
       closing = true
+      const kept = slots.close()
       while (running.size > 0) await Promise.allSettled([...running])
+      await kept
+      await slots.close()
     },
   }
 }
