@@ -1,9 +1,10 @@
 import OpenAI from 'openai'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { STREAM_ENDED_EARLY, streamChatCompletion } from './chat-stream.js'
 import { type ChatServer, type ChatServerHandler, chunk, startChatServer, textReply, usageChunk } from './test-support/chat-server.js'
 import type { ToolCallDelta } from './tool-call-normalizer.js'
 import { StreamInterruptedError, classifyUpstreamError } from './upstream-errors.js'
+import { createUpstreamFetch } from './upstream-fetch.js'
 import { withUpstreamRetries } from './upstream-retries.js'
 
 let server: ChatServer | undefined
@@ -12,15 +13,23 @@ afterEach(async () => {
   server = undefined
 })
 
+/** The transport under the SDK: Node's fetch, or the providers' own (upstream-fetch.ts); every test runs over both. */
+let transport: typeof fetch | undefined
 const setup = async (handler: ChatServerHandler) => {
   server = await startChatServer(handler)
-  const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'test', maxRetries: 0 })
+  const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'test', maxRetries: 0, fetch: transport })
   return { client, server }
 }
 
 const request = { model: 'test-model', messages: [{ role: 'user' as const, content: 'hi' }] }
 
-describe('streamChatCompletion', () => {
+describe.each([
+  ['Node fetch', undefined],
+  ['undici request (upstream-fetch.ts)', createUpstreamFetch()],
+] as const)('streamChatCompletion over %s', (_name, fetchImpl) => {
+  beforeEach(() => {
+    transport = fetchImpl
+  })
   it('streams text, reports usage and forwards headers', async () => {
     const { client, server } = await setup(() => ({ sse: textReply(['Hel', 'lo', '!'], [12, 3]) }))
     const deltas: string[] = []

@@ -2,6 +2,7 @@ import { inspect } from 'node:util'
 import OpenAI from 'openai'
 import { type ProviderRoute, ProviderSettings, compileModelMatcher, parseProviderRoutes } from './provider-routes.js'
 import { stripUrlCredentials } from './redact.js'
+import { createUpstreamFetch } from './upstream-fetch.js'
 
 /**
  * An upstream provider as the rest of the system sees it. Holds no key: keys live inside the
@@ -140,6 +141,8 @@ export function createProviderRouter(options: ProviderRouterOptions = {}): Provi
   }
 
   const clients = new Map<Provider, OpenAI>()
+  // One connection pool for every provider's client; undici's request under the SDK (upstream-fetch.ts).
+  const upstreamFetch = createUpstreamFetch()
   const byProvider = new Map(entries.map((e) => [e.provider, e]))
 
   const clientFor = (provider: Provider): OpenAI => {
@@ -158,6 +161,7 @@ export function createProviderRouter(options: ProviderRouterOptions = {}): Provi
       organization: null,
       project: null,
       adminAPIKey: null,
+      fetch: upstreamFetch,
     })
     clients.set(provider, client)
     return client

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
 import { describe, expect, it } from 'vitest'
 import { StreamInterruptedError, UpstreamError, classifyUpstreamError, contextLengthExceeded, retryAfterMs } from './upstream-errors.js'
+import { createUpstreamFetch } from './upstream-fetch.js'
 
 const apiError = (status: number, body?: unknown, headers: Record<string, string> = {}) =>
   APIError.generate(status, body as object | undefined, undefined, new Headers(headers))
@@ -121,13 +122,16 @@ describe('contextLengthExceeded', () => {
 })
 
 describe('UpstreamError.describeCause', () => {
-  it('names what failed for the log: a refused connection to a real closed port, with the address, and no key', async () => {
+  it.each([
+    ['Node fetch', undefined],
+    ['undici request (upstream-fetch.ts)', createUpstreamFetch()],
+  ] as const)('names what failed for the log: a refused connection to a real closed port, with the address, and no key (over %s)', async (_name, fetchImpl) => {
     // A port that was just free: nothing listens there.
     const server = createServer()
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const { port } = server.address() as AddressInfo
     await new Promise((r) => server.close(r))
-    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'sk-secret-upstream-key-123456', maxRetries: 0 })
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'sk-secret-upstream-key-123456', maxRetries: 0, fetch: fetchImpl })
     const err = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(APIConnectionError)
     const failure = classifyUpstreamError(err)
