@@ -23,6 +23,18 @@ describe('token counter', () => {
     expect(countPieceTokens('')).toBe(0)
   })
 
+  it('counts a whole text exactly as encode does, a piece at a time', () => {
+    const exact = new Tiktoken(o200k_base)
+    const texts = [
+      "Hello, World! It's 2024-11-15: naïve café déjà-vu — Straße ÆØÅ. 東京都の天気は晴れ。 Привет мир 🙂👍🏽 \t\t x  \n\n\n  y <|endoftext|> ",
+      'supercalifragilisticexpialidocious antidisestablishmentarianism 3.14159 0x1F ~~~ ```js\nconst a = b?.c ?? 42;\n```',
+      'user',
+      'assistant',
+      'You are a helpful assistant. Answer briefly.\n\nUser: what is the capital of France?',
+    ]
+    for (const text of texts) expect([text, countTextTokens(text)]).toEqual([text, exact.encode(text, [], []).length])
+  })
+
   it('treats special-token text as plain text instead of throwing', () => {
     expect(countTextTokens('a <|endoftext|> b')).toBeGreaterThan(3)
   })

@@ -48,16 +48,50 @@ const SAMPLE_CHARS = 4_096
  */
 export function countTextTokens(text: string): number {
   if (text === '') return 0
-  const enc = getEncoder()
-  if (text.length < LONG_RUN_CHARS || !HAS_LONG_RUN.test(text)) return enc.encode(text, [], []).length
+  if (text.length < LONG_RUN_CHARS || !HAS_LONG_RUN.test(text)) return countPlain(text)
   let total = 0
   let last = 0
   for (const match of text.matchAll(LONG_RUN)) {
-    if (match.index > last) total += enc.encode(text.slice(last, match.index), [], []).length
-    total += countLongRun(enc, match[0])
+    if (match.index > last) total += countPlain(text.slice(last, match.index))
+    total += countLongRun(match[0])
     last = match.index + match[0].length
   }
-  if (last < text.length) total += enc.encode(text.slice(last), [], []).length
+  if (last < text.length) total += countPlain(text.slice(last))
+  return total
+}
+
+/** o200k_base's pre-tokenizer, compiled once (js-tiktoken's `encode` compiles it, and a special-token pattern, on every call). */
+let pieces: RegExp | null | undefined
+/** Counts of pieces seen (roles, common words), bounded: cleared when full. */
+const pieceCounts = new Map<string, number>()
+const PIECE_CACHE_MAX = 50_000
+
+/**
+ * `encode(text, [], []).length` (special-token text counted as plain text), computed as the sum
+ * of its pre-tokenizer pieces' counts: BPE never merges across pieces, so the sum is exact. A
+ * turn's prompt is counted a piece at a time instead of through `encode`, whose per-call set-up
+ * cost more than the counting of a short message (roles, names: a few calls per message).
+ */
+function countPlain(text: string): number {
+  const enc = getEncoder()
+  if (pieces === undefined) {
+    const patStr = (enc as unknown as { patStr?: unknown }).patStr
+    const ranks = (enc as unknown as { rankMap?: unknown }).rankMap
+    pieces = typeof patStr === 'string' && ranks instanceof Map ? new RegExp(patStr, 'gu') : null
+  }
+  // A later js-tiktoken without these fields: its own encode.
+  if (pieces === null) return enc.encode(text, [], []).length
+  let total = 0
+  for (const match of text.matchAll(pieces)) {
+    const piece = match[0]
+    let n = pieceCounts.get(piece)
+    if (n === undefined) {
+      n = countPieceTokens(piece)
+      if (pieceCounts.size >= PIECE_CACHE_MAX) pieceCounts.clear()
+      pieceCounts.set(piece, n)
+    }
+    total += n
+  }
   return total
 }
 
@@ -110,7 +144,7 @@ function bytePairMergeCount(bytes: Uint8Array, ranks: Map<string, number>): numb
   return starts.length - 1
 }
 
-function countLongRun(enc: Tiktoken, run: string): number {
+function countLongRun(run: string): number {
   const sampled = Math.min(run.length, SAMPLE_CHARS)
   let tokens = 0
   for (let i = 0; i < sampled; ) {
@@ -118,7 +152,7 @@ function countLongRun(enc: Tiktoken, run: string): number {
     // Do not split a surrogate pair (it would count as two replacement characters).
     const code = run.charCodeAt(end - 1)
     if (code >= 0xd800 && code <= 0xdbff && end < run.length) end++
-    tokens += enc.encode(run.slice(i, end), [], []).length
+    tokens += countPlain(run.slice(i, end))
     i = end
   }
   return sampled === run.length ? tokens : Math.ceil((tokens * run.length) / sampled)
