@@ -263,9 +263,32 @@ describe('openVectorIndex: writes', () => {
     expect((await index.fileChunks('file-rocket')).map((c) => c.text)).toEqual(CORPUS.rocket.paragraphs.slice(0, 2))
     expect((await index.fileChunks('file-first')).map((c) => c.text)).toEqual(['A first file about lighthouse keepers.'])
 
+    // The writer idle: the unindexed rows (well over 1/32 of the indexed ones) are folded in; a maintenance with nothing new is a no-op.
+    await index.maintain({ idle: true })
+    await table.checkoutLatest()
+    expect(await table.indexStats('text_idx')).toMatchObject({ numUnindexedRows: 0 })
+    const version = await table.version()
+    await index.maintain({ idle: true })
+    await table.checkoutLatest()
+    expect(await table.version()).toBe(version)
+
     await expect(index.replaceFilesChunks([batch[0]!, batch[0]!])).rejects.toThrow(RangeError)
     await expect(index.replaceFilesChunks([{ ...batch[0]!, fileId: 'file-new' }, { ...batch[1]!, chunks: withoutVectors(['x']) }])).rejects.toThrow(RangeError)
     expect(await index.fileChunks('file-new')).toEqual([])
+  })
+
+  it('an idle writer leaves a few new rows of a large store unindexed (no whole-store rewrite for them)', async () => {
+    const id = storeId()
+    const index = await openVectorIndex(location(), id)
+    await index.replaceFileChunks('file-big', withVectors(Array.from({ length: 64 }, (_, i) => `Paragraph ${i} about harbour cranes.`)), { filename: 'big.txt' })
+    await index.replaceFileChunks('file-one', withVectors(['One line about lighthouse lenses.']), { filename: 'one.txt' })
+    const { lancedb } = await import('./lance-store.js')
+    const table = await (await lancedb.connect(dir)).openTable(id)
+    // 1 new row against 64 indexed: under 1/32, so it stays scanned rather than rewriting the store.
+    await index.maintain({ idle: true })
+    await table.checkoutLatest()
+    expect(await table.indexStats('text_idx')).toMatchObject({ numIndexedRows: 64, numUnindexedRows: 1 })
+    expect((await index.search({ queries: ['lighthouse lenses'] }))[0]).toMatchObject({ file_id: 'file-one' })
   })
 
   it('a reader opened elsewhere sees writes at once; a dropped or never-written store reads as empty', async () => {

@@ -89,6 +89,13 @@ export interface VectorIndex {
   search(params: SearchParams): Promise<SearchResult[]>
   /** Folds new rows into the FTS (and vector) index and compacts small fragments; also run after each write when due. */
   optimize(): Promise<void>
+  /**
+   * The maintenance a write runs when due (maintenance.ts), for a writer whose queue is empty
+   * (`idle`): new rows are folded in once they are 1/32 of the indexed ones, however few writes
+   * brought them, so a store is not left scanning them on every search after a bulk load. Must
+   * run on the store's one writer; a no-op for a store never written.
+   */
+  maintain(opts: { idle: boolean }): Promise<void>
 }
 
 export interface OpenVectorIndexOptions {
@@ -305,6 +312,11 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
     async optimize() {
       const t = await existing()
       if (t) await maintainIndexes(t, { force: true, vectorIndexMinRows })
+    },
+
+    async maintain(opts) {
+      const t = await existing()
+      if (t) await maintainIndexes(t, { idle: opts.idle, vectorIndexMinRows })
     },
   }
   return index
