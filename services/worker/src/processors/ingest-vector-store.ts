@@ -11,6 +11,8 @@ export interface IndexWriter {
   deleteFile(fileId: string): Promise<void>
   updateAttributes(fileId: string, attributes: Record<string, string | number | boolean> | null): Promise<void>
   usageBytes(): Promise<number>
+  /** The index maintenance for a writer whose queue is empty (packages/retrieval `VectorIndex.maintain`). */
+  maintain(opts: { idle: boolean }): Promise<void>
 }
 
 export interface IngestDeps {
@@ -82,6 +84,10 @@ export function createIngestProcessor(deps: IngestDeps) {
       if ((await ingest.fence(project, vectorStoreId)) !== fence) return
       head = await ingest.head(project, vectorStoreId)
     }
+    // Queue empty: fold what this drain wrote into the indexes now if it is a large share of the
+    // store, rather than have every search scan it until some later write (maintenance.ts).
+    // Best effort: the files are committed and searchable already; a failure here only delays it.
+    await index.maintain({ idle: true }).catch((err: Error) => log.warn({ project, vectorStoreId, err: err.message }, 'vector store index maintenance failed'))
     await ingest.clearPendingIfIdle(project, vectorStoreId)
   }
 }
