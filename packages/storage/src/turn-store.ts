@@ -12,7 +12,7 @@ import {
 import { decodeFields, encodeFields } from './codec.js'
 import type { Keys } from './keys.js'
 import endQueuedTurnLua from './lua/endQueuedTurn-4.lua'
-import createTurnLua from './lua/createTurn-5.lua'
+import createTurnLua from './lua/createTurn-7.lua'
 import startTurnLua from './lua/startTurn-7.lua'
 import { listPage } from './paginate.js'
 import { type RedisClient, runScript, script } from './scripts.js'
@@ -50,17 +50,20 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
   const notFound = (id: string) => ApiError.notFound('turn', id)
 
   return {
-    async create(project: string, turn: Turn, request: unknown): Promise<void> {
+    /**
+     * Stores `turn` queued in its thread's mailbox (createTurn-7.lua) and, with `wake` (the
+     * default), wakes the thread in the same step, which saves the API a round trip per turn.
+     * `wake: false` leaves that to the caller (`queues.enqueueDrain`, after work that must come
+     * first). Throws 404 when the thread is missing or another project's.
+     */
+    async create(project: string, turn: Turn, request: unknown, opts: { wake?: boolean } = {}): Promise<void> {
       const t = turn.thread_id
-      const status = await runScript<string>(redis, createTurnScript, [k.thread(t), k.turns(t), k.turn(t, turn.id), k.mailbox(t), k.shardPending(t)], [
-        project,
-        turn.id,
-        t,
-        Date.now(),
-        ...encodeFields(turn),
-        TurnInternal.request,
-        JSON.stringify(request),
-      ])
+      const status = await runScript<string>(
+        redis,
+        createTurnScript,
+        [k.thread(t), k.turns(t), k.turn(t, turn.id), k.mailbox(t), k.shardPending(t), k.wake(t), k.shardWakeups(t)],
+        [project, turn.id, t, Date.now(), opts.wake === false ? '0' : '1', ...encodeFields(turn), TurnInternal.request, JSON.stringify(request)],
+      )
       if (status === 'NOT_FOUND') throw threadNotFound(t)
     },
 

@@ -46,14 +46,21 @@ if #plan.run > 0 then
     if plan.run[i] == '_live' then liveFlag = plan.run[i + 1] end
   end
 end
+local new = {}
 for _, w in ipairs(plan.writes) do
   -- A patch needs the object to exist; an upsert learns whether it was new from HSET itself (every
   -- field added: nothing was there, as objects are written whole), saving an EXISTS per object.
   if w.p == 1 then
     if redis.call('EXISTS', w.k) == 1 then redis.call('HSET', w.k, unpack(w.f)) end
   elseif redis.call('HSET', w.k, unpack(w.f)) == #w.f / 2 and #w.idx > 0 then
-    local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
-    for _, z in ipairs(w.idx) do redis.call('ZADD', z, seq, w.id) end
+    new[#new + 1] = w
+  end
+end
+-- The new objects' sequence numbers, in plan order, taken with one HINCRBY.
+if #new > 0 then
+  local first = redis.call('HINCRBY', KEYS[1], '_seq', #new) - #new
+  for i, w in ipairs(new) do
+    for _, z in ipairs(w.idx) do redis.call('ZADD', z, first + i, w.id) end
   end
 end
 local nextHead = ''

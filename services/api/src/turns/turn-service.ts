@@ -54,11 +54,15 @@ export function createTurnService(deps: TurnServiceDeps) {
       metadata: params.metadata ?? {},
       callback_url: params.callback_url ?? null,
     }
-    await stores.turns.create(project, turn, request)
-    // Its file_search files join the thread's store now (as a message's would), ahead of the run.
-    await attachMessageFiles(deps.vectorStores, project, threadId, [params])
-    // If this fails the turn still waits in the mailbox; the reconciler re-adds the drain.
-    await queues.enqueueDrain(threadId)
+    // Its file_search files join the thread's store (as a message's would) ahead of the run: then
+    // the thread is woken only after that; otherwise in the same step as the turn is stored.
+    const attachesFiles = (deps.vectorStores?.toolResources.fileSearchFiles(params.attachments).length ?? 0) > 0
+    await stores.turns.create(project, turn, request, { wake: !attachesFiles })
+    if (attachesFiles) {
+      await attachMessageFiles(deps.vectorStores, project, threadId, [params])
+      // If this fails the turn still waits in the mailbox; the reconciler wakes the thread.
+      await queues.enqueueDrain(threadId)
+    }
     return turn
   }
 

@@ -1,0 +1,26 @@
+--[[
+  Accepts a turn: stores it `queued`, appends it to the thread's mailbox and (unless told not to)
+  wakes the thread, in one step. Never refused for an active run: turns wait their place in line.
+  KEYS[1] thread hash   KEYS[2] turns zset   KEYS[3] turn hash   KEYS[4] mailbox list
+  KEYS[5] shard pending zset   KEYS[6] the thread's wake key   KEYS[7] the shard's wake-up stream
+  ARGV[1] project   ARGV[2] turn id   ARGV[3] thread id   ARGV[4] now (ms)
+  ARGV[5] '1' to wake the thread now, '0' when the caller wakes it later (after attaching files)
+  ARGV[6..] turn field/value items
+  returns 'OK' | 'NOT_FOUND'
+]]
+if redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return 'NOT_FOUND' end
+local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
+redis.call('HSET', KEYS[3], '_project', ARGV[1], unpack(ARGV, 6))
+redis.call('ZADD', KEYS[2], seq, ARGV[2])
+redis.call('RPUSH', KEYS[4], 'turn:' .. ARGV[2])
+redis.call('ZADD', KEYS[5], 'NX', ARGV[4], ARGV[3])
+if ARGV[5] == '1' then
+  -- wakeThread-2.lua's rule: one entry owed per thread; one owed already is marked to look again.
+  local v = redis.call('GET', KEYS[6])
+  if v then
+    if string.sub(v, -1) ~= '+' then redis.call('SET', KEYS[6], v .. '+') end
+  else
+    redis.call('SET', KEYS[6], redis.call('XADD', KEYS[7], '*', 't', ARGV[3]))
+  end
+end
+return 'OK'
