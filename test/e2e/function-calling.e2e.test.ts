@@ -289,17 +289,19 @@ describe('run settings reach the upstream', () => {
 })
 
 describe('expiry covers requires_action', () => {
-  it('time spent waiting counts toward expires_at; an expired run refuses outputs with OpenAI’s message', { timeout: 30_000 }, async () => {
-    const short = await startRunStack({ api: { runExpiresAfterSeconds: 2 } })
+  it('time spent waiting counts toward expires_at; an expired run refuses outputs with OpenAI’s message', async () => {
+    // 5 s, not less: created_at is whole seconds, and on a loaded machine a fresh worker can take a
+    // few seconds to reach requires_action; the run must be seen waiting before it expires.
+    const short = await startRunStack({ api: { runExpiresAfterSeconds: 5 } })
     try {
       const assistant = await short.assistant({ tools })
       short.upstream.respondOnce({ kind: 'tool_calls', calls: [{ name: 'get_time', arguments: '{}' }] })
       const thread = await short.client.beta.threads.create({ messages: [{ role: 'user', content: 'time?' }] })
       const run = await short.client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id })
       expect(run.status).toBe('requires_action')
-      expect(run.expires_at! - run.created_at).toBe(2)
+      expect(run.expires_at! - run.created_at).toBe(5)
       const call = run.required_action!.submit_tool_outputs.tool_calls[0]!
-      const expired = await pollRun(short.client, run, (r) => r.status === 'expired', 10_000)
+      const expired = await pollRun(short.client, run, (r) => r.status === 'expired', 20_000)
       expect(expired).toMatchObject({ status: 'expired', required_action: null })
       const err = await apiError(() =>
         short.client.beta.threads.runs.submitToolOutputs(run.id, { thread_id: thread.id, tool_outputs: [{ tool_call_id: call.id, output: 'late' }] }),
