@@ -28,6 +28,7 @@ import { fakeEmbedding } from '../packages/test-utils/src/fake-embeddings.js'
 import OpenAI from 'openai'
 import { type ForkedUpstream, forkFakeUpstream } from './fake-upstream-process.js'
 import { type Sample, measureInterleaved, printTable } from './lib.js'
+import { syntheticText } from './synthetic-text.js'
 
 const DIMS = 256
 // `RETRIEVAL_BENCH_CHUNKS=0` skips the search part (ingestion only).
@@ -51,37 +52,8 @@ export async function run(): Promise<void> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Synthetic text: a 4,000-word vocabulary drawn with a Zipf-like skew, sentences of 6–22 words.
-
-let seed = 42
-const random = () => {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
-  return seed / 2 ** 32
-}
-const SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'tu', 'sa', 'vel', 'or', 'ni', 'des', 'pra', 'gul', 'fen', 'to', 'bri', 'an']
-const VOCAB = Array.from({ length: 4000 }, (_, i) => {
-  let w = ''
-  for (let n = i + 1; n > 0; n = Math.floor(n / SYLLABLES.length)) w += SYLLABLES[n % SYLLABLES.length]
-  return w
-})
-const word = () => VOCAB[Math.floor(VOCAB.length * random() ** 2.5)]!
-const sentence = () => {
-  const n = 6 + Math.floor(random() * 17)
-  const words = Array.from({ length: n }, word)
-  words[0] = words[0]!.charAt(0).toUpperCase() + words[0]!.slice(1)
-  return `${words.join(' ')}.`
-}
-function textOf(bytes: number): string {
-  const parts: string[] = []
-  let size = 0
-  while (size < bytes) {
-    const paragraph = Array.from({ length: 3 + Math.floor(random() * 5) }, sentence).join(' ')
-    parts.push(paragraph)
-    size += paragraph.length + 2
-  }
-  return parts.join('\n\n')
-}
+// Synthetic text (bench/synthetic-text.ts), one generator for the whole bench.
+const { random, sentence, textOf } = syntheticText(42)
 
 // ---------------------------------------------------------------------------------------------
 

@@ -1,0 +1,87 @@
+/**
+ * Vector store ingestion by one real worker process, the goal's unit (≥ 5 MB/s of text per worker
+ * process, issue 10): 32 synthetic text files of 256 KB uploaded through the API, then one
+ * `vectorStores.create` with all of them; timed from the create to the drain's end (every file
+ * `completed`, then the drain's idle index maintenance, when it clears the store's pending mark).
+ * MB/s of text by wall clock and per CPU-second of the worker process (/proc: LanceDB's threads
+ * included; the API and the fake upstream are other processes), with INGEST_BATCH_FILES=1 (a file
+ * at a time) and 16 (the default) in turn, each on a fresh API, worker and store.
+ *
+ * `INGESTION_BENCH_BATCHES=16` runs one setting; `INGESTION_BENCH_FILES=64` changes the corpus.
+ * Figures are printed, never asserted. The API's storage dir and Redis keys (fresh prefix) are removed.
+ */
+import { readFile } from 'node:fs/promises'
+import { cpus, loadavg } from 'node:os'
+import { type ServiceProcess, startApiServer, startServiceProcess, uniquePrefix } from '@threadwork/test-utils'
+import OpenAI, { toFile } from 'openai'
+import { forkFakeUpstream } from './fake-upstream-process.js'
+import { syntheticText } from './synthetic-text.js'
+
+const EMBEDDING_MODEL = 'text-embedding-3-large'
+const FILES = Number(process.env.INGESTION_BENCH_FILES ?? 32)
+const FILE_KB = 256
+const BATCHES = (process.env.INGESTION_BENCH_BATCHES ?? '1,16').split(',').map(Number)
+
+/** CPU seconds a process has used (Linux /proc; utime + stime in USER_HZ = 100 ticks). */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+export async function run(): Promise<void> {
+  const { textOf } = syntheticText(7)
+  const texts = Array.from({ length: FILES }, () => textOf(FILE_KB * 1024))
+  const mb = texts.reduce((n, t) => n + Buffer.byteLength(t), 0) / 1e6
+  const upstream = await forkFakeUpstream()
+  const rows: string[] = []
+  try {
+    for (const batchFiles of BATCHES) rows.push(await ingestOnce(upstream.baseURL, texts, mb, batchFiles))
+  } finally {
+    await upstream.close()
+  }
+  console.log(`\n## ingestion: one worker process, ${FILES} files × ${FILE_KB} KB = ${mb.toFixed(1)} MB of text into one vector store\n`)
+  console.log('| INGEST_BATCH_FILES | wall, create → drain done | worker CPU | at `completed` (before the idle maintenance) | load |')
+  console.log('| --- | --- | --- | --- | --- |')
+  for (const row of rows) console.log(row)
+  console.log(`\n(goal ≥ 5 MB/s per worker process; ${cpus().length} cores; load is the 1-minute average at the end of each run)`)
+}
+
+async function ingestOnce(upstreamBaseURL: string, texts: readonly string[], mb: number, batchFiles: number): Promise<string> {
+  const api = await startApiServer({ upstreamBaseURL, embeddingModel: EMBEDDING_MODEL, prefix: uniquePrefix('benchingest') })
+  const client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0 })
+  let worker: ServiceProcess | undefined
+  try {
+    worker = await startServiceProcess('worker', {
+      REDIS_PREFIX: api.prefix,
+      UPSTREAM_BASE_URL: upstreamBaseURL,
+      UPSTREAM_API_KEY: 'x',
+      EMBEDDING_MODEL,
+      INGEST_BATCH_FILES: String(batchFiles),
+      ...(api.storageDir ? { STORAGE_DIR: api.storageDir } : {}),
+    })
+    const files = []
+    for (const [i, text] of texts.entries()) files.push(await client.files.create({ file: await toFile(Buffer.from(text), `doc-${i}.txt`), purpose: 'assistants' }))
+    const cpuStart = await cpuSecondsOf(worker.pid)
+    const wallStart = performance.now()
+    const store = await client.vectorStores.create({ file_ids: files.map((f) => f.id) })
+    let settled = store
+    while (settled.file_counts.in_progress > 0 || settled.status === 'in_progress') {
+      await new Promise((r) => setTimeout(r, 50))
+      settled = await client.vectorStores.retrieve(store.id)
+    }
+    const completedWall = (performance.now() - wallStart) / 1000
+    const completedCpu = (await cpuSecondsOf(worker.pid)) - cpuStart
+    if (settled.file_counts.completed !== texts.length) throw new Error(`ingestion ended ${JSON.stringify(settled.file_counts)}`)
+    // The drain clears the store's pending mark last, after its idle maintenance (the API key is in project `test`).
+    while ((await api.redis.zscore(api.stores.keys.vectorStoresPending, `test/${store.id}`)) !== null) await new Promise((r) => setTimeout(r, 50))
+    const wall = (performance.now() - wallStart) / 1000
+    const cpu = (await cpuSecondsOf(worker.pid)) - cpuStart
+    return `| ${batchFiles} | ${wall.toFixed(1)} s: ${(mb / wall).toFixed(2)} MB/s | ${cpu.toFixed(2)} s: ${(mb / cpu).toFixed(2)} MB per CPU-second | ${completedWall.toFixed(1)} s wall, ${completedCpu.toFixed(2)} s CPU | ${loadavg()[0]!.toFixed(1)} |`
+  } finally {
+    if (worker) {
+      worker.kill('SIGTERM')
+      await worker.exited
+    }
+    await api.close()
+  }
+}
