@@ -18,14 +18,14 @@ afterEach(async () => {
 })
 
 /** A started consumer over the fixture's Redis; closed when the test ends. */
-function consumer(drain: (threadId: string) => Promise<DrainEnd>, opts: { leaseMs?: number; consumer?: string } = {}): WakeupConsumer {
+function consumer(drain: (threadId: string) => Promise<DrainEnd>, opts: { leaseMs?: number; consumer?: string; concurrency?: number } = {}): WakeupConsumer {
   const c = createWakeupConsumer({
     redis: fx.redis,
     connect: () => new Redis(fx.url, { maxRetriesPerRequest: null }),
     keys: stores.keys,
     wakeups: stores.wakeups,
     drain,
-    concurrency: 4,
+    concurrency: opts.concurrency ?? 4,
     leaseMs: opts.leaseMs ?? 600,
     log,
     consumer: opts.consumer,
@@ -126,6 +126,24 @@ describe('wake-up consumer', () => {
     finish!()
     await expect.poll(() => fx.redis.exists(stores.keys.wake('thread_long'))).toBe(0)
     expect(drained.filter((t) => t === 'thread_long')).toHaveLength(1)
+  })
+
+  it('reaches a lapsed wake-up held behind many live ones (the takeover scan carries on where it stopped)', async () => {
+    const w = stores.wakeups
+    await w.ensureGroup(0)
+    const key = stores.keys.wakeups(0)
+    // 40 drains running elsewhere (their leases renewed), then one whose worker died.
+    for (let i = 0; i < 40; i++) await w.wake(`thread_live${i}`)
+    const live = await read('busy-worker', 40)
+    await w.wake('thread_lost')
+    await read('dead-worker', 1)
+    const renew = setInterval(() => void fx.redis.xclaim(key, DRAIN_GROUP, 'busy-worker', 0, ...live, 'JUSTID').catch(() => {}), 100)
+    onTestFinished(() => clearInterval(renew))
+    const drained: string[] = []
+    // One slot: each scan looks at 10 held entries, fewer than the live ones ahead of the lost one.
+    consumer(async (t) => (drained.push(t), 'empty'), { leaseMs: 600, concurrency: 1 })
+    await expect.poll(() => drained, { timeout: 10_000 }).toContain('thread_lost')
+    expect(drained.filter((t) => t.startsWith('thread_live'))).toEqual([])
   })
 
   it('retries a drain that threw, after the lease', async () => {

@@ -55,6 +55,8 @@ export function createWakeupConsumer(deps: WakeupConsumerDeps) {
     let allDone: (() => void) | null = null
     let conn: RedisClient | null = null
     let loop: Promise<void> = Promise.resolve()
+    /** Where the next takeover scan of the group's held entries starts ('0-0': from the oldest). */
+    let cursor = '0-0'
 
     function drainEntry(id: string, threadId: string): void {
       if (inflight.has(id)) return
@@ -117,13 +119,17 @@ export function createWakeupConsumer(deps: WakeupConsumerDeps) {
     async function tick(): Promise<void> {
       if (inflight.size > 0) {
         // Only entries still ours: one taken over by another worker after a stall stays theirs.
-        const mine = (await redis.xpending(key, DRAIN_GROUP, '-', '+', Math.max(inflight.size * 2, 100), consumer)) as [string, ...unknown[]][]
+        // Besides these, only entries awaiting takeover (a failed or superseded drain's) are ours: a margin.
+        const mine = (await redis.xpending(key, DRAIN_GROUP, '-', '+', inflight.size + 100, consumer)) as [string, ...unknown[]][]
         const renew = mine.map((p) => p[0]).filter((id) => inflight.has(id))
         if (renew.length > 0) await redis.xclaim(key, DRAIN_GROUP, consumer, 0, ...renew, 'JUSTID')
       }
       const free = deps.concurrency - inflight.size
       if (closing || free <= 0) return
-      const [, claimed] = (await redis.xautoclaim(key, DRAIN_GROUP, consumer, deps.leaseMs, '0-0', 'COUNT', free)) as [string, Entry[]]
+      // XAUTOCLAIM looks at up to 10 × COUNT held entries per call: the cursor carries on from
+      // there next time, so a lapsed entry behind many live ones is still reached.
+      const [next, claimed] = (await redis.xautoclaim(key, DRAIN_GROUP, consumer, deps.leaseMs, cursor, 'COUNT', free)) as [string, Entry[]]
+      cursor = next
       for (const [id, fields] of claimed) if (fields) take(id, fields[1]!)
     }
 
