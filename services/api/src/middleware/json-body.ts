@@ -14,9 +14,14 @@ export const jsonBody =
   (maxBytes: number): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
     if (c.req.method !== 'POST' && c.req.method !== 'PUT' && c.req.method !== 'PATCH') return next()
-    const declared = Number(c.req.header('content-length') ?? 0)
+    const length = c.req.header('content-length')
+    const declared = Number(length ?? 0)
     if (declared > maxBytes) throw tooLarge(maxBytes)
-    const raw = await readLimited(c.req.raw, maxBytes)
+    // A declared length bounds the body (Node's parser reads no more), so it can be read whole:
+    // `text()` on @hono/node-server's request reads the socket directly, where a reader makes a web
+    // stream of it first (~9 % of the API's CPU on the turn path, profiled). Chunked bodies are
+    // counted as they arrive.
+    const raw = length !== undefined ? await c.req.raw.text() : await readLimited(c.req.raw, maxBytes)
     let parsed: unknown = {}
     if (raw.trim().length > 0) {
       const type = c.req.header('content-type') ?? ''

@@ -1,0 +1,49 @@
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AppEnv } from '../env.js'
+import { renderError } from './errors.js'
+import { jsonBody } from './json-body.js'
+
+// Over a real @hono/node-server socket: the declared-length path reads the socket directly, the chunked one counts as it reads.
+let server: ReturnType<typeof serve>
+let url: string
+beforeAll(async () => {
+  const app = new Hono<AppEnv>()
+  app.use('*', jsonBody(1024))
+  app.post('/echo', async (c) => c.json({ got: await c.req.json() }))
+  app.onError((err, c) => renderError(err, c))
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve())
+  })
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/echo`
+})
+afterAll(() => new Promise<void>((r) => server.close(() => r())))
+
+/** A body sent chunked (no content-length), in two pieces. */
+const chunked = (text: string) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      const bytes = new TextEncoder().encode(text)
+      controller.enqueue(bytes.subarray(0, bytes.length >> 1))
+      controller.enqueue(bytes.subarray(bytes.length >> 1))
+      controller.close()
+    },
+  })
+const post = (body: BodyInit) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+
+describe('jsonBody over a socket', () => {
+  it('parses a body with a declared length, and one sent chunked', async () => {
+    expect(await (await post(JSON.stringify({ a: 'é' }))).json()).toEqual({ got: { a: 'é' } })
+    expect(await (await post(chunked(JSON.stringify({ b: [1, 2] })))).json()).toEqual({ got: { b: [1, 2] } })
+  })
+
+  it('refuses an oversized body either way: declared (before reading) or chunked (while reading)', async () => {
+    const big = JSON.stringify({ x: 'y'.repeat(2048) })
+    for (const res of [await post(big), await post(chunked(big))]) {
+      expect(res.status).toBe(413)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('request_too_large')
+    }
+  })
+})
