@@ -7,13 +7,12 @@ import { createEndpointCache } from './endpoint-cache.js'
 import { fifoMember } from './fifo.js'
 import type { FirstAttempts, OutboxEvent, QueuedDelivery } from './first-attempts.js'
 import { type DeliveryJob, GROUP, deliveryJobId, jobOptions } from './jobs.js'
+import { trimOutbox } from './outbox-trim.js'
 
 /** Entries read per round trip. */
 const BATCH = 100
 /** Test sends are answered within seconds; their body need not outlive that. */
 const TEST_EVENT_RETENTION_SECONDS = 3600
-/** Dead consumers (no pending entries, idle this long) are removed from the group. */
-const DEAD_CONSUMER_IDLE_MS = 24 * 3600 * 1000
 
 export interface OutboxConsumerDeps {
   /** Commands (never blocking: reads use no BLOCK, so this may be shared). */
@@ -293,34 +292,6 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     } while (cursor !== '0-0' && !closing)
   }
 
-  /**
-   * Drops what every consumer group has read and acknowledged (XTRIM MINID ~ below the oldest
-   * entry still needed), and dead consumers with nothing pending.
-   */
-  async function trim(s: StreamState): Promise<void> {
-    const groups = (await redis.xinfo('GROUPS', s.key)) as unknown[][]
-    let keepFrom: string | null = null
-    const older = (a: string, b: string) => compareIds(a, b) < 0
-    for (const raw of groups) {
-      const g = pairs(raw)
-      let need = String(g['last-delivered-id'] ?? '0-0')
-      if (Number(g.pending ?? 0) > 0) {
-        const summary = (await redis.xpending(s.key, String(g.name))) as [number, string | null, string | null, unknown]
-        if (summary[1] && older(summary[1], need)) need = summary[1]
-      }
-      if (keepFrom === null || older(need, keepFrom)) keepFrom = need
-    }
-    if (keepFrom && keepFrom !== '0-0') await redis.xtrim(s.key, 'MINID', '~', keepFrom)
-
-    const consumers = (await redis.xinfo('CONSUMERS', s.key, GROUP)) as unknown[][]
-    for (const raw of consumers) {
-      const c = pairs(raw)
-      if (c.name !== deps.consumer && Number(c.pending) === 0 && Number(c.idle) > DEAD_CONSUMER_IDLE_MS) {
-        await redis.xgroup('DELCONSUMER', s.key, GROUP, String(c.name))
-      }
-    }
-  }
-
   /** One pass over a stream; concurrent calls coalesce into one more pass. */
   function drain(s: StreamState): Promise<void> {
     if (closing) return Promise.resolve()
@@ -344,7 +315,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
           while (!closing && (await readBatch(s)) === BATCH);
           if (Date.now() - s.lastTrim >= trimEveryMs) {
             s.lastTrim = Date.now()
-            await trim(s)
+            await trimOutbox(redis, s.key, deps.consumer)
           }
         } while (s.again && !closing)
       } catch (err) {
@@ -404,18 +375,4 @@ function fieldsOf(fields: string[]): Record<string, string> {
   const f: Record<string, string> = {}
   for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!
   return f
-}
-
-/** A flat `[k, v, k, v]` reply as an object. */
-function pairs(raw: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = raw[i + 1]
-  return out
-}
-
-/** Orders stream ids `ms-seq` numerically. */
-function compareIds(a: string, b: string): number {
-  const [am = 0n, as = 0n] = a.split('-').map(BigInt)
-  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt)
-  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1
 }

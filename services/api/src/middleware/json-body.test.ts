@@ -31,7 +31,7 @@ const chunked = (text: string) =>
       controller.close()
     },
   })
-const post = (body: BodyInit) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+const post = (body: string | ReadableStream<Uint8Array>) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
 
 describe('jsonBody over a socket', () => {
   it('parses a body with a declared length, and one sent chunked', async () => {
