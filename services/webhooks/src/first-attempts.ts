@@ -1,5 +1,5 @@
 import type { Logger } from '@threadwork/logger'
-import type { DeliverySlots, Keys, RedisClient, StoredWebhookEvent, WebhookEndpointStore, WebhookFirstAttemptScripts } from '@threadwork/storage'
+import { CALLBACK_OWNER, type DeliverySlots, type Keys, type RedisClient, type StoredWebhookEvent, type WebhookEndpointStore, type WebhookFirstAttemptScripts } from '@threadwork/storage'
 import { Job, type Queue } from 'bullmq'
 import type { ChainableCommander } from 'ioredis'
 import { type Attempt, type AttemptResult, type AttemptTarget, resolveTarget } from './attempt.js'
@@ -111,9 +111,12 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     return entryIds.map(() => undefined)
   })
 
-  /** May it go now (nothing older of its (target, thread) anywhere), and with which slot? Null: it queues. */
-  async function admit(ev: OutboxEvent, target: string): Promise<HeldSlot | null> {
-    if (ev.thread && !(await fifoClear(ev.shard, { target, thread: ev.thread, entryId: ev.entryId }))) return null
+  /**
+   * May it go now (nothing older of its (target, thread) anywhere), and with which slot? Null: it
+   * queues. `checked`: the FIFO check made for it before, if it may stand (see `precheck`).
+   */
+  async function admit(ev: OutboxEvent, target: string, checked?: Promise<boolean>): Promise<HeldSlot | null> {
+    if (ev.thread && !(await (checked ?? fifoClear(ev.shard, { target, thread: ev.thread, entryId: ev.entryId })))) return null
     return slots.take(ev.project, target)
   }
 
@@ -274,7 +277,11 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
      * each entry are handled here: an entry with any must not be acknowledged by the caller.
      * `ready` resolves once the caller's jobs of this batch exist (or rejects if adding failed).
      */
-    async take(events: { ev: OutboxEvent; targets: string[] }[], ready: Promise<void>): Promise<{ queued: QueuedDelivery[]; handledHere: Set<string> }> {
+    async take(
+      events: { ev: OutboxEvent; targets: string[] }[],
+      ready: Promise<void>,
+      prechecked?: ReadonlyMap<string, Promise<boolean>>,
+    ): Promise<{ queued: QueuedDelivery[]; handledHere: Set<string> }> {
       const queued: QueuedDelivery[] = []
       const handledHere = new Set<string>()
       const batchQueued = new Set<string>()
@@ -301,7 +308,10 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       // Those with no earlier event of their pair in flight here are checked at once, together.
       for (const c of candidates) {
         const after = c.pair ? tails.get(c.pair) : undefined
-        const admitted = after ? null : admit(c.st.ev, c.target)
+        // A check made before the batch stands only for the pair's first event here: a later one
+        // waits for it, and must see the FIFO place it may have left (its retry).
+        const checked = c.target === CALLBACK_OWNER ? prechecked?.get(c.st.ev.entryId) : undefined
+        const admitted = after ? null : admit(c.st.ev, c.target, checked)
         // The pair's next event waits for this one: sent and settled, or its job added.
         const done = start(c.st, c.target, admitted, after)
         if (c.pair) {
@@ -312,6 +322,30 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       }
       ready.catch(() => undefined)
       return { queued, handledHere }
+    },
+
+    /**
+     * The FIFO checks of fresh entries' callbacks, started before their batch is parsed: a
+     * callback's target is known from the entry alone, so its check goes out beside the endpoint
+     * versions' GET instead of after it (one round trip less before the POST). Keyed by entry id;
+     * `take` uses one only for an event it admits at once. Why it may stand: other consumers'
+     * pending entries older than this one can only go away after the check, and a FIFO member
+     * older than it comes from such an entry, or from this process's own earlier event of the pair
+     * (none in flight: checked here; no other batch of the shard runs before `take`), or from a
+     * recovered entry (handled before this batch was read).
+     */
+    precheck(entries: readonly { shard: number; entryId: string; thread: string | null; callbackUrl: string | null }[]): Map<string, Promise<boolean>> {
+      const out = new Map<string, Promise<boolean>>()
+      if (closing) return out
+      for (const e of entries) {
+        // An earlier event of the pair in flight here may yet leave a FIFO place (its retry): checked after it instead.
+        if (!e.thread || !e.callbackUrl || tails.has(`${e.shard}|${CALLBACK_OWNER}|${e.thread}`)) continue
+        const check = fifoClear(e.shard, { target: CALLBACK_OWNER, thread: e.thread, entryId: e.entryId })
+        // Unused (the event was queued, or had no room): its failure must not go unhandled.
+        check.catch(() => undefined)
+        out.set(e.entryId, check)
+      }
+      return out
     },
 
     /** Whether this process is attempting the entry now (a re-read or a reclaim must leave it alone). */

@@ -211,6 +211,9 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   async function handleBatch(s: StreamState, entries: [string, string[] | null][], recovered = false): Promise<void> {
     if (entries.length === 0) return
     const parsed = entries.map(([id, fields]) => [id, fields && fieldsOf(fields)] as const)
+    const fresh = deps.firstAttempts && !closing && !recovered && !s.control ? deps.firstAttempts : null
+    // Callbacks' FIFO checks go out beside the endpoint versions' GET (first-attempts.ts `precheck`).
+    const prechecked = fresh?.precheck(parsed.map(([id, f]) => ({ shard: s.shard, entryId: id, thread: f?.thread || null, callbackUrl: f?.callback_url || null })))
     // One look per project per batch at its endpoints (a GET of its version, mostly).
     const snapshots = s.control ? new Map() : await endpointCache.forBatch(parsed.flatMap(([, f]) => (f?.project ? [f.project] : [])))
     const prepared = (await Promise.all(parsed.map(([id, f]) => prepare(s, id, f, snapshots)))).filter((p): p is { ev: OutboxEvent; targets: string[] } => p !== null && p.targets.length > 0)
@@ -219,12 +222,12 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     let jobsAdded = () => {}
     let jobsFailed = (_err: unknown) => {}
     // Recovered entries (claimed, re-read) are queued: they may be older than entries already in flight here.
-    if (deps.firstAttempts && !closing && !recovered) {
+    if (fresh && !closing) {
       const ready = new Promise<void>((resolve, reject) => {
         jobsAdded = resolve
         jobsFailed = reject
       })
-      ;({ queued, handledHere } = await deps.firstAttempts.take(prepared, ready))
+      ;({ queued, handledHere } = await fresh.take(prepared, ready, prechecked))
     }
     try {
       const jobs = await prepareJobs(queued)
