@@ -98,34 +98,56 @@ describe('wake-up consumer', () => {
     expect(((await fx.redis.xpending(stores.keys.wakeups(0), DRAIN_GROUP)) as unknown[])[0]).toBe(0)
   })
 
-  it("takes over a crashed worker's wake-up after its lease, and keeps a live drain's lease renewed", async () => {
+  it("takes over a crashed worker's wake-up after its lease", async () => {
     await stores.wakeups.ensureGroup(0)
     await stores.wakeups.wake('thread_crash')
     // A worker read it and died: the entry sits unacked in its name.
     await read('dead-worker', 1)
     const drained: string[] = []
-    let finish: (() => void) | null = null
     consumer(
       async (threadId) => {
         drained.push(threadId)
-        if (threadId === 'thread_long') await new Promise<void>((r) => (finish = r))
         return 'empty'
       },
       { leaseMs: 600, consumer: 'live-worker' },
     )
     await expect.poll(() => drained, { timeout: 5000 }).toContain('thread_crash')
     await expect.poll(() => fx.redis.exists(stores.keys.wake('thread_crash'))).toBe(0)
+  })
 
-    // A drain running for several leases is not taken over by another consumer.
+  it("keeps a live drain's lease renewed: another worker does not take it over", async () => {
+    const drained: string[] = []
+    let finish: (() => void) | null = null
+    // The lease is short against the drain (it runs 2.5 leases), long against this machine's
+    // scheduling delays (renewed every third).
+    const leaseMs = 1800
+    consumer(
+      async (threadId) => {
+        drained.push(threadId)
+        // Ends by itself at worst, so a failed assertion never leaves the consumer's close waiting.
+        await new Promise<void>((r) => {
+          finish = r
+          setTimeout(r, 20_000)
+        })
+        return 'empty'
+      },
+      { leaseMs, consumer: 'live-worker' },
+    )
     await stores.wakeups.wake('thread_long')
     await expect.poll(() => finish !== null).toBe(true)
     const other: string[] = []
-    consumer(async (t) => (other.push(t), 'empty'), { leaseMs: 600, consumer: 'other-worker' })
-    await new Promise((r) => setTimeout(r, 2000))
+    consumer(
+      async (t) => {
+        other.push(t)
+        return 'empty'
+      },
+      { leaseMs, consumer: 'other-worker' },
+    )
+    await new Promise((r) => setTimeout(r, leaseMs * 2.5))
     expect(other).toEqual([])
     finish!()
     await expect.poll(() => fx.redis.exists(stores.keys.wake('thread_long'))).toBe(0)
-    expect(drained.filter((t) => t === 'thread_long')).toHaveLength(1)
+    expect(drained).toEqual(['thread_long'])
   })
 
   it('reaches a lapsed wake-up held behind many live ones (the takeover scan carries on where it stopped)', async () => {
@@ -137,12 +159,18 @@ describe('wake-up consumer', () => {
     const live = await read('busy-worker', 40)
     await w.wake('thread_lost')
     await read('dead-worker', 1)
-    const renew = setInterval(() => void fx.redis.xclaim(key, DRAIN_GROUP, 'busy-worker', 0, ...live, 'JUSTID').catch(() => {}), 100)
+    const renew = setInterval(() => void fx.redis.xclaim(key, DRAIN_GROUP, 'busy-worker', 0, ...live, 'JUSTID').catch(() => {}), 200)
     onTestFinished(() => clearInterval(renew))
     const drained: string[] = []
     // One slot: each scan looks at 10 held entries, fewer than the live ones ahead of the lost one.
-    consumer(async (t) => (drained.push(t), 'empty'), { leaseMs: 600, concurrency: 1 })
-    await expect.poll(() => drained, { timeout: 10_000 }).toContain('thread_lost')
+    consumer(
+      async (t) => {
+        drained.push(t)
+        return 'empty'
+      },
+      { leaseMs: 1800, concurrency: 1 },
+    )
+    await expect.poll(() => drained, { timeout: 20_000 }).toContain('thread_lost')
     expect(drained.filter((t) => t.startsWith('thread_live'))).toEqual([])
   })
 
