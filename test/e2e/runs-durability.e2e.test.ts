@@ -1,6 +1,6 @@
 /**
  * Runs survive their worker: SIGKILL mid-run (another worker takes over, one reply in the end),
- * SIGTERM (finish the run, or hand it back after SHUTDOWN_GRACE_SECONDS), and many threads across
+ * SIGTERM (finish the run, or hand it back after SHUTDOWN_GRACE_SECONDS; start no queued turn), and many threads across
  * two workers never run one thread's model calls at the same time.
  */
 import type OpenAI from 'openai'
@@ -101,6 +101,41 @@ describe('a worker asked to stop (SIGTERM)', () => {
     expect(stack.upstream.requests).toHaveLength(2)
     const replies = await assistantReplies(thread.id)
     expect(replies.map(textOf)).toEqual(['Echo: hand me back [context: 1 messages]'])
+  })
+
+  it("starts none of the thread's queued turns once stopping: finishes the one in flight, exits, and another worker runs the rest", async () => {
+    // A long grace: before the fix the worker spent it starting the next turn, and the next.
+    const a = await stack.startWorker({ SHUTDOWN_GRACE_SECONDS: '30' })
+    stack.upstream.respondOnce({ kind: 'text', text: 'first answer', firstTokenDelayMs: 1500 })
+    const thread = await client.beta.threads.create()
+    const post = async (content: string) => {
+      const res = await fetch(`${client.baseURL}/threads/${thread.id}/turns`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ assistant_id: assistantId, content }),
+      })
+      expect(res.status).toBe(202)
+      return (await res.json()) as { id: string }
+    }
+    await post('first')
+    const second = await post('second')
+    await stack.upstream.waitForRequests(1)
+    a.kill('SIGTERM')
+    expect(await a.exited).toBe(0)
+    // Only the turn in flight reached the model: the second was left queued, not started and aborted.
+    expect(stack.upstream.requests.map((r) => r.outcome)).toEqual(['completed'])
+    const turnStatus = async () =>
+      (
+        (await (
+          await fetch(`${client.baseURL}/threads/${thread.id}/turns/${second.id}`, { headers: { authorization: `Bearer ${client.apiKey}` } })
+        ).json()) as { status: string }
+      ).status
+    expect(await turnStatus()).toBe('queued')
+
+    await stack.startWorker()
+    await expect.poll(turnStatus, { timeout: 20_000 }).toBe('completed')
+    const replies = await assistantReplies(thread.id)
+    expect(replies.map(textOf)).toEqual(['Echo: second [context: 3 messages]', 'first answer'])
   })
 })
 

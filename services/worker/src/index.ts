@@ -91,7 +91,9 @@ const executeRun = createRunExecutor({
   },
 })
 const startTurn = createStartTurn({ stores, log, executeRun, cancels, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
-const drain = createDrainProcessor({ stores, log, executeRun, startTurn })
+// Set on SIGTERM/SIGINT (shutdown below); declared here because drains read it from the start.
+let stopping = false
+const drain = createDrainProcessor({ stores, log, executeRun, startTurn, stopping: () => stopping })
 const expire = createExpireProcessor(stores, queues)
 const reconcile = createReconcileProcessor(stores, log, env.RECONCILE_STALE_MS)
 // Thread drains come from the shards' wake-up streams (issue 14: ~6 Redis commands a turn, not ~48).
@@ -154,7 +156,6 @@ await queues.installReconciler(env.RECONCILE_EVERY_MS)
 consumer.start()
 await vectorStores.start()
 
-let stopping = false
 async function shutdown(signal: string) {
   if (stopping) return
   stopping = true

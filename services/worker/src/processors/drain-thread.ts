@@ -8,6 +8,12 @@ export interface DrainDeps {
   executeRun: (threadId: string, runId: string, fence: number, item: string, context?: ItemContext) => Promise<ItemResult>
   /** Starts a queued turn (adds its message, creates its run); null until turns exist. */
   startTurn?: (threadId: string, turnId: string, fence: number, item: string, context?: ItemContext) => Promise<ItemResult>
+  /**
+   * True once the worker is stopping (SIGTERM): the drain starts no further item and hands the
+   * thread over ('handed_back'), so the rest of its mailbox goes to another worker at once instead
+   * of being started here and aborted when the grace period ends.
+   */
+  stopping?: () => boolean
 }
 
 /** How a drain ended: the mailbox empty, its head waiting on the client, superseded, or handed back (shutdown). */
@@ -24,6 +30,7 @@ export function createDrainProcessor(deps: DrainDeps) {
   return async function drainThread(threadId: string): Promise<DrainEnd> {
     let { fence, head } = await stores.runs.claim(threadId)
     while (head) {
+      if (deps.stopping?.()) return 'handed_back'
       let result: ItemResult
       const context: ItemContext = {}
       if (head.startsWith('run:')) result = await deps.executeRun(threadId, head.slice(4), fence, head, context)
