@@ -15,6 +15,7 @@ import type { Keys } from './keys.js'
 import { listPage } from './paginate.js'
 import { type RedisClient, runScript, script } from './scripts.js'
 import { isLiveRun } from './run-plans.js'
+import { DRAIN_GROUP } from './thread-wakeups.js'
 import { messageArgs } from './thread-store.js'
 import claimThreadLua from './lua/claimThread-2.lua'
 import commitRunLua from './lua/commitRun-6.lua'
@@ -59,6 +60,11 @@ export interface CommitPlan {
   release?: boolean
   /** Mark the thread as having runnable work for the reconciler (the run is queued again). */
   pending?: boolean
+  /**
+   * With `pop`: the wake-up entry the draining worker holds. If the pop leaves the mailbox empty,
+   * the entry is let go in the same step (saves the worker its release call; `released` says so).
+   */
+  letGo?: string
   events?: OutboxEvent[]
   /**
    * Appended to the run's live event stream (what `stream: true` reads) in the same atomic step,
@@ -81,6 +87,8 @@ export type CommitOutcome =
       liveFrom?: string
       /** With `plan.pop`: the mailbox head after it (null: empty), read under the fence the commit checked. */
       next?: string | null
+      /** With `plan.letGo`: the wake-up entry was let go (the mailbox is empty; the drain is over). */
+      released?: boolean
     }
   | { ok: false; reason: 'fenced' | 'gone' }
   | { ok: false; reason: 'status'; status: RunStatus }
@@ -221,6 +229,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         shard: String(k.shardOf(threadId)),
         now_ms: Date.now(),
         deadlines: k.shardDeadlines(threadId),
+        ...(plan.letGo ? { wake: { key: k.wake(threadId), stream: k.shardWakeups(threadId), group: DRAIN_GROUP, id: plan.letGo } } : {}),
         ...(plan.live
           ? {
               live: {
@@ -233,15 +242,15 @@ export function createRunStore(redis: RedisClient, k: Keys) {
             }
           : {}),
       }
-      const reply = await runScript<string | [string, string, string]>(
+      const reply = await runScript<string | [string, string, string, string]>(
         redis,
         commitRun,
         [k.thread(threadId), k.run(threadId, runId), k.mailbox(threadId), k.fence(threadId), k.shardOutbox(threadId), k.shardPending(threadId)],
         [plan.fence === undefined ? '' : String(plan.fence), plan.from.map((s) => JSON.stringify(s)).join(','), JSON.stringify(payload)],
       )
       if (Array.isArray(reply)) {
-        const [, liveFrom, next] = reply
-        return { ok: true, ...(liveFrom ? { liveFrom } : {}), ...(plan.pop ? { next: next || null } : {}) }
+        const [, liveFrom, next, released] = reply
+        return { ok: true, ...(liveFrom ? { liveFrom } : {}), ...(plan.pop ? { next: next || null } : {}), ...(released === '1' ? { released: true } : {}) }
       }
       if (reply === 'FENCED') return { ok: false, reason: 'fenced' }
       if (reply === 'GONE') return { ok: false, reason: 'gone' }

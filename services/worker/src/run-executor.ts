@@ -26,6 +26,10 @@ export interface ItemContext {
   turn?: Turn
   /** Set by the commit that popped the item: the mailbox head after it (null: empty), under the claim's fence. */
   nextHead?: string | null
+  /** The wake-up entry the drain holds: a popping commit that empties the mailbox lets it go (`CommitPlan.letGo`). */
+  wake?: string
+  /** Set by that commit when it let the entry go: the drain is over, with nothing left to release. */
+  released?: boolean
   /**
    * The run was just stored `in_progress` with its round ids under this claim (a turn's start), and
    * registered for cancels with this controller: no start commit is made.
@@ -36,6 +40,7 @@ export interface ItemContext {
 /** Remembers the next mailbox head a popping commit returned (see `ItemContext.nextHead`). */
 export function noteNextHead(item: ItemContext, outcome: CommitOutcome): void {
   if (outcome.ok && outcome.next !== undefined) item.nextHead = outcome.next
+  if (outcome.ok && outcome.released) item.released = true
 }
 
 export interface ExecutorDeps {

@@ -359,7 +359,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
       liveEvents: stream.finishMessage(message, step),
       turn: await turnLink([message]),
     })
-    const outcome = await runs.commit(threadId, run.id, { ...plan, internal: { ...plan.internal, [USAGE_FIELD]: JSON.stringify(usage) } })
+    const outcome = await runs.commit(threadId, run.id, { ...plan, internal: { ...plan.internal, [USAGE_FIELD]: JSON.stringify(usage) }, letGo: ctx.itemContext.wake })
     if (!outcome.ok) return afterFailedCommit(stores, outcome, threadId, run.id, ctx.fence)
     noteNextHead(ctx.itemContext, outcome)
     return 'done'
@@ -379,7 +379,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
         run: { usage: used, incomplete_details: { reason } },
         turn: await turnLink(),
       })
-      const outcome = await runs.commit(threadId, run.id, plan)
+      const outcome = await runs.commit(threadId, run.id, { ...plan, letGo: ctx.itemContext.wake })
       if (!outcome.ok) return afterFailedCommit(stores, outcome, threadId, run.id, ctx.fence)
       noteNextHead(ctx.itemContext, outcome)
       return 'done'

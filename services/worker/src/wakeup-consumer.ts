@@ -13,8 +13,8 @@ export interface WakeupConsumerDeps {
   connect: (shard: number) => RedisClient
   keys: Keys
   wakeups: ThreadWakeups
-  /** Drains one thread (processors/drain-thread.ts). */
-  drain: (threadId: string) => Promise<DrainEnd>
+  /** Drains one thread (processors/drain-thread.ts), holding wake-up entry `entryId`. */
+  drain: (threadId: string, entryId: string) => Promise<DrainEnd>
   /** Drains at once per shard (`WORKER_CONCURRENCY`). */
   concurrency: number
   /**
@@ -65,10 +65,11 @@ export function createWakeupConsumer(deps: WakeupConsumerDeps) {
         let outcome: 'completed' | 'failed' = 'completed'
         try {
           for (;;) {
-            const end = await deps.drain(threadId)
+            const end = await deps.drain(threadId, id)
             // A newer claim holds the thread (it took this entry over, or holds a fresh one): its
             // drain lets go. Left unacked here, this entry is otherwise taken over and released.
-            if (end === 'fenced') break
+            // 'released': the commit that emptied the mailbox let the entry go itself.
+            if (end === 'fenced' || end === 'released') break
             if ((await wakeups.release(threadId, id, end === 'handed_back' ? 'handover' : 'release')) === 'DONE') break
           }
         } catch (err) {

@@ -16,6 +16,9 @@
              patch of an existing object (a turn following its run) and is skipped if it is gone
     pop      mailbox item to remove ('' for none)   release  run id to release the thread from ('')
     pend     1 to (re)mark the thread as having runnable work (after tool outputs arrive)
+    wake     (optional) { key, stream, group, id }: with a pop that leaves the mailbox empty, the
+             drain lets go of its wake-up entry `id` here (releaseThread-2.lua's release: acked and
+             the wake key deleted) unless the key no longer names it as is (woken again: `<id>+`)
     events   [[evt id, type, data JSON, callback_url or '']]
     project, thread, created_at, channel, shard, now_ms
     deadlines  the shard's deadlines zset (same hash tag): a released run leaves it
@@ -24,7 +27,7 @@
              each entry tagged with the fence; `done` ends the stream segment and sets its TTL;
              skipped when the run's `_live` field is '0' (after this plan's fields): nobody reads it
   returns { 'OK', <id of the live stream's last entry before this commit, 0-0 if none; '' without
-          `live`>, <the mailbox head after the pop, '' if empty or no pop> }
+          `live`>, <the mailbox head after the pop, '' if empty or no pop>, <'1' when `wake` was let go, else '0'> }
           | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
@@ -74,6 +77,13 @@ if plan.pop ~= '' then
     redis.call('ZADD', KEYS[6], plan.now_ms, plan.thread)
   end
 end
+local released = '0'
+local wake = plan.wake
+if plan.pop ~= '' and nextHead == '' and type(wake) == 'table' and redis.call('GET', wake.key) == wake.id then
+  redis.call('XACK', wake.stream, wake.group, wake.id)
+  redis.call('DEL', wake.key)
+  released = '1'
+end
 if plan.pend == 1 then redis.call('ZADD', KEYS[6], 'NX', plan.now_ms, plan.thread) end
 if plan.release ~= '' then
   if redis.call('HGET', KEYS[1], '_active_run') == plan.release then redis.call('HDEL', KEYS[1], '_active_run') end
@@ -100,6 +110,6 @@ if type(live) == 'table' and liveFlag ~= '0' then
     redis.call('XADD', live.key, '*', 'event', 'done', 'data', '[DONE]')
     redis.call('EXPIRE', live.key, live.ttl)
   end
-  return { 'OK', before, nextHead }
+  return { 'OK', before, nextHead, released }
 end
-return { 'OK', '', nextHead }
+return { 'OK', '', nextHead, released }

@@ -16,8 +16,11 @@ export interface DrainDeps {
   stopping?: () => boolean
 }
 
-/** How a drain ended: the mailbox empty, its head waiting on the client, superseded, or handed back (shutdown). */
-export type DrainEnd = 'empty' | 'parked' | 'fenced' | 'handed_back'
+/**
+ * How a drain ended: the mailbox empty, or empty with its wake-up entry already let go by the last
+ * commit ('released'), its head waiting on the client, superseded, or handed back (shutdown).
+ */
+export type DrainEnd = 'empty' | 'released' | 'parked' | 'fenced' | 'handed_back'
 
 /**
  * Works through one thread's mailbox in order, one item at a time, until it is empty or its head
@@ -27,12 +30,14 @@ export type DrainEnd = 'empty' | 'parked' | 'fenced' | 'handed_back'
  */
 export function createDrainProcessor(deps: DrainDeps) {
   const { stores } = deps
-  return async function drainThread(threadId: string): Promise<DrainEnd> {
+  /** `wake`: the wake-up entry this drain holds, let go by the commit that empties the mailbox. */
+  return async function drainThread(threadId: string, wake?: string): Promise<DrainEnd> {
     let { fence, head } = await stores.runs.claim(threadId)
+    let released = false
     while (head) {
       if (deps.stopping?.()) return 'handed_back'
       let result: ItemResult
-      const context: ItemContext = {}
+      const context: ItemContext = { wake }
       if (head.startsWith('run:')) result = await deps.executeRun(threadId, head.slice(4), fence, head, context)
       else if (head.startsWith('turn:') && deps.startTurn) result = await deps.startTurn(threadId, head.slice(5), fence, head, context)
       else {
@@ -44,6 +49,7 @@ export function createDrainProcessor(deps: DrainDeps) {
       // The item's commit popped it under our fence and read the next head: nothing more to ask.
       if (context.nextHead !== undefined) {
         head = context.nextHead
+        released = context.released === true
         continue
       }
       // Still ours? A newer claim means another attempt owns the thread now.
@@ -51,6 +57,6 @@ export function createDrainProcessor(deps: DrainDeps) {
       if (Number(current) !== fence) return 'fenced'
       head = next
     }
-    return 'empty'
+    return released ? 'released' : 'empty'
   }
 }
