@@ -1,9 +1,10 @@
 /**
  * Safe by default (issue 13, item 1), on the built API process as `pnpm start` runs it:
  * without API_KEYS it listens on loopback only and takes the README's development key; a
- * non-loopback HOST without API_KEYS stops start-up with one line saying why.
+ * non-loopback HOST without API_KEYS, or a PORT already taken, stops start-up with one line saying why.
  */
 import { spawn } from 'node:child_process'
+import { type AddressInfo, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { type ServiceProcess, TEST_REDIS_URL, startServiceProcess, uniquePrefix } from '@threadwork/test-utils'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -71,6 +72,21 @@ describe('API without API_KEYS', () => {
       const lines = stderr.trim().split('\n')
       expect(lines, stderr).toHaveLength(1)
       expect(lines[0]).toMatch(want)
+    }
+  })
+
+  it('stops with one line naming PORT when the port is taken (a first run beside another server on 8080)', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const { code, stderr } = await runToExit({ PORT: String(port), REDIS_PREFIX: uniquePrefix('safe'), DURABLE_WRITES: 'off' })
+      expect(code).toBe(1)
+      const lines = stderr.trim().split('\n')
+      expect(lines, stderr).toHaveLength(1)
+      expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: PORT ${port} on 127\\.0\\.0\\.1 is already in use.*PORT=`))
+    } finally {
+      taken.close()
     }
   })
 })

@@ -96,6 +96,14 @@ const server = serve({ fetch: app.fetch, port: env.PORT, hostname: host }, (info
   log.info({ host, port: info.port }, 'api listening')
   void probeProviders(router, log)
 })
+// A taken port is a first-run mistake (another Threadwork, or any server on 8080): one line naming
+// the setting that moves it, as for other configuration errors, not Node's unhandled 'error' stack.
+server.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err
+  const why = err.code === 'EADDRINUSE' ? 'already in use' : 'not allowed for this user'
+  process.stderr.write(`Invalid configuration: PORT ${env.PORT} on ${host} is ${why}: stop what listens there, or set another (e.g. PORT=8081 pnpm start)\n`)
+  process.exit(1)
+})
 
 async function shutdown(signal: string) {
   if (shuttingDown) return
