@@ -19,6 +19,17 @@ describe('checkJsonShape', () => {
     expect(checkJsonShape(deep)?.message).toContain('1000000 levels')
   })
 
+  it('refuses a number too large for a double (JSON.parse makes it Infinity, later stored as null: a silent default)', () => {
+    expect(checkJsonShape(JSON.parse('{"model":"m","top_p":1e999}'))?.toBody().error).toEqual({
+      message: "Invalid 'top_p': the number is too large to represent (at most about 1.8e308).",
+      type: 'invalid_request_error',
+      param: 'top_p',
+      code: 'invalid_value',
+    })
+    expect(checkJsonShape(JSON.parse('{"tools":[{"x":-1e400}]}'))?.toBody().error).toMatchObject({ param: 'tools[0].x' })
+    expect(checkJsonShape(JSON.parse('{"temperature":1.7976931348623157e308,"n":-0}'))).toBeNull()
+  })
+
   it('refuses a __proto__ key wherever it is, naming its path in OpenAI’s param notation', () => {
     expect(checkJsonShape(JSON.parse('{"__proto__":"x"}'))?.toBody().error).toMatchObject({ param: '__proto__', code: 'invalid_value' })
     const inArray = checkJsonShape(JSON.parse('{"messages":[{"role":"user"},{"metadata":{"__proto__":{}}}]}'))

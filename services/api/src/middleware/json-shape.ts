@@ -10,7 +10,8 @@ export const MAX_JSON_DEPTH = 64
 
 /**
  * Checks a parsed body's shape before validation, without recursion (a body may nest a million
- * levels): deeper than `maxDepth` → 400 saying so; a `__proto__` key anywhere → 400 naming it.
+ * levels): deeper than `maxDepth` → 400 saying so; a `__proto__` key anywhere → 400 naming it; a
+ * number beyond a double's range (Infinity once parsed) → 400 naming it.
  * `__proto__` is refused rather than stored because a plain object cannot hold it as a key
  * (assigning it replaces the prototype), so it would be silently dropped — and every key the
  * client sent must be stored and returned, or refused (issue 12 item 10). Returns null when fine.
@@ -20,6 +21,15 @@ export function checkJsonShape(body: unknown, maxDepth = MAX_JSON_DEPTH): ApiErr
   let deepest = 0
   while (stack.length > 0) {
     const { value, path } = stack.pop()!
+    // JSON.parse reads 1e999 as Infinity, which no schema bound refuses reliably and storage writes
+    // as null: the client's value would silently become the default.
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      return ApiError.invalid(
+        `Invalid '${formatParam(path)}': the number is too large to represent (at most about 1.8e308).`,
+        formatParam(path),
+        'invalid_value',
+      )
+    }
     if (value === null || typeof value !== 'object') continue
     const depth = path.length + 1
     if (depth > maxDepth) {
