@@ -2,9 +2,12 @@
  * The fake upstream in a child process of its own (`forkFakeUpstream`), so its CPU (thousands of
  * paced SSE streams) is not counted against the process being measured. Driven over IPC: set the
  * reply every request gets, read the in-flight maxima, reset the recordings.
+ *
+ * Run by hand (`node --import tsx bench/fake-upstream-process.ts`) it is a model for trying
+ * Threadwork without one: it prints `UPSTREAM_BASE_URL=…` and echoes every request until stopped.
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 // Imported by path, not through the test-utils barrel: that one also loads the API and storage.
 import { startFakeUpstream } from '../packages/test-utils/src/fake-upstream.js'
 import { sourceMarkersIn, toolScript } from '../packages/test-utils/src/fake-upstream-tools.js'
@@ -118,4 +121,16 @@ if (process.argv.includes('--child') && process.send) {
   })
   process.on('SIGTERM', () => void upstream.close().finally(() => process.exit(0)))
   process.send({ ready: upstream.baseURL })
+}
+
+// Run by hand: a stand-in model until Ctrl-C. It also serves the README samples' model name, so
+// they run unchanged against it (replies echo the last user message; see fake-upstream-plan.ts).
+if (!process.send && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const upstream = await startFakeUpstream({ models: ['deepseek-chat', 'fake-model', 'gpt-4o-mini'] })
+  process.stdout.write(
+    `fake upstream model (echoes the last user message); run Threadwork against it with:\n  UPSTREAM_BASE_URL=${upstream.baseURL} pnpm start\n`,
+  )
+  const stop = () => void upstream.close().finally(() => process.exit(0))
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
 }
