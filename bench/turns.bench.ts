@@ -87,7 +87,7 @@ export async function run(): Promise<void> {
     await bull.close()
     printTable('turns: POST → signed callback, instantly answering upstream (1 worker, 1 webhooks process)', [bareQueue, turnLatency], [
       '',
-      `callback latency p50 ${turnLatency.p50.toFixed(2)} ms, p99 ${turnLatency.p99.toFixed(2)} ms (goals: p50 ≤ 5 ms, p99 ≤ 25 ms); ×${(turnLatency.p50 / bareQueue.p50).toFixed(1)} raw BullMQ's p50`,
+      `callback latency p50 ${turnLatency.p50.toFixed(2)} ms, p99 ${turnLatency.p99.toFixed(2)} ms (first goals: p50 ≤ 5 ms, p99 ≤ 25 ms); ×${(turnLatency.p50 / bareQueue.p50).toFixed(1)} raw BullMQ's p50 (issue 14's goal: ≤ ×4)`,
       `signature verification failures: ${verifyFailures}`,
     ])
 
@@ -106,7 +106,7 @@ export async function run(): Promise<void> {
     console.log(`\n## turns: throughput (${THREADS} threads × ${TURNS_PER_THREAD} turns, 1 worker process)\n`)
     console.log(`end-to-end turns/s (POST → verified callback): ${turnsPerSecond.toFixed(0)}`)
     console.log(`baseline: raw BullMQ no-op add → completed, 100 in flight, c=50: ${rawPerSecond.toFixed(0)} jobs/s`)
-    console.log(`ratio: ${((turnsPerSecond / rawPerSecond) * 100).toFixed(0)} % (goal ≥ 50 %)`)
+    console.log(`ratio: ${((turnsPerSecond / rawPerSecond) * 100).toFixed(0)} % (issue 14's goal: ≥ 4 % of no-op jobs/s; the first goal was ≥ 50 %)`)
   } finally {
     for (const p of processes) p.kill('SIGTERM')
     await Promise.all(processes.map((p) => p.exited))
