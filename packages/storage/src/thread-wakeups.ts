@@ -2,6 +2,7 @@ import type { Keys } from './keys.js'
 import releaseThreadLua from './lua/releaseThread-2.lua'
 import wakeThreadLua from './lua/wakeThread-2.lua'
 import { type RedisClient, runScript, script } from './scripts.js'
+import { compareStreamIds, removeDeadConsumers, replyPairs } from './stream-replies.js'
 
 const wakeThread = script('wakeThread', wakeThreadLua)
 const releaseThread = script('releaseThread', releaseThreadLua)
@@ -12,13 +13,6 @@ export const DRAIN_GROUP = 'drain'
 /** A consumer that has held nothing for this long belonged to a stopped worker: removed (ms). */
 const DEAD_CONSUMER_IDLE_MS = 3600_000
 
-/** `a` before `b` (negative), same (0) or after (positive), for stream ids `<ms>-<seq>`. */
-export function compareStreamIds(a: string, b: string): number {
-  const [am = 0n, as = 0n] = a.split('-').map(BigInt)
-  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt)
-  return am === bm ? Number(as - bs) : am < bm ? -1 : 1
-}
-
 /** The group's read position and backlog on one shard (XINFO GROUPS); null when the group is missing. */
 export interface WakeupGroupState {
   /** Id of the last entry handed to any consumer ('0-0' before the first). */
@@ -27,12 +21,6 @@ export interface WakeupGroupState {
   pending: number
   /** Entries not yet handed out (Redis ≥ 7; null when Redis cannot tell). */
   lag: number | null
-}
-
-const fields = (flat: unknown[]): Record<string, unknown> => {
-  const o: Record<string, unknown> = {}
-  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1]
-  return o
 }
 
 /**
@@ -73,7 +61,7 @@ export function createThreadWakeups(redis: RedisClient, k: Keys) {
     /** The group's read position and backlog on `shard`, or null when the stream or group is missing. */
     async groupState(shard: number): Promise<WakeupGroupState | null> {
       const groups = (await redis.xinfo('GROUPS', k.wakeups(shard)).catch(() => [])) as unknown[][]
-      const g = groups.map(fields).find((x) => x.name === DRAIN_GROUP)
+      const g = groups.map(replyPairs).find((x) => x.name === DRAIN_GROUP)
       if (!g) return null
       return { lastDelivered: String(g['last-delivered-id']), pending: Number(g.pending), lag: g.lag == null ? null : Number(g.lag) }
     },
@@ -107,10 +95,7 @@ export function createThreadWakeups(redis: RedisClient, k: Keys) {
         minId = `${ms}-${BigInt(seq ?? '0') + 1n}`
       }
       const trimmed = await redis.xtrim(key, 'MINID', minId)
-      const consumers = ((await redis.xinfo('CONSUMERS', key, DRAIN_GROUP).catch(() => [])) as unknown[][]).map(fields)
-      for (const c of consumers) {
-        if (Number(c.pending) === 0 && Number(c.idle) > DEAD_CONSUMER_IDLE_MS) await redis.xgroup('DELCONSUMER', key, DRAIN_GROUP, String(c.name))
-      }
+      await removeDeadConsumers(redis, key, DRAIN_GROUP, DEAD_CONSUMER_IDLE_MS)
       return trimmed
     },
   }
