@@ -24,6 +24,8 @@ export interface ItemContext {
   loaded?: LoadedRun
   /** The run's turn as just stored. */
   turn?: Turn
+  /** The turn's user message as just stored: the history read takes it from here, not from Redis. */
+  message?: Message
   /** Set by the commit that popped the item: the mailbox head after it (null: empty), under the claim's fence. */
   nextHead?: string | null
   /** The wake-up entry the drain holds: a popping commit that empties the mailbox lets it go (`CommitPlan.letGo`). */

@@ -125,6 +125,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
     // Only a run past its first round has tool rounds to replay (saves a read per plain run).
     const tools = internal[USAGE_FIELD] ? await loadRunToolHistory(stores.redis, stores.keys, threadId, run.id) : emptyToolHistory()
     const history = await loadHistory(stores.redis, stores.keys, threadId, {
+      known: ctx.itemContext.message,
       lastMessages: run.truncation_strategy.type === 'last_messages' ? run.truncation_strategy.last_messages : null,
       budgetTokens: Math.min(promptBudget ?? contextWindow, contextWindow),
     })

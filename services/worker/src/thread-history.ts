@@ -16,18 +16,31 @@ export async function loadHistory(
   redis: RedisClient,
   k: Keys,
   threadId: string,
-  opts: { lastMessages: number | null; budgetTokens: number },
+  opts: { lastMessages: number | null; budgetTokens: number; known?: Message | undefined },
 ): Promise<Message[]> {
   const index = k.messages(threadId)
+  const { known } = opts
   const read = async (ids: string[]) => {
-    if (ids.length === 0) return []
+    // The message the caller has just stored (a turn's user message) is not read back: one HGETALL
+    // fewer per turn (issue 14). Its id still comes from the index, so a message deleted meanwhile
+    // is left out as before; messages' content never changes after creation.
+    const unknown = ids.filter((id) => id !== known?.id)
+    if (unknown.length === 0) return ids.length > 0 && known ? [known] : []
     const pipeline = redis.pipeline()
-    for (const id of ids) pipeline.hgetall(k.message(threadId, id))
+    for (const id of unknown) pipeline.hgetall(k.message(threadId, id))
     const replies = (await pipeline.exec()) ?? []
-    return replies
-      .map(([, raw]) => raw as Record<string, string>)
-      .filter((raw) => raw && Object.keys(raw).length > 0)
-      .map((raw) => Message.parse(decodeFields(raw)))
+    const byId = new Map<string, Message>()
+    for (const [, raw] of replies) {
+      const fields = raw as Record<string, string>
+      if (!fields || Object.keys(fields).length === 0) continue
+      const m = Message.parse(decodeFields(fields))
+      byId.set(m.id, m)
+    }
+    if (known) byId.set(known.id, known)
+    return ids.flatMap((id) => {
+      const m = byId.get(id)
+      return m ? [m] : []
+    })
   }
 
   if (opts.lastMessages !== null) {

@@ -83,6 +83,7 @@ export function createStartTurn(deps: StartTurnDeps) {
     // turn are what the script just stored: the executor does not read them again.
     context.loaded = { run, internal: { ...runInternal, [RunInternal.project]: project } }
     context.turn = started.turn
+    context.message = message
     context.started = controller
     return deps.executeRun(threadId, run.id, fence, item, context)
   }
