@@ -22,7 +22,7 @@ export { createTurnStore, followRun, turnEventData, turnStatusOf, TurnInternal }
 export type { TurnStore } from './turn-store.js'
 export { createWebhookEndpointStore, activeSecrets } from './webhook-endpoint-store.js'
 export type { WebhookEndpointStore, WebhookEndpointSnapshot } from './webhook-endpoint-store.js'
-export { createWebhookDeliveryLog, CALLBACK_OWNER, DELIVERIES_KEPT } from './webhook-delivery-log.js'
+export { createWebhookDeliveryLog, CALLBACK_OWNER, DELIVERIES_KEPT, DELIVERIES_TRIM_EVERY } from './webhook-delivery-log.js'
 export { createDeliverySlots, type DeliverySlots, type SlotResult } from './webhook-delivery-slots.js'
 export { createWebhookFirstAttemptScripts, type WebhookFirstAttemptScripts } from './webhook-first-attempt.js'
 export type { WebhookDeliveryLog, StoredWebhookEvent, StreakEffect } from './webhook-delivery-log.js'

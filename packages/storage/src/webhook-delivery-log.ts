@@ -8,8 +8,14 @@ import type { ProjectSigningSecret } from './webhook-signing-secret.js'
 
 const recordDeliveryScript = script('recordDelivery', recordDeliveryLua)
 
-/** Attempts kept per endpoint (and for the project's callbacks); older ones are dropped. */
+/**
+ * Attempts kept per endpoint (and for the project's callbacks); older ones are dropped, every
+ * `DELIVERIES_TRIM_EVERY`th record: a log holds between `DELIVERIES_KEPT` and
+ * `DELIVERIES_KEPT + DELIVERIES_TRIM_EVERY - 1` attempts once full.
+ */
 export const DELIVERIES_KEPT = 1000
+/** Why not every record: the trim is 3 commands (ZCARD, ZPOPMIN, DEL), a 64th of that per record (issue 14). */
+export const DELIVERIES_TRIM_EVERY = 64
 
 /** The delivery owner of callback_url attempts (an endpoint id otherwise). */
 export const CALLBACK_OWNER = 'callback'
@@ -85,7 +91,7 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
         [
           project,
           id,
-          DELIVERIES_KEPT,
+          `${DELIVERIES_KEPT}:${DELIVERIES_TRIM_EVERY}`,
           k.webhookDeliveryPrefix(project),
           streak,
           Date.now(),

@@ -1,7 +1,7 @@
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createStores } from './stores.js'
-import { DELIVERIES_KEPT } from './webhook-delivery-log.js'
+import { DELIVERIES_KEPT, DELIVERIES_TRIM_EVERY } from './webhook-delivery-log.js'
 import { activeSecrets } from './webhook-endpoint-store.js'
 
 let fx: RedisFixture
@@ -37,8 +37,21 @@ describe('webhook endpoint store', () => {
     expect(second).toMatchObject({ consecutiveFailures: 2, firstFailureAt: first?.firstFailureAt })
     expect(await log.record('p', e.id, attempt(e.id, true), 'success')).toMatchObject({ consecutiveFailures: 0, firstFailureAt: null })
 
-    for (let i = 0; i < DELIVERIES_KEPT; i++) await log.record('p', e.id, attempt(e.id, true), 'success')
-    expect(await fx.redis.zcard(stores.keys.webhookDeliveries('p', e.id))).toBe(DELIVERIES_KEPT)
+    // Trimmed every DELIVERIES_TRIM_EVERY-th record: never more than the bound, exactly the kept count right after a trim.
+    const index = stores.keys.webhookDeliveries('p', e.id)
+    let recorded = 3
+    let largest = 0
+    // Through two trims: the second one's stretch is a whole period long, the log's fullest.
+    const secondTrim = (Math.floor(DELIVERIES_KEPT / DELIVERIES_TRIM_EVERY) + 2) * DELIVERIES_TRIM_EVERY
+    while (recorded < secondTrim) {
+      await log.record('p', e.id, attempt(e.id, true), 'success')
+      recorded++
+      if (recorded > DELIVERIES_KEPT) largest = Math.max(largest, await fx.redis.zcard(index))
+    }
+    expect(largest).toBe(DELIVERIES_KEPT + DELIVERIES_TRIM_EVERY - 1)
+    expect(await fx.redis.zcard(index)).toBe(DELIVERIES_KEPT)
+    // The trimmed attempts' hashes went with them: exactly the kept ones remain.
+    expect((await fx.redis.keys(`${stores.keys.webhookDeliveryPrefix('p')}*`)).length).toBe(DELIVERIES_KEPT)
     await expect(log.get('p', e.id, first!.id)).rejects.toMatchObject({ status: 404 })
     expect(await fx.redis.exists(stores.keys.webhookDelivery('p', first!.id))).toBe(0)
 

@@ -6,7 +6,9 @@
   KEYS[1] owner hash (carries _project: the endpoint, or the project's signing-secret hash)
   KEYS[2] delivery index zset (score = sequence)   KEYS[3] delivery hash
   KEYS[4] event hash   KEYS[5] project in-flight zset   KEYS[6] target in-flight zset   KEYS[7] project parked zset
-  ARGV[1] project   ARGV[2] delivery id   ARGV[3] max deliveries kept   ARGV[4] delivery key prefix
+  ARGV[1] project   ARGV[2] delivery id
+  ARGV[3] '<max>:<every>': deliveries kept, and every how many records the log is trimmed back to it
+  ARGV[4] delivery key prefix
   ARGV[5] streak: 'success' (resets it) | 'failure' (extends it) | 'none'   ARGV[6] now (unix ms)
   ARGV[7] attempt counter field of the event hash ('_attempts:<owner>'), or '' to keep the
           'attempt' field given below
@@ -51,12 +53,18 @@ else
 end
 redis.call('ZADD', KEYS[2], seq, ARGV[2])
 -- Scores are the owner's sequence numbers, one per delivery: the log cannot exceed the bound
--- before the sequence does.
-if seq > tonumber(ARGV[3]) then
-  local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])
+-- before the sequence does. Trimmed every `every`th record only, all of the excess at once with
+-- one DEL (issue 14: 3 commands a record became ~3 per `every`): the log holds `max` attempts
+-- right after a trim and at most `max + every - 1` in between.
+local max, every = string.match(ARGV[3], '^(%d+):(%d+)$')
+max, every = tonumber(max), tonumber(every)
+if seq > max and seq % every == 0 then
+  local excess = redis.call('ZCARD', KEYS[2]) - max
   if excess > 0 then
     local old = redis.call('ZPOPMIN', KEYS[2], excess)
-    for i = 1, #old, 2 do redis.call('DEL', ARGV[4] .. old[i]) end
+    local dels = {}
+    for i = 1, #old, 2 do dels[#dels + 1] = ARGV[4] .. old[i] end
+    redis.call('DEL', unpack(dels))
   end
 end
 local failures, since = 0, 0
