@@ -60,8 +60,7 @@ export function chunkText(text: string, options: ChunkingOptions = AUTO_CHUNKING
   const { ends, tokens } = tokenPieces(text)
   const n = ends.length
   // before[i]: tokens of pieces 0..i-1; start offset of piece i is ends[i-1] (or 0).
-  const before = new Array<number>(n + 1)
-  before[0] = 0
+  const before = new Int32Array(n + 1)
   for (let i = 0; i < n; i++) before[i + 1] = before[i]! + tokens[i]!
   const startOf = (i: number) => (i === 0 ? 0 : ends[i - 1]!)
 
