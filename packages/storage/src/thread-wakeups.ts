@@ -24,6 +24,25 @@ export interface WakeupGroupState {
 }
 
 /**
+ * What a wake-up entry says about the item that will head its thread's mailbox: written by
+ * createTurn-7.lua for a turn that heads an empty mailbox, so the worker can read the turn and its
+ * assistant beside its claim instead of after it (issue 14, latency). A hint only: the claim's
+ * head decides; entries of other wakes (and of earlier versions) carry none.
+ */
+export interface WakeHint {
+  turnId: string
+  project: string
+  assistantId: string
+}
+
+/** A wake-up entry's flat fields `[t, <thread>, turn, …, project, …, assistant, …]` → its thread id and hint (null if none). */
+export function wakeEntryOf(fields: readonly string[]): { threadId: string; hint: WakeHint | null } {
+  const f = replyPairs(fields as unknown[]) as Record<string, string | undefined>
+  const { turn, project, assistant } = f
+  return { threadId: f.t ?? '', hint: turn && project !== undefined && assistant ? { turnId: turn, project, assistantId: assistant } : null }
+}
+
+/**
  * The per-shard streams of thread wake-ups that replaced the per-thread BullMQ drain job (issue 14):
  * a thread with work owes exactly one drain, recorded by its wake key and one stream entry; workers
  * read entries with the consumer group `drain`, drain the thread under its fence, then release.

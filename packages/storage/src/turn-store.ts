@@ -62,7 +62,7 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
         redis,
         createTurnScript,
         [k.thread(t), k.turns(t), k.turn(t, turn.id), k.mailbox(t), k.shardPending(t), k.wake(t), k.shardWakeups(t)],
-        [project, turn.id, t, Date.now(), opts.wake === false ? '0' : '1', ...encodeFields(turn), TurnInternal.request, JSON.stringify(request)],
+        [project, turn.id, t, Date.now(), opts.wake === false ? '0' : '1', turn.assistant_id, ...encodeFields(turn), TurnInternal.request, JSON.stringify(request)],
       )
       if (status === 'NOT_FOUND') throw threadNotFound(t)
     },

@@ -9,6 +9,7 @@ import { emptyAssistantMessage, stepOf } from './run-objects.js'
 import type { ReadFile } from './image-files.js'
 import { type BuiltinTool, ToolUnavailableError } from './tools/builtin-tool.js'
 import { afterFailedCommit } from './commit-outcome.js'
+import type { PrefetchedTurn } from './processors/start-turn.js'
 import { ROUND_MESSAGE, ROUND_STEP, ROUND_TOOL_STEP, type RoundIds, createRoundRunner } from './run-round.js'
 
 /** What happened to a mailbox item: finished, waiting on the client, or no longer ours. */
@@ -37,6 +38,14 @@ export interface ItemContext {
    * registered for cancels with this controller: no start commit is made.
    */
   started?: AbortController
+  /** The head turn and its assistant, read beside the claim from the wake-up's hint (start-turn.ts `prefetchTurn`). */
+  prefetched?: Promise<PrefetchedTurn>
+  /**
+   * The thread's newest message ids (`ZREVRANGE` 0..99), read right behind the start that added
+   * message `newest` on the same connection, so the first round's history needs no read of its
+   * own; used only if `newest` heads them (thread-history.ts).
+   */
+  historyHead?: { ids: Promise<string[]>; newest: string }
 }
 
 /** Remembers the next mailbox head a popping commit returned (see `ItemContext.nextHead`). */

@@ -124,10 +124,14 @@ export function createRoundRunner(deps: ExecutorDeps) {
     const { messageId, stepId } = ctx.ids
     // Only a run past its first round has tool rounds to replay (saves a read per plain run).
     const tools = internal[USAGE_FIELD] ? await loadRunToolHistory(stores.redis, stores.keys, threadId, run.id) : emptyToolHistory()
+    // The start's history page (a turn's first round), once: later rounds read their own.
+    const firstPage = ctx.itemContext.historyHead
+    ctx.itemContext.historyHead = undefined
     const history = await loadHistory(stores.redis, stores.keys, threadId, {
       known: ctx.itemContext.message,
       lastMessages: run.truncation_strategy.type === 'last_messages' ? run.truncation_strategy.last_messages : null,
       budgetTokens: Math.min(promptBudget ?? contextWindow, contextWindow),
+      firstPage,
     })
     // Resources are read only for runs with built-in tools (two reads a round).
     const builtins = (deps.builtins ?? []).filter((b) => run.tools.some((t) => t.type === b.type))

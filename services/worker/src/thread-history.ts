@@ -1,7 +1,9 @@
 import { Message } from '@threadwork/domain'
 import { type Keys, type RedisClient, decodeFields } from '@threadwork/storage'
 
-const PAGE = 100
+/** Message ids read per page, newest first. */
+export const HISTORY_PAGE = 100
+const PAGE = HISTORY_PAGE
 /** Rough characters per token, used only to decide how much history to read. */
 const CHARS_PER_TOKEN = 3
 
@@ -16,10 +18,22 @@ export async function loadHistory(
   redis: RedisClient,
   k: Keys,
   threadId: string,
-  opts: { lastMessages: number | null; budgetTokens: number; known?: Message | undefined },
+  opts: {
+    lastMessages: number | null
+    budgetTokens: number
+    known?: Message | undefined
+    /**
+     * The first page's ids (`ZREVRANGE` 0..HISTORY_PAGE−1), already requested right after the
+     * write that added message `newest`: used instead of reading it again if `newest` heads it
+     * (else that write had not run first, e.g. its script was reloaded: read again).
+     */
+    firstPage?: { ids: Promise<string[]>; newest: string }
+  },
 ): Promise<Message[]> {
   const index = k.messages(threadId)
   const { known } = opts
+  const early = opts.firstPage ? await opts.firstPage.ids.catch(() => null) : null
+  const firstPage = early && early[0] === opts.firstPage?.newest ? early : null
   const read = async (ids: string[]) => {
     // The message the caller has just stored (a turn's user message) is not read back: one HGETALL
     // fewer per turn (issue 14). Its id still comes from the index, so a message deleted meanwhile
@@ -44,7 +58,7 @@ export async function loadHistory(
   }
 
   if (opts.lastMessages !== null) {
-    const ids = await redis.zrevrange(index, 0, opts.lastMessages - 1)
+    const ids = firstPage && opts.lastMessages <= PAGE ? firstPage.slice(0, opts.lastMessages) : await redis.zrevrange(index, 0, opts.lastMessages - 1)
     return (await read(ids)).reverse()
   }
 
@@ -52,7 +66,7 @@ export async function loadHistory(
   let chars = 0
   let readAll = false
   for (let start = 0; ; start += PAGE) {
-    const ids = await redis.zrevrange(index, start, start + PAGE - 1)
+    const ids = start === 0 && firstPage ? firstPage : await redis.zrevrange(index, start, start + PAGE - 1)
     const page = await read(ids)
     recent.push(...page)
     chars += page.reduce((n, m) => n + charsOf(m), 0)

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import type { Logger } from '@threadwork/logger'
-import { DRAIN_GROUP, type Keys, type RedisClient, type ThreadWakeups, isRedisConnectionError } from '@threadwork/storage'
+import { DRAIN_GROUP, type Keys, type RedisClient, type ThreadWakeups, type WakeHint, isRedisConnectionError, wakeEntryOf } from '@threadwork/storage'
 import type { DrainEnd } from './processors/drain-thread.js'
 
 /** How long one blocking read waits for wake-ups before it looks at closing and free slots again (ms). */
@@ -13,8 +13,11 @@ export interface WakeupConsumerDeps {
   connect: (shard: number) => RedisClient
   keys: Keys
   wakeups: ThreadWakeups
-  /** Drains one thread (processors/drain-thread.ts), holding wake-up entry `entryId`. */
-  drain: (threadId: string, entryId: string) => Promise<DrainEnd>
+  /**
+   * Drains one thread (processors/drain-thread.ts), holding wake-up entry `entryId`; `hint`: what
+   * the entry says will head the mailbox (read beside the claim), null when it says nothing.
+   */
+  drain: (threadId: string, entryId: string, hint: WakeHint | null) => Promise<DrainEnd>
   /** Drains at once per shard (`WORKER_CONCURRENCY`). */
   concurrency: number
   /**
@@ -58,14 +61,15 @@ export function createWakeupConsumer(deps: WakeupConsumerDeps) {
     /** Where the next takeover scan of the group's held entries starts ('0-0': from the oldest). */
     let cursor = '0-0'
 
-    function drainEntry(id: string, threadId: string): void {
+    function drainEntry(id: string, threadId: string, hint: WakeHint | null): void {
       if (inflight.has(id)) return
       inflight.set(id, threadId)
       void (async () => {
         let outcome: 'completed' | 'failed' = 'completed'
         try {
-          for (;;) {
-            const end = await deps.drain(threadId, id)
+          for (let pass = 0; ; pass++) {
+            // The hint describes the mailbox as the entry was written: only the first pass may use it.
+            const end = await deps.drain(threadId, id, pass === 0 ? hint : null)
             // A newer claim holds the thread (it took this entry over, or holds a fresh one): its
             // drain lets go. Left unacked here, this entry is otherwise taken over and released.
             // 'released': the commit that emptied the mailbox let the entry go itself.
@@ -106,13 +110,14 @@ export function createWakeupConsumer(deps: WakeupConsumerDeps) {
           else await new Promise((r) => setTimeout(r, 1000))
           continue
         }
-        for (const [, entries] of reply ?? []) for (const [id, fields] of entries) if (fields) take(id, fields[1]!)
+        for (const [, entries] of reply ?? []) for (const [id, fields] of entries) if (fields) take(id, fields)
       }
     }
 
     /** An entry read or taken over: drained, or straight back to the others when stopping. */
-    function take(id: string, threadId: string): void {
-      if (!closing) drainEntry(id, threadId)
+    function take(id: string, fields: string[]): void {
+      const { threadId, hint } = wakeEntryOf(fields)
+      if (!closing) drainEntry(id, threadId, hint)
       else wakeups.release(threadId, id, 'handover').catch(() => {})
     }
 
@@ -131,7 +136,7 @@ export function createWakeupConsumer(deps: WakeupConsumerDeps) {
       // there next time, so a lapsed entry behind many live ones is still reached.
       const [next, claimed] = (await redis.xautoclaim(key, DRAIN_GROUP, consumer, deps.leaseMs, cursor, 'COUNT', free)) as [string, Entry[]]
       cursor = next
-      for (const [id, fields] of claimed) if (fields) take(id, fields[1]!)
+      for (const [id, fields] of claimed) if (fields) take(id, fields)
     }
 
     return {

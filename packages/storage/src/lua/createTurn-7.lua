@@ -5,20 +5,26 @@
   KEYS[5] shard pending zset   KEYS[6] the thread's wake key   KEYS[7] the shard's wake-up stream
   ARGV[1] project   ARGV[2] turn id   ARGV[3] thread id   ARGV[4] now (ms)
   ARGV[5] '1' to wake the thread now, '0' when the caller wakes it later (after attaching files)
-  ARGV[6..] turn field/value items
+  ARGV[6] the turn's assistant id   ARGV[7..] turn field/value items
   returns 'OK' | 'NOT_FOUND'
+  A wake-up entry for a turn that heads an empty mailbox also names the turn, its project and its
+  assistant (fields `turn`, `project`, `assistant` after `t`): a hint that lets the worker read
+  both beside its claim instead of after it (issue 14, latency). The worker checks it against the
+  head its claim returns; an entry without it (or a stale one) costs the reads it always did.
 ]]
 if redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return 'NOT_FOUND' end
 local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
-redis.call('HSET', KEYS[3], '_project', ARGV[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[3], '_project', ARGV[1], unpack(ARGV, 7))
 redis.call('ZADD', KEYS[2], seq, ARGV[2])
-redis.call('RPUSH', KEYS[4], 'turn:' .. ARGV[2])
+local queued = redis.call('RPUSH', KEYS[4], 'turn:' .. ARGV[2])
 redis.call('ZADD', KEYS[5], 'NX', ARGV[4], ARGV[3])
 if ARGV[5] == '1' then
   -- wakeThread-2.lua's rule: one entry owed per thread; one owed already is marked to look again.
   local v = redis.call('GET', KEYS[6])
   if v then
     if string.sub(v, -1) ~= '+' then redis.call('SET', KEYS[6], v .. '+') end
+  elseif queued == 1 then
+    redis.call('SET', KEYS[6], redis.call('XADD', KEYS[7], '*', 't', ARGV[3], 'turn', ARGV[2], 'project', ARGV[1], 'assistant', ARGV[6]))
   else
     redis.call('SET', KEYS[6], redis.call('XADD', KEYS[7], '*', 't', ARGV[3]))
   end

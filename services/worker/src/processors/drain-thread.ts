@@ -1,5 +1,5 @@
 import type { Logger } from '@threadwork/logger'
-import type { Stores } from '@threadwork/storage'
+import type { Stores, WakeHint } from '@threadwork/storage'
 import type { ItemContext, ItemResult } from '../run-executor.js'
 
 export interface DrainDeps {
@@ -14,6 +14,11 @@ export interface DrainDeps {
    * of being started here and aborted when the grace period ends.
    */
   stopping?: () => boolean
+  /**
+   * Starts reading what a wake-up's hint names (start-turn.ts `prefetchTurn`); called right after
+   * the claim is sent, so its reads queue behind it on the same connection.
+   */
+  prefetchTurn?: (threadId: string, hint: WakeHint) => ItemContext['prefetched']
 }
 
 /**
@@ -30,14 +35,22 @@ export type DrainEnd = 'empty' | 'released' | 'parked' | 'fenced' | 'handed_back
  */
 export function createDrainProcessor(deps: DrainDeps) {
   const { stores } = deps
-  /** `wake`: the wake-up entry this drain holds, let go by the commit that empties the mailbox. */
-  return async function drainThread(threadId: string, wake?: string): Promise<DrainEnd> {
-    let { fence, head } = await stores.runs.claim(threadId)
+  /**
+   * `wake`: the wake-up entry this drain holds, let go by the commit that empties the mailbox.
+   * `hint`: the turn the entry says heads the mailbox; its turn and assistant are read beside the
+   * claim (one round trip instead of three) and used only if the claim's head is that turn.
+   */
+  return async function drainThread(threadId: string, wake?: string, hint?: WakeHint | null): Promise<DrainEnd> {
+    const claimed = stores.runs.claim(threadId)
+    let prefetched = hint && deps.prefetchTurn ? deps.prefetchTurn(threadId, hint) : undefined
+    let { fence, head } = await claimed
+    if (head !== `turn:${hint?.turnId}`) prefetched = undefined
     let released = false
     while (head) {
       if (deps.stopping?.()) return 'handed_back'
       let result: ItemResult
-      const context: ItemContext = { wake }
+      const context: ItemContext = { wake, prefetched }
+      prefetched = undefined
       if (head.startsWith('run:')) result = await deps.executeRun(threadId, head.slice(4), fence, head, context)
       else if (head.startsWith('turn:') && deps.startTurn) result = await deps.startTurn(threadId, head.slice(5), fence, head, context)
       else {

@@ -1,9 +1,10 @@
-import { ApiError, type Message, type RunSettings, TERMINAL_TURN_STATUSES, type TurnCreateParams, newId, newMessage, newRun, nowSeconds } from '@threadwork/domain'
+import { ApiError, type Assistant, type Message, type RunSettings, TERMINAL_TURN_STATUSES, type TurnCreateParams, newId, newMessage, newRun, nowSeconds } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
-import { RunInternal, type Stores, runInternalSettings } from '@threadwork/storage'
+import { RunInternal, type Stores, type WakeHint, runInternalSettings } from '@threadwork/storage'
 import type { CancelRegistry } from '../cancel-registry.js'
 import type { ItemContext, ItemResult } from '../run-executor.js'
 import { ROUND_MESSAGE, ROUND_STEP, ROUND_TOOL_STEP } from '../run-round.js'
+import { HISTORY_PAGE } from '../thread-history.js'
 
 export interface StartTurnDeps {
   stores: Stores
@@ -11,6 +12,36 @@ export interface StartTurnDeps {
   runExpiresAfterSeconds: number
   cancels: CancelRegistry
   executeRun: (threadId: string, runId: string, fence: number, item: string, known?: ItemContext) => Promise<ItemResult>
+}
+
+/** A turn and its assistant as read from a wake-up's hint (see `prefetchTurn`). */
+export interface PrefetchedTurn {
+  loaded: Awaited<ReturnType<Stores['turns']['load']>>
+  /** The hinted assistant (null: not found); used only if the turn names this one in this project. */
+  assistant: Assistant | null
+  project: string
+  assistantId: string
+}
+
+/** An assistant, or null when it does not exist (a 404); other errors propagate. */
+const assistantOrNull = (stores: Stores, project: string, id: string): Promise<Assistant | null> =>
+  stores.assistants.get(project, id).catch((err) => {
+    if (err instanceof ApiError && err.status === 404) return null
+    throw err
+  })
+
+/**
+ * Reads the turn and the assistant a wake-up's hint names, sent at once (behind the drain's claim
+ * on the same connection, so they read what the claim saw or later): issue 14, two round trips
+ * fewer before a turn's model call. Unused when the claim's head is another item; an unused
+ * failure is not reported (the start reads again and meets it there).
+ */
+export function prefetchTurn(stores: Stores, threadId: string, hint: WakeHint): Promise<PrefetchedTurn> {
+  const p = Promise.all([stores.turns.load(threadId, hint.turnId), assistantOrNull(stores, hint.project, hint.assistantId)]).then(
+    ([loaded, assistant]) => ({ loaded, assistant, project: hint.project, assistantId: hint.assistantId }),
+  )
+  p.catch(() => {})
+  return p
 }
 
 /**
@@ -23,7 +54,8 @@ export interface StartTurnDeps {
 export function createStartTurn(deps: StartTurnDeps) {
   const { stores } = deps
   return async function startTurn(threadId: string, turnId: string, fence: number, item: string, context: ItemContext = {}): Promise<ItemResult> {
-    const loaded = await stores.turns.load(threadId, turnId)
+    const pre = context.prefetched ? await context.prefetched : null
+    const loaded = pre && pre.loaded?.turn.id === turnId ? pre.loaded : await stores.turns.load(threadId, turnId)
     if (!loaded || (TERMINAL_TURN_STATUSES as readonly string[]).includes(loaded.turn.status)) {
       await stores.redis.lrem(stores.keys.mailbox(threadId), 1, item)
       return 'done'
@@ -32,10 +64,8 @@ export function createStartTurn(deps: StartTurnDeps) {
     if (turn.status !== 'queued') return deps.executeRun(threadId, turn.run_id, fence, item, context)
 
     const request = loaded.request as TurnCreateParams
-    const assistant = await stores.assistants.get(project, turn.assistant_id).catch((err) => {
-      if (err instanceof ApiError && err.status === 404) return null
-      throw err
-    })
+    const assistant =
+      pre && pre.project === project && pre.assistantId === turn.assistant_id ? pre.assistant : await assistantOrNull(stores, project, turn.assistant_id)
     if (!assistant) {
       await stores.turns.endQueued({ project, checked: false }, threadId, turnId, 'failed', {
         code: 'invalid_prompt',
@@ -68,7 +98,12 @@ export function createStartTurn(deps: StartTurnDeps) {
     // Registered before the run shows `in_progress`: the API publishes a cancel only after reading
     // `in_progress`, so registering after the start could miss a cancel sent in between.
     const controller = deps.cancels.register(run.id, threadId)
-    const started = await stores.turns.start({ project, fence, turn, message, run, runInternal })
+    const starting = stores.turns.start({ project, fence, turn, message, run, runInternal })
+    // Sent right behind the start on the same connection: the first round's history page, read
+    // after the start's writes, without a round trip of its own (thread-history.ts checks it).
+    const historyHead = { ids: stores.redis.zrevrange(stores.keys.messages(threadId), 0, HISTORY_PAGE - 1), newest: message.id }
+    historyHead.ids.catch(() => {})
+    const started = await starting
     if (!started.ok) {
       deps.cancels.release(run.id)
       if (started.reply === 'FENCED') return 'fenced'
@@ -85,6 +120,7 @@ export function createStartTurn(deps: StartTurnDeps) {
     context.turn = started.turn
     context.message = message
     context.started = controller
+    context.historyHead = historyHead
     return deps.executeRun(threadId, run.id, fence, item, context)
   }
 }

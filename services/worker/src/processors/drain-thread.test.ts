@@ -1,0 +1,111 @@
+import { type Turn, newId, nowSeconds } from '@threadwork/domain'
+import { createLogger } from '@threadwork/logger'
+import { createStores, wakeEntryOf } from '@threadwork/storage'
+import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ItemContext } from '../run-executor.js'
+import { loadHistory } from '../thread-history.js'
+import { createDrainProcessor } from './drain-thread.js'
+import { type PrefetchedTurn, prefetchTurn } from './start-turn.js'
+
+let fx: RedisFixture
+let stores: ReturnType<typeof createStores>
+const log = createLogger({ service: 'test', level: 'silent' })
+const project = 'proj'
+beforeEach(async () => {
+  fx = await createRedisFixture()
+  stores = createStores(fx.redis, fx.prefix)
+})
+afterEach(async () => {
+  await fx.cleanup()
+})
+
+async function queueTurn(threadId: string, assistantId: string, opts: { wake?: boolean } = {}): Promise<Turn> {
+  const turn: Turn = {
+    id: newId('turn'),
+    object: 'thread.turn',
+    thread_id: threadId,
+    assistant_id: assistantId,
+    status: 'queued',
+    message_id: newId('msg'),
+    run_id: newId('run'),
+    created_at: nowSeconds(),
+    started_at: null,
+    completed_at: null,
+    last_error: null,
+    metadata: {},
+    callback_url: null,
+  }
+  await stores.turns.create(project, turn, { assistant_id: assistantId, content: 'hi' }, opts)
+  return turn
+}
+
+const wakeEntries = async () => (await fx.redis.xrange(stores.keys.wakeups(0), '-', '+')).map(([, f]) => wakeEntryOf(f))
+
+describe('wake-up hints (issue 14: the turn and its assistant read beside the claim)', () => {
+  it('a turn that heads an empty mailbox wakes with a hint naming it, its project and assistant; one queued behind another item, without', async () => {
+    const assistant = await stores.assistants.create(project, { model: 'm' })
+    const { thread: a } = await stores.threads.create(project)
+    const first = await queueTurn(a.id, assistant.id)
+    const { thread: b } = await stores.threads.create(project)
+    // b's mailbox already holds a turn (its files being attached: no wake yet), then one that wakes.
+    await queueTurn(b.id, assistant.id, { wake: false })
+    await queueTurn(b.id, assistant.id)
+    expect(await wakeEntries()).toEqual([
+      { threadId: a.id, hint: { turnId: first.id, project, assistantId: assistant.id } },
+      { threadId: b.id, hint: null },
+    ])
+    // Entries written by the other wakes carry none.
+    await stores.wakeups.wake('thread_other')
+    expect((await wakeEntries())[2]).toEqual({ threadId: 'thread_other', hint: null })
+  })
+
+  it("the drain hands the prefetched turn and assistant to the item only when the claim's head is the hinted turn", async () => {
+    const assistant = await stores.assistants.create(project, { model: 'm' })
+    const { thread } = await stores.threads.create(project)
+    const turn = await queueTurn(thread.id, assistant.id)
+    const seen: (Promise<PrefetchedTurn> | undefined)[] = []
+    const drain = createDrainProcessor({
+      stores,
+      log,
+      executeRun: async () => 'done',
+      startTurn: async (threadId, _turnId, _fence, item, context?: ItemContext) => {
+        seen.push(context?.prefetched)
+        await stores.redis.lrem(stores.keys.mailbox(threadId), 1, item)
+        return 'done'
+      },
+      prefetchTurn: (threadId, hint) => prefetchTurn(stores, threadId, hint),
+    })
+    const [hinted] = await wakeEntries()
+    await drain(thread.id, undefined, { turnId: 'turn_notthehead', project, assistantId: assistant.id })
+    expect(seen).toEqual([undefined])
+
+    const again = await queueTurn(thread.id, assistant.id, { wake: false })
+    await drain(thread.id, undefined, { ...hinted!.hint!, turnId: again.id })
+    const pre = await seen[1]
+    expect(pre?.loaded?.turn.id).toBe(again.id)
+    expect(pre?.assistant?.id).toBe(assistant.id)
+    expect(turn.id).not.toBe(again.id)
+
+    // A missing assistant is a null (the start fails the turn as before), not an error.
+    const third = await queueTurn(thread.id, 'asst_gone')
+    await drain(thread.id, undefined, { turnId: third.id, project, assistantId: 'asst_gone' })
+    expect((await seen[2])?.assistant).toBeNull()
+  })
+
+  it("the first round's history page read behind the start is used only if the new message heads it", async () => {
+    const { thread, messages } = await stores.threads.create(project, { messages: [{ role: 'user', content: 'one' }, { role: 'user', content: 'two' }] })
+    const [one, two] = messages as [(typeof messages)[0], (typeof messages)[0]]
+    const opts = { lastMessages: null, budgetTokens: 10_000 }
+    // Heads it: used as read (here a page that leaves `one` out, so its use shows).
+    const used = await loadHistory(fx.redis, stores.keys, thread.id, { ...opts, firstPage: { ids: Promise.resolve([two.id]), newest: two.id } })
+    expect(used.map((m) => m.id)).toEqual([two.id])
+    // Does not (the start had not run first): read again.
+    const reread = await loadHistory(fx.redis, stores.keys, thread.id, { ...opts, firstPage: { ids: Promise.resolve([one.id]), newest: 'msg_new' } })
+    expect(reread.map((m) => m.id)).toEqual([one.id, two.id])
+    const failed = await loadHistory(fx.redis, stores.keys, thread.id, { ...opts, firstPage: { ids: Promise.reject(new Error('gone')), newest: two.id } })
+    expect(failed.map((m) => m.id)).toEqual([one.id, two.id])
+    const last = await loadHistory(fx.redis, stores.keys, thread.id, { lastMessages: 1, budgetTokens: 10_000, firstPage: { ids: Promise.resolve([two.id, one.id]), newest: two.id } })
+    expect(last.map((m) => m.id)).toEqual([two.id])
+  })
+})
