@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { FAKE_EMBEDDING_DIMENSIONS, fakeEmbedding } from './fake-embeddings.js'
+import { FAKE_EMBEDDING_DIMENSIONS, embeddingsResponse, fakeEmbedding } from './fake-embeddings.js'
 import { startFakeUpstream } from './fake-upstream.js'
 import type { FakeUpstream } from './fake-upstream-types.js'
 
@@ -66,5 +66,56 @@ describe('POST /v1/embeddings', () => {
     await expect(client.embeddings.create({ model: 'm', input: 'x' })).rejects.toBeInstanceOf(OpenAI.InternalServerError)
     await expect(client.embeddings.create({ model: 'm', input: 'x' })).resolves.toMatchObject({ object: 'list' })
     expect(upstream.embeddingRequests.map((r) => r.status)).toEqual([429, 503, 200])
+  })
+})
+
+describe('fakeEmbedding', () => {
+  // The embedding as first written (regex over the lower-cased text, counts keyed by word): the
+  // ASCII fast path must give the very same vectors.
+  const STOP = new Set('a an and are as at be by for from has have in is it its of on or that the this to was were will with'.split(' '))
+  const reference = (text: string, dimensions = FAKE_EMBEDDING_DIMENSIONS) => {
+    const counts = new Map<string, number>()
+    for (const match of text.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
+      let word = match[0]
+      if (STOP.has(word)) continue
+      if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss')) word = word.slice(0, -1)
+      counts.set(word, (counts.get(word) ?? 0) + 1)
+    }
+    const vector = new Float32Array(dimensions)
+    for (const [word, tf] of counts) {
+      let h = 0x811c9dc5
+      for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193)
+      h >>>= 0
+      let m = h ^ (h >>> 16)
+      m = Math.imul(m, 0x85ebca6b)
+      m ^= m >>> 13
+      m = Math.imul(m, 0xc2b2ae35)
+      m = (m ^ (m >>> 16)) >>> 0
+      vector[h % dimensions] = vector[h % dimensions]! + (m & 1 ? 1 : -1) * (1 + Math.log(tf))
+    }
+    let norm = 0
+    for (const x of vector) norm += x * x
+    if (norm === 0) vector[0] = 1
+    else for (let i = 0; i < dimensions; i++) vector[i] = vector[i]! / Math.sqrt(norm)
+    return vector
+  }
+
+  it('gives the same vectors by its ASCII fast path and its Unicode path as the first implementation', () => {
+    const texts = [
+      'The Cats and the cat: CLASS classes, bus buses; 42 answers IS ITS it. The engines were started at 10:42!',
+      'the a an of', // stop words only
+      '',
+      'x'.repeat(300) + ' glass gas yes Yes YES ss sss abcs',
+      'Grüße aus Köln, the cafés and CAFÉS; Ελληνικά κείμενα; 日本語 text with ascii words too',
+      'tabs\tand\nnewlines\r\nand\u00a0non-breaking spaces',
+    ]
+    for (const text of texts) for (const dims of [256, 7]) expect([...fakeEmbedding(text, dims)]).toEqual([...reference(text, dims)])
+  })
+
+  it('counts usage as whitespace-separated words, Unicode spaces included', () => {
+    const input = ['  tabs\tand\nnewlines\r\nand\u00a0non-breaking\u2003spaces ', 'one', 'Köln   café\u3000日本']
+    const { body } = embeddingsResponse({ model: 'm', input }) as { body: { usage: { prompt_tokens: number } } }
+    expect(body.usage.prompt_tokens).toBe(input.reduce((n, t) => n + t.split(/\s+/).filter(Boolean).length, 0))
+    expect(body.usage.prompt_tokens).toBe(6 + 1 + 3)
   })
 })
