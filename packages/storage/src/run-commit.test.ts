@@ -38,4 +38,43 @@ describe('commitRun-6', () => {
     expect(await fx.redis.hgetall(present)).toEqual({ status: '"completed"', completed_at: '5', other: '"kept"' })
     expect(await fx.redis.exists(gone)).toBe(0)
   })
+
+  it("writes a commit's several events as one outbox entry, in order; a single event as an entry of its own", async () => {
+    const r = await queuedRun()
+    const outbox = stores.keys.outbox(stores.keys.shardOf(r.thread_id))
+    await stores.runs.commit(r.thread_id, r.id, {
+      project: 'p1',
+      from: ['queued'],
+      run: { status: 'in_progress' },
+      events: [
+        { type: 'thread.message.completed', data: { id: 'msg_1', text: 'a "quoted" / slashed é' } },
+        { type: 'thread.run.completed', data: { id: r.id } },
+        { type: 'thread.turn.completed', data: { turn: { id: 'turn_1' } }, callbackUrl: 'https://cb.example/x?y=1' },
+      ],
+    })
+    await stores.runs.commit(r.thread_id, r.id, {
+      project: 'p1',
+      from: ['in_progress'],
+      run: { status: 'completed' },
+      events: [{ type: 'thread.run.completed', data: { id: r.id } }],
+    })
+    const entries = (await fx.redis.xrange(outbox, '-', '+')).map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : []))))
+    expect(entries).toHaveLength(2)
+    expect(entries[0]).toEqual({ project: 'p1', thread: r.thread_id, created_at: expect.any(String), events: expect.any(String) })
+    const packed = JSON.parse(entries[0]!.events!) as [string, string, unknown, string][]
+    expect(packed.map(([evt, type, data, cb]) => [evt.startsWith('evt_'), type, data, cb])).toEqual([
+      [true, 'thread.message.completed', { id: 'msg_1', text: 'a "quoted" / slashed é' }, ''],
+      [true, 'thread.run.completed', { id: r.id }, ''],
+      [true, 'thread.turn.completed', { turn: { id: 'turn_1' } }, 'https://cb.example/x?y=1'],
+    ])
+    expect(entries[1]).toEqual({
+      evt: expect.stringMatching(/^evt_/),
+      type: 'thread.run.completed',
+      project: 'p1',
+      thread: r.thread_id,
+      created_at: expect.any(String),
+      data: JSON.stringify({ id: r.id }),
+      callback_url: '',
+    })
+  })
 })

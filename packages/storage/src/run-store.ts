@@ -221,7 +221,9 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         pop: plan.pop ?? '',
         release: plan.release ? runId : '',
         pend: plan.pending ? 1 : 0,
-        events: (plan.events ?? []).map((e) => [newId('evt'), e.type, JSON.stringify(e.data), e.callbackUrl ?? '']),
+        // One event: an entry of its own, as ever. Several: one entry carrying them all, in order
+        // (services/webhooks README "Event flow"): an XADD per commit, not per event (issue 14).
+        ...outboxEntry(plan.events ?? []),
         project: plan.project,
         thread: threadId,
         created_at: String(now),
@@ -257,4 +259,15 @@ export function createRunStore(redis: RedisClient, k: Keys) {
       return { ok: false, reason: 'status', status: JSON.parse(reply.slice('STATUS:'.length)) as RunStatus }
     },
   }
+}
+
+/**
+ * The commit's events as commitRun-6.lua writes them to the shard's outbox: `events` (one event,
+ * its own fields, the format every dispatcher reads) or `packed` (two or more: one entry whose
+ * `events` field is `[[evt, type, data, callback_url], …]` as JSON, in commit order).
+ */
+function outboxEntry(events: readonly OutboxEvent[]): { events: string[][]; packed: string } {
+  const ids = events.map(() => newId('evt'))
+  if (events.length <= 1) return { events: events.map((e, i) => [ids[i]!, e.type, JSON.stringify(e.data), e.callbackUrl ?? '']), packed: '' }
+  return { events: [], packed: JSON.stringify(events.map((e, i) => [ids[i], e.type, e.data, e.callbackUrl ?? ''])) }
 }

@@ -100,7 +100,7 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
     }
     const ordered = d.entryId !== null && d.thread !== null
     const fifoKey = ordered ? deps.keys.webhookFifo(d.shard, d.target, d.thread!) : ''
-    const member = ordered ? fifoMember(d.entryId!, d.evt) : ''
+    const member = ordered ? fifoMember(d.entryId!, d.evt, d.sub) : ''
     const done = async (why: string) => {
       if (ordered) await release(fifo, fifoKey, member, d.target)
       return why

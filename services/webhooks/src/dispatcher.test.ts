@@ -181,6 +181,53 @@ describe('webhook dispatcher', () => {
     expect(log.filter((d) => d.event_id === e1).map((d) => d.status)).toEqual(['failed', 'failed', 'succeeded'])
   })
 
+  it("delivers a commit's events from its one outbox entry, in order, each to its own subscribers", async () => {
+    const h = await webhookHarness()
+    const all = await startReceiver(ok)
+    const runsOnly = await startReceiver(ok)
+    const callback = await startReceiver(ok)
+    await h.endpoint(all.url(), ['thread.message.completed', 'thread.run.completed', 'thread.turn.completed'])
+    await h.endpoint(runsOnly.url(), ['thread.run.completed'])
+    await h.start()
+    const data = [{ id: 'msg_1', object: 'thread.message' }, { id: 'run_1', object: 'thread.run' }, { turn: { id: 'turn_1' } }]
+    const ids = await h.emitCommit(
+      [
+        { type: 'thread.message.completed', data: data[0] },
+        { type: 'thread.run.completed', data: data[1] },
+        { type: 'thread.turn.completed', data: data[2], callbackUrl: callback.url('/cb') },
+      ],
+      { thread: 'thread_p' },
+    )
+    const later = await h.emit({ type: 'thread.turn.completed', thread: 'thread_p' })
+
+    await expect.poll(() => all.received.length).toBe(4)
+    expect(all.received.map((r) => r.headers['webhook-id'])).toEqual([...ids, later])
+    const types = ['thread.message.completed', 'thread.run.completed', 'thread.turn.completed']
+    ids.forEach((id, i) => expect(JSON.parse(all.received[i]!.body)).toEqual({ id, object: 'event', type: types[i], created_at: expect.any(Number), data: data[i] }))
+    await expect.poll(() => runsOnly.received.length).toBe(1)
+    expect(runsOnly.received[0]!.headers['webhook-id']).toBe(ids[1])
+    await expect.poll(() => callback.received.length).toBe(1)
+    expect(callback.received[0]).toMatchObject({ url: '/cb', headers: { 'webhook-id': ids[2] } })
+    // Each event was stored for redelivery, and the entry is acknowledged once all of them are done.
+    for (const id of ids) expect((await h.stores.webhookEndpoints.deliveries.getEvent('alpha', id))?.body).toBe(all.received[ids.indexOf(id)]!.body)
+    await expect.poll(async () => (await h.fx.redis.xpending(h.stores.keys.outbox(0), GROUP))[0]).toBe(0)
+  })
+
+  it("holds a packed entry's later events behind its earlier one while it is retried", async () => {
+    const h = await webhookHarness()
+    const first = 'evt_packed00000000000000001'
+    let firstTries = 0
+    const receiver = await startReceiver((req, res) => {
+      if (req.headers['webhook-id'] === first && ++firstTries < 3) return res.writeHead(503).end()
+      res.writeHead(200).end()
+    })
+    await h.endpoint(receiver.url(), ['thread.message.completed', 'thread.run.completed', 'thread.turn.completed'])
+    await h.start({ schedule: [0, 200, 200, 200] })
+    const ids = await h.emitCommit([{ type: 'thread.message.completed', evt: first }, { type: 'thread.run.completed' }, { type: 'thread.turn.completed' }], { thread: 'thread_q' })
+    await expect.poll(() => receiver.received.length, { timeout: 30_000 }).toBe(5)
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([first, first, ...ids])
+  })
+
   it('keeps per-thread order with two dispatchers sharing the outbox and a flaky receiver', async () => {
     const h = await webhookHarness()
     let n = 0

@@ -4,23 +4,31 @@ import { type DeliveryJob, GROUP, deliveryJobId } from './jobs.js'
 
 /**
  * Per (target, thread) order. Each target has one FIFO per thread: a sorted set whose members,
- * `<outbox entry id, zero-padded>|<evt>`, all have score 0, so they sort by entry id, which is
+ * `<outbox entry id, zero-padded>|<evt>` (`<…>.<place in the entry>|<evt>` for an event of an
+ * entry carrying several), all have score 0, so they sort by entry id and place, which is
  * commit order. Only the head may be sent; it leaves the FIFO when it is delivered, given up or
  * exhausted, and then promotes the next job. A late insert (a reclaimed entry) still lands in
  * its place. See the README's "Ordering".
  */
 
-/** `1712345678901-3` + `evt_…` → a member that sorts by entry id. */
-export function fifoMember(entryId: string, evt: string): string {
+/**
+ * `1712345678901-3` + `evt_…` (+ its place in a packed entry) → a member that sorts by entry id,
+ * then place. Members of one entry are all packed or all not, so the two forms never compare.
+ */
+export function fifoMember(entryId: string, evt: string, sub?: number | null): string {
   const [ms = '0', seq = '0'] = entryId.split('-')
-  return `${ms.padStart(16, '0')}-${seq.padStart(10, '0')}|${evt}`
+  const place = sub === undefined || sub === null ? '' : `.${String(sub).padStart(4, '0')}`
+  return `${ms.padStart(16, '0')}-${seq.padStart(10, '0')}${place}|${evt}`
 }
 
 const memberEvt = (member: string) => member.slice(member.indexOf('|') + 1)
-const memberEntryId = (member: string) => {
-  const [ms = '0', seq = '0'] = member.slice(0, member.indexOf('|')).split('-')
-  return `${Number(ms)}-${Number(seq)}`
+/** The member's outbox entry id, and its place in the entry (0 when the entry carries one event). */
+const memberPlace = (member: string) => {
+  const [id = '', sub = '0'] = member.slice(0, member.indexOf('|')).split('.')
+  const [ms = '0', seq = '0'] = id.split('-')
+  return { entryId: `${Number(ms)}-${Number(seq)}`, sub: Number(sub) }
 }
+const memberEntryId = (member: string) => memberPlace(member).entryId
 
 /** `wait.behind`: true when another event is ahead in the FIFO (its release wakes this job). */
 export type GateDecision = { kind: 'go' } | { kind: 'done' } | { kind: 'wait'; ms: number; behind: boolean }
@@ -65,7 +73,10 @@ export async function gate(deps: FifoDeps, fifoKey: string, member: string, targ
       const ms = retryAt ? retryAt - Date.now() + 50 : deps.recheckMs
       return { kind: 'wait', ms: Math.min(Math.max(ms, 50), deps.maxWaitMs), behind: true }
     }
-    const older = await redis.xpending(deps.outboxKey, GROUP, '-', `(${memberEntryId(member)}`, 1)
+    // An event after the first of a packed entry also waits for its own entry: the events before
+    // it in the entry may still be attempted straight from the outbox, outside the FIFO.
+    const place = memberPlace(member)
+    const older = await redis.xpending(deps.outboxKey, GROUP, '-', place.sub > 0 ? place.entryId : `(${place.entryId}`, 1)
     if (Array.isArray(older) && older.length > 0) return { kind: 'wait', ms: Math.min(250, deps.maxWaitMs), behind: false }
     return { kind: 'go' }
   }

@@ -13,6 +13,8 @@ export interface OutboxEvent {
   streamKey: string
   shard: number
   entryId: string
+  /** Its place in its entry when the entry carries several events (a commit's), else null. */
+  sub: number | null
   project: string
   evt: string
   thread: string | null
@@ -49,9 +51,12 @@ export interface FirstAttemptsDeps {
   onStuck: (streamKey: string) => void
 }
 
+/** An outbox entry with first attempts here: one per entry, shared by all its events. */
 interface EntryState {
-  ev: OutboxEvent
-  /** Targets still being attempted or queued here; the last one to finish acknowledges the entry. */
+  streamKey: string
+  shard: number
+  entryId: string
+  /** (event, target) pairs of the entry still being attempted or queued here; the last one to finish acknowledges the entry. */
   remaining: number
   /** Resolves once the batch's queued jobs exist (the entry must not be acknowledged before). */
   ready: Promise<void>
@@ -120,16 +125,16 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     return slots.take(ev.project, target)
   }
 
-  function track(ev: OutboxEvent): void {
-    let m = inFlightEntries.get(ev.streamKey)
-    if (!m) inFlightEntries.set(ev.streamKey, (m = new Map()))
-    m.set(ev.entryId, Date.now())
+  function track(st: EntryState): void {
+    let m = inFlightEntries.get(st.streamKey)
+    if (!m) inFlightEntries.set(st.streamKey, (m = new Map()))
+    m.set(st.entryId, Date.now())
   }
-  const untrack = (ev: OutboxEvent) => inFlightEntries.get(ev.streamKey)?.delete(ev.entryId)
+  const untrack = (st: EntryState) => inFlightEntries.get(st.streamKey)?.delete(st.entryId)
 
   /** The job of an (event, target) that could not go now, or of a failed first attempt. */
   function job(ev: OutboxEvent, target: string, extra: Partial<DeliveryJob> = {}, delay?: number) {
-    const data: DeliveryJob = { project: ev.project, evt: ev.evt, target, shard: ev.shard, entryId: ev.thread ? ev.entryId : null, thread: ev.thread, trigger: 'event', tries: 0, retryAt: null, ...extra }
+    const data: DeliveryJob = { project: ev.project, evt: ev.evt, target, shard: ev.shard, entryId: ev.thread ? ev.entryId : null, sub: ev.sub, thread: ev.thread, trigger: 'event', tries: 0, retryAt: null, ...extra }
     const opts = jobOptions(deliveryJobId(ev.evt, target))
     if (delay !== undefined && delay > 0) opts.delay = delay
     return new Job<DeliveryJob>(queueOf(ev.shard), 'deliver', data, opts, opts.jobId)
@@ -144,12 +149,11 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
    * One target of an entry is done here: `multi` (the retry job's add, and the FIFO place to keep)
    * runs with the entry's XACK when this is its last target, else before the count goes down.
    */
-  async function finish(st: EntryState, target: string, withJob: Job<DeliveryJob> | null, keepInFifo: boolean): Promise<void> {
-    const { ev } = st
-    const member = keepInFifo && ev.thread ? fifoMember(ev.entryId, ev.evt) : ''
+  async function finish(st: EntryState, ev: OutboxEvent, target: string, withJob: Job<DeliveryJob> | null, keepInFifo: boolean): Promise<void> {
+    const member = keepInFifo && ev.thread ? fifoMember(ev.entryId, ev.evt, ev.sub) : ''
     const run = async (ack: boolean) => {
       if (!withJob && !member) {
-        if (ack) await ackEntry(ev)
+        if (ack) await ackEntry(st)
         return
       }
       // BullMQ's view of the queue's connection (deps.redis): its MULTI can run BullMQ's scripts and ours.
@@ -165,30 +169,28 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       await st.ready
       st.remaining = 0
       await run(true)
-      untrack(ev)
+      untrack(st)
     } else {
       await run(false)
       if (--st.remaining === 0) {
         await st.ready
-        await ackEntry(ev)
-        untrack(ev)
+        await ackEntry(st)
+        untrack(st)
       }
     }
   }
 
   /** The event goes the queued way after all (no room, not clear, no slot, paused): its job, then done here. */
-  async function queueInstead(st: EntryState, target: string): Promise<void> {
-    const { ev } = st
+  async function queueInstead(st: EntryState, ev: OutboxEvent, target: string): Promise<void> {
     await deps.endpoints.deliveries.saveEvent(ev.project, ev.evt, ev.event, deps.eventRetentionSeconds)
-    await finish(st, target, job(ev, target), true)
+    await finish(st, ev, target, job(ev, target), true)
   }
 
   /** The entry's XACK, with the others of its shard done in the same turn; not if another consumer claimed it. */
-  const ackEntry = (ev: OutboxEvent) => ack(ev.shard, ev.entryId)
+  const ackEntry = (st: EntryState) => ack(st.shard, st.entryId)
 
   /** Sends the first attempt (slot held) and settles what follows from it. */
-  async function send(st: EntryState, target: string, slot: HeldSlot): Promise<void> {
-    const { ev } = st
+  async function send(st: EntryState, ev: OutboxEvent, target: string, slot: HeldSlot): Promise<void> {
     let passed = false
     try {
       const to = ev.resolved?.get(target) ?? (await resolveTarget(deps.endpoints, { project: ev.project, target, trigger: 'event', event: ev.event }))
@@ -196,15 +198,15 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
         passed = true
         await giveBack(ev, target, slot).finally(() => slots.released(ev.project, target))
         // A paused endpoint's event waits out the pause as a job; a deleted or disabled one is dropped.
-        if (typeof to !== 'string') return queueInstead(st, target)
+        if (typeof to !== 'string') return queueInstead(st, ev, target)
         if (to === 'endpoint_disabled') log.info({ evt: ev.evt, target }, 'webhook skipped: endpoint disabled')
-        return finish(st, target, null, false)
+        return finish(st, ev, target, null, false)
       }
       // The slot is not given back with the record: the next event to the target here takes it over.
       const { result } = await deps.attempt({ project: ev.project, evt: ev.evt, target, trigger: 'event', tries: 0, event: ev.event, to, saveEventTtlSeconds: deps.eventRetentionSeconds })
       passed = true
       await slots.done(ev.project, target, slot, () => giveBack(ev, target, slot))
-      await settleResult(st, target, result)
+      await settleResult(st, ev, target, result)
     } finally {
       // Failed on Redis before the slot was passed on: its lease runs out by itself.
       if (!passed) slots.released(ev.project, target)
@@ -217,18 +219,17 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     await wake(ev, await deps.slots.unparkOne(ev.project))
   }
 
-  async function settleResult(st: EntryState, target: string, result: AttemptResult): Promise<void> {
-    const { ev } = st
+  async function settleResult(st: EntryState, ev: OutboxEvent, target: string, result: AttemptResult): Promise<void> {
     if (result.kind === 'retry') {
       // The retry is a job like any other, and holds the thread's later events back (its FIFO place).
-      return finish(st, target, job(ev, target, { tries: result.tries, retryAt: result.retryAt }, result.retryAt - Date.now()), true)
+      return finish(st, ev, target, job(ev, target, { tries: result.tries, retryAt: result.retryAt }, result.retryAt - Date.now()), true)
     }
     if (result.kind === 'final' && (result.final === 'exhausted' || result.final === 'give_up')) {
       // Failed for good at once: a job that only fails, so it shows under Failed like any other.
       const failedFirst = `delivery ${result.final}: ${result.error ?? `http_${result.status}`}`
-      return finish(st, target, job(ev, target, { tries: result.tries, exhausted: true, failedFirst }), false)
+      return finish(st, ev, target, job(ev, target, { tries: result.tries, exhausted: true, failedFirst }), false)
     }
-    return finish(st, target, null, false)
+    return finish(st, ev, target, null, false)
   }
 
   /** Wakes a parked job popped when a slot was given back. */
@@ -239,7 +240,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
   }
 
   /** Runs one (event, target) here: waits for this process's earlier one of the pair, then goes or queues. */
-  function start(st: EntryState, target: string, admitted: Promise<HeldSlot | null> | null, after: Promise<void> | undefined): Promise<void> {
+  function start(st: EntryState, ev: OutboxEvent, target: string, admitted: Promise<HeldSlot | null> | null, after: Promise<void> | undefined): Promise<void> {
     inFlight++
     const work = (async () => {
       try {
@@ -249,18 +250,18 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
           await after
           if (closing) {
             // Left pending: read again after a restart, or claimed by another dispatcher.
-            deps.onStuck(st.ev.streamKey)
+            deps.onStuck(st.streamKey)
             return
           }
-          slot = await admit(st.ev, target)
+          slot = await admit(ev, target)
         }
-        if (slot) await send(st, target, slot)
-        else await queueInstead(st, target)
+        if (slot) await send(st, ev, target, slot)
+        else await queueInstead(st, ev, target)
       } catch (err) {
         // Redis trouble: the entry stays pending; it is read again and sent again (same webhook-id).
-        log.error({ evt: st.ev.evt, target, err: (err as Error).message }, 'first delivery attempt failed; the entry will be handled again')
-        untrack(st.ev)
-        deps.onStuck(st.ev.streamKey)
+        log.error({ evt: ev.evt, target, err: (err as Error).message }, 'first delivery attempt failed; the entry will be handled again')
+        untrack(st)
+        deps.onStuck(st.streamKey)
       } finally {
         inFlight--
       }
@@ -285,9 +286,10 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
       const queued: QueuedDelivery[] = []
       const handledHere = new Set<string>()
       const batchQueued = new Set<string>()
-      const candidates: { st: EntryState; target: string; pair: string | null }[] = []
+      const candidates: { st: EntryState; ev: OutboxEvent; target: string; pair: string | null }[] = []
+      // The events of one entry (a commit's several) share its state: it is acknowledged when all are done.
+      const states = new Map<string, EntryState>()
       for (const { ev, targets } of events) {
-        let st: EntryState | null = null
         for (const target of targets) {
           const pair = pairOf(ev, target)
           // An earlier event of the pair in this batch is queued: this one follows it into the FIFO.
@@ -296,24 +298,25 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
             queued.push({ ev, target })
             continue
           }
-          st ??= { ev, remaining: 0, ready }
+          let st = states.get(ev.entryId)
+          if (!st) states.set(ev.entryId, (st = { streamKey: ev.streamKey, shard: ev.shard, entryId: ev.entryId, remaining: 0, ready }))
           st.remaining++
-          candidates.push({ st, target, pair })
+          candidates.push({ st, ev, target, pair })
         }
-        if (st) {
-          handledHere.add(ev.entryId)
-          track(ev)
-        }
+      }
+      for (const st of states.values()) {
+        handledHere.add(st.entryId)
+        track(st)
       }
       // Those with no earlier event of their pair in flight here are checked at once, together.
       for (const c of candidates) {
         const after = c.pair ? tails.get(c.pair) : undefined
         // A check made before the batch stands only for the pair's first event here: a later one
         // waits for it, and must see the FIFO place it may have left (its retry).
-        const checked = c.target === CALLBACK_OWNER ? prechecked?.get(c.st.ev.entryId) : undefined
-        const admitted = after ? null : admit(c.st.ev, c.target, checked)
+        const checked = c.target === CALLBACK_OWNER ? prechecked?.get(c.ev.evt) : undefined
+        const admitted = after ? null : admit(c.ev, c.target, checked)
         // The pair's next event waits for this one: sent and settled, or its job added.
-        const done = start(c.st, c.target, admitted, after)
+        const done = start(c.st, c.ev, c.target, admitted, after)
         if (c.pair) {
           const tail = done
           tails.set(c.pair, tail)
@@ -327,14 +330,14 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
     /**
      * The FIFO checks of fresh entries' callbacks, started before their batch is parsed: a
      * callback's target is known from the entry alone, so its check goes out beside the endpoint
-     * versions' GET instead of after it (one round trip less before the POST). Keyed by entry id;
+     * versions' GET instead of after it (one round trip less before the POST). Keyed by event id;
      * `take` uses one only for an event it admits at once. Why it may stand: other consumers'
      * pending entries older than this one can only go away after the check, and a FIFO member
      * older than it comes from such an entry, or from this process's own earlier event of the pair
      * (none in flight: checked here; no other batch of the shard runs before `take`), or from a
      * recovered entry (handled before this batch was read).
      */
-    precheck(entries: readonly { shard: number; entryId: string; thread: string | null; callbackUrl: string | null }[]): Map<string, Promise<boolean>> {
+    precheck(entries: readonly { shard: number; entryId: string; evt: string; thread: string | null; callbackUrl: string | null }[]): Map<string, Promise<boolean>> {
       const out = new Map<string, Promise<boolean>>()
       if (closing) return out
       for (const e of entries) {
@@ -343,7 +346,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
         const check = fifoClear(e.shard, { target: CALLBACK_OWNER, thread: e.thread, entryId: e.entryId })
         // Unused (the event was queued, or had no room): its failure must not go unhandled.
         check.catch(() => undefined)
-        out.set(e.entryId, check)
+        out.set(e.evt, check)
       }
       return out
     },

@@ -14,6 +14,8 @@ export interface DeliveryJob {
   shard: number
   /** Set for ordered deliveries: the outbox entry id that fixes the event's place in its thread. */
   entryId: string | null
+  /** The event's place in its outbox entry when the entry carries several (a commit's events), else absent or null. */
+  sub?: number | null
   thread: string | null
   trigger: WebhookDeliveryTrigger
   /** Attempts this job has made: its position in the retry schedule. */

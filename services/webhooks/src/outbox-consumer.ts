@@ -47,6 +47,24 @@ export interface BulkJob {
 /** An entry that can never be processed: acknowledged and logged, so it cannot block the shard. */
 class MalformedEntry extends Error {}
 
+/** One event of an outbox entry, decoded (`data` parsed). */
+interface DecodedEvent {
+  evt: string
+  type: string
+  data: unknown
+  callbackUrl: string | null
+  /** Its place in a packed entry; null for an entry of one event. */
+  sub: number | null
+}
+
+/** An outbox entry's shared fields and its events, in commit order. */
+interface DecodedEntry {
+  project: string
+  thread: string | null
+  createdAt: number
+  events: DecodedEvent[]
+}
+
 interface StreamState {
   key: string
   shard: number
@@ -101,25 +119,52 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   const recoveryConsumer = `${deps.consumer}~r`
 
   /**
-   * One event parsed, with its body built once, and its targets ([] when nobody receives it):
-   * the project's enabled endpoints subscribed to its type, and its callback_url; with where
-   * each goes and what signs it, as of this batch (`snapshot`).
+   * An outbox entry's events, in commit order: its own fields for one event (`evt`, `type`, `data`
+   * JSON, `callback_url`), or for a commit's several, `events` = JSON `[[evt, type, data,
+   * callback_url], …]` (commitRun-6.lua). `sub` is an event's place in a packed entry (its FIFO
+   * member and job carry it), null for an entry of one event.
    */
-  function parseEvent(s: StreamState, id: string, f: Record<string, string>, snapshot: WebhookEndpointSnapshot | undefined): { ev: OutboxEvent; targets: string[] } {
-    const { evt, type, project, data } = f
+  function decodeEntry(f: Record<string, string>): DecodedEntry {
+    const { project } = f
     const createdAt = Number(f.created_at)
-    if (!evt || !type || !project || data === undefined || !Number.isInteger(createdAt)) throw new MalformedEntry('missing field')
+    if (!project || !Number.isInteger(createdAt)) throw new MalformedEntry('missing field')
+    const thread = f.thread || null
+    if (f.events !== undefined) {
+      let list: unknown
+      try {
+        list = JSON.parse(f.events)
+      } catch {
+        throw new MalformedEntry('events is not JSON')
+      }
+      if (!Array.isArray(list) || list.length === 0) throw new MalformedEntry('events is not a list')
+      const events = list.map((e: unknown, sub): DecodedEvent => {
+        if (!Array.isArray(e) || typeof e[0] !== 'string' || !e[0] || typeof e[1] !== 'string' || !e[1] || e[2] === undefined) throw new MalformedEntry('malformed event in events')
+        return { evt: e[0], type: e[1], data: e[2], callbackUrl: typeof e[3] === 'string' && e[3] ? e[3] : null, sub }
+      })
+      return { project, thread, createdAt, events }
+    }
+    const { evt, type, data } = f
+    if (!evt || !type || data === undefined) throw new MalformedEntry('missing field')
     let parsed: unknown
     try {
       parsed = JSON.parse(data)
     } catch {
       throw new MalformedEntry('data is not JSON')
     }
-    const thread = f.thread || null
-    const callbackUrl = f.callback_url || null
+    return { project, thread, createdAt, events: [{ evt, type, data: parsed, callbackUrl: f.callback_url || null, sub: null }] }
+  }
+
+  /**
+   * One event of an entry, with its body built once, and its targets ([] when nobody receives it):
+   * the project's enabled endpoints subscribed to its type, and its callback_url; with where
+   * each goes and what signs it, as of this batch (`snapshot`).
+   */
+  function parseEvent(s: StreamState, id: string, entry: DecodedEntry, e: DecodedEvent, snapshot: WebhookEndpointSnapshot | undefined): { ev: OutboxEvent; targets: string[] } {
+    const { project, thread, createdAt } = entry
+    const { evt, type, callbackUrl } = e
     const resolved = new Map<string, AttemptTarget>()
-    for (const e of snapshot?.endpoints ?? []) {
-      if (e.enabled && e.eventTypes.includes(type)) resolved.set(e.id, { url: e.url, secrets: activeSecrets(e.secretFields), pausedUntilS: e.pausedUntilS })
+    for (const ep of snapshot?.endpoints ?? []) {
+      if (ep.enabled && ep.eventTypes.includes(type)) resolved.set(ep.id, { url: ep.url, secrets: activeSecrets(ep.secretFields), pausedUntilS: ep.pausedUntilS })
     }
     const targets = [...resolved.keys()]
     if (callbackUrl) {
@@ -128,8 +173,8 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       if (snapshot?.callbackSecretFields) resolved.set(CALLBACK_OWNER, { url: callbackUrl, secrets: activeSecrets(snapshot.callbackSecretFields), pausedUntilS: null })
     }
     // Built once: every attempt to every target sends these exact bytes.
-    const body = targets.length === 0 ? '' : JSON.stringify({ id: evt, object: 'event', type, created_at: createdAt, data: parsed })
-    const ev: OutboxEvent = { streamKey: s.key, shard: s.shard, entryId: id, project, evt, thread, event: { body, type, thread, callbackUrl }, resolved }
+    const body = targets.length === 0 ? '' : JSON.stringify({ id: evt, object: 'event', type, created_at: createdAt, data: e.data })
+    const ev: OutboxEvent = { streamKey: s.key, shard: s.shard, entryId: id, sub: e.sub, project, evt, thread, event: { body, type, thread, callbackUrl }, resolved }
     return { ev, targets }
   }
 
@@ -139,14 +184,14 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
    * `handleBatch`, after the FIFO places of the whole batch exist.
    */
   async function prepareJobs(queued: QueuedDelivery[]): Promise<BulkJob[]> {
-    const events = new Map(queued.map((q) => [`${q.ev.streamKey}|${q.ev.entryId}`, q.ev]))
+    const events = new Map(queued.map((q) => [q.ev.evt, q.ev]))
     await Promise.all([
       ...[...events.values()].map((ev) => endpoints.deliveries.saveEvent(ev.project, ev.evt, ev.event, deps.eventRetentionSeconds)),
-      ...queued.filter((q) => q.ev.thread).map((q) => redis.zadd(k.webhookFifo(q.ev.shard, q.target, q.ev.thread!), 'NX', 0, fifoMember(q.ev.entryId, q.ev.evt))),
+      ...queued.filter((q) => q.ev.thread).map((q) => redis.zadd(k.webhookFifo(q.ev.shard, q.target, q.ev.thread!), 'NX', 0, fifoMember(q.ev.entryId, q.ev.evt, q.ev.sub))),
     ])
     return queued.map(({ ev, target }) => ({
       name: 'deliver',
-      data: { project: ev.project, evt: ev.evt, target, shard: ev.shard, entryId: ev.thread ? ev.entryId : null, thread: ev.thread, trigger: 'event' as const, tries: 0, retryAt: null },
+      data: { project: ev.project, evt: ev.evt, target, shard: ev.shard, entryId: ev.thread ? ev.entryId : null, sub: ev.sub, thread: ev.thread, trigger: 'event' as const, tries: 0, retryAt: null },
       opts: jobOptions(deliveryJobId(ev.evt, target)),
     }))
   }
@@ -180,22 +225,37 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     }
   }
 
-  /** An entry's event and targets (null for a control entry, which acts at once, or a malformed one). */
+  /** An entry's events and their targets ([] for a control entry, which acts at once, or a malformed one). */
   async function prepare(
     s: StreamState,
     id: string,
     f: Record<string, string> | null,
+    decoded: DecodedEntry | MalformedEntry | undefined,
     snapshots: Map<string, WebhookEndpointSnapshot>,
-  ): Promise<{ ev: OutboxEvent; targets: string[] } | null> {
+  ): Promise<{ ev: OutboxEvent; targets: string[] }[]> {
     try {
       if (!f) throw new MalformedEntry('deleted entry')
-      if (!s.control) return parseEvent(s, id, f, snapshots.get(f.project ?? ''))
+      if (!s.control) {
+        if (decoded instanceof MalformedEntry || decoded === undefined) throw decoded ?? new MalformedEntry('not decoded')
+        return decoded.events.map((e) => parseEvent(s, id, decoded, e, snapshots.get(decoded.project)))
+      }
       await handleControl(id, f)
     } catch (err) {
       if (!(err instanceof MalformedEntry || err instanceof SyntaxError)) throw err
       log.warn({ stream: s.key, entry: id, reason: err.message }, 'outbox entry skipped: malformed')
     }
-    return null
+    return []
+  }
+
+  /** `decodeEntry`, with a malformed entry's error kept for `prepare` to log. */
+  function tryDecode(f: Record<string, string> | null): DecodedEntry | MalformedEntry | undefined {
+    if (!f) return undefined
+    try {
+      return decodeEntry(f)
+    } catch (err) {
+      if (err instanceof MalformedEntry) return err
+      throw err
+    }
   }
 
   /**
@@ -210,13 +270,20 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
    */
   async function handleBatch(s: StreamState, entries: [string, string[] | null][], recovered = false): Promise<void> {
     if (entries.length === 0) return
-    const parsed = entries.map(([id, fields]) => [id, fields && fieldsOf(fields)] as const)
+    const parsed = entries.map(([id, fields]) => {
+      const f = fields && fieldsOf(fields)
+      return [id, f, s.control ? undefined : tryDecode(f)] as const
+    })
     const fresh = deps.firstAttempts && !closing && !recovered && !s.control ? deps.firstAttempts : null
     // Callbacks' FIFO checks go out beside the endpoint versions' GET (first-attempts.ts `precheck`).
-    const prechecked = fresh?.precheck(parsed.map(([id, f]) => ({ shard: s.shard, entryId: id, thread: f?.thread || null, callbackUrl: f?.callback_url || null })))
+    const prechecked = fresh?.precheck(
+      parsed.flatMap(([id, , d]) =>
+        d && !(d instanceof MalformedEntry) ? d.events.map((e) => ({ shard: s.shard, entryId: id, evt: e.evt, thread: d.thread, callbackUrl: e.callbackUrl })) : [],
+      ),
+    )
     // One look per project per batch at its endpoints (a GET of its version, mostly).
-    const snapshots = s.control ? new Map() : await endpointCache.forBatch(parsed.flatMap(([, f]) => (f?.project ? [f.project] : [])))
-    const prepared = (await Promise.all(parsed.map(([id, f]) => prepare(s, id, f, snapshots)))).filter((p): p is { ev: OutboxEvent; targets: string[] } => p !== null && p.targets.length > 0)
+    const snapshots = s.control ? new Map() : await endpointCache.forBatch(parsed.flatMap(([, , d]) => (d && !(d instanceof MalformedEntry) ? [d.project] : [])))
+    const prepared = (await Promise.all(parsed.map(([id, f, d]) => prepare(s, id, f, d, snapshots)))).flat().filter((p) => p.targets.length > 0)
     let queued: QueuedDelivery[] = prepared.flatMap(({ ev, targets }) => targets.map((target) => ({ ev, target })))
     let handledHere = new Set<string>()
     let jobsAdded = () => {}

@@ -65,6 +65,19 @@ export async function webhookHarness() {
       return evt
     },
 
+    /**
+     * Appends a commit's several events as one outbox entry, as commitRun-6.lua does (`events`:
+     * `[[evt, type, data, callback_url], …]`), and nudges. Returns the event ids in order.
+     */
+    async emitCommit(events: { type: WebhookEventType; data?: unknown; callbackUrl?: string; evt?: string }[], opts: { thread?: string; project?: string } = {}): Promise<string[]> {
+      const ids = events.map((e) => e.evt ?? newId('evt'))
+      const packed = JSON.stringify(events.map((e, i) => [ids[i], e.type, e.data ?? { id: 'run_1', object: 'thread.run' }, e.callbackUrl ?? '']))
+      const k = stores.keys
+      await fx.redis.xadd(k.outbox(0), '*', 'project', opts.project ?? 'alpha', 'thread', opts.thread ?? 'thread_1', 'created_at', String(nowSeconds()), 'events', packed)
+      await fx.redis.publish(k.outboxChannel, '0')
+      return ids
+    },
+
     /** An endpoint of project alpha. */
     endpoint(url: string, eventTypes: WebhookEventType[] = ['thread.run.completed']) {
       return stores.webhookEndpoints.create('alpha', { url, name: 'test', event_types: eventTypes })

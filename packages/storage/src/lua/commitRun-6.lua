@@ -20,7 +20,10 @@
     wake     (optional) { key, stream, group, id }: with a pop that leaves the mailbox empty, the
              drain lets go of its wake-up entry `id` here (releaseThread-2.lua's release: acked and
              the wake key deleted) unless the key no longer names it as is (woken again: `<id>+`)
-    events   [[evt id, type, data JSON, callback_url or '']]
+    events   [[evt id, type, data JSON, callback_url or '']]: each its own outbox entry (fields evt, type,
+             project, thread, created_at, data, callback_url)
+    packed   '' or, for a commit with several events, one outbox entry's `events` field: JSON
+             `[[evt, type, data, callback_url], …]` in order (fields project, thread, created_at, events)
     project, thread, created_at, channel, shard, now_ms
     deadlines  the shard's deadlines zset (same hash tag): a released run leaves it
     live     (optional) { key, events = [[event, data JSON]], fence = token or '', done = 0|1, ttl }:
@@ -97,7 +100,11 @@ for _, e in ipairs(plan.events) do
   redis.call('XADD', KEYS[5], '*', 'evt', e[1], 'type', e[2], 'project', plan.project,
     'thread', plan.thread, 'created_at', plan.created_at, 'data', e[3], 'callback_url', e[4])
 end
-if #plan.events > 0 then redis.call('PUBLISH', plan.channel, plan.shard) end
+if plan.packed ~= '' then
+  redis.call('XADD', KEYS[5], '*', 'project', plan.project, 'thread', plan.thread, 'created_at', plan.created_at,
+    'events', plan.packed)
+end
+if #plan.events > 0 or plan.packed ~= '' then redis.call('PUBLISH', plan.channel, plan.shard) end
 local live = plan.live
 if type(live) == 'table' and liveFlag ~= '0' then
   local last = redis.call('XREVRANGE', live.key, '+', '-', 'COUNT', 1)
