@@ -1,8 +1,7 @@
 import { coverageScorer } from './lexical.js'
 
-/** A chunk as a first-stage search (keyword or vector) returned it. */
+/** A fused candidate's chunk, as read for scoring and the result. */
 export interface Candidate {
-  id: string
   fileId: string
   filename: string
   /** The file's attributes as stored (JSON). */
@@ -14,32 +13,34 @@ export interface Candidate {
 /** Reciprocal rank fusion's constant (Cormack, Clarke & Büttcher, SIGIR 2009; also LanceDB's RRFReranker default). */
 export const RRF_K = 60
 
-export interface Fused {
-  candidate: Candidate
+export interface Fused<K> {
+  /** The chunk's key in the lists (LanceDB's `_rowid`). */
+  key: K
   /** Σ over lists of 1 / (RRF_K + rank), rank from 1. */
   rrf: number
 }
 
 /**
- * Reciprocal rank fusion of ranked lists (each query's keyword and vector results): a chunk
- * scores Σ 1/(60 + rank) over the lists it appears in; best first, ties by first appearance.
+ * Reciprocal rank fusion of ranked lists of chunk keys (each query's keyword and vector
+ * results): a chunk scores Σ 1/(60 + rank) over the lists it appears in; best first, ties by
+ * first appearance.
  */
-export function fuseRankings(lists: readonly (readonly Candidate[])[]): Fused[] {
-  const byId = new Map<string, Fused>()
+export function fuseRankings<K>(lists: readonly (readonly K[])[]): Fused<K>[] {
+  const byKey = new Map<K, Fused<K>>()
   for (const list of lists) {
-    list.forEach((candidate, i) => {
-      const entry = byId.get(candidate.id)
+    list.forEach((key, i) => {
       const add = 1 / (RRF_K + i + 1)
-      if (entry) {
-        entry.rrf += add
-        if (!entry.candidate.vector && candidate.vector) entry.candidate = candidate
-      } else byId.set(candidate.id, { candidate, rrf: add })
+      const entry = byKey.get(key)
+      if (entry) entry.rrf += add
+      else byKey.set(key, { key, rrf: add })
     })
   }
-  return [...byId.values()].sort((a, b) => b.rrf - a.rrf)
+  return [...byKey.values()].sort((a, b) => b.rrf - a.rrf)
 }
 
-export interface Scored extends Fused {
+export interface Scored {
+  candidate: Candidate
+  rrf: number
   /** 0..1, comparable across stores and searches (see scoreCandidates). */
   score: number
 }
@@ -66,7 +67,7 @@ const W_LEXICAL_ONLY = 0.9
  * score; `false` (ranker `none`) keeps the fusion order and only attaches the score.
  */
 export function scoreCandidates(
-  fused: readonly Fused[],
+  fused: readonly { candidate: Candidate; rrf: number }[],
   opts: { queries: readonly string[]; queryVectors: readonly Float32Array[] | null; listCount: number; rerank: boolean },
 ): Scored[] {
   const coverage = coverageScorer(opts.queries)
@@ -84,7 +85,7 @@ export function scoreCandidates(
     } else {
       score = W_LEXICAL_ONLY * lexical + W_RANK * rank
     }
-    return { ...f, score: Math.min(1, Math.max(0, score)) }
+    return { candidate: f.candidate, rrf: f.rrf, score: Math.min(1, Math.max(0, score)) }
   })
   if (opts.rerank) scored.sort((a, b) => b.score - a.score || b.rrf - a.rrf)
   return scored

@@ -34,32 +34,73 @@ export interface RankedSearchInput {
   where: string | null
 }
 
-const SELECT = [COLUMNS.id, COLUMNS.fileId, COLUMNS.filename, COLUMNS.attributes, COLUMNS.text]
+/** Columns a result needs (and the reranker: the text), read for the fused candidates only. */
+const RESULT_COLUMNS = [COLUMNS.fileId, COLUMNS.filename, COLUMNS.attributes, COLUMNS.text]
 
 /** Candidates per first-stage list: enough for fusion and reranking to change the top `max`. */
 const candidatesFor = (max: number) => Math.min(100, Math.max(40, max * 2))
+
+/** Tries of a search whose rows moved between its lists and the read of their columns (see rankedSearch). */
+const ATTEMPTS = 3
 
 /**
  * Runs every query's keyword (BM25 over LanceDB's FTS index; unindexed rows are scanned) and
  * vector (cosine) search at once, fuses all lists by RRF, scores and reranks (rank.ts), drops
  * results under `scoreThreshold` and returns the best `maxNumResults`.
+ *
+ * With several lists (hybrid, several queries) in two steps: the lists are row ids only
+ * (`_rowid`), then the columns are read once, for the fused candidates only — one read of
+ * ≤ max(40, 3 × max) rows instead of one per list of every list's hits (at 100,000 chunks the
+ * lists' own reads were ~half of each list's CPU; the hybrid search's CPU fell by a tenth). A
+ * single list (keyword-only) reads its columns itself: all its hits are candidates, and a second
+ * call would only add LanceDB's fixed cost per query.
+ *
+ * Row ids are addresses (fragment, offset): a compaction or update committed between the two
+ * steps moves rows, and reading a moved row's old address returns nothing (Lance never reuses a
+ * fragment id), never another row. So a read that comes back short means the lists are stale:
+ * the search runs again, up to ATTEMPTS times; the last keeps the rows still found (those of a
+ * file deleted meanwhile are rightly gone).
  */
 export async function rankedSearch(table: Table, hasVectors: boolean, input: RankedSearchInput): Promise<SearchResult[]> {
-  const k = candidatesFor(input.maxNumResults)
-  const vectors = hasVectors ? input.queryVectors : null
-  const lists: Promise<Candidate[]>[] = []
-  // Keyword hits carry their chunk's vector only when the reranker compares it with query vectors:
-  // a keyword-only search of a store that has vectors need not read that column (a 1 KB read per hit at 256 dims).
-  for (const query of input.queries) {
-    if (/[\p{L}\p{N}]/u.test(query)) lists.push(keywordSearch(table, query, k, input.where, (vectors?.length ?? 0) > 0))
+  for (let attempt = 1; ; attempt++) {
+    const results = await rankedSearchOnce(table, hasVectors, input, attempt >= ATTEMPTS)
+    if (results) return results
   }
-  for (const vector of vectors ?? []) lists.push(vectorSearch(table, vector, k, input.where))
-  const ranked = await Promise.all(lists)
-  const fused = fuseRankings(ranked).slice(0, Math.max(k, input.maxNumResults * 3))
-  const scored = scoreCandidates(fused, {
+}
+
+/** One try of rankedSearch; null when rows moved meanwhile and `last` is false. */
+async function rankedSearchOnce(table: Table, hasVectors: boolean, input: RankedSearchInput, last: boolean): Promise<SearchResult[] | null> {
+  const k = candidatesFor(input.maxNumResults)
+  const vectors = hasVectors && input.queryVectors && input.queryVectors.length > 0 ? input.queryVectors : null
+  const keywordQueries = input.queries.filter((query) => /[\p{L}\p{N}]/u.test(query))
+  // Chunk vectors only when the reranker compares them with query vectors: a keyword-only search
+  // of a store that has vectors need not read that column (1 KB per row at 256 dims).
+  const columns = [...RESULT_COLUMNS, ...(vectors ? [COLUMNS.vector] : [])]
+  const single = keywordQueries.length + (vectors?.length ?? 0) === 1
+  const lists = await Promise.all([
+    ...keywordQueries.map((query) => keywordSearch(table, query, k, input.where, single ? columns : [])),
+    ...(vectors ?? []).map((vector) => vectorSearch(table, vector, k, input.where, single ? columns : [])),
+  ])
+  const fused = fuseRankings(lists.map(rowIdsOf)).slice(0, Math.max(k, input.maxNumResults * 3))
+  if (fused.length === 0) return []
+  const rows = single
+    ? candidatesOf(lists[0]!)
+    : candidatesOf(
+        await table
+          .takeRowIds(fused.map((f) => f.key))
+          .select(columns)
+          .withRowId()
+          .toArrow(),
+      )
+  if (rows.size < fused.length && !last) return null
+  const candidates = fused.flatMap((f) => {
+    const candidate = rows.get(f.key)
+    return candidate ? [{ candidate, rrf: f.rrf }] : []
+  })
+  const scored = scoreCandidates(candidates, {
     queries: input.queries,
     queryVectors: vectors,
-    listCount: ranked.length,
+    listCount: lists.length,
     rerank: input.ranker !== 'none',
   })
   return scored
@@ -68,17 +109,22 @@ export async function rankedSearch(table: Table, hasVectors: boolean, input: Ran
     .map(toResult)
 }
 
-async function keywordSearch(table: Table, query: string, k: number, where: string | null, withVectors: boolean): Promise<Candidate[]> {
+const ROW_ID = '_rowid'
+
+/** A BM25 list: row ids, scores and `columns`, best first. */
+function keywordSearch(table: Table, query: string, k: number, where: string | null, columns: readonly string[]): Promise<Arrow.Table> {
+  // `_score` asked for explicitly: Lance adds it anyway, and logs a deprecation warning per query when it is not.
   let q = table
     .query()
     .fullTextSearch(query, { columns: COLUMNS.text })
-    .select([...SELECT, ...(withVectors ? [COLUMNS.vector] : []), '_score'])
+    .select([...columns, ROW_ID, '_score'])
     .limit(k)
   if (where) q = q.where(where)
-  return candidatesOf(await q.toArrow())
+  return q.toArrow()
 }
 
-async function vectorSearch(table: Table, vector: Float32Array, k: number, where: string | null): Promise<Candidate[]> {
+/** A cosine list: row ids, distances and `columns`, best first. */
+function vectorSearch(table: Table, vector: Float32Array, k: number, where: string | null, columns: readonly string[]): Promise<Arrow.Table> {
   let q = table
     .vectorSearch(vector)
     .column(COLUMNS.vector)
@@ -88,23 +134,33 @@ async function vectorSearch(table: Table, vector: Float32Array, k: number, where
     // the reranker recomputes exact cosines of every fused candidate anyway, and the refine's
     // random reads were half the vector search's time at 100,000 chunks (bench/retrieval.bench.ts).
     .nprobes(32)
-    .select([...SELECT, COLUMNS.vector, '_distance'])
+    .select([...columns, ROW_ID, '_distance'])
     .limit(k)
   if (where) q = q.where(where)
-  return candidatesOf(await q.toArrow())
+  return q.toArrow()
+}
+
+/** A list's row ids, best first. */
+function rowIdsOf(result: Arrow.Table): bigint[] {
+  const out: bigint[] = []
+  for (const batch of result.batches) {
+    const ids = batch.getChild(ROW_ID) as Arrow.Vector<Arrow.Uint64>
+    for (let i = 0; i < batch.numRows; i++) out.push(ids.get(i)!)
+  }
+  return out
 }
 
 /**
- * A first-stage result as candidates, read column by column: LanceDB's `toArray()` makes a row
- * proxy per row whose every field read walks Arrow's visitors, and the vectors were copied out of
- * them; here strings are decoded once per cell and each vector is a view (no copy) into the
+ * The chunks of a result holding RESULT_COLUMNS (and maybe the vector), by row id. Read column
+ * by column: LanceDB's `toArray()` makes a row proxy per row whose every field read walks Arrow's
+ * visitors; here strings are decoded once per cell and each vector is a view (no copy) into the
  * result's Float32 buffer, which lives as long as the candidates (one search).
  */
-function candidatesOf(result: Arrow.Table): Candidate[] {
-  const out: Candidate[] = []
+function candidatesOf(result: Arrow.Table): Map<bigint, Candidate> {
+  const out = new Map<bigint, Candidate>()
   for (const batch of result.batches) {
-    const strings = (name: string) => batch.getChild(name)!
-    const [ids, fileIds, filenames, attributes, texts] = SELECT.map(strings) as Arrow.Vector<Arrow.Utf8>[]
+    const [fileIds, filenames, attributes, texts] = RESULT_COLUMNS.map((name) => batch.getChild(name)!) as Arrow.Vector<Arrow.Utf8>[]
+    const ids = batch.getChild(ROW_ID) as Arrow.Vector<Arrow.Uint64>
     const vectors = batch.getChild(COLUMNS.vector) as Arrow.Vector<Arrow.FixedSizeList<Arrow.Float32>> | null
     const data = vectors?.data[0]
     const width = data ? data.type.listSize : 0
@@ -114,8 +170,7 @@ function candidatesOf(result: Arrow.Table): Candidate[] {
       // Arrow JS keeps a Data's buffers and children already sliced to its offset (its own
       // `get` reads child element i × width): only the validity bitmap is offset, in getValid.
       if (data && child && data.getValid(i)) vector = child.values.subarray(i * width, (i + 1) * width)
-      out.push({
-        id: ids!.get(i)!,
+      out.set(ids.get(i)!, {
         fileId: fileIds!.get(i)!,
         filename: filenames!.get(i)!,
         attributes: attributes!.get(i)!,
