@@ -61,6 +61,23 @@ describe('webhook dispatcher', () => {
     expect(callbacks.data).toMatchObject([{ webhook_endpoint_id: null, event_id: turn, status: 'succeeded' }])
   })
 
+  it('follows a shard stream with a blocking read: an event goes out without a nudge, long before the poll; close ends the read at once', async () => {
+    const h = await webhookHarness()
+    const receiver = await startReceiver(ok)
+    await h.endpoint(receiver.url())
+    // Polled every 20 s: only the blocking read can see the event sooner.
+    const d = await h.start({ pollMs: 20_000 })
+    const sent = Date.now()
+    const evt = await h.emit({ type: 'thread.run.completed', nudge: false })
+    await expect.poll(() => receiver.received.length, { timeout: 10_000 }).toBe(1)
+    expect(receiver.received[0]!.headers['webhook-id']).toBe(evt)
+    expect(Date.now() - sent).toBeLessThan(10_000)
+    await expect.poll(() => h.fx.redis.xpending(h.stores.keys.outbox(0), GROUP).then((p) => (p as [number])[0])).toBe(0)
+    const closing = Date.now()
+    await h.stop(d)
+    expect(Date.now() - closing).toBeLessThan(10_000)
+  })
+
   it('retries a 500 with the same webhook-id and body, then succeeds', async () => {
     const h = await webhookHarness()
     let calls = 0

@@ -133,6 +133,7 @@ export async function startDispatcher(opts: DispatcherOptions) {
   consumer = startOutboxConsumer({
     redis: opts.redis,
     subscriber,
+    connect: opts.connect,
     keys: k,
     endpoints,
     queues,

@@ -19,6 +19,12 @@ export interface OutboxConsumerDeps {
   redis: RedisClient
   /** A dedicated connection for SUBSCRIBE. */
   subscriber: Redis
+  /**
+   * Creates a dedicated connection per shard stream for a blocking XREADGROUP (a blocked connection
+   * serves nothing else). Without it, shard streams are read when nudged or polled, as the control
+   * stream always is.
+   */
+  connect?: (name: string) => Redis
   keys: Keys
   endpoints: WebhookEndpointStore
   queues: readonly Queue<DeliveryJob>[]
@@ -75,6 +81,8 @@ interface StreamState {
   lastTrim: number
   /** Read our own pending entries again on the next pass (at start, and after a failed handling). */
   rereadOwn: boolean
+  /** The connection of this stream's blocking read (`follow`), while one runs. */
+  follower: Redis | null
 }
 
 /**
@@ -84,7 +92,11 @@ interface StreamState {
  * (and its FIFO members, for ordering), so a dispatcher killed mid-way leaves it pending, and
  * XAUTOCLAIM hands it to a live one. Job ids make the re-run idempotent.
  *
- * Woken by the pub/sub nudge; a periodic poll covers lost nudges (pub/sub is at-most-once).
+ * Shard streams are followed with a blocking XREADGROUP on a connection of their own (`follow`):
+ * a committed event reaches the dispatcher in one hop, not a nudge and then a read (issue 14,
+ * latency). The control stream (and every stream without `connect`) is read when the pub/sub
+ * nudge comes; a periodic poll covers lost nudges (pub/sub is at-most-once) and runs the
+ * housekeeping (reclaim, trim) of every stream.
  */
 export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   const { redis, keys: k, endpoints, log } = deps
@@ -93,7 +105,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   const streams: StreamState[] = [
     ...Array.from({ length: k.shards }, (_, shard) => ({ key: k.outbox(shard), shard, control: false })),
     { key: k.webhookControl, shard: 0, control: true },
-  ].map((s) => ({ ...s, running: null, again: false, lastReclaim: 0, lastTrim: Date.now(), rereadOwn: true }))
+  ].map((s) => ({ ...s, running: null, again: false, lastReclaim: 0, lastTrim: Date.now(), rereadOwn: true, follower: null }))
   let closing = false
 
   const queueOf = (shard: number) => {
@@ -400,9 +412,51 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     return s.running
   }
 
+  /**
+   * Follows shard stream `s`: a blocking XREADGROUP on its own connection, waiting up to `pollMs`,
+   * whose entries are handled at once. It takes the stream's pass slot (`s.running`) like any pass,
+   * so reads and batches of one stream never overlap (first-attempts.ts relies on it); a nudge or
+   * poll arriving meanwhile asks for a pass after it (`s.again`), which does the housekeeping.
+   */
+  async function follow(s: StreamState, conn: Redis): Promise<void> {
+    s.follower = conn
+    let failures = 0
+    while (!closing) {
+      if (s.running) {
+        await s.running
+        continue
+      }
+      let failed = false
+      s.running = (async () => {
+        try {
+          const reply = (await conn.xreadgroup('GROUP', GROUP, deps.consumer, 'COUNT', BATCH, 'BLOCK', deps.pollMs, 'STREAMS', s.key, '>')) as
+            | [string, [string, string[] | null][]][]
+            | null
+          const entries = reply?.[0]?.[1] ?? []
+          if (!closing) await handleBatch(s, entries)
+          failures = 0
+        } catch (err) {
+          if (closing) return
+          failed = true
+          // Entries read and not handled stay pending under our name: read again by the next pass.
+          s.rereadOwn = true
+          const message = (err as Error).message
+          if (message.includes('NOGROUP')) await ensureGroup(s.key).catch(() => undefined)
+          else if (failures++ === 0) log.error({ stream: s.key, err: message }, 'outbox read failed; retrying')
+        } finally {
+          s.running = null
+        }
+      })()
+      await s.running
+      if (failed) await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** failures, 1000)))
+      else if (s.again || s.rereadOwn) await drain(s)
+    }
+  }
+
   const drainAll = () => Promise.all(streams.map(drain)).then(() => undefined)
   let timer: NodeJS.Timeout | undefined
   let renewTimer: NodeJS.Timeout | undefined
+  const followers: Promise<void>[] = []
 
   return {
     async start(): Promise<void> {
@@ -410,10 +464,13 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       deps.subscriber.on('message', (channel, message) => {
         if (channel !== k.outboxChannel) return
         const s = message === 'control' ? streams.at(-1) : streams.find((x) => !x.control && String(x.shard) === message)
+        // A followed stream's blocking read has the entry already: a pass would only read nothing.
+        if (s?.follower) return
         void (s ? drain(s) : drainAll())
       })
       await deps.subscriber.subscribe(k.outboxChannel)
       await drainAll()
+      if (deps.connect) for (const s of streams) if (!s.control) followers.push(follow(s, deps.connect(`threadwork-webhooks-outbox-${s.shard}`)))
       timer = setInterval(() => void drainAll(), deps.pollMs)
       const first = deps.firstAttempts
       if (first) renewTimer = setInterval(() => void first.renew(), Math.max(50, Math.floor(deps.reclaimIdleMs / 4)))
@@ -430,6 +487,9 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       closing = true
       clearInterval(timer)
       await deps.subscriber.unsubscribe(k.outboxChannel).catch(() => undefined)
+      // Ends the blocking reads at once (an entry they were handed stays pending: read again on restart, or claimed).
+      for (const s of streams) s.follower?.disconnect()
+      await Promise.all(followers)
       await Promise.all(streams.map((s) => s.running))
       await deps.firstAttempts?.close()
       clearInterval(renewTimer)

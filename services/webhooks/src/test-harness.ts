@@ -55,13 +55,19 @@ export async function webhookHarness() {
       return d
     },
 
-    /** Appends an event to the outbox as the worker's commit script does, and nudges. */
-    async emit(e: { type: WebhookEventType; thread?: string; data?: unknown; callbackUrl?: string; project?: string; evt?: string }): Promise<string> {
+    /** Closes `d` before the test ends (it is then not closed again). */
+    async stop(d: WebhookDispatcher): Promise<void> {
+      dispatchers.splice(dispatchers.indexOf(d), 1)
+      await d.close()
+    },
+
+    /** Appends an event to the outbox as the worker's commit script does, and nudges (unless `nudge: false`). */
+    async emit(e: { type: WebhookEventType; thread?: string; data?: unknown; callbackUrl?: string; project?: string; evt?: string; nudge?: boolean }): Promise<string> {
       const evt = e.evt ?? newId('evt')
       const k = stores.keys
       await fx.redis.xadd(k.outbox(0), '*', 'evt', evt, 'type', e.type, 'project', e.project ?? 'alpha', 'thread', e.thread ?? 'thread_1',
         'created_at', String(nowSeconds()), 'data', JSON.stringify(e.data ?? { id: 'run_1', object: 'thread.run' }), 'callback_url', e.callbackUrl ?? '')
-      await fx.redis.publish(k.outboxChannel, '0')
+      if (e.nudge !== false) await fx.redis.publish(k.outboxChannel, '0')
       return evt
     },
 
