@@ -192,7 +192,7 @@ export const WebhooksEnv = BaseEnv.merge(WebhookTargetEnv).extend({
    * were pending only for their fan-out).
    */
   WEBHOOK_RECLAIM_IDLE_MS: positiveInt.default(10_000),
-  /** The outbox is polled this often besides the pub/sub nudge (which may be lost). */
+  /** A shard outbox stream's blocking read waits up to this long; the control stream is polled this often besides its pub/sub nudge (which may be lost). */
   WEBHOOK_POLL_MS: positiveInt.default(1_000),
   /** Set: the dispatcher serves Prometheus `GET /metrics` on this port (attempts by outcome). */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),

@@ -136,7 +136,10 @@ export function keys(prefix: string, shards = 1) {
     deadlines: (shard: number) => `${prefix}:{s${shard}}:deadlines`,
     shardDeadlines: (t: string) => `${prefix}:${shardTag(t)}:deadlines`,
     shardOutbox: (t: string) => `${prefix}:${shardTag(t)}:outbox`,
-    /** Pub/sub channel announcing new outbox entries (a nudge; the stream is the record). */
+    /**
+     * Pub/sub channel announcing new control-stream entries (a nudge; the stream is the record).
+     * Commits send none: dispatchers block on the shard outbox streams themselves.
+     */
     outboxChannel: `${prefix}:outbox-nudge`,
     /**
      * An API process's SSE reader wakes its blocking XREAD by appending here; in shard N's slot so

@@ -77,4 +77,35 @@ describe('commitRun-6', () => {
       callback_url: '',
     })
   })
+
+  it('sends no pub/sub nudge with its events (dispatchers block on the outbox stream itself)', async () => {
+    const r = await queuedRun()
+    const sub = fx.redis.duplicate()
+    const heard: string[] = []
+    sub.on('message', (_channel, message) => heard.push(message))
+    await sub.subscribe(stores.keys.outboxChannel)
+    try {
+      await stores.runs.commit(r.thread_id, r.id, {
+        project: 'p1',
+        from: ['queued'],
+        run: { status: 'in_progress' },
+        events: [{ type: 'thread.run.in_progress', data: {} }],
+      })
+      await stores.runs.commit(r.thread_id, r.id, {
+        project: 'p1',
+        from: ['in_progress'],
+        run: { status: 'completed' },
+        events: [
+          { type: 'thread.message.completed', data: {} },
+          { type: 'thread.run.completed', data: {} },
+        ],
+      })
+      // Messages on one channel arrive in order: once the sentinel is heard, a nudge would have been too.
+      await fx.redis.publish(stores.keys.outboxChannel, 'sentinel')
+      await expect.poll(() => heard.includes('sentinel')).toBe(true)
+      expect(heard).toEqual(['sentinel'])
+    } finally {
+      sub.disconnect()
+    }
+  })
 })

@@ -227,8 +227,6 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         project: plan.project,
         thread: threadId,
         created_at: String(now),
-        channel: k.outboxChannel,
-        shard: String(k.shardOf(threadId)),
         now_ms: Date.now(),
         deadlines: k.shardDeadlines(threadId),
         ...(plan.letGo ? { wake: { key: k.wake(threadId), stream: k.shardWakeups(threadId), group: DRAIN_GROUP, id: plan.letGo } } : {}),

@@ -144,8 +144,6 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
             project: loaded.project,
             thread: threadId,
             created_at: String(nowSeconds()),
-            channel: k.outboxChannel,
-            shard: String(k.shardOf(threadId)),
           }),
         ],
       )

@@ -1,7 +1,7 @@
 --[=[
   The one way a run changes state. Compare-and-set on the run's status (and, for a worker, on the
   thread's fencing token), then in the same step: the run's fields, upserted messages and steps,
-  the mailbox pop, the thread's release, and the durable events (outbox) with a pub/sub nudge.
+  the mailbox pop, the thread's release, and the durable events (outbox).
   So no committed result is ever without its event, and a superseded worker commits nothing.
 
   KEYS[1] thread hash   KEYS[2] run hash   KEYS[3] mailbox list   KEYS[4] fence counter
@@ -24,7 +24,7 @@
              project, thread, created_at, data, callback_url)
     packed   '' or, for a commit with several events, one outbox entry's `events` field: JSON
              `[[evt, type, data, callback_url], …]` in order (fields project, thread, created_at, events)
-    project, thread, created_at, channel, shard, now_ms
+    project, thread, created_at, now_ms
     deadlines  the shard's deadlines zset (same hash tag): a released run leaves it
     live     (optional) { key, events = [[event, data JSON]], fence = token or '', done = 0|1, ttl }:
              appended to the run's live event stream (what `stream: true` reads) in the same step,
@@ -104,7 +104,8 @@ if plan.packed ~= '' then
   redis.call('XADD', KEYS[5], '*', 'project', plan.project, 'thread', plan.thread, 'created_at', plan.created_at,
     'events', plan.packed)
 end
-if #plan.events > 0 or plan.packed ~= '' then redis.call('PUBLISH', plan.channel, plan.shard) end
+-- No pub/sub nudge: the dispatchers wait on the stream itself (XREADGROUP BLOCK), so a PUBLISH per
+-- commit bought nothing (issue 14).
 local live = plan.live
 if type(live) == 'table' and liveFlag ~= '0' then
   local last = redis.call('XREVRANGE', live.key, '+', '-', 'COUNT', 1)
