@@ -433,7 +433,14 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
             | [string, [string, string[] | null][]][]
             | null
           const entries = reply?.[0]?.[1] ?? []
-          if (!closing) await handleBatch(s, entries)
+          if (closing) return
+          // Our own pending entries come first, as in a pass: one left by a failed handling is older
+          // than these, and must not be overtaken by their first attempts. Re-read, these go with it
+          // (pending under our name too), in order, the queued way.
+          if (s.rereadOwn && entries.length > 0) {
+            s.rereadOwn = false
+            await rereadOwn(s)
+          } else await handleBatch(s, entries)
           failures = 0
         } catch (err) {
           if (closing) return
