@@ -78,6 +78,29 @@ describe('webhook dispatcher', () => {
     expect(Date.now() - closing).toBeLessThan(10_000)
   })
 
+  it("after a failed handling, a followed stream's next batch waits for our own pending entry: a thread's events keep their order", async () => {
+    const h = await webhookHarness()
+    const receiver = await startReceiver(ok)
+    await h.endpoint(receiver.url())
+    await h.start({ pollMs: 20_000 })
+    const version = h.stores.keys.webhookVersion('alpha')
+    const outbox = h.stores.keys.outbox(0)
+    const pending = async () => ((await h.fx.redis.xpending(outbox, GROUP)) as [number])[0]
+    // The endpoint read fails (a key of the wrong type): the batch of e1 fails, e1 stays pending with us.
+    await h.fx.redis.del(version)
+    await h.fx.redis.hset(version, 'broken', '1')
+    const e1 = await h.emit({ type: 'thread.run.completed', thread: 'thread_o', nudge: false })
+    await expect.poll(pending).toBe(1)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(receiver.received).toHaveLength(0)
+    await h.fx.redis.del(version)
+    // e2 of the same thread, read next by the blocking read: it must not go before e1.
+    const e2 = await h.emit({ type: 'thread.run.completed', thread: 'thread_o', nudge: false })
+    await expect.poll(() => receiver.received.length, { timeout: 15_000 }).toBe(2)
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([e1, e2])
+    await expect.poll(pending).toBe(0)
+  })
+
   it('retries a 500 with the same webhook-id and body, then succeeds', async () => {
     const h = await webhookHarness()
     let calls = 0
