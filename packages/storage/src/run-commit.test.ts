@@ -1,4 +1,4 @@
-import { newId, newRun, nowSeconds } from '@threadwork/domain'
+import { type Turn, newId, newMessage, newRun, nowSeconds } from '@threadwork/domain'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Stores, createStores } from './stores.js'
@@ -107,5 +107,76 @@ describe('commitRun-6', () => {
     } finally {
       sub.disconnect()
     }
+  })
+
+  it("a turn's run keeps whether it took the thread's lock (`_lock`): its release drops the lock without a look, and only once", async () => {
+    const assistant = await stores.assistants.create('p1', { model: 'fake-model' })
+    const { thread } = await stores.threads.create('p1')
+    const startTurn = async (opts: { holder?: string } = {}) => {
+      const turn: Turn = {
+        id: newId('turn'),
+        object: 'thread.turn',
+        thread_id: thread.id,
+        assistant_id: assistant.id,
+        status: 'queued',
+        message_id: newId('msg'),
+        run_id: newId('run'),
+        created_at: nowSeconds(),
+        started_at: null,
+        completed_at: null,
+        last_error: null,
+        metadata: {},
+        callback_url: null,
+      }
+      await stores.turns.create('p1', turn, { assistant_id: assistant.id, content: 'hi' }, { wake: false })
+      if (opts.holder) await fx.redis.hset(stores.keys.thread(thread.id), '_active_run', opts.holder)
+      const { fence } = await stores.runs.claim(thread.id)
+      const message = newMessage({
+        id: turn.message_id,
+        threadId: thread.id,
+        createdAt: nowSeconds(),
+        params: { role: 'user', content: 'hi', attachments: [], metadata: {} },
+      })
+      const run = {
+        ...newRun({ id: turn.run_id, threadId: thread.id, assistant, settings: {}, createdAt: nowSeconds(), expiresAfterSeconds: 600 }),
+        status: 'in_progress' as const,
+      }
+      expect((await stores.turns.start({ project: 'p1', fence, turn, message, run, runInternal: { _item: `turn:${turn.id}` } })).ok).toBe(true)
+      return { run, fence, item: `turn:${turn.id}` }
+    }
+    const lockOf = (runId: string) => fx.redis.hget(stores.keys.run(thread.id, runId), '_lock')
+    const activeRun = () => fx.redis.hget(stores.keys.thread(thread.id), '_active_run')
+
+    const first = await startTurn()
+    expect(await lockOf(first.run.id)).toBe('1')
+    expect(await activeRun()).toBe(first.run.id)
+    const done = await stores.runs.commit(thread.id, first.run.id, {
+      project: 'p1',
+      fence: first.fence,
+      from: ['in_progress'],
+      run: { status: 'completed' },
+      release: true,
+      pop: first.item,
+    })
+    expect(done.ok).toBe(true)
+    expect(await activeRun()).toBeNull()
+    // Released once: the flag is gone, so a later release of the same run can never drop another run's lock.
+    expect(await lockOf(first.run.id)).toBe('0')
+    await fx.redis.hset(stores.keys.thread(thread.id), '_active_run', 'run_other')
+    await stores.runs.commit(thread.id, first.run.id, { project: 'p1', from: ['completed'], run: {}, release: true })
+    expect(await activeRun()).toBe('run_other')
+
+    // Another run held the lock when the turn started: the turn's run did not take it, and its release leaves it.
+    const second = await startTurn({ holder: 'run_other' })
+    expect(await lockOf(second.run.id)).toBe('0')
+    await stores.runs.commit(thread.id, second.run.id, {
+      project: 'p1',
+      fence: second.fence,
+      from: ['in_progress'],
+      run: { status: 'completed' },
+      release: true,
+      pop: second.item,
+    })
+    expect(await activeRun()).toBe('run_other')
   })
 })

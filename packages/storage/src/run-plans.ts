@@ -31,6 +31,12 @@ export const RunInternal = {
    * before the flag existed) counts as live.
    */
   live: '_live',
+  /**
+   * '1' when the run took the thread's lock (`_active_run`) as it started (a turn's run,
+   * startTurn-7.lua): its releasing commit then drops the lock without reading it first. '0' or
+   * absent: the commit compares `_active_run` with the run first.
+   */
+  lock: '_lock',
 } as const
 
 /** Whether a run's live event stream can have a reader (see `RunInternal.live`). */

@@ -14,7 +14,7 @@ import { decodeFields, encodeFields } from './codec.js'
 import type { Keys } from './keys.js'
 import { listPage } from './paginate.js'
 import { type RedisClient, runScript, script } from './scripts.js'
-import { isLiveRun } from './run-plans.js'
+import { RunInternal, isLiveRun } from './run-plans.js'
 import { DRAIN_GROUP } from './thread-wakeups.js'
 import { messageArgs } from './thread-store.js'
 import claimThreadLua from './lua/claimThread-2.lua'
@@ -216,7 +216,8 @@ export function createRunStore(redis: RedisClient, k: Keys) {
       ]
       const now = nowSeconds()
       const payload = {
-        run: [...encodeFields(plan.run ?? {}), ...Object.entries(plan.internal ?? {}).flat()],
+        // A release ends the run's hold on the thread's lock (`_lock`, startTurn-7.lua): a later commit looks again.
+        run: [...encodeFields(plan.run ?? {}), ...Object.entries(plan.internal ?? {}).flat(), ...(plan.release ? [RunInternal.lock, '0'] : [])],
         writes,
         pop: plan.pop ?? '',
         release: plan.release ? runId : '',

@@ -15,7 +15,8 @@
              in every listed index (messages, run messages, steps); with `p = 1` the write is a
              patch of an existing object (a turn following its run) and is skipped if it is gone
              (a patch must name at least one field the object always has)
-    pop      mailbox item to remove ('' for none)   release  run id to release the thread from ('')
+    pop      mailbox item to remove ('' for none)   release  run id to release the thread from (''; the
+             plan's `run` then sets the run's `_lock` to '0')
     pend     1 to (re)mark the thread as having runnable work (after tool outputs arrive)
     wake     (optional) { key, stream, group, id }: with a pop that leaves the mailbox empty, the
              drain lets go of its wake-up entry `id` here (releaseThread-2.lua's release: acked and
@@ -35,7 +36,7 @@
           | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
-local current = redis.call('HMGET', KEYS[2], 'status', '_live')
+local current = redis.call('HMGET', KEYS[2], 'status', '_live', '_lock')
 local status = current[1]
 if not status then return 'GONE' end
 local allowed = false
@@ -92,7 +93,9 @@ if plan.pop ~= '' and nextHead == '' and type(wake) == 'table' and redis.call('G
 end
 if plan.pend == 1 then redis.call('ZADD', KEYS[6], 'NX', plan.now_ms, plan.thread) end
 if plan.release ~= '' then
-  if redis.call('HGET', KEYS[1], '_active_run') == plan.release then redis.call('HDEL', KEYS[1], '_active_run') end
+  -- `_lock` '1': the run took the thread's lock when it started (startTurn-7.lua) and holds it until
+  -- its first release (which clears the flag, in `run`): released without looking.
+  if current[3] == '1' or redis.call('HGET', KEYS[1], '_active_run') == plan.release then redis.call('HDEL', KEYS[1], '_active_run') end
   redis.call('ZREM', plan.deadlines, plan.thread .. '/' .. plan.release)
 end
 for _, e in ipairs(plan.events) do

@@ -18,11 +18,13 @@ local plan = cjson.decode(ARGV[5])
 local seq = redis.call('HINCRBY', KEYS[1], '_seq', 2)
 redis.call('HSET', KEYS[6], unpack(plan.msg))
 redis.call('ZADD', KEYS[4], seq - 1, ARGV[2])
-redis.call('HSET', KEYS[7], '_project', ARGV[4], unpack(plan.run))
+-- A run created through the Assistants API while this turn waited keeps the lock; it runs next.
+-- Whether this run took it is kept on the run (`_lock`), so its terminal commit releases it
+-- without reading the thread's `_active_run` first (issue 14: one HGET fewer per turn).
+local locked = redis.call('HSETNX', KEYS[1], '_active_run', ARGV[3])
+redis.call('HSET', KEYS[7], '_project', ARGV[4], '_lock', tostring(locked), unpack(plan.run))
 redis.call('ZADD', KEYS[5], seq, ARGV[3])
 -- The expiry backstop: the reconciler ends the run if it is still active past this.
 if plan.expires_ms then redis.call('ZADD', plan.deadlines, plan.expires_ms, plan.thread .. '/' .. ARGV[3]) end
--- A run created through the Assistants API while this turn waited keeps the lock; it runs next.
-redis.call('HSETNX', KEYS[1], '_active_run', ARGV[3])
 redis.call('HSET', KEYS[3], unpack(plan.turn))
 return 'OK'
