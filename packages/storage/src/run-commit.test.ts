@@ -2,6 +2,7 @@ import { type Turn, newId, newMessage, newRun, nowSeconds } from '@threadwork/do
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Stores, createStores } from './stores.js'
+import { DRAIN_GROUP } from './thread-wakeups.js'
 
 let fx: RedisFixture
 let stores: Stores
@@ -178,5 +179,39 @@ describe('commitRun-6', () => {
       pop: second.item,
     })
     expect(await activeRun()).toBe('run_other')
+  })
+
+  it("lets go of the drain's wake-up entry when its key names it as is (GETDEL), and leaves a key woken again as it was", async () => {
+    for (const wokenAgain of [false, true]) {
+      const r = await queuedRun()
+      const t = r.thread_id
+      const stream = stores.keys.shardWakeups(t)
+      await fx.redis.xgroup('CREATE', stream, DRAIN_GROUP, '0', 'MKSTREAM').catch(() => undefined)
+      await stores.wakeups.wake(t)
+      const read = (await fx.redis.xreadgroup('GROUP', DRAIN_GROUP, 'w1', 'COUNT', 100, 'STREAMS', stream, '>')) as [string, [string, string[]][]][]
+      const entry = read[0]![1].at(-1)![0]
+      if (wokenAgain) await stores.wakeups.wake(t)
+      const { fence } = await stores.runs.claim(t)
+      const outcome = await stores.runs.commit(t, r.id, {
+        project: 'p1',
+        fence,
+        from: ['queued'],
+        run: { status: 'cancelled' },
+        release: true,
+        pop: `run:${r.id}`,
+        letGo: entry,
+      })
+      const pending = ((await fx.redis.xpending(stream, DRAIN_GROUP, '-', '+', 100)) as [string][]).map(([id]) => id)
+      if (wokenAgain) {
+        expect(outcome).toMatchObject({ ok: true, next: null })
+        expect(outcome.ok && outcome.released).toBeFalsy()
+        expect(await fx.redis.get(stores.keys.wake(t))).toBe(`${entry}+`)
+        expect(pending).toContain(entry)
+      } else {
+        expect(outcome).toMatchObject({ ok: true, next: null, released: true })
+        expect(await fx.redis.exists(stores.keys.wake(t))).toBe(0)
+        expect(pending).not.toContain(entry)
+      }
+    }
   })
 })

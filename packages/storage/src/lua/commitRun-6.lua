@@ -86,10 +86,16 @@ if plan.pop ~= '' then
 end
 local released = '0'
 local wake = plan.wake
-if plan.pop ~= '' and nextHead == '' and type(wake) == 'table' and redis.call('GET', wake.key) == wake.id then
-  redis.call('XACK', wake.stream, wake.group, wake.id)
-  redis.call('DEL', wake.key)
-  released = '1'
+if plan.pop ~= '' and nextHead == '' and type(wake) == 'table' then
+  -- GETDEL: the common case (the key names our entry as is) in one command, not GET + DEL (issue
+  -- 14); any other value (woken again: `<id>+`, or another entry's) is put back at once, unseen.
+  local v = redis.call('GETDEL', wake.key)
+  if v == wake.id then
+    redis.call('XACK', wake.stream, wake.group, wake.id)
+    released = '1'
+  elseif v then
+    redis.call('SET', wake.key, v)
+  end
 end
 if plan.pend == 1 then redis.call('ZADD', KEYS[6], 'NX', plan.now_ms, plan.thread) end
 if plan.release ~= '' then
