@@ -32,7 +32,10 @@ import { syntheticText } from './synthetic-text.js'
 
 const DIMS = 256
 // `RETRIEVAL_BENCH_CHUNKS=0` skips the search part (ingestion only).
-const SIZES = (process.env.RETRIEVAL_BENCH_CHUNKS ?? '1000,100000').split(',').map(Number).filter((n) => n > 0)
+const SIZES = (process.env.RETRIEVAL_BENCH_CHUNKS ?? '1000,100000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0)
 const CORPUS_MB = Number(process.env.RETRIEVAL_BENCH_MB ?? 8)
 const FILE_KB = 256
 /** Files per index commit, as the worker's INGEST_BATCH_FILES (default 16); 1 = a file at a time. */
@@ -150,7 +153,10 @@ async function ingestion(upstream: ForkedUpstream, dir: string): Promise<void> {
   console.log(
     `stages: ${stage('parse')}, ${stage('chunk')}, ${stage('embed')} (waiting after the batch's last chunk; the upstream's own CPU not counted), ${stage('write')} (incl. index maintenance), ${stage('index')} (the drain's maintenance once its queue is empty)`,
   )
-  if (upstreamCpu !== null) console.log(`the fake upstream's process used ${upstreamCpu.toFixed(2)} s of CPU meanwhile (hashing ${chunks.toLocaleString('en')} chunks into vectors, on the same cores)`)
+  if (upstreamCpu !== null)
+    console.log(
+      `the fake upstream's process used ${upstreamCpu.toFixed(2)} s of CPU meanwhile (hashing ${chunks.toLocaleString('en')} chunks into vectors, on the same cores)`,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,18 +197,32 @@ async function searchAt(size: number, dir: string): Promise<void> {
   let i = 0
   let j = 0
   let k = 0
+  // CPU per call of this process (LanceDB's threads included): unlike wall time, hardly moved by
+  // the load of other processes on a shared machine.
+  const cpu = { ms: [0, 0, 0], calls: [0, 0, 0] }
+  const withCpu =
+    (c: number, fn: () => Promise<unknown>): (() => Promise<unknown>) =>
+    async () => {
+      const start = process.cpuUsage()
+      const result = await fn()
+      const used = process.cpuUsage(start)
+      cpu.ms[c]! += (used.user + used.system) / 1000
+      cpu.calls[c]!++
+      return result
+    }
   const samples = await measureInterleaved(
     [
-      [`hybrid search (BM25 + vector, RRF, rerank), top 20`, () => hybrid(index, queries[i++ % QUERIES]!)],
-      [`keyword-only search (BM25, rerank), top 20`, () => index.search({ queries: [queries[j++ % QUERIES]!.q], maxNumResults: 20 })],
+      [`hybrid search (BM25 + vector, RRF, rerank), top 20`, withCpu(0, () => hybrid(index, queries[i++ % QUERIES]!))],
+      [`keyword-only search (BM25, rerank), top 20`, withCpu(1, () => index.search({ queries: [queries[j++ % QUERIES]!.q], maxNumResults: 20 }))],
       [
         `baseline: brute-force scan of the ${size.toLocaleString('en')} vectors (JS), top 20`,
-        async () => bruteForce(matrix, size, queries[k++ % QUERIES]!.v, 20),
+        withCpu(2, async () => bruteForce(matrix, size, queries[k++ % QUERIES]!.v, 20)),
       ],
     ],
     QUERIES,
     20,
   )
+  const cpuPerCall = (c: number) => `${(cpu.ms[c]! / cpu.calls[c]!).toFixed(1)} ms`
 
   // Does hybrid search find the chunk each query was cut from (in its top 20)?
   let found = 0
@@ -214,6 +234,7 @@ async function searchAt(size: number, dir: string): Promise<void> {
     '',
     `built in ${writeS.toFixed(1)} s (text, vectors and ${Math.ceil(size / perFile)} appends of ≤ ${perFile.toLocaleString('en')} chunks) + ${optimizeS.toFixed(1)} s of compaction and index builds (BM25, file_id B-tree${size >= 20_000 ? ', IVF-PQ' : '; vectors scanned exactly below 20,000'}); machine load ${loadavg()[0]!.toFixed(1)} (1-min average, ${cpus().length} cores)`,
     `hybrid p99 vs brute-force scan p99: ×${((samples[0] as Sample).p99 / (samples[2] as Sample).p99).toFixed(2)}; hybrid p99 ${(samples[0] as Sample).p99.toFixed(1)} ms (goal ≤ 30 ms at 100,000)`,
+    `CPU per call (this process, LanceDB's threads included): hybrid ${cpuPerCall(0)}, keyword-only ${cpuPerCall(1)}, brute force ${cpuPerCall(2)}`,
     `the query's source chunk in hybrid's top 20: ${found}/50`,
   ])
 }
