@@ -13,6 +13,7 @@ beforeAll(async () => {
   const app = new Hono<AppEnv>()
   app.use('*', jsonBody(1024))
   app.post('/echo', async (c) => c.json({ got: await c.req.json() }))
+  app.post('/text', async (c) => c.json({ text: await c.req.text(), json: await c.req.json() }))
   app.onError((err, c) => renderError(err, c))
   await new Promise<void>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve())
@@ -37,6 +38,12 @@ describe('jsonBody over a socket', () => {
   it('parses a body with a declared length, and one sent chunked', async () => {
     expect(await (await post(JSON.stringify({ a: 'é' }))).json()).toEqual({ got: { a: 'é' } })
     expect(await (await post(chunked(JSON.stringify({ b: [1, 2] })))).json()).toEqual({ got: { b: [1, 2] } })
+  })
+
+  it('caches the text as sent for the validators (not the parsed value re-encoded), `{}` for an empty body', async () => {
+    const textOf = async (body: string) => (await (await fetch(url.replace('/echo', '/text'), { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as unknown
+    expect(await textOf(' { "a" : 1 } ')).toEqual({ text: ' { "a" : 1 } ', json: { a: 1 } })
+    expect(await textOf('')).toEqual({ text: '{}', json: {} })
   })
 
   it('refuses an oversized body either way: declared (before reading) or chunked (while reading)', async () => {
