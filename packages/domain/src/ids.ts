@@ -5,14 +5,27 @@ export type IdPrefix = 'asst' | 'thread' | 'msg' | 'run' | 'step' | 'call' | 'tu
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
+/**
+ * Random bytes drawn from a pool refilled 4 KB at a time, each byte used once: a `randomBytes`
+ * call per id was ~4 % of the API's busy time on the turn path (issue 14, profiled: the call's own
+ * overhead, not the bytes). Node's `randomUUID` caches its entropy the same way.
+ */
+let pool = Buffer.alloc(0)
+let poolAt = 0
+function randomByte(): number {
+  if (poolAt >= pool.length) {
+    pool = randomBytes(4096)
+    poolAt = 0
+  }
+  return pool[poolAt++]!
+}
+
 /** `n` random base62 characters; rejection sampling keeps the distribution uniform: 248 = 4 × 62. */
 function base62(n: number): string {
   let out = ''
   while (out.length < n) {
-    for (const byte of randomBytes(32)) {
-      if (byte < 248) out += BASE62[byte % 62]
-      if (out.length === n) break
-    }
+    const byte = randomByte()
+    if (byte < 248) out += BASE62[byte % 62]
   }
   return out
 }
