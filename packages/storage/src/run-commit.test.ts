@@ -214,4 +214,74 @@ describe('commitRun-6', () => {
       }
     }
   })
+
+  it("keeps a turn's run out of the deadlines set while driven; it joins the set when it parks and leaves it at its end", async () => {
+    const assistant = await stores.assistants.create('p1', { model: 'fake-model' })
+    const { thread } = await stores.threads.create('p1')
+    const deadlines = stores.keys.shardDeadlines(thread.id)
+    const startTurn = async () => {
+      const turn: Turn = {
+        id: newId('turn'),
+        object: 'thread.turn',
+        thread_id: thread.id,
+        assistant_id: assistant.id,
+        status: 'queued',
+        message_id: newId('msg'),
+        run_id: newId('run'),
+        created_at: nowSeconds(),
+        started_at: null,
+        completed_at: null,
+        last_error: null,
+        metadata: {},
+        callback_url: null,
+      }
+      await stores.turns.create('p1', turn, { assistant_id: assistant.id, content: 'hi' }, { wake: false })
+      const { fence } = await stores.runs.claim(thread.id)
+      const message = newMessage({
+        id: turn.message_id,
+        threadId: thread.id,
+        createdAt: nowSeconds(),
+        params: { role: 'user', content: 'hi', attachments: [], metadata: {} },
+      })
+      const run = {
+        ...newRun({ id: turn.run_id, threadId: thread.id, assistant, settings: {}, createdAt: nowSeconds(), expiresAfterSeconds: 600 }),
+        status: 'in_progress' as const,
+      }
+      expect((await stores.turns.start({ project: 'p1', fence, turn, message, run, runInternal: { _item: `turn:${turn.id}` } })).ok).toBe(true)
+      return { run, fence, item: `turn:${turn.id}`, member: `${thread.id}/${run.id}` }
+    }
+
+    // Driven to its end: never in the set.
+    const plain = await startTurn()
+    expect(await fx.redis.zscore(deadlines, plain.member)).toBeNull()
+    await stores.runs.commit(thread.id, plain.run.id, {
+      project: 'p1',
+      fence: plain.fence,
+      from: ['in_progress'],
+      run: { status: 'completed' },
+      release: true,
+      pop: plain.item,
+    })
+
+    // Parked: nobody drives it, so the sweep must see it, at its expires_at; its end removes it.
+    const parked = await startTurn()
+    expect(await fx.redis.zscore(deadlines, parked.member)).toBeNull()
+    await stores.runs.commit(thread.id, parked.run.id, { project: 'p1', fence: parked.fence, from: ['in_progress'], run: { status: 'requires_action' } })
+    expect(Number(await fx.redis.zscore(deadlines, parked.member))).toBe(parked.run.expires_at! * 1000)
+    await stores.runs.commit(thread.id, parked.run.id, {
+      project: 'p1',
+      from: ['requires_action'],
+      run: { status: 'expired' },
+      release: true,
+      pop: parked.item,
+    })
+    expect(await fx.redis.zscore(deadlines, parked.member)).toBeNull()
+
+    // A run created through the Assistants API is in the set from its creation, as before, and leaves it at its end.
+    const r = newRun({ id: newId('run'), threadId: thread.id, assistant, settings: {}, createdAt: nowSeconds(), expiresAfterSeconds: 600 })
+    await stores.runs.create('p1', r, [])
+    expect(await fx.redis.zscore(deadlines, `${thread.id}/${r.id}`)).not.toBeNull()
+    await stores.runs.commit(thread.id, r.id, { project: 'p1', from: ['queued'], run: { status: 'cancelled' }, release: true, pop: `run:${r.id}` })
+    expect(await fx.redis.zscore(deadlines, `${thread.id}/${r.id}`)).toBeNull()
+  })
 })

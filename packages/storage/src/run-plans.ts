@@ -37,6 +37,12 @@ export const RunInternal = {
    * absent: the commit compares `_active_run` with the run first.
    */
   lock: '_lock',
+  /**
+   * '0' for a run kept out of the shard's deadlines set while a drain drives it (a turn's run,
+   * startTurn-7.lua); it joins the set when it parks (`requires_action`), then '1'. Absent: in the
+   * set since it was created (createRun-5.lua).
+   */
+  deadlines: '_dl',
 } as const
 
 /** Whether a run's live event stream can have a reader (see `RunInternal.live`). */

@@ -230,6 +230,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         created_at: String(now),
         now_ms: Date.now(),
         deadlines: k.shardDeadlines(threadId),
+        run_id: runId,
         ...(plan.letGo ? { wake: { key: k.wake(threadId), stream: k.shardWakeups(threadId), group: DRAIN_GROUP, id: plan.letGo } } : {}),
         ...(plan.live
           ? {

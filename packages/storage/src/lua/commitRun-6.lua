@@ -26,7 +26,9 @@
     packed   '' or, for a commit with several events, one outbox entry's `events` field: JSON
              `[[evt, type, data, callback_url], …]` in order (fields project, thread, created_at, events)
     project, thread, created_at, now_ms
-    deadlines  the shard's deadlines zset (same hash tag): a released run leaves it
+    deadlines  the shard's deadlines zset (same hash tag): a released run leaves it (unless its `_dl` is
+             '0': never added); a run with `_dl` '0' parked `requires_action` joins it
+    run_id   the run's id (its deadlines member is `<thread>/<run id>`)
     live     (optional) { key, events = [[event, data JSON]], fence = token or '', done = 0|1, ttl }:
              appended to the run's live event stream (what `stream: true` reads) in the same step,
              each entry tagged with the fence; `done` ends the stream segment and sets its TTL;
@@ -36,7 +38,7 @@
           | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
-local current = redis.call('HMGET', KEYS[2], 'status', '_live', '_lock')
+local current = redis.call('HMGET', KEYS[2], 'status', '_live', '_lock', '_dl')
 local status = current[1]
 if not status then return 'GONE' end
 local allowed = false
@@ -48,11 +50,22 @@ if not allowed then return 'STATUS:' .. status end
 local plan = cjson.decode(ARGV[3])
 -- '0': nobody can read the run's live stream (see `live` below); the plan may change it.
 local liveFlag = current[2]
+local newStatus = nil
 if #plan.run > 0 then
   redis.call('HSET', KEYS[2], unpack(plan.run))
   for i = 1, #plan.run, 2 do
     if plan.run[i] == '_live' then liveFlag = plan.run[i + 1] end
+    if plan.run[i] == 'status' then newStatus = plan.run[i + 1] end
   end
+end
+-- `_dl` '0': a run kept out of the deadlines set while driven (a turn's, startTurn-7.lua). Parked,
+-- nobody drives it: it joins the set now (the reconciler's sweep is then its expiry backstop).
+local inDeadlines = current[4] ~= '0'
+if not inDeadlines and newStatus == '"requires_action"' then
+  local expires = tonumber(redis.call('HGET', KEYS[2], 'expires_at'))
+  if expires then redis.call('ZADD', plan.deadlines, expires * 1000, plan.thread .. '/' .. (plan.run_id or '')) end
+  redis.call('HSET', KEYS[2], '_dl', '1')
+  inDeadlines = true
 end
 local new = {}
 for _, w in ipairs(plan.writes) do
@@ -102,7 +115,7 @@ if plan.release ~= '' then
   -- `_lock` '1': the run took the thread's lock when it started (startTurn-7.lua) and holds it until
   -- its first release (which clears the flag, in `run`): released without looking.
   if current[3] == '1' or redis.call('HGET', KEYS[1], '_active_run') == plan.release then redis.call('HDEL', KEYS[1], '_active_run') end
-  redis.call('ZREM', plan.deadlines, plan.thread .. '/' .. plan.release)
+  if inDeadlines then redis.call('ZREM', plan.deadlines, plan.thread .. '/' .. plan.release) end
 end
 for _, e in ipairs(plan.events) do
   -- Never trimmed here: the dispatcher trims what it has acknowledged.

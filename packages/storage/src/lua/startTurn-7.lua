@@ -5,8 +5,8 @@
   KEYS[5] runs zset     KEYS[6] message hash    KEYS[7] run hash
   ARGV[1] fence token   ARGV[2] message id   ARGV[3] run id   ARGV[4] project
   ARGV[5] JSON { msg = [field, value, …], run = [field, value, …], turn = [field, value, …],
-                 thread = thread id, deadlines = the shard's deadlines zset (same hash tag),
-                 expires_ms = the run's expires_at in ms, or absent }
+                 thread = thread id, deadlines, expires_ms (unused: the run is not put in the shard's
+                 deadlines set while driven, see below) }
   returns 'OK' | 'FENCED' | 'STATUS:<turn status JSON>' | 'GONE'
 ]]
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'FENCED' end
@@ -22,9 +22,12 @@ redis.call('ZADD', KEYS[4], seq - 1, ARGV[2])
 -- Whether this run took it is kept on the run (`_lock`), so its terminal commit releases it
 -- without reading the thread's `_active_run` first (issue 14: one HGET fewer per turn).
 local locked = redis.call('HSETNX', KEYS[1], '_active_run', ARGV[3])
-redis.call('HSET', KEYS[7], '_project', ARGV[4], '_lock', tostring(locked), unpack(plan.run))
+redis.call('HSET', KEYS[7], '_project', ARGV[4], '_lock', tostring(locked), '_dl', '0', unpack(plan.run))
 redis.call('ZADD', KEYS[5], seq, ARGV[3])
--- The expiry backstop: the reconciler ends the run if it is still active past this.
-if plan.expires_ms then redis.call('ZADD', plan.deadlines, plan.expires_ms, plan.thread .. '/' .. ARGV[3]) end
+-- Not in the shard's deadlines set (`_dl` '0'): the run starts `in_progress`, driven by this
+-- drain, whose timer ends it at `expires_at`, and whose wake-up entry another worker takes over
+-- (its executor checks `expires_at` first) should this one die. The set is the backstop for runs
+-- nobody drives: the commit that parks this one (`requires_action`) adds it (commitRun-6.lua).
+-- Two commands fewer per turn (issue 14: the ZADD here, the terminal commit's ZREM).
 redis.call('HSET', KEYS[3], unpack(plan.turn))
 return 'OK'

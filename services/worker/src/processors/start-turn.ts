@@ -114,7 +114,7 @@ export function createStartTurn(deps: StartTurnDeps) {
       // Cancelled between our read and the start: the next loop pass sees its final status.
       return 'done'
     }
-    // The expiry backstop (the shard's deadlines set) was written with the run. The run and the
+    // Driven from here on, the run is kept out of the deadlines set until it parks (startTurn-7.lua). The run and the
     // turn are what the script just stored: the executor does not read them again.
     context.loaded = { run, internal: { ...runInternal, [RunInternal.project]: project } }
     context.turn = started.turn
