@@ -138,6 +138,8 @@ describe('observability', () => {
 
     // Logs: JSON lines with ids.
     await expect.poll(() => worker.output.some((l) => l.includes(turn.run_id) && l.includes('"status":"completed"'))).toBe(true)
+    // The API's log is buffered (written every 100 ms at most): wait for the last request's line.
+    await expect.poll(() => api.output.some((l) => l.includes(`/v1/threads/${thread.id}/turns/${turn.id}`))).toBe(true)
     const apiLines = api.output.map((l) => JSON.parse(l) as Record<string, unknown>)
     const workerLines = worker.output.map((l) => JSON.parse(l) as Record<string, unknown>)
     const runRequest = apiLines.find((l) => l.msg === 'request' && l.method === 'POST' && l.path === `/v1/threads/${thread.id}/runs`)
