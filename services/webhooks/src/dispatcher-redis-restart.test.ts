@@ -1,0 +1,88 @@
+import { newId, nowSeconds } from '@threadwork/domain'
+import { createLogger } from '@threadwork/logger'
+import { createRedis, createStores } from '@threadwork/storage'
+import { startRedisServer, uniquePrefix } from '@threadwork/test-utils'
+import type { Redis } from 'ioredis'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { startReceiver } from './delivery/test-server.js'
+import { startDispatcher } from './dispatcher.js'
+
+/**
+ * The blocking read that follows a shard stream (0354d9a) across a Redis restart: its connection
+ * dies while it waits; the follower must resume on its own, not sit until the (long) poll.
+ */
+describe('dispatcher across a Redis restart', () => {
+  it('resumes its blocking read after Redis is SIGKILLed and restarted: an event committed afterwards goes out long before the poll', async () => {
+    const srv = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
+    const connections: Redis[] = []
+    const connect = (name: string) => {
+      const c = createRedis(srv.url, { role: 'worker', name })
+      c.on('error', () => {})
+      connections.push(c)
+      return c
+    }
+    const prefix = uniquePrefix('whr')
+    const admin = connect('admin')
+    const stores = createStores(admin, prefix)
+    const receiver = await startReceiver((_req, res) => res.writeHead(200).end())
+    await stores.webhookEndpoints.create('alpha', { url: receiver.url(), name: 'test', event_types: ['thread.run.completed'] })
+    const d = await startDispatcher({
+      redis: connect('dispatcher'),
+      connect,
+      prefix,
+      shards: 1,
+      log: createLogger({ service: 'webhooks-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      concurrency: 20,
+      allowPrivate: ['127.0.0.1/32'],
+      schedule: [0, 100, 100, 100],
+      timeoutMs: 2_000,
+      lockMs: 2_000,
+      reclaimIdleMs: 300,
+      // Only the blocking read can see an event within the test's bound.
+      pollMs: 30_000,
+      eventRetentionSeconds: 3600,
+      trimEveryMs: 300,
+    })
+    onTestFinished(async () => {
+      await d.close()
+      for (const c of connections) c.disconnect()
+      await srv.cleanup()
+    })
+    // No nudge: the blocking read is the only way in before the poll.
+    const emit = async () => {
+      const evt = newId('evt')
+      await admin.xadd(
+        stores.keys.outbox(0),
+        '*',
+        'evt',
+        evt,
+        'type',
+        'thread.run.completed',
+        'project',
+        'alpha',
+        'thread',
+        'thread_r',
+        'created_at',
+        String(nowSeconds()),
+        'data',
+        JSON.stringify({ id: 'run_1', object: 'thread.run' }),
+        'callback_url',
+        '',
+      )
+      return evt
+    }
+
+    const before = await emit()
+    await expect.poll(() => receiver.received.length, { timeout: 10_000 }).toBe(1)
+    // Wait until the follower is blocked again, then take Redis away under it.
+    await new Promise((r) => setTimeout(r, 300))
+    await srv.kill()
+    await srv.restart()
+    await expect.poll(() => admin.ping().catch(() => null), { timeout: 10_000 }).toBe('PONG')
+    const sent = Date.now()
+    const after = await emit()
+    await expect.poll(() => receiver.received.length, { timeout: 15_000 }).toBe(2)
+    expect(Date.now() - sent).toBeLessThan(15_000)
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([before, after])
+  }, 60_000)
+})
