@@ -68,4 +68,43 @@ describe('dispatcher process', () => {
     second.child.kill('SIGTERM')
     expect(await second.exited, second.output()).toBe(0)
   }, 180_000)
+
+  it("SIGKILLed mid packed entry (its first event sent, the second hanging): a restarted dispatcher sends the entry's events again in order, then the thread's commit made meanwhile", async () => {
+    const h = await webhookHarness()
+    let hungOnce = false
+    const receiver = await startReceiver((req, res) => {
+      // The entry's second event hangs on its first attempt: the dispatcher dies holding it.
+      if (JSON.parse(req.body).type === 'thread.run.completed' && !hungOnce) {
+        hungOnce = true
+        return
+      }
+      res.writeHead(200).end()
+    })
+    await h.endpoint(receiver.url(), ['thread.message.completed', 'thread.run.completed', 'thread.turn.completed'])
+    const env = { REDIS_URL: h.fx.url, REDIS_PREFIX: h.fx.prefix }
+
+    const first = spawnDispatcher(env)
+    const [msg, run, turn] = await h.emitCommit([{ type: 'thread.message.completed' }, { type: 'thread.run.completed' }, { type: 'thread.turn.completed' }], {
+      thread: 'thread_k',
+    })
+    await expect.poll(() => receiver.received.length, { timeout: 30_000 }).toBe(2)
+    first.child.kill('SIGKILL')
+    expect(await first.exited).toBe(-1)
+    // The thread's next commit, while no dispatcher is alive.
+    const [next] = await h.emitCommit([{ type: 'thread.turn.completed' }], { thread: 'thread_k' })
+
+    const second = spawnDispatcher(env)
+    await expect.poll(() => receiver.received.map((r) => r.headers['webhook-id']).at(-1), { timeout: 30_000 }).toBe(next)
+    const ids = receiver.received.map((r) => String(r.headers['webhook-id']))
+    // Before the kill: the first event, then the hung second. After: the entry again from where
+    // the thread's order needs it (at-least-once: repeats allowed), never going back, and the next commit last.
+    expect(ids.slice(0, 2)).toEqual([msg, run])
+    const order = [msg!, run!, turn!, next!]
+    const after = ids.slice(2).map((id) => order.indexOf(id))
+    expect(after).toEqual([...after].sort((a, b) => a - b))
+    expect(new Set(ids.slice(2))).toEqual(new Set([run, turn, next, ...(ids.slice(2).includes(msg!) ? [msg] : [])]))
+    await expect.poll(async () => (await h.fx.redis.xpending(h.stores.keys.outbox(0), 'dispatch'))[0], { timeout: 30_000 }).toBe(0)
+    second.child.kill('SIGTERM')
+    expect(await second.exited, second.output()).toBe(0)
+  }, 180_000)
 })
