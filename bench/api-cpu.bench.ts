@@ -58,10 +58,22 @@ export async function run(): Promise<void> {
       return json
     }
     const assistant = await call<{ id: string }>('POST', '/assistants', { model: 'fake-model' })
-    const threads = await Promise.all(Array.from({ length: IN_FLIGHT }, () => call<{ id: string }>('POST', '/threads', { messages: [{ role: 'user', content: 'hi' }] })))
-    const runs = await Promise.all(threads.slice(0, 10).map((t) => call<{ id: string; thread_id: string }>('POST', `/threads/${t.id}/runs`, { assistant_id: assistant.id })))
+    const threads = await Promise.all(
+      Array.from({ length: IN_FLIGHT }, () => call<{ id: string }>('POST', '/threads', { messages: [{ role: 'user', content: 'hi' }] })),
+    )
+    const runs = await Promise.all(
+      threads.slice(0, 10).map((t) => call<{ id: string; thread_id: string }>('POST', `/threads/${t.id}/runs`, { assistant_id: assistant.id })),
+    )
     const cases: [string, (i: number) => Promise<unknown>][] = [
-      ['POST /threads/{id}/turns', (i) => call('POST', `/threads/${threads[i % threads.length]!.id}/turns`, { assistant_id: assistant.id, content: 'hi', callback_url: 'http://127.0.0.1:9/hook' })],
+      [
+        'POST /threads/{id}/turns',
+        (i) =>
+          call('POST', `/threads/${threads[i % threads.length]!.id}/turns`, {
+            assistant_id: assistant.id,
+            content: 'hi',
+            callback_url: 'http://127.0.0.1:9/hook',
+          }),
+      ],
       ['GET /threads/{id}/runs/{id}', (i) => call('GET', `/threads/${runs[i % runs.length]!.thread_id}/runs/${runs[i % runs.length]!.id}`)],
       ['GET /threads/{id}/messages', (i) => call('GET', `/threads/${threads[i % threads.length]!.id}/messages`)],
     ]
@@ -90,7 +102,9 @@ export async function run(): Promise<void> {
 
 async function load(n: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0
-  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-    while (next < n) await fn(next++)
-  }))
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < n) await fn(next++)
+    }),
+  )
 }

@@ -12,16 +12,29 @@ export function createLogger(opts: { service: string; level?: string; bufferMs?:
   // thread pool: the API's one access-log line per request was ~16 % of its busy time (issue 14,
   // profiled). A SIGKILL loses up to `bufferMs` of lines.
   const destination = opts.bufferMs ? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: opts.bufferMs }) : undefined
-  return pino({
-    name: opts.service,
-    level: opts.level ?? 'info',
-    base: { service: opts.service },
-    redact: {
-      paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'apiKey', '*.apiKey', 'secret', '*.secret', 'signing_secret', '*.signing_secret'],
-      censor: '[redacted]',
+  return pino(
+    {
+      name: opts.service,
+      level: opts.level ?? 'info',
+      base: { service: opts.service },
+      redact: {
+        paths: [
+          'authorization',
+          'headers.authorization',
+          'req.headers.authorization',
+          'apiKey',
+          '*.apiKey',
+          'secret',
+          '*.secret',
+          'signing_secret',
+          '*.signing_secret',
+        ],
+        censor: '[redacted]',
+      },
+      timestamp: pino.stdTimeFunctions.isoTime,
     },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  }, destination)
+    destination,
+  )
 }
 
 export { serveMetrics, type ScrapeSource } from './metrics-server.js'
