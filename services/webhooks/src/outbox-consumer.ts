@@ -150,7 +150,8 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       }
       if (!Array.isArray(list) || list.length === 0) throw new MalformedEntry('events is not a list')
       const events = list.map((e: unknown, sub): DecodedEvent => {
-        if (!Array.isArray(e) || typeof e[0] !== 'string' || !e[0] || typeof e[1] !== 'string' || !e[1] || e[2] === undefined) throw new MalformedEntry('malformed event in events')
+        if (!Array.isArray(e) || typeof e[0] !== 'string' || !e[0] || typeof e[1] !== 'string' || !e[1] || e[2] === undefined)
+          throw new MalformedEntry('malformed event in events')
         return { evt: e[0], type: e[1], data: e[2], callbackUrl: typeof e[3] === 'string' && e[3] ? e[3] : null, sub }
       })
       return { project, thread, createdAt, events }
@@ -171,22 +172,40 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
    * the project's enabled endpoints subscribed to its type, and its callback_url; with where
    * each goes and what signs it, as of this batch (`snapshot`).
    */
-  function parseEvent(s: StreamState, id: string, entry: DecodedEntry, e: DecodedEvent, snapshot: WebhookEndpointSnapshot | undefined): { ev: OutboxEvent; targets: string[] } {
+  function parseEvent(
+    s: StreamState,
+    id: string,
+    entry: DecodedEntry,
+    e: DecodedEvent,
+    snapshot: WebhookEndpointSnapshot | undefined,
+  ): { ev: OutboxEvent; targets: string[] } {
     const { project, thread, createdAt } = entry
     const { evt, type, callbackUrl } = e
     const resolved = new Map<string, AttemptTarget>()
     for (const ep of snapshot?.endpoints ?? []) {
-      if (ep.enabled && ep.eventTypes.includes(type)) resolved.set(ep.id, { url: ep.url, secrets: activeSecrets(ep.secretFields), pausedUntilS: ep.pausedUntilS })
+      if (ep.enabled && ep.eventTypes.includes(type))
+        resolved.set(ep.id, { url: ep.url, secrets: activeSecrets(ep.secretFields), pausedUntilS: ep.pausedUntilS })
     }
     const targets = [...resolved.keys()]
     if (callbackUrl) {
       targets.push(CALLBACK_OWNER)
       // Before the project's secret exists, the attempt creates it (attempt.ts resolveTarget).
-      if (snapshot?.callbackSecretFields) resolved.set(CALLBACK_OWNER, { url: callbackUrl, secrets: activeSecrets(snapshot.callbackSecretFields), pausedUntilS: null })
+      if (snapshot?.callbackSecretFields)
+        resolved.set(CALLBACK_OWNER, { url: callbackUrl, secrets: activeSecrets(snapshot.callbackSecretFields), pausedUntilS: null })
     }
     // Built once: every attempt to every target sends these exact bytes.
     const body = targets.length === 0 ? '' : JSON.stringify({ id: evt, object: 'event', type, created_at: createdAt, data: e.data })
-    const ev: OutboxEvent = { streamKey: s.key, shard: s.shard, entryId: id, sub: e.sub, project, evt, thread, event: { body, type, thread, callbackUrl }, resolved }
+    const ev: OutboxEvent = {
+      streamKey: s.key,
+      shard: s.shard,
+      entryId: id,
+      sub: e.sub,
+      project,
+      evt,
+      thread,
+      event: { body, type, thread, callbackUrl },
+      resolved,
+    }
     return { ev, targets }
   }
 
@@ -199,11 +218,24 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     const events = new Map(queued.map((q) => [q.ev.evt, q.ev]))
     await Promise.all([
       ...[...events.values()].map((ev) => endpoints.deliveries.saveEvent(ev.project, ev.evt, ev.event, deps.eventRetentionSeconds)),
-      ...queued.filter((q) => q.ev.thread).map((q) => redis.zadd(k.webhookFifo(q.ev.shard, q.target, q.ev.thread!), 'NX', 0, fifoMember(q.ev.entryId, q.ev.evt, q.ev.sub))),
+      ...queued
+        .filter((q) => q.ev.thread)
+        .map((q) => redis.zadd(k.webhookFifo(q.ev.shard, q.target, q.ev.thread!), 'NX', 0, fifoMember(q.ev.entryId, q.ev.evt, q.ev.sub))),
     ])
     return queued.map(({ ev, target }) => ({
       name: 'deliver',
-      data: { project: ev.project, evt: ev.evt, target, shard: ev.shard, entryId: ev.thread ? ev.entryId : null, sub: ev.sub, thread: ev.thread, trigger: 'event' as const, tries: 0, retryAt: null },
+      data: {
+        project: ev.project,
+        evt: ev.evt,
+        target,
+        shard: ev.shard,
+        entryId: ev.thread ? ev.entryId : null,
+        sub: ev.sub,
+        thread: ev.thread,
+        trigger: 'event' as const,
+        tries: 0,
+        retryAt: null,
+      },
       opts: jobOptions(deliveryJobId(ev.evt, target)),
     }))
   }
@@ -290,11 +322,15 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     // Callbacks' FIFO checks go out beside the endpoint versions' GET (first-attempts.ts `precheck`).
     const prechecked = fresh?.precheck(
       parsed.flatMap(([id, , d]) =>
-        d && !(d instanceof MalformedEntry) ? d.events.map((e) => ({ shard: s.shard, entryId: id, evt: e.evt, thread: d.thread, callbackUrl: e.callbackUrl })) : [],
+        d && !(d instanceof MalformedEntry)
+          ? d.events.map((e) => ({ shard: s.shard, entryId: id, evt: e.evt, thread: d.thread, callbackUrl: e.callbackUrl }))
+          : [],
       ),
     )
     // One look per project per batch at its endpoints (a GET of its version, mostly).
-    const snapshots = s.control ? new Map() : await endpointCache.forBatch(parsed.flatMap(([, , d]) => (d && !(d instanceof MalformedEntry) ? [d.project] : [])))
+    const snapshots = s.control
+      ? new Map()
+      : await endpointCache.forBatch(parsed.flatMap(([, , d]) => (d && !(d instanceof MalformedEntry) ? [d.project] : [])))
     const prepared = (await Promise.all(parsed.map(([id, f, d]) => prepare(s, id, f, d, snapshots)))).flat().filter((p) => p.targets.length > 0)
     let queued: QueuedDelivery[] = prepared.flatMap(({ ev, targets }) => targets.map((target) => ({ ev, target })))
     let handledHere = new Set<string>()
@@ -342,9 +378,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     for (const name of [deps.consumer, recoveryConsumer]) {
       let from = '0'
       while (!closing) {
-        const reply = (await redis.xreadgroup('GROUP', GROUP, name, 'COUNT', BATCH, 'STREAMS', s.key, from)) as
-          | [string, [string, string[] | null][]][]
-          | null
+        const reply = (await redis.xreadgroup('GROUP', GROUP, name, 'COUNT', BATCH, 'STREAMS', s.key, from)) as [string, [string, string[] | null][]][] | null
         const entries = reply?.[0]?.[1] ?? []
         if (entries.length === 0) break
         const mine = notInFlight(s, entries)
@@ -420,6 +454,23 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
    */
   async function follow(s: StreamState, conn: Redis): Promise<void> {
     s.follower = conn
+    // A read in flight when the connection drops is sent again on reconnect (ioredis
+    // autoResendUnfulfilledCommands), with no error: if Redis had served it and only the reply was
+    // lost, its entries sit pending under our name, unseen, and the thread's next entries would go
+    // out first (our own pending entries do not hold back first attempts). So the next read
+    // handles our own pending entries first, as after a failed handling.
+    const lostReplies = () => {
+      s.rereadOwn = true
+    }
+    conn.on('close', lostReplies)
+    try {
+      await followLoop(s, conn)
+    } finally {
+      conn.off('close', lostReplies)
+    }
+  }
+
+  async function followLoop(s: StreamState, conn: Redis): Promise<void> {
     let failures = 0
     while (!closing) {
       if (s.running) {
