@@ -462,11 +462,14 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     const lostReplies = () => {
       s.rereadOwn = true
     }
-    conn.on('close', lostReplies)
+    // A Cluster (REDIS_CLUSTER_NODES) does the same on its own: a node's connection that closes
+    // ends ('-node'), and the command is sent again after `retryDelayOnFailover`.
+    const events = ['close', '-node'] as const
+    for (const e of events) conn.on(e, lostReplies)
     try {
       await followLoop(s, conn)
     } finally {
-      conn.off('close', lostReplies)
+      for (const e of events) conn.off(e, lostReplies)
     }
   }
 
