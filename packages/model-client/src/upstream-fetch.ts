@@ -27,7 +27,13 @@ export function createUpstreamFetch(dispatcher: Dispatcher = new Agent({ keepAli
     if (signal?.aborted) throw signal.reason
     let res: Dispatcher.ResponseData
     try {
-      res = await request(url, { method: (init.method ?? 'GET') as Dispatcher.HttpMethod, headers: headersOf(init.headers), body: body ?? undefined, signal, dispatcher })
+      res = await request(url, {
+        method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
+        headers: headersOf(init.headers),
+        body: body ?? undefined,
+        signal,
+        dispatcher,
+      })
     } catch (err) {
       if (signal?.aborted) throw signal.reason
       throw new TypeError('fetch failed', { cause: err })
@@ -39,8 +45,29 @@ export function createUpstreamFetch(dispatcher: Dispatcher = new Agent({ keepAli
     }
     const nullBody = res.statusCode === 204 || res.statusCode === 304 || init.method === 'HEAD'
     if (nullBody) res.body.resume()
-    return new Response(nullBody ? null : webBody(res.body, signal), { status: res.statusCode, headers })
+    const response = new Response(nullBody ? null : webBody(res.body, signal), { status: res.statusCode, headers })
+    if (!nullBody) rawBodies.set(response, { body: res.body, signal })
+    return response
   }
+}
+
+/** undici's body under a Response from `createUpstreamFetch`, and the request's signal. */
+export interface RawBody {
+  body: Readable
+  signal: AbortSignal | undefined
+}
+
+const rawBodies = new WeakMap<Response, RawBody>()
+
+/**
+ * Takes undici's body from under a Response made by `createUpstreamFetch`, for a reader that skips
+ * the web stream (sse-parser.ts); undefined for any other Response, or when it was taken already.
+ * Read only one of the two: the web stream, left unread, never pulls from it.
+ */
+export function rawBodyOf(response: Response): RawBody | undefined {
+  const raw = rawBodies.get(response)
+  if (raw !== undefined) rawBodies.delete(response)
+  return raw
 }
 
 /** `init.headers` in any of its forms, as a plain record (the SDK passes a `Headers`). */
@@ -55,19 +82,24 @@ function headersOf(h: RequestInit['headers']): Record<string, string> {
 
 /** The response body as a web stream whose errors read as `fetch`'s: the abort reason, else `TypeError: terminated`. */
 function webBody(body: Readable, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
-  const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await iterator.next()
-        if (done) controller.close()
-        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
-      } catch (err) {
-        controller.error(signal?.aborted ? signal.reason : new TypeError('terminated', { cause: err }))
-      }
+  let iterator: AsyncIterator<Buffer> | undefined
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        iterator ??= body[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+        try {
+          const { value, done } = await iterator.next()
+          if (done) controller.close()
+          else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
+        } catch (err) {
+          controller.error(signal?.aborted ? signal.reason : new TypeError('terminated', { cause: err }))
+        }
+      },
+      cancel() {
+        body.destroy()
+      },
     },
-    cancel() {
-      body.destroy()
-    },
-  })
+    // No read ahead: a pull before anyone reads would take the first chunk from a reader of the raw body (rawBodyOf).
+    { highWaterMark: 0 },
+  )
 }
