@@ -8,6 +8,10 @@
  *    firstChunkAt − the upstream request's start. Overhead = the difference (API create + queue +
  *    worker pickup + prompt + relay); relay = first delta at the client − firstChunkAt
  *    (worker → Redis stream → API reader → SSE). Goal: overhead p50 ≤ 5 ms.
+ *    Run twice: the model's whole reply at once after its first token (the instantly answering
+ *    model of issue 14's measurements: the first delta's relay then shares the worker, Redis and
+ *    the API with the rest of the reply and the run's commit), and paced like a hosted model's
+ *    stream (a chunk every PACED_CHUNK_MS; the first delta travels alone).
  *    Beside it: the API's relay alone (an append to a run's live stream → the client reads it).
  * 2. Deltas/s through one API process: the built API in a child process (its CPU read from
  *    /proc), `STREAMS` concurrent `stream: true` runs, and this process appending worker-shaped
@@ -33,11 +37,14 @@ import { type Sample, printTable, quantile } from './lib.js'
 
 const N_TTFT = 200
 const UPSTREAM_FIRST_TOKEN_MS = 40
+/** ~100 chunks/s, a hosted model's pace (OpenAI's streams run at roughly 50–150 tokens/s). */
+const PACED_CHUNK_MS = 10
 const STREAMS = 1000
 const DELTAS_PER_STREAM = 200
 
 export async function run(): Promise<void> {
-  await ttft()
+  await ttft(0)
+  await ttft(PACED_CHUNK_MS)
   await relayLatency()
   await relayThroughput()
 }
@@ -105,9 +112,10 @@ async function firstDeltaAt(url: string, apiKey: string, body: unknown): Promise
   return first
 }
 
-async function ttft(): Promise<void> {
+/** `interChunkMs`: the fake model's gap between chunks after the first (0: the rest at once). */
+async function ttft(interChunkMs: number): Promise<void> {
   const upstream = await startFakeUpstream()
-  upstream.respond(() => ({ kind: 'text', text: 'one two three four five', firstTokenDelayMs: UPSTREAM_FIRST_TOKEN_MS }))
+  upstream.respond(() => ({ kind: 'text', text: 'one two three four five', firstTokenDelayMs: UPSTREAM_FIRST_TOKEN_MS, interChunkDelayMs: interChunkMs }))
   const api = await startApiServer({ upstreamBaseURL: upstream.baseURL, prefix: uniquePrefix('benchsse') })
   const client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0 })
   let worker: ServiceProcess | null = null
@@ -125,7 +133,7 @@ async function ttft(): Promise<void> {
       const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
       if (i >= warmup) httpBaseline.push(now() - t)
       upstream.reset() // (also resets the handler)
-      upstream.respond(() => ({ kind: 'text', text: 'one two three four five', firstTokenDelayMs: UPSTREAM_FIRST_TOKEN_MS }))
+      upstream.respond(() => ({ kind: 'text', text: 'one two three four five', firstTokenDelayMs: UPSTREAM_FIRST_TOKEN_MS, interChunkDelayMs: interChunkMs }))
       const sent = now()
       const first = await firstDeltaAt(`${api.baseURL}/threads/${thread.id}/runs`, api.apiKey, { assistant_id: assistant.id, stream: true })
       const req = upstream.requests[0]!
@@ -146,7 +154,7 @@ async function ttft(): Promise<void> {
     const o = sample('  overhead = client − upstream', overhead)
     const r = sample('  relay: upstream first chunk → client first delta', relay)
     printTable(
-      `streaming: time to first delta (sequential runs; upstream first token after ${UPSTREAM_FIRST_TOKEN_MS} ms; 1 worker process)`,
+      `streaming: time to first delta (sequential runs; upstream first token after ${UPSTREAM_FIRST_TOKEN_MS} ms, ${interChunkMs === 0 ? 'then the rest of the reply at once' : `then a chunk every ${interChunkMs} ms`}; 1 worker process)`,
       [
         sample('baseline: redis PING', ping),
         sample('baseline: thread create through the SDK (one HTTP write)', httpBaseline),
