@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 // Imported by path, not through the test-utils barrel: that one also loads the API and storage.
 import { startFakeUpstream } from '../packages/test-utils/src/fake-upstream.js'
 import { sourceMarkersIn, toolScript } from '../packages/test-utils/src/fake-upstream-tools.js'
+import type { FakeEmbeddingsMode } from '../packages/test-utils/src/fake-embeddings.js'
 import type { FakeToolCall, RecordedRequest, Reply } from '../packages/test-utils/src/fake-upstream-types.js'
 
 /**
@@ -47,9 +48,9 @@ export interface ForkedUpstream {
   close(): Promise<void>
 }
 
-/** Starts the fake upstream in a child process and resolves once it listens. */
-export async function forkFakeUpstream(): Promise<ForkedUpstream> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child'], {
+/** Starts the fake upstream in a child process and resolves once it listens. `embeddings`: how it computes vectors (default `lexical`). */
+export async function forkFakeUpstream(options: { embeddings?: FakeEmbeddingsMode } = {}): Promise<ForkedUpstream> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child', `--embeddings=${options.embeddings ?? 'lexical'}`], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
@@ -88,7 +89,7 @@ export async function forkFakeUpstream(): Promise<ForkedUpstream> {
 }
 
 if (process.argv.includes('--child') && process.send) {
-  const upstream = await startFakeUpstream()
+  const upstream = await startFakeUpstream({ embeddings: process.argv.includes('--embeddings=instant') ? 'instant' : 'lexical' })
   process.on('message', (m: Request) => {
     let result: unknown = null
     if (m.op === 'respond') {

@@ -11,6 +11,11 @@
  * WARMUP_FILES other files (timed the same way and printed as its own column: a fresh process's
  * JIT, token-count cache and LanceDB runtime start, which a long-running worker pays once).
  *
+ * The embeddings upstream is the fake's `instant` mode, the goal's condition ("with an instant
+ * embedding upstream"): one fixed vector per input, so the fake's own work (hashing every word of
+ * 8.4 MB, ~0.6 s of CPU on the same two cores) does not stand in the worker's way;
+ * `INGESTION_BENCH_EMBEDDINGS=lexical` uses the hashed vectors the retrieval bench searches.
+ *
  * `INGESTION_BENCH_BATCHES=16` runs one setting; `INGESTION_BENCH_FILES=64` changes the corpus;
  * `INGESTION_BENCH_WARMUP_FILES=0` measures a cold process.
  * Figures are printed, never asserted. The API's storage dir and Redis keys (fresh prefix) are removed.
@@ -19,6 +24,7 @@ import { readFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { type ServiceProcess, startApiServer, startServiceProcess, uniquePrefix } from '@threadwork/test-utils'
 import OpenAI, { toFile } from 'openai'
+import type { FakeEmbeddingsMode } from '../packages/test-utils/src/fake-embeddings.js'
 import { forkFakeUpstream } from './fake-upstream-process.js'
 import { syntheticText } from './synthetic-text.js'
 
@@ -27,6 +33,7 @@ const FILES = Number(process.env.INGESTION_BENCH_FILES ?? 32)
 const FILE_KB = 256
 const BATCHES = (process.env.INGESTION_BENCH_BATCHES ?? '1,16').split(',').map(Number)
 const WARMUP_FILES = Number(process.env.INGESTION_BENCH_WARMUP_FILES ?? 4)
+const EMBEDDINGS: FakeEmbeddingsMode = process.env.INGESTION_BENCH_EMBEDDINGS === 'lexical' ? 'lexical' : 'instant'
 
 /** CPU seconds a process has used (Linux /proc; utime + stime in USER_HZ = 100 ticks). */
 async function cpuSecondsOf(pid: number): Promise<number> {
@@ -39,14 +46,16 @@ export async function run(): Promise<void> {
   const texts = Array.from({ length: FILES }, () => textOf(FILE_KB * 1024))
   const warmupTexts = Array.from({ length: WARMUP_FILES }, () => textOf(FILE_KB * 1024))
   const mb = texts.reduce((n, t) => n + Buffer.byteLength(t), 0) / 1e6
-  const upstream = await forkFakeUpstream()
+  const upstream = await forkFakeUpstream({ embeddings: EMBEDDINGS })
   const rows: string[] = []
   try {
     for (const batchFiles of BATCHES) rows.push(await ingestOnce(upstream.baseURL, texts, warmupTexts, mb, batchFiles))
   } finally {
     await upstream.close()
   }
-  console.log(`\n## ingestion: one worker process, ${FILES} files × ${FILE_KB} KB = ${mb.toFixed(1)} MB of text into one vector store\n`)
+  console.log(
+    `\n## ingestion: one worker process, ${FILES} files × ${FILE_KB} KB = ${mb.toFixed(1)} MB of text into one vector store, ${EMBEDDINGS} embeddings upstream\n`,
+  )
   console.log(
     `| INGEST_BATCH_FILES | wall, create → drain done | worker CPU | at \`completed\` (before the idle maintenance) | the worker's first store (${WARMUP_FILES} × ${FILE_KB} KB, a fresh process) | load |`,
   )

@@ -69,6 +69,32 @@ describe('POST /v1/embeddings', () => {
   })
 })
 
+describe("POST /v1/embeddings, the 'instant' mode", () => {
+  it('answers every input with the same unit vector, in both encodings, and validates like the lexical mode', async () => {
+    const instant = await startFakeUpstream({ embeddings: 'instant' })
+    try {
+      const sdk = new OpenAI({ baseURL: instant.baseURL, apiKey: 'x', maxRetries: 0 })
+      const input = ['zebras graze on the savanna', 'the invoice is due in thirty days']
+      const viaBase64 = await sdk.embeddings.create({ model: 'fake-embed', input, dimensions: 64 })
+      const viaFloat = await sdk.embeddings.create({ model: 'fake-embed', input, dimensions: 64, encoding_format: 'float' })
+      for (const res of [viaBase64, viaFloat]) {
+        expect(res.data.map((d) => d.index)).toEqual([0, 1])
+        expect(res.data[0]!.embedding).toHaveLength(64)
+        expect(cosine(res.data[0]!.embedding, res.data[0]!.embedding)).toBeCloseTo(1, 5)
+        // Not lexical: unrelated texts get the same vector.
+        expect(res.data[1]!.embedding).toEqual(res.data[0]!.embedding)
+        // One token per 4 characters, rounded up per input (27 and 33 characters).
+        expect(res.usage).toEqual({ prompt_tokens: 7 + 9, total_tokens: 16 })
+      }
+      expect(viaBase64.data[0]!.embedding).toEqual(viaFloat.data[0]!.embedding)
+      await expect(sdk.embeddings.create({ model: 'm', input: '' })).rejects.toMatchObject({ status: 400, param: 'input' })
+      expect(embeddingsResponse({ model: 'm', input: 'x', dimensions: 0 }, 'instant').status).toBe(400)
+    } finally {
+      await instant.close()
+    }
+  })
+})
+
 describe('fakeEmbedding', () => {
   // The embedding as first written (regex over the lower-cased text, counts keyed by word): the
   // ASCII fast path must give the very same vectors.

@@ -150,12 +150,35 @@ export function toBase64(vector: Float32Array): string {
 }
 
 /**
+ * How the fake computes vectors. `lexical` (default): `fakeEmbedding`, vectors that carry lexical
+ * similarity, for tests and benches of search. `instant`: one fixed unit vector for every input
+ * and a length-based token count: no per-word work, the stand-in for a provider whose model time
+ * is spent on its own machines (issue 10's ingestion goal is measured "with an instant embedding
+ * upstream"; hashing megabytes of chunks took ~0.6 s of CPU per 8.4 MB on the cores the measured
+ * worker uses). Search over `instant` vectors is meaningless: keyword-only at best.
+ */
+export type FakeEmbeddingsMode = 'lexical' | 'instant'
+
+/** The `instant` vector of each dimension count: e_0, as a Float32Array and as OpenAI's base64. */
+const instantVectors = new Map<number, { floats: number[]; base64: string }>()
+function instantVector(dims: number): { floats: number[]; base64: string } {
+  let v = instantVectors.get(dims)
+  if (!v) {
+    const vector = new Float32Array(dims)
+    vector[0] = 1
+    v = { floats: Array.from(vector), base64: toBase64(vector) }
+    instantVectors.set(dims, v)
+  }
+  return v
+}
+
+/**
  * Answers one embeddings request body like OpenAI: `input` a string or array of strings (token
  * arrays are taken as their numbers' words), `dimensions` (default 256), `encoding_format`
- * `float` (default) or `base64` (what the openai SDK asks for), usage of 1 token per word.
- * Returns the status and JSON body.
+ * `float` (default) or `base64` (what the openai SDK asks for), usage of 1 token per word
+ * (`instant`: per 4 characters). Returns the status and JSON body. `mode`: see FakeEmbeddingsMode.
  */
-export function embeddingsResponse(body: RecordedEmbeddingRequest['body']): { status: number; body: unknown } {
+export function embeddingsResponse(body: RecordedEmbeddingRequest['body'], mode: FakeEmbeddingsMode = 'lexical'): { status: number; body: unknown } {
   if (typeof body.model !== 'string' || body.model === '') {
     return { status: 400, body: openAIError("Missing required parameter: 'model'.", { param: 'model' }) }
   }
@@ -183,6 +206,14 @@ export function embeddingsResponse(body: RecordedEmbeddingRequest['body']): { st
     return { status: 400, body: openAIError("Invalid value for 'encoding_format': expected 'float' or 'base64'.", { param: 'encoding_format' }) }
   }
   let tokens = 0
+  if (mode === 'instant') {
+    const { floats, base64 } = instantVector(dims)
+    const data = inputs.map((text, index) => {
+      tokens += Math.ceil(text.length / 4)
+      return { object: 'embedding', index, embedding: format === 'base64' ? base64 : floats }
+    })
+    return { status: 200, body: { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } } }
+  }
   const data = inputs.map((text, index) => {
     tokens += wordCount(text)
     const vector = fakeEmbedding(text, dims)

@@ -1,4 +1,4 @@
-import type { EmbeddingErrorReply, RecordedEmbeddingRequest } from './fake-embeddings.js'
+import type { EmbeddingErrorReply, FakeEmbeddingsMode, RecordedEmbeddingRequest } from './fake-embeddings.js'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 
@@ -187,6 +187,8 @@ export interface FakeUpstreamOptions {
   models?: string[]
   /** Initial handler, also restored by `reset()`; default `defaultReply` (the echo). */
   handler?: ReplyHandler
+  /** How `POST /v1/embeddings` computes vectors (fake-embeddings.ts `FakeEmbeddingsMode`); default `lexical`. */
+  embeddings?: FakeEmbeddingsMode
 }
 
 /** A running fake upstream. See `startFakeUpstream`. */

@@ -171,7 +171,7 @@ class FakeUpstreamServer implements FakeUpstream {
     await this.play(ex, reply)
   }
 
-  /** `POST /v1/embeddings`: hashed bag-of-words vectors (fake-embeddings.ts), or a scripted error. */
+  /** `POST /v1/embeddings`: hashed bag-of-words vectors, or `instant` ones (fake-embeddings.ts), or a scripted error. */
   private async embeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = now()
     const parts: Buffer[] = []
@@ -194,7 +194,7 @@ class FakeUpstreamServer implements FakeUpstream {
       res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers })
       return void res.end(JSON.stringify(scripted.body ?? openAIErrorBody(scripted.status, String(body.model))))
     }
-    const answer = embeddingsResponse(body)
+    const answer = embeddingsResponse(body, this.options.embeddings)
     rec.status = answer.status
     sendJson(res, answer.status, answer.body)
   }

@@ -1,7 +1,7 @@
 export { TEST_REDIS_URL, uniquePrefix, deleteKeysWithPrefix, createRedisFixture } from './redis-fixture.js'
 export type { RedisFixture } from './redis-fixture.js'
 export { startFakeUpstream } from './fake-upstream.js'
-export { FAKE_EMBEDDING_DIMENSIONS, embeddingsResponse, fakeEmbedding } from './fake-embeddings.js'
+export { FAKE_EMBEDDING_DIMENSIONS, type FakeEmbeddingsMode, embeddingsResponse, fakeEmbedding } from './fake-embeddings.js'
 export type { EmbeddingErrorReply, RecordedEmbeddingRequest } from './fake-embeddings.js'
 export { defaultReply, echoText, lastUserText } from './fake-upstream-plan.js'
 export { fileSearchCall, pythonCall, sourceMarkersIn, toolRoundOf, toolScript } from './fake-upstream-tools.js'
