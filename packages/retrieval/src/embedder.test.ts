@@ -2,7 +2,7 @@ import { UpstreamError } from '@threadwork/model-client'
 import { type FakeUpstream, fakeEmbedding, startFakeUpstream } from '@threadwork/test-utils'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createEmbedder } from './embedder.js'
+import { createEmbedder, decodeEmbedding, normalize } from './embedder.js'
 
 let upstream: FakeUpstream
 let client: OpenAI
@@ -85,5 +85,36 @@ describe('embedderFromSettings', () => {
     expect(embedder).toMatchObject({ model: 'embed-small', dimensions: 32 })
     expect((await embedder.embed(['hi'])).vectors[0]).toHaveLength(32)
     expect(() => embedderFromSettings(router, { EMBEDDING_MODEL: 'other' })).toThrow(/matches no provider/)
+  })
+})
+
+describe('decodeEmbedding', () => {
+  // The decoder as it was: base64 into a Buffer, copied for alignment, viewed as float32s.
+  const before = (b64: string) => {
+    const copy = new Uint8Array(Buffer.from(b64, 'base64'))
+    return new Float32Array(copy.buffer, 0, Math.floor(copy.byteLength / 4))
+  }
+  const floats = Float32Array.from({ length: 257 }, (_, i) => Math.sin(i * 1.7) * (i % 5 === 0 ? 1e-30 : 3.5))
+  const b64 = Buffer.from(floats.buffer).toString('base64')
+
+  it('decodes base64 float32s exactly as before, also when malformed (whitespace, a partial float)', () => {
+    for (const input of [b64, `${b64.slice(0, 40)}\n${b64.slice(40)}`, Buffer.from(floats.buffer, 0, 30).toString('base64'), '']) {
+      expect([...decodeEmbedding(input)]).toEqual([...before(input)])
+    }
+    expect([...decodeEmbedding(b64)]).toEqual([...floats])
+  })
+
+  it('returns a vector of its own, and float arrays as float32s', () => {
+    const a = decodeEmbedding(b64)
+    a[0] = 42
+    expect(decodeEmbedding(b64)[0]).toBe(floats[0])
+    expect([...decodeEmbedding([0.5, 1, 2])]).toEqual([0.5, 1, 2])
+    expect(() => decodeEmbedding([1, 'x'])).toThrow(/neither base64/)
+  })
+
+  it('normalises to the same float32 values as normalize of a copy', () => {
+    const embedder = normalize(before(b64))
+    expect(embedder.length).toBe(257)
+    expect([...normalize(decodeEmbedding(b64))]).toEqual([...embedder])
   })
 })

@@ -66,7 +66,7 @@ export function createEmbedder(options: EmbedderOptions): Embedder {
     if (data.length !== inputs.length) {
       throw new Error(`Embedding model '${model}' returned ${data.length} vectors for ${inputs.length} inputs.`)
     }
-    const vectors = data.map((d) => normalize(decodeEmbedding(d.embedding as unknown)))
+    const vectors = data.map((d) => normalizeInPlace(decodeEmbedding(d.embedding as unknown)))
     const width = vectors[0]?.length ?? 0
     if (vectors.some((v) => v.length !== width) || (dimensions && width !== dimensions)) {
       throw new Error(`Embedding model '${model}' returned vectors of ${width} dimensions; expected ${dimensions ?? width}.`)
@@ -117,20 +117,34 @@ function splitBatches(texts: readonly string[], size: number, maxChars: number):
   return batches
 }
 
-/** A base64 string of little-endian float32s (OpenAI's `encoding_format: "base64"`) or a float array. */
-function decodeEmbedding(embedding: unknown): ArrayLike<number> {
+/**
+ * A base64 string of little-endian float32s (OpenAI's `encoding_format: "base64"`) or a float
+ * array, as a fresh Float32Array of its own (the caller may scale it in place). Base64 is decoded
+ * straight into the aligned array: no intermediate Buffer and copy per vector.
+ */
+export function decodeEmbedding(embedding: unknown): Float32Array {
   if (typeof embedding === 'string') {
-    const bytes = Buffer.from(embedding, 'base64')
-    const copy = new Uint8Array(bytes) // aligned for Float32Array
+    // byteLength is computed from the string's length and padding: exact for well-formed base64.
+    const estimate = Buffer.byteLength(embedding, 'base64')
+    if (estimate % 4 === 0) {
+      const out = new Float32Array(estimate / 4)
+      if (Buffer.from(out.buffer).write(embedding, 'base64') === estimate) return out
+    }
+    // Anything else (whitespace, a trailing partial float: then the width check reports it).
+    const copy = new Uint8Array(Buffer.from(embedding, 'base64')) // aligned for Float32Array
     return new Float32Array(copy.buffer, 0, Math.floor(copy.byteLength / 4))
   }
-  if (Array.isArray(embedding) && embedding.every((x) => typeof x === 'number')) return embedding as number[]
+  if (Array.isArray(embedding) && embedding.every((x) => typeof x === 'number')) return Float32Array.from(embedding as number[])
   throw new Error('Embedding response holds an embedding that is neither base64 nor an array of numbers.')
 }
 
 /** The vector scaled to length 1 (a zero vector stays zero). */
 export function normalize(vector: ArrayLike<number>): Float32Array {
-  const out = Float32Array.from(vector)
+  return normalizeInPlace(Float32Array.from(vector))
+}
+
+/** {@link normalize} of a vector the caller owns, scaled where it is (the same float32 values, no copy). */
+function normalizeInPlace(out: Float32Array): Float32Array {
   let norm = 0
   for (let i = 0; i < out.length; i++) norm += out[i]! * out[i]!
   norm = Math.sqrt(norm)

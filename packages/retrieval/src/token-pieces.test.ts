@@ -1,7 +1,7 @@
 import { countPieceTokens, countTextTokens } from '@threadwork/model-client'
 import o200k_base from 'js-tiktoken/ranks/o200k_base'
 import { describe, expect, it } from 'vitest'
-import { tokenPieces } from './token-pieces.js'
+import { PieceCountCache, tokenPieces } from './token-pieces.js'
 
 // The splitter as it was before the sticky scan: every match of o200k's pattern, in order, with
 // runs over 64 characters cut into 32-character slices (never between a surrogate pair).
@@ -59,5 +59,42 @@ describe('tokenPieces', () => {
 
   it('has no pieces for an empty text', () => {
     expect(tokenPieces('').ends.length).toBe(0)
+  })
+})
+
+describe('PieceCountCache', () => {
+  // Pieces of every sample and of a longer mixed text, each looked up where it stands in its text.
+  const texts = [...Object.values(samples), Object.values(samples).join(' ').repeat(3)]
+  const piecesOf = (text: string) => {
+    const out: [number, number][] = []
+    let start = 0
+    for (const end of tokenPieces(text).ends) {
+      if (end - start <= 64) out.push([start, end])
+      start = end
+    }
+    return out
+  }
+
+  it('gives each piece the count of its own characters, as a Map of sliced pieces did', () => {
+    for (const maxEntries of [100_000, 7]) {
+      // 7 entries: the cache clears itself over and over; counts must not change.
+      const cache = new PieceCountCache(maxEntries)
+      for (let round = 0; round < 2; round++) {
+        for (const text of texts) {
+          for (const [start, end] of piecesOf(text)) expect(cache.count(text, start, end)).toBe(countPieceTokens(text.slice(start, end)))
+        }
+      }
+      expect(cache.size).toBeLessThanOrEqual(maxEntries)
+    }
+  })
+
+  it('tells apart pieces of equal hash slot and length (a full table probes on, never returns a neighbour)', () => {
+    const cache = new PieceCountCache(600) // 2,048 slots: 600 pieces of 4 letters share slots
+    const words = Array.from({ length: 600 }, (_, i) => ` ${String.fromCharCode(97 + (i % 26), 97 + (((i / 26) | 0) % 26), 97 + ((i * 7) % 26))}`)
+    for (const w of words) cache.count(w, 0, w.length)
+    for (const w of words) expect(cache.count(w, 0, w.length)).toBe(countPieceTokens(w))
+    // The same characters at another offset of another string are the same piece.
+    const text = `xx${words[5]}yy`
+    expect(cache.count(text, 2, 2 + words[5]!.length)).toBe(countPieceTokens(words[5]!))
   })
 })
