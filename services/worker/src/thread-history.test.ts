@@ -49,4 +49,29 @@ describe('loadHistory', () => {
     expect(texts(await loadHistory(fx.redis, stores.keys, thread, { lastMessages: null, budgetTokens: 10_000, known }))).toEqual(['hello'])
     expect(await loadHistory(fx.redis, stores.keys, thread, { lastMessages: null, budgetTokens: 10_000 })).toEqual([])
   })
+
+  it("reads a final message once per process: the next turn's history takes it from the cache, and still follows the index", async () => {
+    const t = 'thread_cached'
+    const stored = (id: string, text: string, status: Message['status']): Message => ({
+      ...newMessage({ id, threadId: t, createdAt: 1, params: { role: 'user', content: text, attachments: [], metadata: {} } }),
+      status,
+    })
+    const put = async (m: Message, seq: number) => {
+      await fx.redis.hset(stores.keys.message(t, m.id), ...encodeFields(m))
+      await fx.redis.zadd(stores.keys.messages(t), seq, m.id)
+    }
+    await put(stored('msg_done', 'done', 'completed'), 1)
+    await put(stored('msg_cut', 'cut', 'incomplete'), 2)
+    await put(stored('msg_open', 'open v1', 'in_progress'), 3)
+    const load = async () => texts(await loadHistory(fx.redis, stores.keys, t, { lastMessages: null, budgetTokens: 10_000 }))
+    expect(await load()).toEqual(['done', 'cut', 'open v1'])
+    // Changed behind the cache's back: final messages come from the cache, the in_progress one is read again.
+    await fx.redis.hset(stores.keys.message(t, 'msg_done'), ...encodeFields(stored('msg_done', 'done v2', 'completed')))
+    await fx.redis.del(stores.keys.message(t, 'msg_cut'))
+    await fx.redis.hset(stores.keys.message(t, 'msg_open'), ...encodeFields(stored('msg_open', 'open v2', 'completed')))
+    expect(await load()).toEqual(['done', 'cut', 'open v2'])
+    // The index decides what is in the thread: a message deleted from it is not offered from the cache.
+    await fx.redis.zrem(stores.keys.messages(t), 'msg_cut')
+    expect(await load()).toEqual(['done', 'open v2'])
+  })
 })

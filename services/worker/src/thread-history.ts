@@ -1,11 +1,14 @@
 import { Message } from '@threadwork/domain'
 import { type Keys, type RedisClient, decodeFields } from '@threadwork/storage'
+import { MessageCache } from './message-cache.js'
 
 /** Message ids read per page, newest first. */
 export const HISTORY_PAGE = 100
 const PAGE = HISTORY_PAGE
 /** Rough characters per token, used only to decide how much history to read. */
 const CHARS_PER_TOKEN = 3
+/** This process's messages already read (message-cache.ts): 32 M characters of text at most. */
+const readMessages = new MessageCache(32 * 1024 * 1024)
 
 const charsOf = (m: Message) => m.content.reduce((n, part) => n + (part.type === 'text' ? part.text.value.length : 64), 16)
 
@@ -37,18 +40,27 @@ export async function loadHistory(
   const read = async (ids: string[]) => {
     // The message the caller has just stored (a turn's user message) is not read back: one HGETALL
     // fewer per turn (issue 14). Its id still comes from the index, so a message deleted meanwhile
-    // is left out as before; messages' content never changes after creation.
-    const unknown = ids.filter((id) => id !== known?.id)
-    if (unknown.length === 0) return ids.length > 0 && known ? [known] : []
-    const pipeline = redis.pipeline()
-    for (const id of unknown) pipeline.hgetall(k.message(threadId, id))
-    const replies = (await pipeline.exec()) ?? []
+    // is left out as before; messages' content never changes after creation. Final messages read
+    // before come from this process's cache (message-cache.ts): a long thread's turn reads its index.
     const byId = new Map<string, Message>()
-    for (const [, raw] of replies) {
-      const fields = raw as Record<string, string>
-      if (!fields || Object.keys(fields).length === 0) continue
-      const m = Message.parse(decodeFields(fields))
-      byId.set(m.id, m)
+    const unread: string[] = []
+    for (const id of ids) {
+      if (id === known?.id) continue
+      const cached = readMessages.get(k.message(threadId, id))
+      if (cached) byId.set(id, cached)
+      else unread.push(id)
+    }
+    if (unread.length > 0) {
+      const pipeline = redis.pipeline()
+      for (const id of unread) pipeline.hgetall(k.message(threadId, id))
+      const replies = (await pipeline.exec()) ?? []
+      for (const [, raw] of replies) {
+        const fields = raw as Record<string, string>
+        if (!fields || Object.keys(fields).length === 0) continue
+        const m = Message.parse(decodeFields(fields))
+        byId.set(m.id, m)
+        readMessages.set(k.message(threadId, m.id), m)
+      }
     }
     if (known) byId.set(known.id, known)
     return ids.flatMap((id) => {
