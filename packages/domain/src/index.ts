@@ -93,7 +93,7 @@ export {
 } from './resources/webhook-endpoint.js'
 export { newRun } from './run-factory.js'
 export type { RunSettings } from './run-factory.js'
-export { Turn, TurnStatus, TurnCreateParams, ThreadTurnCreateParams, TurnRunSettings, TurnList, TERMINAL_TURN_STATUSES } from './resources/turn.js'
+export { Turn, newTurn, TurnStatus, TurnCreateParams, ThreadTurnCreateParams, TurnRunSettings, TurnList, TERMINAL_TURN_STATUSES } from './resources/turn.js'
 export {
   FileObject,
   FilePurpose,

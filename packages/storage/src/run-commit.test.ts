@@ -1,4 +1,4 @@
-import { type Turn, newId, newMessage, newRun, nowSeconds } from '@threadwork/domain'
+import { type Assistant, newId, newMessage, newRun, newTurn, nowSeconds } from '@threadwork/domain'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Stores, createStores } from './stores.js'
@@ -11,6 +11,24 @@ beforeEach(async () => {
   stores = createStores(fx.redis, fx.prefix)
 })
 afterEach(() => fx.cleanup())
+
+/**
+ * Accepts a turn on `threadId` and starts it as the worker's drain does (claim, then `startTurn`),
+ * its run `in_progress`; `holder`: another run holds the thread's lock first.
+ */
+async function startTurnRun(assistant: Assistant, threadId: string, opts: { holder?: string } = {}) {
+  const turn = newTurn({ id: newId('turn'), threadId, assistantId: assistant.id, createdAt: nowSeconds() })
+  await stores.turns.create('p1', turn, { assistant_id: assistant.id, content: 'hi' }, { wake: false })
+  if (opts.holder) await fx.redis.hset(stores.keys.thread(threadId), '_active_run', opts.holder)
+  const { fence } = await stores.runs.claim(threadId)
+  const message = newMessage({ id: turn.message_id, threadId, createdAt: nowSeconds(), params: { role: 'user', content: 'hi', attachments: [], metadata: {} } })
+  const run = {
+    ...newRun({ id: turn.run_id, threadId, assistant, settings: {}, createdAt: nowSeconds(), expiresAfterSeconds: 600 }),
+    status: 'in_progress' as const,
+  }
+  expect((await stores.turns.start({ project: 'p1', fence, turn, message, run, runInternal: { _item: `turn:${turn.id}` } })).ok).toBe(true)
+  return { run, fence, item: `turn:${turn.id}` }
+}
 
 async function queuedRun() {
   const assistant = await stores.assistants.create('p1', { model: 'fake-model' })
@@ -113,38 +131,7 @@ describe('commitRun-6', () => {
   it("a turn's run keeps whether it took the thread's lock (`_lock`): its release drops the lock without a look, and only once", async () => {
     const assistant = await stores.assistants.create('p1', { model: 'fake-model' })
     const { thread } = await stores.threads.create('p1')
-    const startTurn = async (opts: { holder?: string } = {}) => {
-      const turn: Turn = {
-        id: newId('turn'),
-        object: 'thread.turn',
-        thread_id: thread.id,
-        assistant_id: assistant.id,
-        status: 'queued',
-        message_id: newId('msg'),
-        run_id: newId('run'),
-        created_at: nowSeconds(),
-        started_at: null,
-        completed_at: null,
-        last_error: null,
-        metadata: {},
-        callback_url: null,
-      }
-      await stores.turns.create('p1', turn, { assistant_id: assistant.id, content: 'hi' }, { wake: false })
-      if (opts.holder) await fx.redis.hset(stores.keys.thread(thread.id), '_active_run', opts.holder)
-      const { fence } = await stores.runs.claim(thread.id)
-      const message = newMessage({
-        id: turn.message_id,
-        threadId: thread.id,
-        createdAt: nowSeconds(),
-        params: { role: 'user', content: 'hi', attachments: [], metadata: {} },
-      })
-      const run = {
-        ...newRun({ id: turn.run_id, threadId: thread.id, assistant, settings: {}, createdAt: nowSeconds(), expiresAfterSeconds: 600 }),
-        status: 'in_progress' as const,
-      }
-      expect((await stores.turns.start({ project: 'p1', fence, turn, message, run, runInternal: { _item: `turn:${turn.id}` } })).ok).toBe(true)
-      return { run, fence, item: `turn:${turn.id}` }
-    }
+    const startTurn = (opts: { holder?: string } = {}) => startTurnRun(assistant, thread.id, opts)
     const lockOf = (runId: string) => fx.redis.hget(stores.keys.run(thread.id, runId), '_lock')
     const activeRun = () => fx.redis.hget(stores.keys.thread(thread.id), '_active_run')
 
@@ -220,35 +207,8 @@ describe('commitRun-6', () => {
     const { thread } = await stores.threads.create('p1')
     const deadlines = stores.keys.shardDeadlines(thread.id)
     const startTurn = async () => {
-      const turn: Turn = {
-        id: newId('turn'),
-        object: 'thread.turn',
-        thread_id: thread.id,
-        assistant_id: assistant.id,
-        status: 'queued',
-        message_id: newId('msg'),
-        run_id: newId('run'),
-        created_at: nowSeconds(),
-        started_at: null,
-        completed_at: null,
-        last_error: null,
-        metadata: {},
-        callback_url: null,
-      }
-      await stores.turns.create('p1', turn, { assistant_id: assistant.id, content: 'hi' }, { wake: false })
-      const { fence } = await stores.runs.claim(thread.id)
-      const message = newMessage({
-        id: turn.message_id,
-        threadId: thread.id,
-        createdAt: nowSeconds(),
-        params: { role: 'user', content: 'hi', attachments: [], metadata: {} },
-      })
-      const run = {
-        ...newRun({ id: turn.run_id, threadId: thread.id, assistant, settings: {}, createdAt: nowSeconds(), expiresAfterSeconds: 600 }),
-        status: 'in_progress' as const,
-      }
-      expect((await stores.turns.start({ project: 'p1', fence, turn, message, run, runInternal: { _item: `turn:${turn.id}` } })).ok).toBe(true)
-      return { run, fence, item: `turn:${turn.id}`, member: `${thread.id}/${run.id}` }
+      const started = await startTurnRun(assistant, thread.id)
+      return { ...started, member: `${thread.id}/${started.run.id}` }
     }
 
     // Driven to its end: never in the set.

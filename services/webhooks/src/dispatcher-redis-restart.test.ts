@@ -1,11 +1,11 @@
 import { newId, nowSeconds } from '@threadwork/domain'
-import { createLogger } from '@threadwork/logger'
 import { createRedis, createStores } from '@threadwork/storage'
 import { startRedisServer, uniquePrefix } from '@threadwork/test-utils'
 import type { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { startReceiver } from './delivery/test-server.js'
 import { startDispatcher } from './dispatcher.js'
+import { testDispatcherOptions } from './test-harness.js'
 
 /**
  * The blocking read that follows a shard stream (0354d9a) across a Redis restart: its connection
@@ -26,23 +26,8 @@ describe('dispatcher across a Redis restart', () => {
     const stores = createStores(admin, prefix)
     const receiver = await startReceiver((_req, res) => res.writeHead(200).end())
     await stores.webhookEndpoints.create('alpha', { url: receiver.url(), name: 'test', event_types: ['thread.run.completed'] })
-    const d = await startDispatcher({
-      redis: connect('dispatcher'),
-      connect,
-      prefix,
-      shards: 1,
-      log: createLogger({ service: 'webhooks-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-      concurrency: 20,
-      allowPrivate: ['127.0.0.1/32'],
-      schedule: [0, 100, 100, 100],
-      timeoutMs: 2_000,
-      lockMs: 2_000,
-      reclaimIdleMs: 300,
-      // Only the blocking read can see an event within the test's bound.
-      pollMs: 30_000,
-      eventRetentionSeconds: 3600,
-      trimEveryMs: 300,
-    })
+    // Only the blocking read can see an event within the test's bound.
+    const d = await startDispatcher({ ...testDispatcherOptions(connect, prefix), pollMs: 30_000 })
     onTestFinished(async () => {
       await d.close()
       for (const c of connections) c.disconnect()

@@ -8,6 +8,29 @@ import { onTestFinished } from 'vitest'
 import { type DispatcherOptions, type WebhookDispatcher, startDispatcher } from './dispatcher.js'
 
 /**
+ * Test-only: a dispatcher's options with millisecond retry delays and a 200 ms poll, over
+ * connections from `connect` (`dispatcher` for its commands), receivers on 127.0.0.1 allowed.
+ */
+export function testDispatcherOptions(connect: (name: string) => Redis, prefix: string): DispatcherOptions {
+  return {
+    redis: connect('dispatcher'),
+    connect,
+    prefix,
+    shards: 1,
+    log: createLogger({ service: 'webhooks-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    concurrency: 20,
+    allowPrivate: ['127.0.0.1/32'],
+    schedule: [0, 100, 100, 100],
+    timeoutMs: 2_000,
+    lockMs: 2_000,
+    reclaimIdleMs: 300,
+    pollMs: 200,
+    eventRetentionSeconds: 3600,
+    trimEveryMs: 300,
+  }
+}
+
+/**
  * Test-only: a Redis fixture (own prefix), the stores over it, and a dispatcher started on demand
  * with millisecond retry delays. Everything closes when the test ends.
  */
@@ -34,23 +57,7 @@ export async function webhookHarness() {
 
     /** Starts a dispatcher; the receivers of these tests live on 127.0.0.1, allowed unless overridden. */
     async start(opts: Partial<DispatcherOptions> = {}): Promise<WebhookDispatcher> {
-      const d = await startDispatcher({
-        redis: connect('dispatcher'),
-        connect,
-        prefix: fx.prefix,
-        shards: 1,
-        log: createLogger({ service: 'webhooks-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-        concurrency: 20,
-        allowPrivate: ['127.0.0.1/32'],
-        schedule: [0, 100, 100, 100],
-        timeoutMs: 2_000,
-        lockMs: 2_000,
-        reclaimIdleMs: 300,
-        pollMs: 200,
-        eventRetentionSeconds: 3600,
-        trimEveryMs: 300,
-        ...opts,
-      })
+      const d = await startDispatcher({ ...testDispatcherOptions(connect, fx.prefix), ...opts })
       dispatchers.push(d)
       return d
     },
@@ -62,11 +69,35 @@ export async function webhookHarness() {
     },
 
     /** Appends an event to the outbox as the worker's commit script does, and nudges (unless `nudge: false`). */
-    async emit(e: { type: WebhookEventType; thread?: string; data?: unknown; callbackUrl?: string; project?: string; evt?: string; nudge?: boolean }): Promise<string> {
+    async emit(e: {
+      type: WebhookEventType
+      thread?: string
+      data?: unknown
+      callbackUrl?: string
+      project?: string
+      evt?: string
+      nudge?: boolean
+    }): Promise<string> {
       const evt = e.evt ?? newId('evt')
       const k = stores.keys
-      await fx.redis.xadd(k.outbox(0), '*', 'evt', evt, 'type', e.type, 'project', e.project ?? 'alpha', 'thread', e.thread ?? 'thread_1',
-        'created_at', String(nowSeconds()), 'data', JSON.stringify(e.data ?? { id: 'run_1', object: 'thread.run' }), 'callback_url', e.callbackUrl ?? '')
+      await fx.redis.xadd(
+        k.outbox(0),
+        '*',
+        'evt',
+        evt,
+        'type',
+        e.type,
+        'project',
+        e.project ?? 'alpha',
+        'thread',
+        e.thread ?? 'thread_1',
+        'created_at',
+        String(nowSeconds()),
+        'data',
+        JSON.stringify(e.data ?? { id: 'run_1', object: 'thread.run' }),
+        'callback_url',
+        e.callbackUrl ?? '',
+      )
       if (e.nudge !== false) await fx.redis.publish(k.outboxChannel, '0')
       return evt
     },
@@ -75,11 +106,25 @@ export async function webhookHarness() {
      * Appends a commit's several events as one outbox entry, as commitRun-6.lua does (`events`:
      * `[[evt, type, data, callback_url], …]`), and nudges. Returns the event ids in order.
      */
-    async emitCommit(events: { type: WebhookEventType; data?: unknown; callbackUrl?: string; evt?: string }[], opts: { thread?: string; project?: string } = {}): Promise<string[]> {
+    async emitCommit(
+      events: { type: WebhookEventType; data?: unknown; callbackUrl?: string; evt?: string }[],
+      opts: { thread?: string; project?: string } = {},
+    ): Promise<string[]> {
       const ids = events.map((e) => e.evt ?? newId('evt'))
       const packed = JSON.stringify(events.map((e, i) => [ids[i], e.type, e.data ?? { id: 'run_1', object: 'thread.run' }, e.callbackUrl ?? '']))
       const k = stores.keys
-      await fx.redis.xadd(k.outbox(0), '*', 'project', opts.project ?? 'alpha', 'thread', opts.thread ?? 'thread_1', 'created_at', String(nowSeconds()), 'events', packed)
+      await fx.redis.xadd(
+        k.outbox(0),
+        '*',
+        'project',
+        opts.project ?? 'alpha',
+        'thread',
+        opts.thread ?? 'thread_1',
+        'created_at',
+        String(nowSeconds()),
+        'events',
+        packed,
+      )
       await fx.redis.publish(k.outboxChannel, '0')
       return ids
     },

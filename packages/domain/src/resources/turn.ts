@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { newId } from '../ids.js'
 import { Metadata, listOf } from '../shared.js'
 import { Attachment, MessageContentPartParam } from './message.js'
 import { RunCreateParams, RunLastError } from './run.js'
@@ -32,6 +33,35 @@ export const Turn = z
   })
   .openapi('TurnObject')
 export type Turn = z.infer<typeof Turn>
+
+/**
+ * A turn as it is accepted: `queued`, with fresh `msg_`/`run_` ids for the message and run it will
+ * start (fixed now, so the caller can poll them), not yet started. `createdAt` in Unix seconds.
+ */
+export function newTurn(fields: {
+  id: string
+  threadId: string
+  assistantId: string
+  createdAt: number
+  metadata?: Record<string, string>
+  callbackUrl?: string | null
+}): Turn {
+  return {
+    id: fields.id,
+    object: 'thread.turn',
+    thread_id: fields.threadId,
+    assistant_id: fields.assistantId,
+    status: 'queued',
+    message_id: newId('msg'),
+    run_id: newId('run'),
+    created_at: fields.createdAt,
+    started_at: null,
+    completed_at: null,
+    last_error: null,
+    metadata: fields.metadata ?? {},
+    callback_url: fields.callbackUrl ?? null,
+  }
+}
 
 /** The run settings a turn may override: the same fields, limits and meaning as on create-run. */
 export const TurnRunSettings = RunCreateParams.pick({

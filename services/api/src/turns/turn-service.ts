@@ -1,4 +1,14 @@
-import { ApiError, type ListQuery, checkToolChoice, type ThreadTurnCreateParams, type Turn, type TurnCreateParams, newId, nowSeconds } from '@threadwork/domain'
+import {
+  ApiError,
+  type ListQuery,
+  checkToolChoice,
+  type ThreadTurnCreateParams,
+  type Turn,
+  type TurnCreateParams,
+  newId,
+  newTurn,
+  nowSeconds,
+} from '@threadwork/domain'
 import type { DrainQueues } from '@threadwork/queue'
 import type { Stores } from '@threadwork/storage'
 import type { ModelGate } from '../model-gate.js'
@@ -39,21 +49,14 @@ export function createTurnService(deps: TurnServiceDeps) {
 
   async function accept(project: string, threadId: string, turnId: string, params: TurnCreateParams): Promise<Turn> {
     const { thread: _thread, ...request } = params as ThreadTurnCreateParams
-    const turn: Turn = {
+    const turn = newTurn({
       id: turnId,
-      object: 'thread.turn',
-      thread_id: threadId,
-      assistant_id: params.assistant_id,
-      status: 'queued',
-      message_id: newId('msg'),
-      run_id: newId('run'),
-      created_at: nowSeconds(),
-      started_at: null,
-      completed_at: null,
-      last_error: null,
+      threadId,
+      assistantId: params.assistant_id,
+      createdAt: nowSeconds(),
       metadata: params.metadata ?? {},
-      callback_url: params.callback_url ?? null,
-    }
+      callbackUrl: params.callback_url ?? null,
+    })
     // Its file_search files join the thread's store (as a message's would) ahead of the run: then
     // the thread is woken only after that; otherwise in the same step as the turn is stored.
     const attachesFiles = (deps.vectorStores?.toolResources.fileSearchFiles(params.attachments).length ?? 0) > 0
@@ -72,7 +75,8 @@ export function createTurnService(deps: TurnServiceDeps) {
     for (;;) {
       const turn = await stores.turns.get(project, ref.threadId, ref.turnId).catch(() => null)
       if (turn) return turn
-      if (Date.now() > deadline) throw new ApiError(409, 'A request with this Idempotency-Key is still being processed. Retry shortly.', { code: 'idempotency_key_in_use' })
+      if (Date.now() > deadline)
+        throw new ApiError(409, 'A request with this Idempotency-Key is still being processed. Retry shortly.', { code: 'idempotency_key_in_use' })
       await new Promise((r) => setTimeout(r, 50))
     }
   }
@@ -107,7 +111,13 @@ export function createTurnService(deps: TurnServiceDeps) {
       const threadId = newId('thread')
       return withKey(project, idempotencyKey, { params }, threadId, async (turnId) => {
         const threadParams = { metadata: params.thread?.metadata, tool_resources: params.thread?.tool_resources }
-        const prepared = deps.attachments ? await deps.attachments.forNewThread(project, { ...threadParams, messages: [{ role: 'user' as const, content: '', attachments: params.attachments }] }, null) : null
+        const prepared = deps.attachments
+          ? await deps.attachments.forNewThread(
+              project,
+              { ...threadParams, messages: [{ role: 'user' as const, content: '', attachments: params.attachments }] },
+              null,
+            )
+          : null
         await stores.threads.create(project, { ...threadParams, tool_resources: prepared?.params.tool_resources ?? threadParams.tool_resources }, threadId)
         return accept(project, threadId, turnId, params)
       })
@@ -125,7 +135,14 @@ export function createTurnService(deps: TurnServiceDeps) {
         if (ended) return ended
       }
       const current = await stores.turns.get(project, threadId, turnId)
-      if (current.status === 'queued' || current.status === 'completed' || current.status === 'failed' || current.status === 'cancelled' || current.status === 'expired' || current.status === 'incomplete') {
+      if (
+        current.status === 'queued' ||
+        current.status === 'completed' ||
+        current.status === 'failed' ||
+        current.status === 'cancelled' ||
+        current.status === 'expired' ||
+        current.status === 'incomplete'
+      ) {
         if (current.status === 'queued') return this.cancel(project, threadId, turnId)
         throw ApiError.invalid(`Cannot cancel turn with status '${current.status}'.`)
       }

@@ -1,4 +1,4 @@
-import { type Turn, newId, nowSeconds } from '@threadwork/domain'
+import { type Turn, newId, newTurn, nowSeconds } from '@threadwork/domain'
 import { createLogger } from '@threadwork/logger'
 import { createStores, wakeEntryOf } from '@threadwork/storage'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
@@ -21,21 +21,7 @@ afterEach(async () => {
 })
 
 async function queueTurn(threadId: string, assistantId: string, opts: { wake?: boolean } = {}): Promise<Turn> {
-  const turn: Turn = {
-    id: newId('turn'),
-    object: 'thread.turn',
-    thread_id: threadId,
-    assistant_id: assistantId,
-    status: 'queued',
-    message_id: newId('msg'),
-    run_id: newId('run'),
-    created_at: nowSeconds(),
-    started_at: null,
-    completed_at: null,
-    last_error: null,
-    metadata: {},
-    callback_url: null,
-  }
+  const turn = newTurn({ id: newId('turn'), threadId, assistantId, createdAt: nowSeconds() })
   await stores.turns.create(project, turn, { assistant_id: assistantId, content: 'hi' }, opts)
   return turn
 }
@@ -94,7 +80,12 @@ describe('wake-up hints (issue 14: the turn and its assistant read beside the cl
   })
 
   it("the first round's history page read behind the start is used only if the new message heads it", async () => {
-    const { thread, messages } = await stores.threads.create(project, { messages: [{ role: 'user', content: 'one' }, { role: 'user', content: 'two' }] })
+    const { thread, messages } = await stores.threads.create(project, {
+      messages: [
+        { role: 'user', content: 'one' },
+        { role: 'user', content: 'two' },
+      ],
+    })
     const [one, two] = messages as [(typeof messages)[0], (typeof messages)[0]]
     const opts = { lastMessages: null, budgetTokens: 10_000 }
     // Heads it: used as read (here a page that leaves `one` out, so its use shows).
@@ -105,7 +96,11 @@ describe('wake-up hints (issue 14: the turn and its assistant read beside the cl
     expect(reread.map((m) => m.id)).toEqual([one.id, two.id])
     const failed = await loadHistory(fx.redis, stores.keys, thread.id, { ...opts, firstPage: { ids: Promise.reject(new Error('gone')), newest: two.id } })
     expect(failed.map((m) => m.id)).toEqual([one.id, two.id])
-    const last = await loadHistory(fx.redis, stores.keys, thread.id, { lastMessages: 1, budgetTokens: 10_000, firstPage: { ids: Promise.resolve([two.id, one.id]), newest: two.id } })
+    const last = await loadHistory(fx.redis, stores.keys, thread.id, {
+      lastMessages: 1,
+      budgetTokens: 10_000,
+      firstPage: { ids: Promise.resolve([two.id, one.id]), newest: two.id },
+    })
     expect(last.map((m) => m.id)).toEqual([two.id])
   })
 })
