@@ -99,6 +99,21 @@ describe('files', () => {
     expect(await storedObjects()).toEqual([])
   })
 
+  it('keeps a non-ASCII filename as sent (UTF-8 in the multipart header, as both SDKs send it)', async () => {
+    // The seed tutorial's users name their documents in Chinese; the name is what citations show.
+    const path = join(dir, '大模型技术手册.md')
+    await writeFile(path, 'LoRA 微调')
+    const fromStream = await alpha.files.create({ file: createReadStream(path), purpose: 'assistants' })
+    expect(fromStream.filename).toBe('大模型技术手册.md')
+    const fromBuffer = await alpha.files.create({ file: await toFile(Buffer.from('x'), 'Café résumé.txt'), purpose: 'assistants' })
+    expect(fromBuffer.filename).toBe('Café résumé.txt')
+    expect((await alpha.files.retrieve(fromStream.id)).filename).toBe('大模型技术手册.md')
+    const content = await alpha.files.content(fromStream.id)
+    expect(content.headers.get('content-disposition')).toContain(`filename*=UTF-8''${encodeURIComponent('大模型技术手册.md')}`)
+    await alpha.files.delete(fromStream.id)
+    await alpha.files.delete(fromBuffer.id)
+  })
+
   it("another project's file is 404 everywhere, exactly like one that never existed", async () => {
     const mine = await alpha.files.create({ file: await toFile(Buffer.from('secret'), 'secret.txt'), purpose: 'assistants' })
     const never = 'file-0000000000000000000000'

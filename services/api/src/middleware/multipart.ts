@@ -47,7 +47,10 @@ export async function readMultipart<T>(
   }
   let busboy: Busboy.Busboy
   try {
-    busboy = Busboy({ headers: { 'content-type': contentType }, limits: { ...LIMITS, files: 1 } })
+    // defParamCharset: busboy reads a part header's plain `filename="…"` as latin1 unless told
+    // otherwise, but both SDKs (undici's FormData, httpx) and curl send the name's raw UTF-8
+    // bytes there, so `大模型.md` came back as `å¤§æ¨¡å….md` (in files, citations and file_search).
+    busboy = Busboy({ headers: { 'content-type': contentType }, defParamCharset: 'utf8', limits: { ...LIMITS, files: 1 } })
   } catch (err) {
     throw malformed((err as Error).message)
   }
