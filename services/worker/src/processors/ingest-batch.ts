@@ -1,5 +1,6 @@
 import type { VectorStoreFileLastError } from '@threadwork/domain'
 import type { StartedFile } from '@threadwork/storage'
+import { type IngestPrefetch, prepareFile } from './ingest-prefetch.js'
 import type { IndexWriter, IngestDeps } from './ingest-vector-store.js'
 
 /** A mailbox item `ingest:<file>:<gen>`, as peeked (never popped before its file settles). */
@@ -46,7 +47,9 @@ const keptFailing: VectorStoreFileLastError = { code: 'server_error', message: '
  * waits for a batch it leads. A charged file that comes back (a retry) goes alone. So a crash or
  * a transient failure costs one file one attempt: a file that kills workers costs each file ahead
  * of it in its batch at most one attempt, then uses up its own, and every crash charges some
- * file, so the drain ends (at most files × (INGEST_MAX_FILE_ATTEMPTS + 1) crashes). Returns how
+ * file, so the drain ends (at most files × (INGEST_MAX_FILE_ATTEMPTS + 1) crashes). `entries`
+ * may run past the batch: with `prefetch`, the files after it are prepared while this batch's
+ * index commit runs (ingest-prefetch.ts), never started or charged before their own batch. Returns how
  * many items it settled, or 'fenced' when a newer claim owns the store. Throws a transient fault
  * (embeddings upstream down) for BullMQ to retry, unless the files to write are all on their last
  * attempt: those end `failed` (`server_error`).
@@ -58,6 +61,7 @@ export async function ingestBatch(
   index: IndexWriter,
   fence: number,
   entries: readonly IngestEntry[],
+  prefetch?: IngestPrefetch,
 ): Promise<number | 'fenced'> {
   const { ingest, log } = deps
   const slots: Slot[] = []
@@ -82,13 +86,19 @@ export async function ingestBatch(
       slots.push({ entry, kind: 'failed', error: gaveUp(deps.maxFileAttempts) })
       continue
     }
-    let prepared: { filename: string; texts: string[] }
+    let prepared: { filename: string; texts: string[]; vectors: Promise<ArrayLike<number>[] | null> }
     try {
-      const file = await deps.readFile(project, entry.fileId)
-      const filename = started.filename || file.filename
-      const { text } = await deps.extractText({ bytes: file.bytes, filename, contentType: file.contentType })
-      textBytes += text.length
-      prepared = { filename, texts: deps.chunk(text, started.chunking_strategy).map((c) => c.text) }
+      // Prepared while the previous batch was written (ingest-prefetch.ts), or now.
+      const file =
+        (await prefetch?.take(entry, started.chunking_strategy)) ??
+        (await prepareFile(deps, project, entry.fileId, started.chunking_strategy, inFlight, started.filename))
+      textBytes += file.textLength
+      const embed = deps.embed
+      const after = inFlight
+      // A prefetched file's request failed: asked again in line, as a file prepared now would be.
+      const vectors = embed && file.texts.length > 0 ? file.vectors.catch(() => after.then(() => embed(file.texts))) : file.vectors
+      vectors.catch(() => {})
+      prepared = { filename: started.filename || file.filename, texts: file.texts, vectors }
     } catch (err) {
       const permanent = permanentError(err)
       if (permanent) slots.push({ entry, kind: 'failed', error: permanent })
@@ -101,14 +111,10 @@ export async function ingestBatch(
       }
       continue
     }
-    // Queued behind the previous file's request (one file's embeddings in flight at a time, as
-    // before batching); a failure there fails this one too, without a call.
-    const embed = deps.embed
-    const vectors = embed && prepared.texts.length > 0 ? inFlight.then(() => embed(prepared.texts)) : inFlight.then(() => null)
-    // Awaited after the loop; until then a rejection must not count as unhandled.
-    vectors.catch(() => {})
-    inFlight = vectors
-    slots.push({ entry, kind: 'ready', started, ...prepared, vectors, usageBytes: 0 })
+    // The next file's request queues behind this one's (one file's embeddings in flight at a time,
+    // as before batching); a failure here fails it too, without a call.
+    inFlight = prepared.vectors
+    slots.push({ entry, kind: 'ready', started, ...prepared, usageBytes: 0 })
     // A retry goes alone.
     if (first && started.attempts > 1) break
   }
@@ -126,6 +132,8 @@ export async function ingestBatch(
           attributes: slot.started.attributes,
         })
       }
+      // The mailbox's next files are read and chunked on this thread while LanceDB writes these on its own.
+      prefetch?.warm(entries.slice(slots.length), ready.at(-1)!.started.chunking_strategy, { maxFiles, maxTextLength: maxBytes })
       // A newer attempt (after a lost lock) owns the store now: do not write beside it.
       if ((await ingest.fence(project, id)) !== fence) return 'fenced'
       const written = await index.replaceFilesChunks(files)

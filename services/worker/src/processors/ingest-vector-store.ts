@@ -3,6 +3,7 @@ import type { Logger } from '@threadwork/logger'
 import type { FileChunks } from '@threadwork/retrieval'
 import { type IngestStore, parseIngestItem } from '@threadwork/storage'
 import { type IngestEntry, ingestBatch } from './ingest-batch.js'
+import { createIngestPrefetch } from './ingest-prefetch.js'
 
 /** The write side of one store's index (packages/retrieval `VectorIndex`). */
 export interface IndexWriter {
@@ -39,7 +40,8 @@ export interface IngestDeps {
 /**
  * Drains one vector store's mailbox: the store's single writer (the drain job is deduplicated per
  * store). Items run in order; a run of `ingest` items at the head is ingested as one batch
- * (ingest-batch.ts: one index commit, then each file committed and popped in its own Lua step),
+ * (ingest-batch.ts: one index commit, then each file committed and popped in its own Lua step;
+ * the next batch's files are read and chunked while that commit runs, ingest-prefetch.ts),
  * so a SIGKILLed worker's successor finds the unsettled items at the head and repeats them: the
  * index write is a replace per file, so a repeat never duplicates a chunk. A file's attempts are
  * counted before the work, so one that keeps failing (or killing workers) ends `failed`
@@ -61,16 +63,18 @@ export function createIngestProcessor(deps: IngestDeps) {
       return
     }
     const index = await deps.openIndex(vectorStoreId)
+    const prefetch = createIngestPrefetch(deps, project)
     while (head) {
       const item = parseIngestItem(head)
       if (item.kind === 'ingest') {
         const entries: IngestEntry[] = []
-        for (const next of batchMaxFiles > 1 ? await ingest.peek(project, vectorStoreId, batchMaxFiles) : [head]) {
+        // This batch's candidates and the next one's (prepared while this one is written).
+        for (const next of await ingest.peek(project, vectorStoreId, 2 * batchMaxFiles)) {
           const parsed = parseIngestItem(next)
           if (parsed.kind !== 'ingest') break // deletes and attribute updates keep their place in line
           entries.push({ head: next, fileId: parsed.fileId, gen: parsed.gen })
         }
-        if ((await ingestBatch(deps, project, vectorStoreId, index, fence, entries)) === 'fenced') return
+        if ((await ingestBatch(deps, project, vectorStoreId, index, fence, entries, prefetch)) === 'fenced') return
       } else {
         if (item.kind === 'delete') await index.deleteFile(item.fileId)
         else if (item.kind === 'attrs') {
