@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import * as lancedb from '@lancedb/lancedb'
 import type * as Arrow from 'apache-arrow'
+import { cjkTerms } from './cjk.js'
 
 // LanceDB loads apache-arrow through `require`; an ESM `import` would load the package's second
 // (ESM) build, whose classes fail LanceDB's `instanceof` checks (addColumns refuses the Field).
@@ -22,10 +23,12 @@ export const COLUMNS = {
   attributes: 'attributes', // JSON of the file's attributes (filters are evaluated in JS, see filters.ts)
   text: 'text',
   vector: 'vector', // unit-length float32, absent (null) in keyword-only mode
+  cjkTerms: 'cjk_terms', // the text's CJK bigrams (cjk.ts), '' without CJK; null in rows written before the column existed
 } as const
 
 export const FTS_INDEX = `${COLUMNS.text}_idx`
 export const VECTOR_INDEX = `${COLUMNS.vector}_idx`
+export const CJK_INDEX = `${COLUMNS.cjkTerms}_idx`
 
 /** The chunk table's schema; with a `vector` column of `dimensions` floats when given. */
 export function chunkSchema(dimensions: number | null): Arrow.Schema {
@@ -36,6 +39,7 @@ export function chunkSchema(dimensions: number | null): Arrow.Schema {
     new arrow.Field(COLUMNS.filename, new arrow.Utf8(), false),
     new arrow.Field(COLUMNS.attributes, new arrow.Utf8(), false),
     new arrow.Field(COLUMNS.text, new arrow.Utf8(), false),
+    cjkTermsField(),
   ]
   if (dimensions) fields.push(vectorField(dimensions))
   return new arrow.Schema(fields)
@@ -44,6 +48,14 @@ export function chunkSchema(dimensions: number | null): Arrow.Schema {
 export function vectorField(dimensions: number): Arrow.Field {
   return new arrow.Field(COLUMNS.vector, new arrow.FixedSizeList(dimensions, new arrow.Field('item', new arrow.Float32(), true)), true)
 }
+
+/** Nullable: tables made before it get it added (vector-index.ts), their rows null. */
+export function cjkTermsField(): Arrow.Field {
+  return new arrow.Field(COLUMNS.cjkTerms, new arrow.Utf8(), true)
+}
+
+/** Whether an opened table's schema has the `cjk_terms` column. */
+export const hasCjkTermsColumn = (schema: Arrow.Schema): boolean => schema.fields.some((f) => f.name === COLUMNS.cjkTerms)
 
 /** Vector width of an opened table's schema; null when it has no vector column. */
 export function vectorDimensions(schema: Arrow.Schema): number | null {
@@ -81,6 +93,7 @@ export function chunkBatch(schema: Arrow.Schema, rows: readonly ChunkRow[]): Arr
     [COLUMNS.attributes]: utf8((r) => r.attributes),
     [COLUMNS.text]: utf8((r) => r.text),
   }
+  if (hasCjkTermsColumn(schema)) columns[COLUMNS.cjkTerms] = utf8((r) => cjkTerms(r.text))
   const vectorType = schema.fields.find((f) => f.name === COLUMNS.vector)?.type as Arrow.FixedSizeList | undefined
   if (vectorType) {
     const width = vectorType.listSize

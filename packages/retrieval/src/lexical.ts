@@ -1,14 +1,21 @@
+import { cjkWordTerms, hasCjk } from './cjk.js'
+
 /**
  * The small lexical analyzer the reranker uses to see which query words a chunk contains:
  * lower-case, split on anything but letters and digits, English stop words dropped, plural and
  * possessive endings folded (`policies` → `policy`, `manual's` → `manual`). Close to what
  * LanceDB's default FTS analyzer does (lower-case, stop words, stemming), without its full
- * Snowball stemmer: this only has to agree with itself between a query and a chunk.
+ * Snowball stemmer: this only has to agree with itself between a query and a chunk. A word with
+ * CJK characters gives its bigrams and the pieces between them (cjk.ts), not itself.
  */
 export function analyze(text: string): string[] {
   const out: string[] = []
   for (const match of text.toLowerCase().matchAll(WORD)) {
     const word = match[0]
+    if (hasCjk(word)) {
+      for (const term of cjkWordTerms(word)) if (!STOP_WORDS.has(term)) out.push(hasCjk(term) ? term : fold(term))
+      continue
+    }
     if (STOP_WORDS.has(word)) continue
     out.push(fold(word))
   }
@@ -32,11 +39,21 @@ export function coverageScorer(queries: readonly string[]): (text: string) => nu
   const sets = queries.map(termSet)
   const wanted = new Set<string>()
   for (const set of sets) for (const term of set) wanted.add(term)
+  // Only when a query has CJK terms are a chunk's CJK words split into theirs (English costs nothing more).
+  const cjk = [...wanted].some(hasCjk)
   return (text) => {
     if (wanted.size === 0) return 0
     const found = new Set<string>()
     for (const word of text.toLowerCase().split(NON_WORD)) {
       if (word === '') continue
+      if (cjk && hasCjk(word)) {
+        for (const piece of cjkWordTerms(word)) {
+          const term = hasCjk(piece) ? piece : fold(piece)
+          if (wanted.has(term) && !STOP_WORDS.has(piece)) found.add(term)
+        }
+        if (found.size === wanted.size) break
+        continue
+      }
       const term = fold(word)
       // A stop word is never a query term, but its folded form can be one (`does` → `doe`).
       if (!wanted.has(term) || STOP_WORDS.has(word)) continue

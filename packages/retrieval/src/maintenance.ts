@@ -1,5 +1,5 @@
 import type { Table } from '@lancedb/lancedb'
-import { COLUMNS, FTS_INDEX, VECTOR_INDEX, lancedb, vectorDimensions } from './lance-store.js'
+import { CJK_INDEX, COLUMNS, FTS_INDEX, VECTOR_INDEX, hasCjkTermsColumn, lancedb, vectorDimensions } from './lance-store.js'
 
 /** Rows appended since the last FTS index update before the index is brought up to date (unindexed rows are scanned by every keyword search meanwhile). */
 export const REINDEX_AFTER_ROWS = 4096
@@ -35,6 +35,24 @@ export const VECTOR_INDEX_MIN_ROWS = 20_000
 // vector-index.ts): a count kept in memory, so a restarted writer starts again from 0, which only
 // delays one compaction.
 const appendsSinceOptimize = new WeakMap<Table, number>()
+
+// Handles whose cjk_terms column is known to have its FTS index; once built, optimize keeps it up to date.
+const cjkIndexed = new WeakSet<Table>()
+
+/**
+ * The FTS index of the `cjk_terms` column (cjk.ts), built once: on a new store's first write, and
+ * on the first write after the column was added to a store made before it. Split on whitespace
+ * only, with no stemming, stop words or folding: its terms are CJK bigrams and lower-cased words.
+ */
+async function ensureCjkIndex(table: Table): Promise<void> {
+  if (cjkIndexed.has(table)) return
+  if (!hasCjkTermsColumn(await table.schema())) return
+  if (!(await table.indexStats(CJK_INDEX))) {
+    const config = lancedb.Index.fts({ baseTokenizer: 'whitespace', lowercase: false, stem: false, removeStopWords: false, asciiFolding: false })
+    await table.createIndex(COLUMNS.cjkTerms, { config, replace: true })
+  }
+  cjkIndexed.add(table)
+}
 
 /**
  * Keeps a store's indexes fit for search after a write. Must run on the store's one writer.
@@ -74,6 +92,7 @@ export async function maintainIndexes(table: Table, opts: { force?: boolean; idl
     await table.optimize({ cleanupOlderThan: new Date(Date.now() - 10 * 60_000) })
     appendsSinceOptimize.set(table, 0)
   }
+  await ensureCjkIndex(table)
   const minRows = opts.vectorIndexMinRows ?? VECTOR_INDEX_MIN_ROWS
   // All rows first (from the manifest, no scan); counting non-null vectors reads the column.
   if ((await table.countRows()) < minRows) return

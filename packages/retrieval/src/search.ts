@@ -1,5 +1,6 @@
 import type { Table } from '@lancedb/lancedb'
 import type * as Arrow from 'apache-arrow'
+import { cjkTerms, hasCjk } from './cjk.js'
 import type { Embedder } from './embedder.js'
 import { normalize } from './embedder.js'
 import type { Attributes } from './filters.js'
@@ -32,6 +33,8 @@ export interface RankedSearchInput {
   scoreThreshold: number
   /** SQL restricting rows to the allowed files, or null for all. Built by the index from checked ids only. */
   where: string | null
+  /** The table has the `cjk_terms` column: queries holding CJK also search it (cjk.ts). */
+  cjkTerms?: boolean
 }
 
 /** Columns a result needs (and the reranker: the text), read for the fused candidates only. */
@@ -73,12 +76,16 @@ async function rankedSearchOnce(table: Table, hasVectors: boolean, input: Ranked
   const k = candidatesFor(input.maxNumResults)
   const vectors = hasVectors && input.queryVectors && input.queryVectors.length > 0 ? input.queryVectors : null
   const keywordQueries = input.queries.filter((query) => /[\p{L}\p{N}]/u.test(query))
+  // A CJK query's words are whole sentences to the text index (cjk.ts): its bigrams search the
+  // cjk_terms column as one more keyword list. Other queries skip it, so their cost is unchanged.
+  const cjkQueries = input.cjkTerms ? keywordQueries.filter(hasCjk).map((query) => cjkTerms(query, true)) : []
   // Chunk vectors only when the reranker compares them with query vectors: a keyword-only search
   // of a store that has vectors need not read that column (1 KB per row at 256 dims).
   const columns = [...RESULT_COLUMNS, ...(vectors ? [COLUMNS.vector] : [])]
-  const single = keywordQueries.length + (vectors?.length ?? 0) === 1
+  const single = keywordQueries.length + cjkQueries.length + (vectors?.length ?? 0) === 1
   const lists = await Promise.all([
     ...keywordQueries.map((query) => keywordSearch(table, query, k, input.where, single ? columns : [])),
+    ...cjkQueries.map((terms) => keywordSearch(table, terms, k, input.where, [], COLUMNS.cjkTerms)),
     ...(vectors ?? []).map((vector) => vectorSearch(table, vector, k, input.where, single ? columns : [])),
   ])
   const fused = fuseRankings(lists.map(rowIdsOf)).slice(0, Math.max(k, input.maxNumResults * 3))
@@ -112,11 +119,18 @@ async function rankedSearchOnce(table: Table, hasVectors: boolean, input: Ranked
 const ROW_ID = '_rowid'
 
 /** A BM25 list: row ids, scores and `columns`, best first. */
-function keywordSearch(table: Table, query: string, k: number, where: string | null, columns: readonly string[]): Promise<Arrow.Table> {
+function keywordSearch(
+  table: Table,
+  query: string,
+  k: number,
+  where: string | null,
+  columns: readonly string[],
+  column: string = COLUMNS.text,
+): Promise<Arrow.Table> {
   // `_score` asked for explicitly: Lance adds it anyway, and logs a deprecation warning per query when it is not.
   let q = table
     .query()
-    .fullTextSearch(query, { columns: COLUMNS.text })
+    .fullTextSearch(query, { columns: column })
     .select([...columns, ROW_ID, '_score'])
     .limit(k)
   if (where) q = q.where(where)

@@ -5,6 +5,7 @@ import { fakeEmbedding } from '@threadwork/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Embedder } from './embedder.js'
 import { parseAttributeFilter } from './filters.js'
+import { COLUMNS, arrow, chunkSchema, connectionFor, hasCjkTermsColumn, lancedb } from './lance-store.js'
 import { CORPUS } from './test-support/corpus.js'
 import { type ChunkInput, dropVectorIndex, openVectorIndex } from './vector-index.js'
 
@@ -164,6 +165,49 @@ describe('openVectorIndex: keyword-only (no embedding model)', () => {
   })
 })
 
+describe('openVectorIndex: text without spaces between words (Chinese, Japanese, Korean)', () => {
+  // The seed tutorial's users: Chinese documents, Chinese questions, no embedding model (the default).
+  const ZH = {
+    'file-pump': ['液压泵的额定压力为40巴。每运行2000小时更换一次泵密封件。首次启动前请排出液压管路中的空气。', '水泵手册.txt'],
+    'file-bread': ['面包面团需要揉十分钟，然后在温暖的地方发酵一小时。以220度烘烤至金黄色。', '面包.md'],
+    'file-lora': ['大模型微调通常使用LoRA方法，它冻结预训练权重，只训练低秩适配矩阵。', '大模型.txt'],
+    'file-ja': ['ポンプのシールは2000時間ごとに交換してください。', 'ポンプ.txt'],
+  } as const
+  const load = async (index: Awaited<ReturnType<typeof openVectorIndex>>) => {
+    for (const [fileId, [text, filename]] of Object.entries(ZH)) await index.replaceFileChunks(fileId, withoutVectors([text]), { filename })
+  }
+
+  it('keyword-only: a question in Chinese finds the right file by shared characters, the other files not at all', async () => {
+    const index = await openVectorIndex(location(), storeId())
+    await load(index)
+    const pump = await index.search({ queries: ['液压泵的额定压力是多少？'] })
+    expect(pump[0]).toMatchObject({ file_id: 'file-pump', filename: '水泵手册.txt' })
+    expect(pump[0]!.score).toBeGreaterThan(0.5)
+    expect(pump.map((r) => r.file_id)).not.toContain('file-bread')
+    expect((await index.search({ queries: ['面团要揉多久'] }))[0]!.file_id).toBe('file-bread')
+    // A Latin word inside a CJK sentence (one token to the text index) is found from a CJK query.
+    expect((await index.search({ queries: ['LoRA微调'] }))[0]!.file_id).toBe('file-lora')
+    expect((await index.search({ queries: ['シールの交換'] }))[0]!.file_id).toBe('file-ja')
+    // English queries are unchanged (the text index alone).
+    expect(await index.search({ queries: ['hydraulic pump'] })).toEqual([])
+  })
+
+  it('a store made before the cjk_terms column gets it on its next write; that write is found, older rows stay as they were', async () => {
+    const id = storeId()
+    const db = await connectionFor(location())
+    // As the previous release wrote it: no cjk_terms column, one file indexed (BM25 index built).
+    const oldSchema = new arrow.Schema(chunkSchema(null).fields.filter((f) => f.name !== COLUMNS.cjkTerms))
+    const table = await db.createEmptyTable(id, oldSchema)
+    await table.add([{ id: 'file-old:0', file_id: 'file-old', chunk_index: 0, filename: 'old.txt', attributes: '{}', text: 'Carburettor tuning notes.' }])
+    await table.createIndex(COLUMNS.text, { config: lancedb.Index.fts(), replace: true })
+    const index = await openVectorIndex(location(), id)
+    await load(index)
+    expect(hasCjkTermsColumn(await (await db.openTable(id)).schema())).toBe(true)
+    expect((await index.search({ queries: ['额定压力'] }))[0]!.file_id).toBe('file-pump')
+    expect((await index.search({ queries: ['carburettor'] }))[0]!.file_id).toBe('file-old')
+  })
+})
+
 describe('openVectorIndex: ANN vector index', () => {
   it('trains an IVF-PQ index once the store is big enough and still finds the right chunk', async () => {
     const id = storeId()
@@ -174,7 +218,7 @@ describe('openVectorIndex: ANN vector index', () => {
     await index.replaceFileChunks('file-zoo', withVectors(CORPUS.zoo.paragraphs), { filename: CORPUS.zoo.filename })
     const { connect } = await import('@lancedb/lancedb')
     const table = await (await connect(dir)).openTable(id)
-    expect((await table.listIndices()).map((i) => i.name).sort()).toEqual(['file_id_idx', 'text_idx', 'vector_idx'])
+    expect((await table.listIndices()).map((i) => i.name).sort()).toEqual(['cjk_terms_idx', 'file_id_idx', 'text_idx', 'vector_idx'])
     // Rows written after training are searched too (scanned until the next optimize folds them in).
     await index.replaceFileChunks('file-rocket', withVectors(CORPUS.rocket.paragraphs), { filename: CORPUS.rocket.filename })
     expect((await index.search({ queries: ['giraffes lettuce platform'] }))[0]).toMatchObject({ file_id: 'file-zoo' })
@@ -196,7 +240,7 @@ describe('openVectorIndex: ANN vector index', () => {
     await index.optimize()
     await table.checkoutLatest()
     expect((await table.stats()).fragmentStats.numFragments).toBe(1)
-    expect((await table.listIndices()).map((i) => i.name).sort()).toEqual(['file_id_idx', 'text_idx'])
+    expect((await table.listIndices()).map((i) => i.name).sort()).toEqual(['cjk_terms_idx', 'file_id_idx', 'text_idx'])
     expect((await table.indexStats('text_idx'))?.numUnindexedRows).toBe(0)
     expect((await index.search({ queries: ['payload fairing altitude'] }))[0]).toMatchObject({ file_id: 'file-rocket' })
   })

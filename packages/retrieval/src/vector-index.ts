@@ -9,7 +9,9 @@ import {
   assertSafeId,
   chunkBatch,
   chunkSchema,
+  cjkTermsField,
   connectionFor,
+  hasCjkTermsColumn,
   isSafeId,
   isTableNotFound,
   sqlString,
@@ -169,7 +171,10 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
     if (!t) {
       t = remember(await db.createEmptyTable(vectorStoreId, chunkSchema(dimensions), { mode: 'create', existOk: true }))
     }
-    const have = vectorDimensions(await t.schema())
+    const schema = await t.schema()
+    // Made before the column existed: add it, so this write's rows carry their CJK terms (older rows keep null until re-ingested).
+    if (!hasCjkTermsColumn(schema)) await t.addColumns(cjkTermsField())
+    const have = vectorDimensions(schema)
     if (dimensions !== null && have === null) {
       // Created keyword-only, now given vectors (an embedding model was configured later): add the column; old rows keep null vectors.
       await t.addColumns(vectorField(dimensions))
@@ -296,10 +301,11 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
         }
         if (allowed && allowed.length === 0) return []
         const where = allowed ? `${COLUMNS.fileId} IN (${allowed.map(sqlString).join(', ')})` : null
-        const dimensions = await searchDimensions(t)
+        const { dimensions, cjkTerms } = await searchColumns(t)
         const queryVectors = await queryVectorsFor(queries, params.queryVectors, embedder, dimensions, params.signal)
         return rankedSearch(t, dimensions !== null, {
           queries,
+          cjkTerms,
           queryVectors,
           maxNumResults,
           ranker: params.ranker ?? 'auto',
@@ -324,17 +330,19 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
 
 const tableHandles = new Map<string, Table>()
 
-// Vector width per table handle, once it has a vector column: a column is never dropped and its
-// width never changes (writes of another width are refused), so a search need not decode the
-// table's schema each time (a native call and an IPC decode). Keyword-only stores are checked on
-// every search: the writer may add the column meanwhile.
-const knownDimensions = new WeakMap<Table, number>()
-async function searchDimensions(t: Table): Promise<number | null> {
-  const known = knownDimensions.get(t)
-  if (known !== undefined) return known
-  const dims = vectorDimensions(await t.schema())
-  if (dims !== null) knownDimensions.set(t, dims)
-  return dims
+// Vector width and the cjk_terms column per table handle, once it has both: a column is never
+// dropped and its width never changes (writes of another width are refused), so a search need not
+// decode the table's schema each time (a native call and an IPC decode). Stores without either are
+// checked on every search: the writer may add the column meanwhile.
+const knownColumns = new WeakMap<Table, { dimensions: number; cjkTerms: true }>()
+async function searchColumns(t: Table): Promise<{ dimensions: number | null; cjkTerms: boolean }> {
+  const known = knownColumns.get(t)
+  if (known) return known
+  const schema = await t.schema()
+  const dimensions = vectorDimensions(schema)
+  const cjkTerms = hasCjkTermsColumn(schema)
+  if (dimensions !== null && cjkTerms) knownColumns.set(t, { dimensions, cjkTerms })
+  return { dimensions, cjkTerms }
 }
 
 /** Deletes a vector store's whole index (no-op when it has none). */
