@@ -150,6 +150,22 @@ describe('file_search in runs (node SDK)', { timeout: 90_000 }, () => {
     expect(text.type === 'text' && text.text.annotations[0]).toMatchObject({ type: 'file_citation', file_citation: { file_id: note.id } })
   })
 
+  it("a run started while the thread's store is still ingesting its attachment waits for it (OpenAI's 60 s fallback), then cites it", async () => {
+    // OpenAI's own quickstart: attach the file to the message and create_and_poll at once, no polling of the store.
+    const note = await client.files.create({ file: await toFile(Buffer.from('The reactor nine emergency shutdown code is ZEBRA-4471.'), 'reactor.md'), purpose: 'assistants' })
+    stack.upstream.respondEmbeddingsOnce({ status: 200, delayMs: 2500 }) // the attachment's ingestion: slow embeddings
+    stack.upstream.respond(searchThenCite('reactor nine emergency shutdown code', 'ZEBRA-4471.'))
+    const assistant = await client.beta.assistants.create({ model: 'gpt-4o-mini', tools: [{ type: 'file_search' }] })
+    const thread = await client.beta.threads.create({
+      messages: [{ role: 'user', content: 'What is the shutdown code of reactor nine?', attachments: [{ file_id: note.id, tools: [{ type: 'file_search' }] }] }],
+    })
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    expect(run.status).toBe('completed')
+    expect(searchCalls(await toolCallsOf(client, run))[0]!.file_search.results![0]).toMatchObject({ file_id: note.id, file_name: 'reactor.md' })
+    const text = (await client.beta.threads.messages.list(thread.id)).data[0]!.content[0]!
+    expect(text.type === 'text' && text.text.annotations[0]).toMatchObject({ type: 'file_citation', file_citation: { file_id: note.id } })
+  })
+
   it('tool_choice {type:"file_search"} forces a search in the first round only', async () => {
     stack.upstream.respond((req) =>
       typeof req.body.tool_choice === 'object' && req.body.tool_choice?.type === 'function'

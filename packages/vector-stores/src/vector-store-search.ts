@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type {
   Assistant,
   Thread,
@@ -78,6 +79,23 @@ export function createVectorStoreSearch(deps: VectorStoreSearchDeps) {
       return hits
         .filter((h) => SEARCHABLE.has(info.get(h.file_id)?.status ?? 'cancelled'))
         .flatMap((h) => h.content.map((part) => ({ file_id: h.file_id, filename: info.get(h.file_id)!.filename || h.filename, score: h.score, text: part.text })))
+    },
+
+    /**
+     * Resolves once store `id` has no file in progress (or is gone or expired: the search then
+     * says so), or after `timeoutMs`; rejects with the signal's reason when `signal` aborts. Polls
+     * the store's file_counts every `pollMs` (a few hundred ms of lag is nothing beside an ingestion).
+     */
+    async waitUntilReady(project: string, id: string, timeoutMs: number, signal: AbortSignal, pollMs = 200): Promise<void> {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        signal.throwIfAborted()
+        const vs = await stores.get(project, id).catch(() => null)
+        if (!vs || vs.status === 'expired' || vs.file_counts.in_progress === 0) return
+        const left = deadline - Date.now()
+        if (left <= 0) return
+        await sleep(Math.min(pollMs, left), undefined, { signal })
+      }
     },
 
     /** `GET /vector_stores/{id}/files/{file_id}/content`: the file's parsed text, one page. */

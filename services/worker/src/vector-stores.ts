@@ -69,7 +69,10 @@ export function createVectorStoreWorker(deps: VectorStoreWorkerDeps): {
   let worker: Worker | null = null
 
   return {
-    search: { search: (project, id, req, signal) => search.searchForRun(project, id, req, signal) },
+    search: {
+      search: (project, id, req, signal) => search.searchForRun(project, id, req, signal),
+      waitUntilReady: (project, id, timeoutMs, signal) => search.waitUntilReady(project, id, timeoutMs, signal),
+    },
     async start() {
       worker = new Worker(
         queues.queue.name,

@@ -20,6 +20,8 @@ export interface FileSearchBackend {
     req: { queries: string[]; maxNumResults: number; ranker: 'auto' | 'default_2024_08_21'; scoreThreshold: number },
     signal: AbortSignal,
   ): Promise<SearchHit[]>
+  /** Resolves once the store has no file in progress, or after `timeoutMs` (at once for a store that is gone or expired); rejects when `signal` aborts. */
+  waitUntilReady(project: string, vectorStoreId: string, timeoutMs: number, signal: AbortSignal): Promise<void>
 }
 
 /** The function the model calls; `queries` like OpenAI's own `msearch`. */
@@ -28,6 +30,14 @@ export const FILE_SEARCH_FUNCTION = 'file_search'
 export const FILE_SEARCH_DEFAULT_MAX_RESULTS = 20
 /** Most queries one call runs (OpenAI's msearch takes a handful; more is a runaway model). */
 const MAX_QUERIES = 5
+/**
+ * How long a search waits for the thread's store to finish ingesting: OpenAI's "60 second maximum
+ * wait in the Run object when the thread's vector store contains files that are still being
+ * processed" (file_search docs, "Ensuring vector store readiness"), which its own quickstart relies
+ * on (attach a file to the message, create_and_poll at once). Not the assistant's store: OpenAI
+ * does not wait for that one either (its owner polls it when adding files).
+ */
+export const THREAD_STORE_WAIT_MS = 60_000
 
 const definition: ChatCompletionFunctionTool = {
   type: 'function',
@@ -71,6 +81,8 @@ export function createFileSearchTool(backend: FileSearchBackend): BuiltinTool {
       }
       let hits: SearchHit[]
       try {
+        const threadStores = ctx.resources.threadVectorStoreIds.filter((id) => stores.includes(id))
+        await Promise.all(threadStores.map((id) => backend.waitUntilReady(ctx.project, id, THREAD_STORE_WAIT_MS, ctx.signal)))
         const perStore = await Promise.all(
           stores.map((id) => backend.search(ctx.project, id, { queries, maxNumResults: options.maxNumResults, ranker: options.ranker, scoreThreshold: options.scoreThreshold }, ctx.signal)),
         )

@@ -5,6 +5,8 @@ import type { Stores } from '@threadwork/storage'
 export interface RunResources {
   /** `file_search.vector_store_ids` of the assistant and of the thread, deduplicated (OpenAI: one each). */
   vectorStoreIds: string[]
+  /** The thread's own `file_search.vector_store_ids` (message attachments land there): searches wait for its files (file-search.ts). */
+  threadVectorStoreIds: string[]
   /**
    * Files the code finds in /mnt/data: `code_interpreter.file_ids` of the assistant and the thread,
    * and files of the thread's messages attached with the `code_interpreter` tool, deduplicated.
@@ -12,7 +14,7 @@ export interface RunResources {
   codeInterpreterFileIds: string[]
 }
 
-export const noResources = (): RunResources => ({ vectorStoreIds: [], codeInterpreterFileIds: [] })
+export const noResources = (): RunResources => ({ vectorStoreIds: [], threadVectorStoreIds: [], codeInterpreterFileIds: [] })
 
 /**
  * Reads the resources a round of `run` may use: the assistant as it is now (its tool_resources may
@@ -33,6 +35,7 @@ export async function loadRunResources(stores: Stores, project: string, run: Run
   const attached = messages.flatMap((m) => (m.attachments ?? []).filter((a) => a.tools?.some((t) => t.type === 'code_interpreter')).map((a) => a.file_id))
   return {
     vectorStoreIds: unique(sources.flatMap((r) => r?.file_search?.vector_store_ids ?? [])),
+    threadVectorStoreIds: unique(thread?.tool_resources?.file_search?.vector_store_ids ?? []),
     codeInterpreterFileIds: unique([...sources.flatMap((r) => r?.code_interpreter?.file_ids ?? []), ...attached]),
   }
 }
