@@ -10,7 +10,8 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 // Imported by path, not through the test-utils barrel: that one also loads the API and storage.
 import { startFakeUpstream } from '../packages/test-utils/src/fake-upstream.js'
-import { sourceMarkersIn, toolScript } from '../packages/test-utils/src/fake-upstream-tools.js'
+import { defaultReply, echoText, lastUserText } from '../packages/test-utils/src/fake-upstream-plan.js'
+import { fileSearchCall, sourceMarkersIn, toolRoundOf, toolScript } from '../packages/test-utils/src/fake-upstream-tools.js'
 import type { FakeEmbeddingsMode } from '../packages/test-utils/src/fake-embeddings.js'
 import type { FakeToolCall, RecordedRequest, Reply } from '../packages/test-utils/src/fake-upstream-types.js'
 
@@ -124,12 +125,28 @@ if (process.argv.includes('--child') && process.send) {
   process.send({ ready: upstream.baseURL })
 }
 
+const FILE_SEARCH = 'file_search'
+
+/**
+ * The by-hand model's replies: the echo (fake-upstream-plan.ts), except when offered Threadwork's
+ * file_search function — then it searches with the user's question and answers with the echo
+ * followed by the first source marker it was handed, so a file_search assistant shows its search
+ * step and a file_citation without a real model.
+ */
+function byHandReply(req: RecordedRequest): Reply {
+  const offersSearch = (req.body.tools ?? []).some((t) => t.type === 'function' && t.function.name === FILE_SEARCH)
+  if (!offersSearch || req.body.tool_choice === 'none') return defaultReply(req)
+  const round = toolRoundOf(req.body)
+  if (round.round === 0) return { kind: 'tool_calls', calls: [fileSearchCall(lastUserText(req.body))] }
+  return { kind: 'text', text: `${echoText(req.body)} ${sourceMarkersIn(round.allOutputs.join('\n'))[0] ?? ''}`.trim() }
+}
+
 // Run by hand: a stand-in model until Ctrl-C. It also serves the README samples' model name, so
 // they run unchanged against it (replies echo the last user message; see fake-upstream-plan.ts).
 if (!process.send && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const upstream = await startFakeUpstream({ models: ['deepseek-chat', 'fake-model', 'gpt-4o-mini'] })
+  const upstream = await startFakeUpstream({ models: ['deepseek-chat', 'fake-model', 'gpt-4o-mini'], handler: byHandReply })
   process.stdout.write(
-    `fake upstream model (echoes the last user message); run Threadwork against it with:\n  UPSTREAM_BASE_URL=${upstream.baseURL} pnpm start\n`,
+    `fake upstream model (echoes the last user message; offered file_search, searches with it and cites the first source); run Threadwork against it with:\n  UPSTREAM_BASE_URL=${upstream.baseURL} pnpm start\n`,
   )
   const stop = () => void upstream.close().finally(() => process.exit(0))
   process.on('SIGINT', stop)
