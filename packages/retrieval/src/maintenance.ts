@@ -40,13 +40,16 @@ const appendsSinceOptimize = new WeakMap<Table, number>()
 const cjkIndexed = new WeakSet<Table>()
 
 /**
- * The FTS index of the `cjk_terms` column (cjk.ts), built once: on a new store's first write, and
- * on the first write after the column was added to a store made before it. Split on whitespace
- * only, with no stemming, stop words or folding: its terms are CJK bigrams and lower-cased words.
+ * The FTS index of the `cjk_terms` column (cjk.ts), built once, by the first maintenance after a
+ * write with CJK text (`cjk`), or a forced one that finds such rows: a store of text without CJK
+ * never pays for it (its column holds only '', and a CJK query scans it unindexed, cheaply). Split
+ * on whitespace only, with no stemming, stop words or folding: its terms are CJK bigrams and
+ * lower-cased words. Once built, `optimize` keeps it up to date like the others.
  */
-async function ensureCjkIndex(table: Table): Promise<void> {
-  if (cjkIndexed.has(table)) return
+async function ensureCjkIndex(table: Table, cjk: boolean, force: boolean): Promise<void> {
+  if (cjkIndexed.has(table) || !(cjk || force)) return
   if (!hasCjkTermsColumn(await table.schema())) return
+  if (!cjk && (await table.countRows(`${COLUMNS.cjkTerms} != ''`)) === 0) return
   if (!(await table.indexStats(CJK_INDEX))) {
     const config = lancedb.Index.fts({ baseTokenizer: 'whitespace', lowercase: false, stem: false, removeStopWords: false, asciiFolding: false })
     await table.createIndex(COLUMNS.cjkTerms, { config, replace: true })
@@ -69,7 +72,10 @@ async function ensureCjkIndex(table: Table): Promise<void> {
  * - Once the store holds `vectorIndexMinRows` vectors, the ANN index is trained once; optimize
  *   keeps adding later rows to it.
  */
-export async function maintainIndexes(table: Table, opts: { force?: boolean; idle?: boolean; vectorIndexMinRows?: number } = {}): Promise<void> {
+export async function maintainIndexes(
+  table: Table,
+  opts: { force?: boolean; idle?: boolean; vectorIndexMinRows?: number; cjk?: boolean } = {},
+): Promise<void> {
   const appends = (appendsSinceOptimize.get(table) ?? 0) + (opts.force || opts.idle ? 0 : 1)
   appendsSinceOptimize.set(table, appends)
   const stats = await table.indexStats(FTS_INDEX)
@@ -92,7 +98,7 @@ export async function maintainIndexes(table: Table, opts: { force?: boolean; idl
     await table.optimize({ cleanupOlderThan: new Date(Date.now() - 10 * 60_000) })
     appendsSinceOptimize.set(table, 0)
   }
-  await ensureCjkIndex(table)
+  await ensureCjkIndex(table, opts.cjk === true, opts.force === true)
   const minRows = opts.vectorIndexMinRows ?? VECTOR_INDEX_MIN_ROWS
   // All rows first (from the manifest, no scan); counting non-null vectors reads the column.
   if ((await table.countRows()) < minRows) return

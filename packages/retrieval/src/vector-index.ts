@@ -18,6 +18,7 @@ import {
   vectorDimensions,
   vectorField,
 } from './lance-store.js'
+import { hasCjk } from './cjk.js'
 import { VECTOR_INDEX_MIN_ROWS, maintainIndexes } from './maintenance.js'
 import { DEFAULT_MAX_NUM_RESULTS, MAX_NUM_RESULTS, type Ranker, type SearchResult, parseAttributes, queryVectorsFor, rankedSearch } from './search.js'
 
@@ -249,7 +250,7 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
         // crash, a re-index) makes it one merge over all of them, atomically replacing their chunks.
         if ((await t.countRows(where)) === 0) await t.add(batch)
         else await t.mergeInsert(COLUMNS.id).whenMatchedUpdateAll().whenNotMatchedInsertAll().whenNotMatchedBySourceDelete({ where }).execute(batch)
-        if (autoMaintain) await maintainIndexes(t, { vectorIndexMinRows })
+        if (autoMaintain) await maintainIndexes(t, { vectorIndexMinRows, cjk: rows.some((r) => hasCjk(r.text)) })
       }
       return prepared.map(({ file }) => ({
         chunks: file.chunks.length,
