@@ -120,7 +120,8 @@ describe('file_search in runs (node SDK)', { timeout: 90_000 }, () => {
     const [call] = searchCalls(await toolCallsOf(client, run))
     expect(call!.file_search.results).toHaveLength(1)
     expect(call!.file_search.results![0]!.file_name).toBe('recipes.md')
-    expect(call!.file_search.ranking_options).toEqual({ ranker: 'auto', score_threshold: 0 })
+    // The ranker OpenAI fills in when none is given (the run's tools say the same, see below).
+    expect(call!.file_search.ranking_options).toEqual({ ranker: 'default_2024_08_21', score_threshold: 0 })
 
     stack.upstream.respond(searchThenCite('bread dough knead rise bake', 'Nothing.'))
     const strict = await technicalAssistant([storeId], { ranking_options: { score_threshold: 1 } })
@@ -188,5 +189,120 @@ describe('file_search in runs (node SDK)', { timeout: 90_000 }, () => {
     const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
     expect(run.status).toBe('completed')
     expect(stack.upstream.requests[0]!.body.tools).toBeUndefined()
+  })
+})
+
+/** What OpenAI echoes for `{type: "file_search"}` (the seed's printed assistants). */
+const FILLED = { type: 'file_search', file_search: { ranking_options: { ranker: 'default_2024_08_21', score_threshold: 0 } } }
+const fileSearchOf = (tools: OpenAI.Beta.AssistantTool[]) => tools.find((t): t is OpenAI.Beta.FileSearchTool => t.type === 'file_search')
+
+describe("the file_search tool as it comes back: OpenAI's defaults filled in", { timeout: 90_000 }, () => {
+  it('assistants create, retrieve, list and modify', async () => {
+    const assistant = await client.beta.assistants.create({ model: 'gpt-4o-mini', tools: [{ type: 'file_search' }] })
+    expect(assistant.tools).toEqual([FILLED])
+    // The seed tutorial's read: tools[0].file_search.ranking_options.
+    expect(fileSearchOf(assistant.tools)!.file_search!.ranking_options!.ranker).toBe('default_2024_08_21')
+    expect((await client.beta.assistants.retrieve(assistant.id)).tools).toEqual([FILLED])
+    const listed = (await client.beta.assistants.list({ limit: 100 })).data.find((a) => a.id === assistant.id)
+    expect(listed!.tools).toEqual([FILLED])
+
+    // What the user gives is kept; only what is missing is filled (no max_num_results is invented).
+    const cases: [OpenAI.Beta.FileSearchTool['file_search'], OpenAI.Beta.FileSearchTool['file_search']][] = [
+      [{ max_num_results: 5 }, { max_num_results: 5, ranking_options: { ranker: 'default_2024_08_21', score_threshold: 0 } }],
+      [{ ranking_options: { score_threshold: 0.3 } }, { ranking_options: { ranker: 'default_2024_08_21', score_threshold: 0.3 } }],
+      [{ ranking_options: { ranker: 'auto', score_threshold: 0 } }, { ranking_options: { ranker: 'auto', score_threshold: 0 } }],
+    ]
+    for (const [given, echoed] of cases) {
+      const updated = await client.beta.assistants.update(assistant.id, { tools: [{ type: 'code_interpreter' }, { type: 'file_search', file_search: given }] })
+      expect(updated.tools).toEqual([{ type: 'code_interpreter' }, { type: 'file_search', file_search: echoed }])
+      expect((await client.beta.assistants.retrieve(assistant.id)).tools[1]).toEqual({ type: 'file_search', file_search: echoed })
+    }
+  })
+
+  it("runs (the assistant's tools or the run's own), createAndRun, the stream's run events and turns", async () => {
+    const assistant = await client.beta.assistants.create({ model: 'gpt-4o-mini', tools: [{ type: 'file_search' }] })
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
+
+    const fromAssistant = await client.beta.threads.runs.create(thread.id, { assistant_id: assistant.id })
+    expect(fromAssistant.tools).toEqual([FILLED])
+    const done = await client.beta.threads.runs.poll(fromAssistant.id, { thread_id: thread.id }, { pollIntervalMs: 100 })
+    expect(done.tools).toEqual([FILLED])
+    expect((await client.beta.threads.runs.list(thread.id)).data[0]!.tools).toEqual([FILLED])
+
+    const overridden = await client.beta.threads.runs.createAndPoll(
+      thread.id,
+      { assistant_id: assistant.id, tools: [{ type: 'file_search', file_search: { max_num_results: 3 } }] },
+      { pollIntervalMs: 100 },
+    )
+    expect(overridden.tools).toEqual([
+      { type: 'file_search', file_search: { max_num_results: 3, ranking_options: { ranker: 'default_2024_08_21', score_threshold: 0 } } },
+    ])
+
+    const plain = await client.beta.assistants.create({ model: 'gpt-4o-mini' })
+    const createAndRun = await client.beta.threads.createAndRun({
+      assistant_id: plain.id,
+      tools: [{ type: 'file_search' }],
+      thread: { messages: [{ role: 'user', content: 'hi' }] },
+    })
+    expect(createAndRun.tools).toEqual([FILLED])
+    await client.beta.threads.runs.poll(createAndRun.id, { thread_id: createAndRun.thread_id }, { pollIntervalMs: 100 })
+
+    const runEvents: OpenAI.Beta.Threads.Run[] = []
+    const stream = client.beta.threads.runs.stream(thread.id, { assistant_id: assistant.id })
+    for await (const event of stream)
+      if (event.event.startsWith('thread.run.') && !event.event.startsWith('thread.run.step')) runEvents.push(event.data as OpenAI.Beta.Threads.Run)
+    expect(runEvents.map((r) => r.status)).toContain('completed')
+    for (const r of runEvents) expect(r.tools).toEqual([FILLED])
+
+    // A turn's run settings (Threadwork's extension) go through the same schema.
+    const turn = await client.post<{ id: string; run_id: string }>(`/threads/${thread.id}/turns`, {
+      body: { assistant_id: plain.id, content: 'hi', run: { tools: [{ type: 'file_search' }] } },
+    })
+    // The turn's run exists once the turn starts (turns wait their place in line).
+    await expect
+      .poll(async () => (await client.get<{ status: string }>(`/threads/${thread.id}/turns/${turn.id}`)).status, { timeout: 30_000, interval: 100 })
+      .toBe('completed')
+    expect((await client.beta.threads.runs.retrieve(turn.run_id, { thread_id: thread.id })).tools).toEqual([FILLED])
+  })
+
+  it('assistants and runs stored before the defaults existed read back with them', async () => {
+    const assistant = await client.beta.assistants.create({ model: 'gpt-4o-mini', tools: [{ type: 'file_search' }] })
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi' }] })
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    // Rewrite both as the earlier code stored them.
+    const { redis, stores } = stack.api
+    await redis.hset(stores.keys.assistant('test', assistant.id), 'tools', JSON.stringify([{ type: 'file_search' }]))
+    await redis.hset(stores.keys.run(thread.id, run.id), 'tools', JSON.stringify([{ type: 'file_search', file_search: { max_num_results: 4 } }]))
+
+    expect((await client.beta.assistants.retrieve(assistant.id)).tools).toEqual([FILLED])
+    expect((await client.beta.assistants.list({ limit: 100 })).data.find((a) => a.id === assistant.id)!.tools).toEqual([FILLED])
+    expect((await client.beta.threads.runs.retrieve(run.id, { thread_id: thread.id })).tools).toEqual([
+      { type: 'file_search', file_search: { max_num_results: 4, ranking_options: { ranker: 'default_2024_08_21', score_threshold: 0 } } },
+    ])
+    // And a new run copies the assistant's tools with the defaults.
+    const next = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    expect(next.tools).toEqual([FILLED])
+  })
+
+  it("the search step's ranking_options are the run's: filled default, or the run's own ranker", async () => {
+    const assistant = await technicalAssistant([storeId], {})
+    const cases: [OpenAI.Beta.FileSearchTool['file_search'] | undefined, { ranker: string; score_threshold: number }][] = [
+      [undefined, { ranker: 'default_2024_08_21', score_threshold: 0 }],
+      [{ ranking_options: { ranker: 'auto', score_threshold: 0 } }, { ranker: 'auto', score_threshold: 0 }],
+      [{ ranking_options: { score_threshold: 0.01 } }, { ranker: 'default_2024_08_21', score_threshold: 0.01 }],
+    ]
+    for (const [override, used] of cases) {
+      stack.upstream.respond(searchThenCite('transformer attention heads', 'Eight.'))
+      const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'How many heads?' }] })
+      const run = await client.beta.threads.runs.createAndPoll(
+        thread.id,
+        { assistant_id: assistant.id, ...(override ? { tools: [{ type: 'file_search', file_search: override }] } : {}) },
+        { pollIntervalMs: 100 },
+      )
+      expect(run.status).toBe('completed')
+      expect(fileSearchOf(run.tools)!.file_search!.ranking_options).toEqual(used)
+      const [call] = searchCalls(await toolCallsOf(client, run))
+      expect(call!.file_search.ranking_options).toEqual(used)
+    }
   })
 })

@@ -95,4 +95,16 @@ describe.skipIf(!python.ok)('openai-python SDK', () => {
       body: { message: "No thread found with id 'thread_doesnotexist'.", type: 'invalid_request_error', param: null, code: null },
     })
   })
+
+  it('a file_search assistant prints and reads as the seed tutorial shows OpenAI’s (ranking_options filled in)', async () => {
+    const out = await pythonScenario<{ created: string; retrieved: string; ranking_options: unknown; max_num_results: number | null }>('file_search_tool', env)
+    expect(out.ranking_options).toEqual({ ranker: 'default_2024_08_21', score_threshold: 0 })
+    expect(out.max_num_results).toBeNull()
+    for (const printed of [out.created, out.retrieved]) {
+      // The seed's line, field order aside (it follows the SDK version's model, not the JSON).
+      expect(printed).toMatch(/^FileSearchTool\(type='file_search', file_search=FileSearch\(max_num_results=None, ranking_options=FileSearchRankingOptions\(/)
+      expect(printed).toContain("ranker='default_2024_08_21'")
+      expect(printed).toContain('score_threshold=0.0')
+    }
+  })
 })

@@ -13,6 +13,7 @@ export {
   ToolResourcesCreate,
   VectorStoreHelper,
   MAX_FILES_PER_VECTOR_STORE,
+  FILE_SEARCH_DEFAULT_RANKER,
   ResponseFormat,
   ToolChoice,
   ReasoningEffort,

@@ -94,6 +94,24 @@ def errors():
     return {"class": None}
 
 
+def file_search_tool():
+    # The seed tutorial: an assistant with tools=[{"type": "file_search"}], printed and read back.
+    assistant = client.beta.assistants.create(model="gpt-4o-mini", tools=[{"type": "file_search"}])
+    tool = client.beta.assistants.retrieve(assistant.id).tools[0]
+    return {
+        "created": repr(assistant.tools[0]),
+        "retrieved": repr(tool),
+        "ranking_options": tool.file_search.ranking_options.model_dump(),
+        "max_num_results": tool.file_search.max_num_results,
+    }
+
+
 scenario = sys.argv[1]
-result = {"text_stream": lambda: stream_run("hello from python"), "tool_stream": lambda: stream_run("weather in Paris?"), "poll": lambda: poll("hi there"), "errors": errors}[scenario]()
+result = {
+    "text_stream": lambda: stream_run("hello from python"),
+    "tool_stream": lambda: stream_run("weather in Paris?"),
+    "poll": lambda: poll("hi there"),
+    "errors": errors,
+    "file_search_tool": file_search_tool,
+}[scenario]()
 print(json.dumps(result))

@@ -22,20 +22,41 @@ export const FunctionObject = z.strictObject({
 })
 export type FunctionObject = z.infer<typeof FunctionObject>
 
+/**
+ * The ranker OpenAI stores and echoes when a file_search tool names none: an assistant created with
+ * `tools: [{type: "file_search"}]` comes back with
+ * `file_search: {ranking_options: {ranker: "default_2024_08_21", score_threshold: 0.0}}` and no
+ * `max_num_results` (the seed tutorial's printed assistants; openai-python outputs in the wild), and
+ * run steps report the same ranker (users' stream logs: sashirestela/simple-openai#300,
+ * Lambdua/openai4j#61). The docs' "auto ranker" is what this resolves to.
+ */
+export const FILE_SEARCH_DEFAULT_RANKER = 'default_2024_08_21' as const
+
+/** A `ranker` the user gives (`auto` too) is kept; a missing one is filled. */
 export const FileSearchRankingOptions = z.strictObject({
-  ranker: z.enum(['auto', 'default_2024_08_21']).optional(),
+  ranker: z.enum(['auto', 'default_2024_08_21']).default(FILE_SEARCH_DEFAULT_RANKER),
   score_threshold: z.number().min(0).max(1),
 })
 
+const defaultRankingOptions = () => ({ ranker: FILE_SEARCH_DEFAULT_RANKER, score_threshold: 0 })
+
 export const CodeInterpreterTool = z.strictObject({ type: z.literal('code_interpreter') })
+/**
+ * The file_search tool, with OpenAI's defaults filled in as OpenAI echoes them (see
+ * {@link FILE_SEARCH_DEFAULT_RANKER}): `file_search.ranking_options` always present,
+ * `max_num_results` only when given (its default, 20, is applied at search time, not stored).
+ * Defaults live here, not in a route, so requests, stored objects written before they existed
+ * (storage parses what it reads with this schema) and every echo (assistants, runs, createAndRun,
+ * turns, stream events) agree.
+ */
 export const FileSearchTool = z.strictObject({
   type: z.literal('file_search'),
   file_search: z
     .strictObject({
       max_num_results: z.number().int().min(1).max(50).optional(),
-      ranking_options: FileSearchRankingOptions.optional(),
+      ranking_options: FileSearchRankingOptions.default(defaultRankingOptions),
     })
-    .optional(),
+    .default(() => ({ ranking_options: defaultRankingOptions() })),
 })
 export const FunctionTool = z.strictObject({ type: z.literal('function'), function: FunctionObject })
 export type FunctionTool = z.infer<typeof FunctionTool>

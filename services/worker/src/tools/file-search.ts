@@ -1,4 +1,4 @@
-import type { FileSearchResult, Run } from '@threadwork/domain'
+import { FILE_SEARCH_DEFAULT_RANKER, type FileSearchResult, type Run } from '@threadwork/domain'
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions'
 import { type BuiltinCall, type BuiltinContext, type BuiltinResult, type BuiltinTool, ToolUnavailableError } from './builtin-tool.js'
 import { sourceMarker } from './reply-annotations.js'
@@ -106,14 +106,18 @@ export function createFileSearchTool(backend: FileSearchBackend): BuiltinTool {
   }
 }
 
-/** The run's file_search settings with OpenAI's defaults (20 results, ranker `auto`, threshold 0). */
+/**
+ * The run's file_search settings. The schema fills the ranker and threshold on every stored tool
+ * (domain `FileSearchTool`), so the step's `ranking_options` are the run's `tools` ones; the
+ * fallbacks serve a run without a file_search tool. `max_num_results` defaults here (20).
+ */
 export function fileSearchOptions(run: Run): { maxNumResults: number; ranker: 'auto' | 'default_2024_08_21'; scoreThreshold: number } {
   const tool = run.tools.find((t) => t.type === 'file_search')
   const fs = tool?.type === 'file_search' ? tool.file_search : undefined
   return {
     maxNumResults: fs?.max_num_results ?? FILE_SEARCH_DEFAULT_MAX_RESULTS,
-    ranker: fs?.ranking_options?.ranker ?? 'auto',
-    scoreThreshold: fs?.ranking_options?.score_threshold ?? 0,
+    ranker: fs?.ranking_options.ranker ?? FILE_SEARCH_DEFAULT_RANKER,
+    scoreThreshold: fs?.ranking_options.score_threshold ?? 0,
   }
 }
 
