@@ -107,4 +107,34 @@ describe.skipIf(!python.ok)('openai-python SDK', () => {
       expect(printed).toContain('score_threshold=0.0')
     }
   })
+
+  it('tool_resources print as the seed tutorial shows OpenAI’s: assistants by their tools, a thread before and after a run', async () => {
+    type Printed = { repr: string; dict: unknown }
+    const out = await pythonScenario<
+      Record<'writer' | 'engineer' | 'researcher' | 'listed_engineer' | 'thread_created' | 'thread_after_run', Printed> & { run_status: string }
+    >('tool_resources', env)
+    // Seed: `tool_resources=ToolResources(code_interpreter=None, file_search=None)`, `to_dict()`: `'tool_resources': {}`.
+    expect(out.writer).toEqual({ repr: 'ToolResources(code_interpreter=None, file_search=None)', dict: {} })
+    // Seed: `tool_resources=ToolResources(code_interpreter=ToolResourcesCodeInterpreter(file_ids=[]), file_search=None)`.
+    const engineer = {
+      repr: 'ToolResources(code_interpreter=ToolResourcesCodeInterpreter(file_ids=[]), file_search=None)',
+      dict: { code_interpreter: { file_ids: [] } },
+    }
+    expect(out.engineer).toEqual(engineer)
+    expect(out.listed_engineer).toEqual(engineer)
+    expect(out.researcher).toEqual({
+      repr: 'ToolResources(code_interpreter=None, file_search=ToolResourcesFileSearch(vector_store_ids=[]))',
+      dict: { file_search: { vector_store_ids: [] } },
+    })
+    // Seed: `thread.to_dict()` → `'tool_resources': {}`; retrieved after its runs, printed as below.
+    expect(out.thread_created.dict).toEqual({})
+    expect(out.thread_created.repr).toMatch(
+      /^Thread\(id='thread_\w{24}', created_at=\d+, metadata=\{\}, object='thread', tool_resources=ToolResources\(code_interpreter=None, file_search=None\)\)$/,
+    )
+    expect(out.run_status).toBe('completed')
+    expect(out.thread_after_run.repr).toMatch(
+      /^Thread\(id='thread_\w{24}', created_at=\d+, metadata=\{\}, object='thread', tool_resources=ToolResources\(code_interpreter=ToolResourcesCodeInterpreter\(file_ids=\[\]\), file_search=None\)\)$/,
+    )
+    expect(out.thread_after_run.dict).toEqual({ code_interpreter: { file_ids: [] } })
+  })
 })

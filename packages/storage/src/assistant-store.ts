@@ -8,6 +8,7 @@ import {
   type ListQuery,
   newId,
   nowSeconds,
+  toolResourcesForTools,
 } from '@threadwork/domain'
 import { decodeFields, encodeFields } from './codec.js'
 import type { Keys } from './keys.js'
@@ -31,7 +32,8 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
         model: params.model,
         instructions: params.instructions ?? null,
         tools: params.tools ?? [],
-        tool_resources: params.tool_resources ?? {},
+        // Stored with OpenAI's empty entry for each built-in tool, so it stays if the tool is later removed.
+        tool_resources: toolResourcesForTools(params.tool_resources ?? {}, params.tools ?? []),
         metadata: params.metadata ?? {},
         temperature: params.temperature ?? 1,
         top_p: params.top_p ?? 1,
@@ -65,7 +67,13 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
       if (params.response_format === null) changes.response_format = 'auto'
       const raw = await runScript<string[] | null>(redis, scripts.updateObject, [key, key], [project, ...encodeFields(changes)])
       if (!raw) throw notFound(id)
-      return Assistant.parse(decodeFields(raw))
+      const stored = decodeFields(raw)
+      const assistant = Assistant.parse(stored)
+      // New tools got their empty entries on read (the schema); keep them, as create does, so they
+      // stay if the tool goes again. Only an update that touches the tools or resources can need it.
+      if ((params.tools !== undefined || params.tool_resources !== undefined) && JSON.stringify(stored.tool_resources) !== JSON.stringify(assistant.tool_resources))
+        await runScript(redis, scripts.updateObject, [key, key], [project, ...encodeFields({ tool_resources: assistant.tool_resources })])
+      return assistant
     },
 
     async delete(project: string, id: string): Promise<AssistantDeleted> {

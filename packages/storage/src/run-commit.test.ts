@@ -1,4 +1,4 @@
-import { type Assistant, newId, newMessage, newRun, newTurn, nowSeconds } from '@threadwork/domain'
+import { type Assistant, type ToolResources, newId, newMessage, newRun, newTurn, nowSeconds, threadToolResourcesForRun } from '@threadwork/domain'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Stores, createStores } from './stores.js'
@@ -243,5 +243,47 @@ describe('commitRun-6', () => {
     expect(await fx.redis.zscore(deadlines, `${thread.id}/${r.id}`)).not.toBeNull()
     await stores.runs.commit(thread.id, r.id, { project: 'p1', from: ['queued'], run: { status: 'cancelled' }, release: true, pop: `run:${r.id}` })
     expect(await fx.redis.zscore(deadlines, `${thread.id}/${r.id}`)).toBeNull()
+  })
+})
+
+describe("a run on a thread: OpenAI's empty code_interpreter entry in its tool_resources (createRun-5, startTurn-7)", () => {
+  const stored: (ToolResources | null)[] = [
+    {},
+    null,
+    { file_search: { vector_store_ids: ['vs_1'] } },
+    { code_interpreter: { file_ids: ['file-1'] } },
+    { code_interpreter: { file_ids: [] }, file_search: { vector_store_ids: ['vs_1'] } },
+  ]
+
+  /** A thread whose stored tool_resources are `tr` exactly (null too, as a modify once stored it). */
+  async function threadWith(tr: ToolResources | null) {
+    const { thread } = await stores.threads.create('p1')
+    await fx.redis.hset(stores.keys.thread(thread.id), 'tool_resources', JSON.stringify(tr))
+    return thread.id
+  }
+
+  it.each(stored.map((tr) => [JSON.stringify(tr), tr] as const))('runs.create on %s: the domain rule, JSON the schema reads', async (_name, tr) => {
+    const assistant = await stores.assistants.create('p1', { model: 'fake-model' })
+    const threadId = await threadWith(tr)
+    const run = newRun({ id: newId('run'), threadId, assistant, settings: {}, createdAt: nowSeconds(), expiresAfterSeconds: 600 })
+    await stores.runs.create('p1', run, [])
+    expect((await stores.threads.get('p1', threadId)).tool_resources).toEqual(threadToolResourcesForRun(tr))
+  })
+
+  it.each(stored.map((tr) => [JSON.stringify(tr), tr] as const))('a turn started on %s: the same', async (_name, tr) => {
+    const assistant = await stores.assistants.create('p1', { model: 'fake-model' })
+    const threadId = await threadWith(tr)
+    await startTurnRun(assistant, threadId)
+    expect((await stores.threads.get('p1', threadId)).tool_resources).toEqual(threadToolResourcesForRun(tr))
+  })
+
+  it('a run refused (another holds the thread) or on another project’s thread leaves it as it was', async () => {
+    const assistant = await stores.assistants.create('p1', { model: 'fake-model' })
+    const threadId = await threadWith({})
+    await fx.redis.hset(stores.keys.thread(threadId), '_active_run', 'run_other')
+    const run = newRun({ id: newId('run'), threadId, assistant, settings: {}, createdAt: nowSeconds(), expiresAfterSeconds: 600 })
+    await expect(stores.runs.create('p1', run, [])).rejects.toThrow(/run_other/)
+    await expect(stores.runs.create('p2', run, [])).rejects.toThrow()
+    expect(await fx.redis.hget(stores.keys.thread(threadId), 'tool_resources')).toBe('{}')
   })
 })

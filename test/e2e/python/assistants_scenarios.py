@@ -106,6 +106,36 @@ def file_search_tool():
     }
 
 
+def tool_resources():
+    # The seed tutorial's printed objects: its "Good writer" (no tools), "Data Engineer"
+    # (code_interpreter), a file_search assistant, and a thread printed when created and when
+    # retrieved after a run.
+    model = "gpt-4o-mini"
+    writer = client.beta.assistants.create(model=model, name="Good writer", instructions="You are an expert at writing excellent literature")
+    engineer = client.beta.assistants.create(
+        model=model,
+        name="Data Engineer",
+        instructions="You're a weather data analyst. When asked for data information, write and run code to answer the question",
+        tools=[{"type": "code_interpreter"}],
+    )
+    researcher = client.beta.assistants.create(model=model, tools=[{"type": "file_search"}])
+    thread = client.beta.threads.create()
+    created = {"repr": repr(thread), "dict": thread.to_dict()["tool_resources"]}
+    client.beta.threads.messages.create(thread_id=thread.id, role="user", content="Write a story about a girl who meets a monster in the forest.")
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=writer.id)
+    my_thread = client.beta.threads.retrieve(thread_id=thread.id)
+    printed = lambda a: {"repr": repr(a.tool_resources), "dict": a.to_dict()["tool_resources"]}
+    return {
+        "writer": printed(writer),
+        "engineer": printed(client.beta.assistants.retrieve(engineer.id)),
+        "researcher": printed(researcher),
+        "listed_engineer": printed(next(a for a in client.beta.assistants.list(limit=100) if a.id == engineer.id)),
+        "thread_created": created,
+        "run_status": run.status,
+        "thread_after_run": {"repr": repr(my_thread), "dict": my_thread.to_dict()["tool_resources"]},
+    }
+
+
 scenario = sys.argv[1]
 result = {
     "text_stream": lambda: stream_run("hello from python"),
@@ -113,5 +143,6 @@ result = {
     "poll": lambda: poll("hi there"),
     "errors": errors,
     "file_search_tool": file_search_tool,
+    "tool_resources": tool_resources,
 }[scenario]()
 print(json.dumps(result))

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { Metadata, deletedOf, listOf } from '../shared.js'
-import { AssistantTool, ReasoningEffort, ResponseFormat, Temperature, ToolResources, ToolResourcesCreate, TopP } from './tools.js'
+import { AssistantTool, ReasoningEffort, ResponseFormat, Temperature, ToolResources, ToolResourcesCreate, TopP, toolResourcesForTools } from './tools.js'
 
 export const Assistant = z
   .object({
@@ -18,6 +18,12 @@ export const Assistant = z
     top_p: z.number().nullable(),
     response_format: ResponseFormat.nullable(),
     reasoning_effort: ReasoningEffort.nullable().optional(),
+  })
+  // OpenAI's empty entry for each built-in tool (`toolResourcesForTools`). In the schema, so an
+  // assistant stored without them reads back with them: storage parses what it reads with this.
+  .transform((a) => {
+    const tool_resources = toolResourcesForTools(a.tool_resources, a.tools)
+    return tool_resources === a.tool_resources ? a : { ...a, tool_resources }
   })
   .openapi('AssistantObject')
 export type Assistant = z.infer<typeof Assistant>

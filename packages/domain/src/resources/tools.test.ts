@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Assistant } from './assistant.js'
-import { AssistantTool } from './tools.js'
+import { AssistantTool, threadToolResourcesForRun, toolResourcesForTools } from './tools.js'
 
 const DEFAULT_RANKING = { ranker: 'default_2024_08_21', score_threshold: 0 }
 
@@ -53,5 +53,61 @@ describe('AssistantTool: file_search carries OpenAI defaults', () => {
       response_format: 'auto',
     }
     expect(Assistant.parse(stored).tools).toEqual([{ type: 'file_search', file_search: { ranking_options: DEFAULT_RANKING } }])
+  })
+})
+
+describe("tool_resources: OpenAI's empty entry for each built-in tool", () => {
+  const assistant = (tools: unknown[], tool_resources: unknown) => ({
+    id: 'asst_1',
+    object: 'assistant',
+    created_at: 1,
+    name: null,
+    description: null,
+    model: 'gpt-4o-mini',
+    instructions: null,
+    tools,
+    tool_resources,
+    metadata: {},
+    temperature: 1,
+    top_p: 1,
+    response_format: 'auto',
+  })
+  const fn = { type: 'function', function: { name: 'f' } }
+
+  it.each([
+    ['no tools: nothing added', [], {}, {}],
+    ['a function tool: nothing added', [fn], {}, {}],
+    ['code_interpreter', [{ type: 'code_interpreter' }], {}, { code_interpreter: { file_ids: [] } }],
+    ['file_search', [{ type: 'file_search' }], {}, { file_search: { vector_store_ids: [] } }],
+    ['both', [{ type: 'file_search' }, { type: 'code_interpreter' }, fn], {}, { code_interpreter: { file_ids: [] }, file_search: { vector_store_ids: [] } }],
+    [
+      'given resources kept',
+      [{ type: 'code_interpreter' }, { type: 'file_search' }],
+      { file_search: { vector_store_ids: ['vs_1'] } },
+      { code_interpreter: { file_ids: [] }, file_search: { vector_store_ids: ['vs_1'] } },
+    ],
+    ['resources of a tool it lacks kept', [], { code_interpreter: { file_ids: ['file-1'] } }, { code_interpreter: { file_ids: ['file-1'] } }],
+    ['null with a tool', [{ type: 'code_interpreter' }], null, { code_interpreter: { file_ids: [] } }],
+    ['null without one', [], null, null],
+  ])('an assistant, also as stored before: %s', (_name, tools, stored, expected) => {
+    expect(Assistant.parse(assistant(tools, stored)).tool_resources).toEqual(expected)
+  })
+
+  it('keeps the object when there is nothing to fill; never shares the filled one', () => {
+    const resources = { code_interpreter: { file_ids: ['file-1'] } }
+    expect(toolResourcesForTools(resources, [{ type: 'code_interpreter' }])).toBe(resources)
+    const a = toolResourcesForTools({}, [{ type: 'code_interpreter' }])
+    a!.code_interpreter!.file_ids!.push('file-2')
+    expect(toolResourcesForTools({}, [{ type: 'code_interpreter' }])).toEqual({ code_interpreter: { file_ids: [] } })
+  })
+
+  it('a thread with a run: code_interpreter added whatever else it holds', () => {
+    expect(threadToolResourcesForRun(undefined)).toEqual({ code_interpreter: { file_ids: [] } })
+    expect(threadToolResourcesForRun(null)).toEqual({ code_interpreter: { file_ids: [] } })
+    expect(threadToolResourcesForRun({ file_search: { vector_store_ids: ['vs_1'] } })).toEqual({
+      code_interpreter: { file_ids: [] },
+      file_search: { vector_store_ids: ['vs_1'] },
+    })
+    expect(threadToolResourcesForRun({ code_interpreter: { file_ids: ['file-1'] } })).toEqual({ code_interpreter: { file_ids: ['file-1'] } })
   })
 })

@@ -87,6 +87,49 @@ export const ToolResources = z.strictObject({
 })
 export type ToolResources = z.infer<typeof ToolResources>
 
+/**
+ * `tool_resources` as OpenAI stores and echoes them: an entry for each built-in tool the object
+ * has, empty when none was given — `code_interpreter: {file_ids: []}`, `file_search:
+ * {vector_store_ids: []}` — and nothing (no key, no null) for a tool it lacks. What was given is
+ * kept as given. Evidence: an assistant created with `tools: [{type: "code_interpreter"}]` and no
+ * resources prints `ToolResources(code_interpreter=ToolResourcesCodeInterpreter(file_ids=[]),
+ * file_search=None)`, one without tools `ToolResources(code_interpreter=None, file_search=None)`
+ * from JSON `{}` (the seed tutorial's assistants, their `to_dict()`); one with `file_search` comes
+ * back `{"file_search": {"vector_store_ids": []}}` (OpenAI's retrieve-assistant example, users'
+ * printed objects); one given `tools` later by modify gets the same (OpenAI's cookbook,
+ * "Assistants API Overview"). Returns `resources` itself when there is nothing to fill.
+ */
+export function withToolResourceDefaults(
+  resources: ToolResources | null,
+  tools: { codeInterpreter: boolean; fileSearch: boolean },
+): ToolResources | null {
+  const fillCode = tools.codeInterpreter && !resources?.code_interpreter
+  const fillSearch = tools.fileSearch && !resources?.file_search
+  if (!fillCode && !fillSearch) return resources
+  const code_interpreter = resources?.code_interpreter ?? (fillCode ? { file_ids: [] } : undefined)
+  const file_search = resources?.file_search ?? (fillSearch ? { vector_store_ids: [] } : undefined)
+  return { ...(code_interpreter ? { code_interpreter } : {}), ...(file_search ? { file_search } : {}) }
+}
+
+/** {@link withToolResourceDefaults} for an object with these `tools` (an assistant). */
+export const toolResourcesForTools = (resources: ToolResources | null, tools: readonly { type: string }[]): ToolResources | null =>
+  withToolResourceDefaults(resources, {
+    codeInterpreter: tools.some((t) => t.type === 'code_interpreter'),
+    fileSearch: tools.some((t) => t.type === 'file_search'),
+  })
+
+/**
+ * A thread's `tool_resources` once a run is made on it: `code_interpreter: {file_ids: []}` added
+ * when absent, whatever the run's tools. OpenAI's thread made by createAndRun streams
+ * `thread.created` with `{"code_interpreter": {"file_ids": []}}` (users' recorded streams, May and
+ * June 2024, a run with `tools: []`), and the seed tutorial's thread, `{}` when created, prints
+ * `code_interpreter=ToolResourcesCodeInterpreter(file_ids=[])` when retrieved after its runs.
+ * Storage applies the same rule, in Lua, where it creates a run on a stored thread
+ * (createRun-5.lua, startTurn-7.lua; their test holds them to this function).
+ */
+export const threadToolResourcesForRun = (resources: ToolResources | null | undefined): ToolResources =>
+  withToolResourceDefaults(resources ?? {}, { codeInterpreter: true, fileSearch: false }) ?? {}
+
 /** Create requests (assistant, thread, createAndRun): ids or the `vector_stores` helper, not both. */
 export const ToolResourcesCreate = z.strictObject({
   code_interpreter: codeInterpreterResources,

@@ -14,9 +14,20 @@
   `thread.run.queued` in the same step as the run, so a reader starting at 0 misses nothing.
   returns 'OK' | 'NOT_FOUND' | 'ACTIVE:<run id>'
 ]]
-if redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return 'NOT_FOUND' end
-local active = redis.call('HGET', KEYS[1], '_active_run')
+-- One read of the thread: owner, lock, and its tool_resources (below).
+local thread = redis.call('HMGET', KEYS[1], '_project', '_active_run', 'tool_resources')
+if thread[1] ~= ARGV[1] then return 'NOT_FOUND' end
+local active = thread[2]
 if active then return 'ACTIVE:' .. active end
+-- A thread a run is made on gets OpenAI's empty code_interpreter entry in its tool_resources when
+-- it has none (domain threadToolResourcesForRun; run-store.test holds this to it). The field is
+-- JSON.stringify's compact output: 'null', '{}' or '{"file_search":…}' when it lacks the entry.
+local tr = thread[3]
+if tr and not string.find(tr, '"code_interpreter"', 1, true) then
+  local entry = '"code_interpreter":{"file_ids":[]}'
+  if tr == 'null' or tr == '{}' then tr = '{' .. entry .. '}' else tr = '{' .. entry .. ',' .. string.sub(tr, 2) end
+  redis.call('HSET', KEYS[1], 'tool_resources', tr)
+end
 local n = tonumber(ARGV[7])
 local i = 13 + n
 while i <= #ARGV do

@@ -13,6 +13,15 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'FENCED' end
 local status = redis.call('HGET', KEYS[3], 'status')
 if not status then return 'GONE' end
 if status ~= '"queued"' then return 'STATUS:' .. status end
+-- A thread a run is made on gets OpenAI's empty code_interpreter entry in its tool_resources when
+-- it has none (domain threadToolResourcesForRun; run-store.test holds this to it). The field is
+-- JSON.stringify's compact output: 'null', '{}' or '{"file_search":…}' when it lacks the entry.
+local tr = redis.call('HGET', KEYS[1], 'tool_resources')
+if tr and not string.find(tr, '"code_interpreter"', 1, true) then
+  local entry = '"code_interpreter":{"file_ids":[]}'
+  if tr == 'null' or tr == '{}' then tr = '{' .. entry .. '}' else tr = '{' .. entry .. ',' .. string.sub(tr, 2) end
+  redis.call('HSET', KEYS[1], 'tool_resources', tr)
+end
 local plan = cjson.decode(ARGV[5])
 -- Two sequence numbers at once: the message's, then the run's.
 local seq = redis.call('HINCRBY', KEYS[1], '_seq', 2)

@@ -12,6 +12,7 @@ import {
   newId,
   newRun,
   nowSeconds,
+  threadToolResourcesForRun,
 } from '@threadwork/domain'
 import { type DrainQueues, EXPIRY_BACKSTOP_GRACE_MS } from '@threadwork/queue'
 import { type ModelStatusOf, createModelGate } from '../model-gate.js'
@@ -132,7 +133,8 @@ export function createRunService(deps: RunServiceDeps) {
         ? await resolveCreateResources(deps.vectorStores, project, params.thread.tool_resources, 'thread.tool_resources')
         : params.tool_resources
       const tool_resources = deps.attachments && ci.length > 0 ? deps.attachments.withCodeInterpreterFiles(resolved, ci) : resolved
-      const created = await stores.threads.create(project, { ...params.thread, tool_resources })
+      // Created as a thread with a run is (OpenAI's `thread.created` here already has it): code_interpreter's empty entry.
+      const created = await stores.threads.create(project, { ...params.thread, tool_resources: threadToolResourcesForRun(tool_resources) })
       const thread = (await attachMessageFiles(deps.vectorStores, project, created.thread.id, messages)) ? await stores.threads.get(project, created.thread.id) : created.thread
       const { run, internal } = await prepare(project, thread.id, params)
       await stores.runs.create(project, run, [], internal)
