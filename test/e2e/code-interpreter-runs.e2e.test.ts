@@ -129,6 +129,26 @@ describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', { timeout:
     expect(await (await client.files.content(fileId)).text()).toBe('city,max_c\nOslo,21\nCairo,38\n')
   })
 
+  it("OpenAI's docs quickstart handler streams a reply with a file link and a chart: every text delta has a string value", async () => {
+    const code = "import matplotlib.pyplot as plt\nplt.plot([1, 2], [3, 4])\nplt.show()\nopen('/mnt/data/notes.txt', 'w').write('hi')"
+    stack.upstream.respond(toolScript([{ call: pythonCall(code) }, { answer: 'Saved: [notes](sandbox:/mnt/data/notes.txt)' }]))
+    const assistant = await dataAnalyst()
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'Plot and save.' }] })
+    // The docs write `.on('textDelta', (d) => process.stdout.write(d.value))`: a delta without a
+    // value (the closing one that carries the annotations) made that throw and reject the stream.
+    const values: unknown[] = []
+    const stream = client.beta.threads.runs.stream(thread.id, { assistant_id: assistant.id }).on('textDelta', (d) => values.push(d.value))
+    const run = await stream.finalRun()
+    expect(run.status).toBe('completed')
+    expect(values.every((v) => typeof v === 'string')).toBe(true)
+    const [streamed] = await stream.finalMessages()
+    const text = streamed!.content.find((c) => c.type === 'text')
+    if (text?.type !== 'text') throw new Error('no text')
+    expect(values.join('')).toBe(text.text.value)
+    expect(text.text.annotations).toMatchObject([{ type: 'file_path', text: 'sandbox:/mnt/data/notes.txt' }])
+    expect(streamed!.content.some((c) => c.type === 'image_file')).toBe(true)
+  })
+
   it('keeps the session between two runs of a thread: a variable set in the first is there in the second', async () => {
     const assistant = await mathTutor()
     const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'Let r be 7.' }] })

@@ -138,7 +138,7 @@ describe('round stream', () => {
     expect(emitted.some((e) => JSON.stringify(e.data).includes('"function"'))).toBe(false)
   })
 
-  it('a reply with citations and images sends them in one delta before it completes', () => {
+  it('a reply with citations and images sends them in one delta before it completes, its text part with an empty value (docs handlers print every delta.value)', () => {
     const { stream } = setup()
     stream.text('40 bar 【0:0†m】')
     const annotation = { type: 'file_citation', text: '【0:0†m】', file_citation: { file_id: 'file-1' }, start_index: 7, end_index: 14 }
@@ -154,7 +154,7 @@ describe('round stream', () => {
     expect(closing.map((e) => e.event)).toEqual(['thread.message.delta', 'thread.message.completed', 'thread.run.step.completed'])
     expect((closing[0]!.data as { delta: unknown }).delta).toEqual({
       content: [
-        { index: 0, type: 'text', text: { annotations: [{ index: 0, ...annotation }] } },
+        { index: 0, type: 'text', text: { value: '', annotations: [{ index: 0, ...annotation }] } },
         { index: 1, type: 'image_file', image_file: { file_id: 'file-img' } },
       ],
     })

@@ -233,12 +233,15 @@ export function createRoundStream(
  * What a reply gained once its text was complete — citations and file paths on the text, images the
  * code displayed — as one `thread.message.delta` before `thread.message.completed`, so the SDKs'
  * stream helpers, which build the message from deltas, show them too. [] when there is none.
+ * The text part carries `value: ''`: handlers written as OpenAI's docs write them print
+ * `delta.value` on every text delta (node's `process.stdout.write(undefined)` throws and rejects the
+ * stream; python prints `None`), and an empty string adds nothing to the accumulated text.
  */
 function contentAddedAtEnd(message: Message): LiveEvent[] {
   const parts: Record<string, unknown>[] = []
   message.content.forEach((part, index) => {
     if (part.type === 'text' && part.text.annotations.length > 0) {
-      parts.push({ index, type: 'text', text: { annotations: part.text.annotations.map((a, i) => ({ index: i, ...a })) } })
+      parts.push({ index, type: 'text', text: { value: '', annotations: part.text.annotations.map((a, i) => ({ index: i, ...a })) } })
     } else if (part.type === 'image_file') parts.push({ index, type: 'image_file', image_file: part.image_file })
   })
   if (parts.length === 0) return []
