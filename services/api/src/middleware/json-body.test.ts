@@ -35,6 +35,14 @@ const chunked = (text: string) =>
 const post = (body: string | ReadableStream<Uint8Array>) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
 
 describe('jsonBody over a socket', () => {
+  it('names what a body that is not an object is: null (not "object"), an array, a scalar', async () => {
+    for (const [body, got] of [['null', 'null'], ['[1]', 'an array'], ['"x"', 'a string'], ['5', 'a number'], ['true', 'a boolean']]) {
+      const res = await post(body!)
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBe(`Invalid body: expected a JSON object, but got ${got}.`)
+    }
+  })
+
   it('parses a body with a declared length, and one sent chunked', async () => {
     expect(await (await post(JSON.stringify({ a: 'é' }))).json()).toEqual({ got: { a: 'é' } })
     expect(await (await post(chunked(JSON.stringify({ b: [1, 2] })))).json()).toEqual({ got: { b: [1, 2] } })

@@ -38,7 +38,9 @@ export const jsonBody =
         )
       }
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        throw ApiError.invalid(`Invalid body: expected a JSON object, but got ${Array.isArray(parsed) ? 'an array' : typeof parsed}.`)
+        // `typeof null` is 'object': name null, arrays and the scalars as JSON does.
+        const got = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`
+        throw ApiError.invalid(`Invalid body: expected a JSON object, but got ${got}.`)
       }
       const shape = checkJsonShape(parsed)
       if (shape) throw shape
