@@ -47,7 +47,8 @@ const call = async (method: string, path: string, body?: unknown) => {
 beforeAll(async () => {
   cluster = await startRedisCluster(3)
   upstream = await startFakeUpstream()
-  const redis = createRedisClient({ url: 'redis://127.0.0.1', clusterNodes: cluster.nodes }, { role: 'request', name: 'threadwork-test-api' })
+  // As the API's main() does: its command connection coalesces its writes (storage coalesce-writes.ts).
+  const redis = createRedisClient({ url: 'redis://127.0.0.1', clusterNodes: cluster.nodes }, { role: 'request', name: 'threadwork-test-api', coalesceWrites: true })
   api = await startApiServer({ redis, shards: SHARDS, upstreamBaseURL: upstream.baseURL })
   client = new OpenAI({ baseURL: api.baseURL, apiKey: api.apiKey, maxRetries: 0 })
   workerEnv = {

@@ -1,4 +1,5 @@
 import { Cluster, type ClusterNode, Redis, type RedisOptions as IORedisOptions } from 'ioredis'
+import { coalesceWrites } from './coalesce-writes.js'
 import type { RedisClient } from './scripts.js'
 
 export interface RedisOptions {
@@ -9,6 +10,12 @@ export interface RedisOptions {
    */
   role: 'request' | 'worker'
   name?: string
+  /**
+   * Commands issued together (one callback and its promise continuations) leave in one syscall
+   * (coalesce-writes.ts). For the plain command connections; never a blocking one (BullMQ workers,
+   * XREAD(GROUP) BLOCK readers, subscribers).
+   */
+  coalesceWrites?: boolean
 }
 
 /** Where Redis is: one server (`url`), or a Redis Cluster (`clusterNodes`, seeds; `url` then only supplies credentials/TLS). */
@@ -29,7 +36,9 @@ const connectionOptions = ({ role, name }: RedisOptions) =>
   }) satisfies IORedisOptions
 
 export function createRedis(url: string, opts: RedisOptions): Redis {
-  return new Redis(url, connectionOptions(opts))
+  const redis = new Redis(url, connectionOptions(opts))
+  if (opts.coalesceWrites) coalesceWrites(redis)
+  return redis
 }
 
 /** Parses `host:port` seeds (`REDIS_CLUSTER_NODES`); throws a one-line message on a bad entry. */
@@ -53,7 +62,7 @@ export function createRedisClient(target: RedisTarget, opts: RedisOptions): Redi
   if (nodes.length === 0) return createRedis(target.url, opts)
   const url = new URL(target.url)
   const base = connectionOptions(opts)
-  return new Cluster(nodes, {
+  const cluster = new Cluster(nodes, {
     // Fail fast for requests while the cluster is unreachable, exactly as a single connection does.
     enableOfflineQueue: base.enableOfflineQueue,
     clusterRetryStrategy: base.retryStrategy,
@@ -68,6 +77,8 @@ export function createRedisClient(target: RedisTarget, opts: RedisOptions): Redi
     maxRedirections: 16,
     slotsRefreshTimeout: 2000,
   })
+  if (opts.coalesceWrites) coalesceWrites(cluster)
+  return cluster
 }
 
 /** The masters of a Cluster, or the one server: commands that act per node (SCAN, INFO, WAITAOF). */

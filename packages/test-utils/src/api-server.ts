@@ -103,7 +103,7 @@ const noModels: ModelsCatalog = {
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
   const apiKeys = opts.apiKeys ?? new Map([[DEFAULT_TEST_API_KEY, 'test']])
   const prefix = opts.prefix ?? uniquePrefix('api')
-  const redis = (opts.redis ?? createRedis(opts.redisUrl ?? TEST_REDIS_URL, { role: 'request', name: 'threadwork-test-api' })) as Redis
+  const redis = (opts.redis ?? createRedis(opts.redisUrl ?? TEST_REDIS_URL, { role: 'request', name: 'threadwork-test-api', coalesceWrites: true })) as Redis
   await waitReady(redis)
   const stores = createStores(redis, prefix, opts.shards ?? 1)
   const queues = createDrainQueues(redis, stores.keys)

@@ -26,7 +26,9 @@ if (!env.API_KEYS) log.info({ host }, 'API_KEYS is unset: loopback only, accepti
 
 const router = await exitOnConfigError(() => routerFromSettings(env), { setting: 'PROVIDERS_FILE' })
 if (router.providers().length === 0) log.warn('no model provider configured: runs will fail until UPSTREAM_BASE_URL (or PROVIDERS_FILE) is set')
-const redis = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'request', name: 'threadwork-api' })
+// Commands issued together leave in one syscall (storage coalesce-writes.ts); the streams'
+// blocking readers are duplicates of this connection, which do not coalesce.
+const redis = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'request', name: 'threadwork-api', coalesceWrites: true })
 logRedisTroubleOnce(redis, log)
 const stores = createStores(redis, env.REDIS_PREFIX, env.REDIS_SHARDS)
 const queues = createDrainQueues(redis, stores.keys)

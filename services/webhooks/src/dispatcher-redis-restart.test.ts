@@ -15,8 +15,8 @@ describe('dispatcher across a Redis restart', () => {
   it('resumes its blocking read after Redis is SIGKILLed and restarted: an event committed afterwards goes out long before the poll', async () => {
     const srv = await startRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
     const connections: Redis[] = []
-    const connect = (name: string) => {
-      const c = createRedis(srv.url, { role: 'worker', name })
+    const connect = (name: string, opts: { coalesceWrites?: boolean } = {}) => {
+      const c = createRedis(srv.url, { role: 'worker', name, ...opts })
       c.on('error', () => {})
       connections.push(c)
       return c

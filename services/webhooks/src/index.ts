@@ -10,14 +10,17 @@ const log = createLogger({ service: 'webhooks', level: env.LOG_LEVEL })
 if (env.WEBHOOK_ALLOW_PRIVATE.length > 0) log.warn({ allow: env.WEBHOOK_ALLOW_PRIVATE }, 'WEBHOOK_ALLOW_PRIVATE is set: the SSRF guard lets these through (local development only)')
 
 // Every connection blocks and retries forever on Redis (BullMQ requires maxRetriesPerRequest: null).
-const connect = (name: string) => {
+const connect = (name: string, opts: { coalesceWrites?: boolean } = {}) => {
   // REDIS_CLUSTER_NODES set: an ioredis Cluster. It answers the commands used here like a single
   // connection (every key is hash-tagged), hence the cast.
-  const c = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'worker', name }) as Redis
+  const c = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'worker', name, ...opts }) as Redis
   logRedisTroubleOnce(c, log, { connection: name })
   return c
 }
-const redis = connect('threadwork-webhooks')
+// The plain command connection sends commands issued together in one syscall (storage
+// coalesce-writes.ts); the others (outbox followers' blocking reads, BullMQ workers, the
+// subscriber) come from `connect` without it.
+const redis = connect('threadwork-webhooks', { coalesceWrites: true })
 const metrics = createWebhookMetrics()
 
 const dispatcher = await startDispatcher({

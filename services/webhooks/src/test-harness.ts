@@ -11,9 +11,10 @@ import { type DispatcherOptions, type WebhookDispatcher, startDispatcher } from 
  * Test-only: a dispatcher's options with millisecond retry delays and a 200 ms poll, over
  * connections from `connect` (`dispatcher` for its commands), receivers on 127.0.0.1 allowed.
  */
-export function testDispatcherOptions(connect: (name: string) => Redis, prefix: string): DispatcherOptions {
+export function testDispatcherOptions(connect: (name: string, opts?: { coalesceWrites?: boolean }) => Redis, prefix: string): DispatcherOptions {
   return {
-    redis: connect('dispatcher'),
+    // As in production (index.ts): the plain command connection coalesces its writes.
+    redis: connect('dispatcher', { coalesceWrites: true }),
     connect,
     prefix,
     shards: 1,
@@ -44,8 +45,8 @@ export async function webhookHarness() {
     for (const c of connections) c.disconnect()
     await fx.cleanup()
   })
-  const connect = (name: string) => {
-    const c = createRedis(fx.url, { role: 'worker', name })
+  const connect = (name: string, opts: { coalesceWrites?: boolean } = {}) => {
+    const c = createRedis(fx.url, { role: 'worker', name, ...opts })
     connections.push(c)
     return c
   }

@@ -26,7 +26,9 @@ const router = await exitOnConfigError(() => routerFromSettings(env), { setting:
 // Workers block and retry forever on Redis (BullMQ requires maxRetriesPerRequest: null).
 // REDIS_CLUSTER_NODES set: ioredis Cluster connections (every key and queue is hash-tagged).
 const target = { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }
-const redis = createRedisClient(target, { role: 'worker', name: 'threadwork-worker' })
+// The plain command connection sends commands issued together in one syscall (storage
+// coalesce-writes.ts); the blocking ones (wake-up reads, BullMQ workers, the subscriber) do not.
+const redis = createRedisClient(target, { role: 'worker', name: 'threadwork-worker', coalesceWrites: true })
 const subscriber = createRedisClient(target, { role: 'worker', name: 'threadwork-worker-sub' })
 for (const c of [redis, subscriber]) logRedisTroubleOnce(c, log)
 /** Every further connection (BullMQ workers' own) logs its trouble once per outage too. */
