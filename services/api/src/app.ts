@@ -8,6 +8,7 @@ import { type AdminOptions, ADMIN_BASE, adminRoutes } from './admin/admin-routes
 import type { AppEnv } from './env.js'
 import type { ApiMetrics } from './metrics/api-metrics.js'
 import { routeTable } from './method-not-allowed.js'
+import { badObjectId } from './object-ids.js'
 import { apiKeyAuth } from './middleware/auth.js'
 import { renderError } from './middleware/errors.js'
 import { jsonBody } from './middleware/json-body.js'
@@ -89,7 +90,10 @@ export function createApp(deps: AppDeps) {
   let table: ReturnType<typeof routeTable> | null = null
   v1.use('*', async (c, next) => {
     table ??= routeTable(app as never)
-    if (!table.serves(c.req.method, c.req.path)) return unknownRoute(c, table)
+    const params = table.params(c.req.method, c.req.path)
+    if (!params) return unknownRoute(c, table)
+    const badId = badObjectId(params)
+    if (badId) throw badId
     await next()
   })
   if (deps.durability) v1.use('*', durableAck(deps.durability))

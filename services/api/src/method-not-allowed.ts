@@ -11,17 +11,35 @@ export function routeTable(app: Hono<never>) {
     .filter((r) => r.method !== 'ALL')
     .map((r) => ({
       method: r.method.toUpperCase(),
-      regex: new RegExp(`^${r.path.replace(/[.+?^$()[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+|\{[A-Za-z_]+\}/g, '[^/]+').replace(/\*/g, '.*')}$`),
+      names: [...r.path.matchAll(/:([A-Za-z_]+)|\{([A-Za-z_]+)\}/g)].map((m) => m[1] ?? m[2]!),
+      regex: new RegExp(`^${r.path.replace(/[.+?^$()[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+|\{[A-Za-z_]+\}/g, '([^/]+)').replace(/\*/g, '.*')}$`),
     }))
+  /** The path parameters of the first route serving `method` at `path` (decoded), or null when none does. */
+  const params = (method: string, path: string): Record<string, string> | null => {
+    // Hono answers HEAD with the GET route.
+    const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase()
+    for (const p of patterns) {
+      if (p.method !== m) continue
+      const match = p.regex.exec(path)
+      if (match) return Object.fromEntries(p.names.map((name, i) => [name, decodeSegment(match[i + 1] ?? '')]))
+    }
+    return null
+  }
   return {
     allowedMethods(path: string): string[] {
       return [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))]
     },
     /** Whether some route serves `method` at `path`. */
-    serves(method: string, path: string): boolean {
-      // Hono answers HEAD with the GET route.
-      const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase()
-      return patterns.some((p) => p.method === m && p.regex.test(path))
-    },
+    serves: (method: string, path: string): boolean => params(method, path) !== null,
+    params,
+  }
+}
+
+/** A path segment as the route's handler reads it (Hono decodes params); kept raw if it is not valid percent-encoding. */
+function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
   }
 }
