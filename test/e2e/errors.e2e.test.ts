@@ -103,6 +103,19 @@ const cases: [string, (c: OpenAI) => Promise<unknown>, Expected][] = [
   ['unknown parameter on a thread', (c) => c.beta.threads.create({ title: 'x' } as never), bad400('title', 'unknown_parameter', "Unknown parameter: 'title'.")],
   ['missing model', (c) => c.beta.assistants.create({ name: 'no model' } as never), bad400('model', 'missing_required_parameter', "Missing required parameter: 'model'.")],
   ['missing role', (c) => c.beta.threads.messages.create(threadId, { content: 'x' } as never), bad400('role', 'missing_required_parameter', "Missing required parameter: 'role'.")],
+  // content is a union (string or parts): left out, it is missing like any field, not "got undefined".
+  ['missing content', (c) => c.beta.threads.messages.create(threadId, { role: 'user' } as never), bad400('content', 'missing_required_parameter', "Missing required parameter: 'content'.")],
+  [
+    'missing content in a new thread',
+    (c) => c.beta.threads.create({ messages: [{ role: 'user' } as never] }),
+    bad400('messages[0].content', 'missing_required_parameter', "Missing required parameter: 'messages[0].content'."),
+  ],
+  // A union's branch whose fault is inside the value names that field, not another branch's type.
+  [
+    'json_schema response_format without a name',
+    (c) => c.beta.assistants.create({ model: 'gpt-4o', response_format: { type: 'json_schema', json_schema: {} as never } }),
+    bad400('response_format.json_schema.name', 'missing_required_parameter', "Missing required parameter: 'response_format.json_schema.name'."),
+  ],
   [
     'name of the wrong type',
     (c) => c.beta.assistants.create({ model: 'gpt-4o', name: 42 as never }),

@@ -41,10 +41,16 @@ const quoteList = (values: readonly unknown[]) => {
   return q.length <= 1 ? q.join('') : `${q.slice(0, -1).join(', ')} and ${q.at(-1)}`
 }
 
-/** Picks the branch of a union the client most plausibly meant, so the error names the real fault. */
+/**
+ * Picks the branch of a union the client most plausibly meant, so the error names the real fault:
+ * the one whose fault lies deepest inside the value (it matched furthest: a `response_format`
+ * json_schema without `name` is that, not "expected 'auto'" nor "type must be 'text'"), else one
+ * that did not refuse the value's type outright.
+ */
 function unionIssue(issue: Extract<Issue, { code: 'invalid_union' }>): Issue | null {
   const branches = (issue.errors ?? []).filter((b) => b.length > 0)
-  const meant = branches.find((b) => !(b[0]!.code === 'invalid_type' && b[0]!.path.length === 0))
+  const deepest = branches.reduce<Issue[] | undefined>((best, b) => (b[0]!.path.length > (best?.[0]!.path.length ?? 0) ? b : best), undefined)
+  const meant = deepest ?? branches.find((b) => !(b[0]!.code === 'invalid_type' && b[0]!.path.length === 0))
   const first = meant?.[0]
   return first ? { ...first, path: [...issue.path, ...first.path] } as Issue : null
 }
@@ -128,6 +134,8 @@ export function toApiError(error: z.ZodError, input: unknown): ApiError {
         if (discriminator === undefined) return missing(p)
         return ApiError.invalid(`Invalid value: '${String(discriminator)}' for '${p}'.`, p, 'invalid_value')
       }
+      // A required union (message `content`) that was left out is missing, as for any other field.
+      if (value === undefined) return missing(param)
       return ApiError.invalid(`Invalid type for '${param}': got ${describeJsonType(value)}, which matches none of the accepted forms.`, param, 'invalid_type')
     case 'custom': {
       const openai = (issue.params as { openai?: { code?: string } } | undefined)?.openai
