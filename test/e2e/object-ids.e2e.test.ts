@@ -4,7 +4,7 @@
  * which Redis refused to read as the run's hash (WRONGTYPE), a 500 for every run route. Every id
  * handed out is letters, digits, `_` and `-`; anything else is the object's 404, before Redis.
  */
-import OpenAI from 'openai'
+import OpenAI, { toFile } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunStack, startRunStack } from './runs-support.js'
 import { apiError } from './support.js'
@@ -59,5 +59,27 @@ describe('ids that name no object', () => {
       expect(res.status, path).toBe(404)
       expect(((await res.json()) as { error: { message: string } }).error.message).toBe(`No ${kind} found with id '${id}'.`)
     }
+  })
+
+  it("a vector store id ending in ':files' in tool_resources is OpenAI's 400 vector_store_not_found, not a 500", async () => {
+    const { client } = stack
+    const file = await client.files.create({ file: await toFile(Buffer.from('pump pressure is 40 bar'), 'pump.txt'), purpose: 'assistants' })
+    // A store with a file has its files index: `…:vs:<id>:files`, a sorted set.
+    const store = await client.vectorStores.create({ name: 'manuals', file_ids: [file.id] })
+    const id = `${store.id}:files`
+    for (const [call, param] of [
+      [() => client.beta.assistants.create({ model: 'fake-model', tools: [{ type: 'file_search' }], tool_resources: { file_search: { vector_store_ids: [id] } } }), 'tool_resources'],
+      [() => client.beta.threads.create({ tool_resources: { file_search: { vector_store_ids: [id] } } }), 'tool_resources'],
+    ] as const) {
+      const err = await apiError(call)
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError)
+      expect(err.error).toEqual({
+        message: `No vector store found with id '${id}'.`,
+        type: 'invalid_request_error',
+        param: `${param}.file_search.vector_store_ids[0]`,
+        code: 'vector_store_not_found',
+      })
+    }
+    expect((await client.vectorStores.retrieve(store.id)).id).toBe(store.id)
   })
 })

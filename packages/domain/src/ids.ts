@@ -41,5 +41,13 @@ export const newFileId = (): string => `file-${base62(22)}`
 /** Matches ids from {@link newFileId}. */
 export const FILE_ID_PATTERN = /^file-[0-9A-Za-z]{22}$/
 
+/**
+ * Every id Threadwork (and OpenAI) hands out is letters, digits, `_` and `-`. Ids go into Redis
+ * keys as they are, so one with anything else (`vs_x:files`) could name another key of the same
+ * object (its files index, a sorted set): such an id names no object, and is refused as unknown
+ * before any key is built from it.
+ */
+export const isObjectId = (id: string): boolean => /^[A-Za-z0-9_-]+$/.test(id)
+
 /** Integer Unix seconds, the only timestamp unit on the wire. */
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000)

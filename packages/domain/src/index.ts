@@ -1,4 +1,4 @@
-export { newId, newFileId, nowSeconds, FILE_ID_PATTERN } from './ids.js'
+export { newId, newFileId, nowSeconds, FILE_ID_PATTERN, isObjectId } from './ids.js'
 export type { IdPrefix } from './ids.js'
 export { ApiError } from './errors.js'
 export type { ApiErrorStatus, ErrorBody } from './errors.js'

@@ -1,5 +1,6 @@
 import {
   ApiError,
+  isObjectId,
   type ChunkingStrategy,
   type ListPage,
   type ListQuery,
@@ -143,6 +144,8 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
     },
 
     async get(project: string, id: string): Promise<VectorStore> {
+      // Ids from bodies (tool_resources) arrive here unchecked: `vs_x:files` is the store's files index.
+      if (!isObjectId(id)) throw vectorStoreNotFound(id)
       const key = k.vectorStore(project, id)
       const raw = await runScript<string[] | null>(redis, scripts.updateObject, [key, key], [project])
       if (!raw) throw vectorStoreNotFound(id)

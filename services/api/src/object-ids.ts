@@ -1,15 +1,12 @@
-import { ApiError } from '@threadwork/domain'
+import { ApiError, isObjectId } from '@threadwork/domain'
 import { fileNotFound, uploadNotFound } from '@threadwork/files'
 
 /**
- * Every id Threadwork (and OpenAI) hands out is letters, digits, `_` and `-` (`run_…`, `file-…`).
- * A path id with anything else names no object; it is refused before Redis is asked, because ids
- * go into keys as they are: `runs/run_x:steps` read the run's steps index (a sorted set) as the
- * run's hash and Redis answered WRONGTYPE, a 500, and `webhook_endpoints/callback:deliveries` the
- * same. Model names are not ids (`llama3:8b`, `ft:gpt-4o:…`), so `{model}` is not checked.
+ * A path id that no object can have (domain `isObjectId`) is refused before Redis is asked:
+ * `runs/run_x:steps` read the run's steps index (a sorted set) as the run's hash and Redis
+ * answered WRONGTYPE, a 500, and `webhook_endpoints/callback:deliveries` the same. Model names are
+ * not ids (`llama3:8b`, `ft:gpt-4o:…`), so `{model}` is not checked.
  */
-const OBJECT_ID = /^[A-Za-z0-9_-]+$/
-
 /** The 404 each path parameter's object answers when it is not there, as its store words it. */
 const notFoundFor: Record<string, (id: string) => ApiError> = {
   assistant_id: (id) => ApiError.notFound('assistant', id),
@@ -30,7 +27,7 @@ const notFoundFor: Record<string, (id: string) => ApiError> = {
 export function badObjectId(params: Record<string, string>): ApiError | null {
   for (const [name, value] of Object.entries(params)) {
     const notFound = notFoundFor[name]
-    if (notFound && !OBJECT_ID.test(value)) return notFound(value)
+    if (notFound && !isObjectId(value)) return notFound(value)
   }
   return null
 }
