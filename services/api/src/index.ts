@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server'
-import { ApiEnv, DEV_API_KEYS, apiListenHost, exitOnConfigError, loadEnvOrExit } from '@threadwork/config'
+import { ApiEnv, DEV_API_KEYS, apiListenHost, exitOnConfigError, isLoopbackHost, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
 import { createModelCheck, routerFromSettings } from '@threadwork/model-client'
 import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
@@ -41,10 +41,12 @@ const ops = createOperations({
   durableWrites: env.DURABLE_WRITES,
   durableWaitTimeoutMs: env.DURABLE_WAIT_TIMEOUT_MS,
   metricsToken: env.METRICS_TOKEN,
+  metricsPublicBind: !isLoopbackHost(host),
   processMetrics: true,
   trustProxy: env.TRUST_PROXY,
 })
 if (!env.ADMIN_TOKEN) log.info('ADMIN_TOKEN is unset: the queue dashboard (/admin/queues) is disabled')
+if (!env.METRICS_TOKEN && !isLoopbackHost(host)) log.info({ host }, 'METRICS_TOKEN is unset: GET /metrics is refused on this public address until it is set')
 
 // Vector store searches embed their queries with the model ingestion used (keyword-only without one).
 const embedder = exitOnConfigError(() => embedderFromSettings(router, env), { setting: '' })

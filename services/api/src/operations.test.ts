@@ -157,6 +157,30 @@ describe('/metrics', () => {
   })
 })
 
+describe('/metrics on a public address (safe by default)', () => {
+  const opsWith = (o: { metricsToken?: string; metricsPublicBind?: boolean }) =>
+    createOperations({ redis: fx.redis, stores, drainQueues: queues, log: createLogger({ service: 'test', level: 'silent' }), ...o })
+
+  it('is refused without METRICS_TOKEN when the API listens beyond loopback, with OpenAI’s error body naming the setting', async () => {
+    const open = opsWith({ metricsPublicBind: true })
+    const res = await build({ metrics: open.metrics }).request('/metrics')
+    expect(res.status).toBe(401)
+    expect(await res.json()).toEqual({ error: expect.objectContaining({ message: expect.stringContaining('METRICS_TOKEN'), type: 'invalid_request_error', code: 'invalid_api_key' }) })
+    await open.close()
+  })
+
+  it('is served with the token on a public address, and open on loopback without one', async () => {
+    const guarded = opsWith({ metricsPublicBind: true, metricsToken: 'metrics-token-0123456789' })
+    const app = build({ metrics: guarded.metrics })
+    expect((await app.request('/metrics')).status).toBe(401)
+    expect((await app.request('/metrics', { headers: { authorization: 'Bearer metrics-token-0123456789' } })).status).toBe(200)
+    await guarded.close()
+    const loopback = opsWith({ metricsPublicBind: false })
+    expect((await build({ metrics: loopback.metrics }).request('/metrics')).status).toBe(200)
+    await loopback.close()
+  })
+})
+
 describe('/docs and /openapi.json', () => {
   it('serves Swagger UI with its assets from the package (no CDN)', async () => {
     const app = build()

@@ -18,6 +18,8 @@ export interface OperationsOptions {
   durableWaitTimeoutMs?: number
   processMetrics?: boolean
   metricsToken?: string
+  /** The API listens beyond loopback: `/metrics` then needs `metricsToken` (api-metrics.ts). */
+  metricsPublicBind?: boolean
   /** `TRUST_PROXY`: honour X-Forwarded-Proto/Host/For from a TLS-terminating proxy (dashboard origin check, Secure cookie). */
   trustProxy?: boolean
 }
@@ -43,7 +45,7 @@ export function createOperations(opts: OperationsOptions): Operations {
   // The queues share the API's connection, whose errors its owner logs once; without a listener
   // BullMQ would print every reconnect attempt while Redis is down.
   for (const q of queues) if (q.listenerCount('error') === 0) q.on('error', () => {})
-  const metrics = createApiMetrics({ redis: opts.redis, stores: opts.stores, queues, processMetrics: opts.processMetrics, token: opts.metricsToken })
+  const metrics = createApiMetrics({ redis: opts.redis, stores: opts.stores, queues, processMetrics: opts.processMetrics, token: opts.metricsToken, publicBind: opts.metricsPublicBind })
   const durability =
     opts.durableWrites === 'off'
       ? null

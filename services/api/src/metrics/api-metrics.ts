@@ -14,6 +14,12 @@ export interface ApiMetricsDeps {
   processMetrics?: boolean
   /** Set: scrapes must send `Authorization: Bearer <token>`. */
   token?: string
+  /**
+   * The API listens beyond loopback (`HOST`, or `0.0.0.0` once API_KEYS is set): without a
+   * `token`, scrapes are refused rather than open to whoever reaches the port (request counts per
+   * route, memory, queue depths are the operator's, not the internet's).
+   */
+  publicBind?: boolean
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>
@@ -87,6 +93,10 @@ export function createApiMetrics(deps: ApiMetricsDeps) {
     async handler(c: Context): Promise<Response> {
       if (deps.token && c.req.header('authorization') !== `Bearer ${deps.token}`) {
         return c.json({ error: { message: 'Metrics require the metrics token.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }, 401)
+      }
+      if (!deps.token && deps.publicBind) {
+        const message = 'Metrics are not served on a public address without a token: set METRICS_TOKEN and scrape with Authorization: Bearer <token>.'
+        return c.json({ error: { message, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }, 401)
       }
       return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
     },
