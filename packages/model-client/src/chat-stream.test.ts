@@ -101,6 +101,48 @@ describe.each([
     await expect(streamChatCompletion({ client, request })).rejects.toMatchObject({ message: STREAM_ENDED_EARLY })
   })
 
+  it('what follows a delta waits for the promise onTextDelta returned, then goes on in order', async () => {
+    // The reply arrives at once (no delay between events): without the hold, every delta and the
+    // end would be handled long before the first delta's promise settles.
+    const { client } = await setup(() => ({
+      sse: [chunk({ role: 'assistant', content: 'Hel' }), chunk({ content: 'lo' }), chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }), chunk({}, 'stop'), '[DONE]'],
+    }))
+    const log: string[] = []
+    const first = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        log.push('settled')
+        resolve()
+      }, 100),
+    )
+    const result = await streamChatCompletion({
+      client,
+      request,
+      onTextDelta: (d) => {
+        log.push(d)
+        return log.length === 1 ? first : undefined
+      },
+      onToolCallDelta: (d) => void log.push(`call ${d.index}`),
+    })
+    log.push('returned')
+    expect(log).toEqual(['Hel', 'settled', 'lo', 'call 0', 'returned'])
+    expect(result).toMatchObject({ text: 'Hello', finishReason: 'tool_calls', toolCalls: [{ id: 'call_1', name: 'f', arguments: '{}' }] })
+  })
+
+  it('a rejected hold counts as settled; a stream cut while holding still forwards what arrived first', async () => {
+    const { client } = await setup(() => ({ sse: textReply(['a', 'b', 'c']), destroyAfter: 3 }))
+    const deltas: string[] = []
+    const err = await streamChatCompletion({
+      client,
+      request,
+      onTextDelta: (d) => {
+        deltas.push(d)
+        return deltas.length === 1 ? Promise.reject(new Error('append failed')) : undefined
+      },
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(StreamInterruptedError)
+    expect(deltas).toEqual(['a', 'b'])
+  })
+
   it('aborts a held-open stream promptly with the signal reason', async () => {
     const { client } = await setup(() => ({ sse: [chunk({ content: 'partial' })], hold: true }))
     const controller = new AbortController()

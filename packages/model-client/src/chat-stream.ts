@@ -38,7 +38,13 @@ export interface StreamChatCompletionParams {
   signal?: AbortSignal
   /** Extra request headers, e.g. `x-threadwork-thread`, `x-threadwork-run`. */
   headers?: Record<string, string>
-  onTextDelta?: (delta: string) => void
+  /**
+   * Called with each text delta. When it returns a promise, the chunks after this one (text, tool
+   * calls, the end of the stream) are handled only once it settles (a rejection counts as settled):
+   * a reply that arrived in one read then waits behind the caller's first delta instead of
+   * competing with it for the CPU. Chunks keep arriving meanwhile; none is lost or reordered.
+   */
+  onTextDelta?: (delta: string) => unknown
   onToolCallDelta?: (delta: ToolCallDelta) => void
   /**
    * Give up when no chunk arrives for this long (the SDK timeout only covers the wait for
@@ -90,8 +96,33 @@ export async function streamChatCompletion(params: StreamChatCompletionParams): 
   let firstTokenAt: number | null = null
   let emitted = false
 
-  // Per-chunk work stays O(delta): a benchmark drives 2,000 of these in one process.
+  // Chunks parsed while the caller's delta is on its way (`onTextDelta` returned a promise).
+  let hold: PromiseLike<unknown> | null = null
+  const held: ChatCompletionChunk[] = []
+  let heldFailed = false
   const onChunk = (chunk: ChatCompletionChunk): void => {
+    if (hold !== null) held.push(chunk)
+    else handle(chunk)
+  }
+  /** Waits for the hold, then handles the chunks held behind it in order (each may hold again). */
+  const release = async (): Promise<void> => {
+    while (hold !== null) {
+      await hold.then(undefined, () => {})
+      hold = null
+      // Aborted meanwhile: what came after is not forwarded, as reading would have stopped.
+      if (controller.signal.aborted) held.length = 0
+      try {
+        while (held.length > 0 && hold === null) handle(held.shift()!)
+      } catch (err) {
+        heldFailed = true
+        throw err
+      }
+    }
+  }
+  const between = () => (hold === null ? undefined : release())
+
+  // Per-chunk work stays O(delta): a benchmark drives 2,000 of these in one process.
+  const handle = (chunk: ChatCompletionChunk): void => {
     // Timeout#refresh re-arms the timer without allocating a new one.
     idleTimer?.refresh()
     if (chunk.usage) usage = chunk.usage
@@ -105,7 +136,8 @@ export async function streamChatCompletion(params: StreamChatCompletionParams): 
         text += content
         if (onTextDelta) {
           emitted = true
-          onTextDelta(content)
+          const wait = onTextDelta(content)
+          if (isThenable(wait)) hold = wait
         }
       }
       if (delta.tool_calls) {
@@ -130,8 +162,13 @@ export async function streamChatCompletion(params: StreamChatCompletionParams): 
     const response = await client.chat.completions
       .create({ ...request, stream: true, stream_options: { include_usage: true } }, { signal: controller.signal, headers })
       .asResponse()
-    await readChatCompletionSSE(response, onChunk)
-  } catch (err) {
+    await readChatCompletionSSE(response, onChunk, between)
+    await release()
+  } catch (caught) {
+    let err = caught
+    // What the stream delivered before it failed is still forwarded first, as without a hold;
+    // not after the caller itself failed on a held chunk.
+    if (held.length > 0 && !heldFailed) await release().catch((e: unknown) => (err = e))
     if (signal?.aborted) throw abortReason(signal)
     if (idle) throw idleError(idleTimeoutMs, emitted)
     if (emitted) throw new StreamInterruptedError('The upstream model stream was interrupted.', true, { cause: err })
@@ -151,6 +188,8 @@ export async function streamChatCompletion(params: StreamChatCompletionParams): 
   if (toolCalls.length > 0 && (finishReason === 'stop' || finishReason === null)) finishReason = 'tool_calls'
   return { text, toolCalls, finishReason, usage: usage && normalizeUsage(usage), firstTokenAt }
 }
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as PromiseLike<unknown> | null)?.then === 'function'
 
 function idleError(ms: number, emitted: boolean): StreamInterruptedError {
   return new StreamInterruptedError(`The upstream model sent nothing for ${Math.round(ms / 1000)}s.`, emitted)

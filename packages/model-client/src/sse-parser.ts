@@ -156,7 +156,16 @@ export class ChatSSEParser {
  * them (`TypeError: terminated`), or whatever `onItem` threw. On any rejection the body is released.
  * @throws OpenAIError when the response has no body, as the SDK does
  */
-export async function readChatCompletionSSE(response: Response, onItem: (item: ChatCompletionChunk) => void): Promise<void> {
+export async function readChatCompletionSSE(
+  response: Response,
+  onItem: (item: ChatCompletionChunk) => void,
+  /**
+   * Called before each read of the body: when it returns a promise, the next read waits for it
+   * (the caller is handling what it held back); its rejection is the caller's failure, as one
+   * thrown by `onItem`.
+   */
+  between?: () => Promise<void> | undefined,
+): Promise<void> {
   const raw = rawBodyOf(response)
   if (raw === undefined && !response.body) throw new OpenAIError('Attempted to iterate over a response with no body')
   let consumerFailed = false
@@ -172,6 +181,15 @@ export async function readChatCompletionSSE(response: Response, onItem: (item: C
   let finished = false
   try {
     for (;;) {
+      const wait = between?.()
+      if (wait) {
+        try {
+          await wait
+        } catch (err) {
+          consumerFailed = true
+          throw err
+        }
+      }
       let r: IteratorResult<unknown>
       try {
         r = await it.next()

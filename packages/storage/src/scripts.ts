@@ -13,6 +13,7 @@ import deleteFile from './lua/deleteFile-2.lua'
 import finishUpload from './lua/finishUpload-5.lua'
 import insertFile from './lua/insertFile-4.lua'
 import listFiles from './lua/listFiles-1.lua'
+import appendLiveEvents from './lua/appendLiveEvents-1.lua'
 
 export type RedisClient = Redis | Cluster
 
@@ -39,6 +40,7 @@ export const scripts = {
   beginUploadComplete: script('beginUploadComplete', beginUploadComplete),
   finishUpload: script('finishUpload', finishUpload),
   cancelUpload: script('cancelUpload', cancelUpload),
+  appendLiveEvents: script('appendLiveEvents', appendLiveEvents),
 } as const
 
 const defined = new WeakMap<object, Set<string>>()

@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** What `observeLive` wraps: the worker's live-event appender (live-events.ts). */
 interface LiveEmitter {
   emit: (threadId: string, runId: string, event: string, ...rest: never[]) => void
-  emitAll: (threadId: string, runId: string, events: readonly { event: string; data: unknown }[], ...rest: never[]) => void
+  emitAll: (threadId: string, runId: string, events: readonly { event: string; data: unknown }[], ...rest: never[]) => unknown
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'expired', 'incomplete'])

@@ -27,6 +27,22 @@ const call = (index: number, args: string, id?: string, name?: string) => ({
 })
 
 describe('round stream', () => {
+  it('text: returns the first append (opening events and first delta) for the caller to hold the rest behind', () => {
+    const appended = Promise.resolve()
+    const emitted: string[] = []
+    const live: LiveEvents = {
+      emit: (_t, _r, event) => void emitted.push(event),
+      emitAll: (_t, _r, events) => {
+        emitted.push(...events.map((e) => e.event))
+        return appended
+      },
+    }
+    const stream = createRoundStream(live, run, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 })
+    expect(stream.text('Hel')).toBe(appended)
+    expect(stream.text('lo')).toBeUndefined()
+    expect(emitted.at(-1)).toBe('thread.message.delta')
+  })
+
   it('text: opens step and message once, first delta with annotations, every entry fenced', () => {
     const { emitted, stream } = setup()
     stream.text('Hel')

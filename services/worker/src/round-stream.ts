@@ -11,7 +11,12 @@ export type LiveEvent = { event: string; data: unknown }
 /** One model round's live events: see {@link createRoundStream}. */
 export interface RoundStream {
   readonly toolStepId: string
-  text(delta: string): void
+  /**
+   * Appends a text delta. The first one returns the promise of its append (with the events
+   * opening the message): the caller holds the rest of the reply until it settles, so a reply
+   * that arrived at once does not compete with its own first delta for the CPU (issue 14).
+   */
+  text(delta: string): Promise<void> | undefined
   toolCall(delta: ToolCallDelta): void
   /**
    * A delta of built-in call `index` of the tool_calls step (`{outputs: [...]}` for code_interpreter),
@@ -154,9 +159,10 @@ export function createRoundStream(
           delta: { content: [{ index: 0, type: 'text', text: first ? { value: delta, annotations: [] } : { value: delta } }] },
         },
       }
-      // The first delta goes out with the opening events in one MULTI: one relay hop, not five.
-      if (first) live.emitAll(run.thread_id, run.id, [...opening, event], fence)
-      else emit(event.event, event.data)
+      // The first delta goes out with the opening events in one command: one relay hop, not five.
+      if (first) return live.emitAll(run.thread_id, run.id, [...opening, event], fence)
+      emit(event.event, event.data)
+      return undefined
     },
     toolCall(delta) {
       // `parallel_tool_calls: false`: only the first call exists (the executor drops the rest too).

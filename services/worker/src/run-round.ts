@@ -173,7 +173,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
             headers: { 'x-threadwork-thread': threadId, 'x-threadwork-run': run.id },
             onTextDelta: (delta) => {
               ctx.partial.text += delta
-              stream.text(delta)
+              return stream.text(delta)
             },
             onToolCallDelta: stream.toolCall,
             idleTimeoutMs: deps.upstreamIdleTimeoutMs,
