@@ -58,9 +58,23 @@ async function ensureCjkIndex(table: Table, cjk: boolean, force: boolean): Promi
 }
 
 /**
+ * Creates the BM25 full-text index and the B-tree on file_id of a table made empty just now: a few
+ * ms with no rows. From then on every row is searched through the index's analyzer, folded in or
+ * not. Without any index LanceDB scans with a plain one (no lower-casing, no stemming: `Lighthouse`
+ * never finds `lighthouses`), so a store's first rows were not properly searchable before a build;
+ * with the empty index they are, and folding them in (maintainIndexes) can run behind later writes.
+ */
+export async function createEmptyIndexes(table: Table): Promise<void> {
+  await table.createIndex(COLUMNS.text, { config: lancedb.Index.fts(), replace: true })
+  await table.createIndex(COLUMNS.fileId, { config: lancedb.Index.btree(), replace: true })
+}
+
+/**
  * Keeps a store's indexes fit for search after a write. Must run on the store's one writer.
- * - The BM25 full-text index and a B-tree on file_id are built on the first write (on `force`,
- *   after compacting the fragments written so far).
+ * - A store's first rows are folded into its (empty) indexes at once, whatever their number
+ *   (createEmptyIndexes). A store made before that, with no index, gets the BM25 index and the
+ *   B-tree on file_id built on its next write (on `force`, after compacting the fragments
+ *   written so far).
  * - Once max(REINDEX_AFTER_ROWS, REINDEX_SHARE × indexed) rows are unindexed, or
  *   COMPACT_SHARE × indexed rows are unindexed and COMPACT_AFTER_APPENDS writes happened since
  *   the last time or the writer is `idle` (its queue is empty: no later write will fold them in
@@ -79,7 +93,8 @@ export async function maintainIndexes(
   const appends = (appendsSinceOptimize.get(table) ?? 0) + (opts.force || opts.idle ? 0 : 1)
   appendsSinceOptimize.set(table, appends)
   const stats = await table.indexStats(FTS_INDEX)
-  if (!stats) {
+  // A bulk load into a store whose indexes are still empty builds them as one on a never-indexed store would.
+  if (!stats || (opts.force && stats.numIndexedRows === 0)) {
     // A forced round on a store never indexed (a bulk load written with maintenance off) compacts
     // first, as `optimize` promises: a search reads its hits' columns fragment by fragment, at
     // ~0.7 ms of CPU per fragment touched (take of 60 rows: 10 fragments 15 ms, 1 fragment 10 ms,
@@ -92,6 +107,7 @@ export async function maintainIndexes(
     appendsSinceOptimize.set(table, 0)
   } else if (
     opts.force ||
+    (stats.numIndexedRows === 0 && stats.numUnindexedRows > 0) ||
     ((appends >= COMPACT_AFTER_APPENDS || (opts.idle && stats.numUnindexedRows > 0)) && stats.numUnindexedRows >= stats.numIndexedRows * COMPACT_SHARE) ||
     stats.numUnindexedRows >= Math.max(REINDEX_AFTER_ROWS, stats.numIndexedRows * REINDEX_SHARE)
   ) {

@@ -285,7 +285,7 @@ describe('openVectorIndex: writes', () => {
   it('replaceFilesChunks writes several files in one commit, searchable before any index update, and a repeat duplicates nothing', async () => {
     const id = storeId()
     const index = await openVectorIndex(location(), id)
-    // The first write builds the BM25 index; the batch after it stays unindexed (below every maintenance threshold).
+    // The first write's rows are folded into the BM25 index; the batch after it stays unindexed (below every maintenance threshold).
     await index.replaceFileChunks('file-first', withVectors(['A first file about lighthouse keepers.']), { filename: 'first.txt' })
     const batch = [
       { fileId: 'file-zoo', chunks: withVectors(CORPUS.zoo.paragraphs), filename: 'zoo.md', attributes: { shelf: 'a' } },
@@ -352,6 +352,28 @@ describe('openVectorIndex: writes', () => {
     await dropVectorIndex(location(), id)
     await dropVectorIndex(location(), id) // idempotent
     expect(await reader.search({ queries: ['zebra'] })).toEqual([])
+  })
+
+  it('a background write returns before its rows are folded in, they are found meanwhile, and the next maintenance waits for the fold-in', async () => {
+    const id = storeId()
+    const index = await openVectorIndex(location(), id)
+    const table = async () => (await connectionFor(location())).openTable(id)
+    const many = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag} paragraph ${i}: the ${tag} survey of harbour lighthouses, lenses and keepers ${i}.`)
+    await index.replaceFilesChunks([{ fileId: 'file-a', chunks: withoutVectors(many('northern', 4000)), filename: 'a.txt' }], { background: true })
+    // The fold-in of 4,000 rows is still running (tens of ms at the least): none indexed yet…
+    expect(await (await table()).indexStats('text_idx')).toMatchObject({ numIndexedRows: 0 })
+    // …and they are found through the index's analyzer all the same: `Lighthouse keeper` finds
+    // "lighthouses, … keepers" (lower-cased, stemmed). With no index at all LanceDB's scan does
+    // neither and finds nothing.
+    expect((await index.search({ queries: ['Lighthouse keeper'] }))[0]?.file_id).toBe('file-a')
+    // A later write's maintenance runs after the fold-in, never beside it.
+    await index.replaceFilesChunks([{ fileId: 'file-b', chunks: withoutVectors(many('southern', 200)), filename: 'b.txt' }])
+    const after = await table()
+    expect(await after.indexStats('text_idx')).toMatchObject({ numIndexedRows: 4000, numUnindexedRows: 200 })
+    // The writer's queue is empty: the idle round folds the rest in (200 ≥ 1/32 of 4,000).
+    await index.maintain({ idle: true })
+    await after.checkoutLatest()
+    expect(await after.indexStats('text_idx')).toMatchObject({ numIndexedRows: 4200, numUnindexedRows: 0 })
   })
 
   it('refuses ids that are not ids', async () => {

@@ -5,6 +5,7 @@ import { type AttributeFilter, type Attributes, matchesFilter } from './filters.
 import {
   COLUMNS,
   type ChunkRow,
+  FTS_INDEX,
   type IndexLocation,
   assertSafeId,
   chunkBatch,
@@ -19,7 +20,7 @@ import {
   vectorField,
 } from './lance-store.js'
 import { hasCjk } from './cjk.js'
-import { VECTOR_INDEX_MIN_ROWS, maintainIndexes } from './maintenance.js'
+import { VECTOR_INDEX_MIN_ROWS, createEmptyIndexes, maintainIndexes } from './maintenance.js'
 import { DEFAULT_MAX_NUM_RESULTS, MAX_NUM_RESULTS, type Ranker, type SearchResult, parseAttributes, queryVectorsFor, rankedSearch } from './search.js'
 
 /** A chunk to store: its text and, with an embedding model, its vector. */
@@ -78,8 +79,15 @@ export interface VectorIndex {
    * new. Files with no chunks are deleted (a commit of their own, before). The same rules on
    * vectors hold across all files (one width, or none). Results in input order. Throws
    * RangeError for a bad or repeated file id or mixed/mismatched vectors, before writing anything.
+   *
+   * `background`: for a writer with more writes queued. The index maintenance this write calls
+   * for (folding its rows into the BM25 index, compaction) runs after it returns, overlapping the
+   * writer's next batch, instead of before; every later maintenance of the store waits for it
+   * (one at a time). Searches meanwhile find these rows through the index's analyzer, scanned
+   * rather than looked up (slower, same results), as they do any rows awaiting a fold-in. A
+   * failure goes to `onMaintenanceError`; the next maintenance finds the work undone and does it.
    */
-  replaceFilesChunks(files: readonly FileChunks[]): Promise<{ chunks: number; usageBytes: number }[]>
+  replaceFilesChunks(files: readonly FileChunks[], opts?: { background?: boolean }): Promise<{ chunks: number; usageBytes: number }[]>
   /** Removes the file's chunks (no-op when absent). */
   deleteFile(fileId: string): Promise<void>
   /** Replaces the stored attributes of the file's chunks (what filters and results see). */
@@ -108,6 +116,8 @@ export interface OpenVectorIndexOptions {
   autoMaintain?: boolean
   /** Rows from which the store gets an ANN vector index (default VECTOR_INDEX_MIN_ROWS); below, vector search is exact. */
   vectorIndexMinRows?: number
+  /** A failure of maintenance left running by a `background` write (for the caller's log; never thrown). */
+  onMaintenanceError?: (err: Error) => void
 }
 
 /**
@@ -171,6 +181,7 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
     let t = await existing()
     if (!t) {
       t = remember(await db.createEmptyTable(vectorStoreId, chunkSchema(dimensions), { mode: 'create', existOk: true }))
+      if (!(await t.indexStats(FTS_INDEX))) await createEmptyIndexes(t)
     }
     const schema = await t.schema()
     // Made before the column existed: add it, so this write's rows carry their CJK terms (older rows keep null until re-ingested).
@@ -203,7 +214,7 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
       return written!
     },
 
-    async replaceFilesChunks(files) {
+    async replaceFilesChunks(files, opts = {}) {
       const ids = new Set<string>()
       let width: number | null | undefined
       const prepared = files.map((file) => {
@@ -250,7 +261,12 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
         // crash, a re-index) makes it one merge over all of them, atomically replacing their chunks.
         if ((await t.countRows(where)) === 0) await t.add(batch)
         else await t.mergeInsert(COLUMNS.id).whenMatchedUpdateAll().whenNotMatchedInsertAll().whenNotMatchedBySourceDelete({ where }).execute(batch)
-        if (autoMaintain) await maintainIndexes(t, { vectorIndexMinRows, cjk: rows.some((r) => hasCjk(r.text)) })
+        if (autoMaintain) {
+          const cjk = rows.some((r) => hasCjk(r.text))
+          const maintenance = afterMaintenance(t, () => maintainIndexes(t, { vectorIndexMinRows, cjk }))
+          if (opts.background) maintenance.catch((err: Error) => options.onMaintenanceError?.(err))
+          else await maintenance
+        }
       }
       return prepared.map(({ file }) => ({
         chunks: file.chunks.length,
@@ -318,18 +334,28 @@ export async function openVectorIndex(location: IndexLocation, vectorStoreId: st
 
     async optimize() {
       const t = await existing()
-      if (t) await maintainIndexes(t, { force: true, vectorIndexMinRows })
+      if (t) await afterMaintenance(t, () => maintainIndexes(t, { force: true, vectorIndexMinRows }))
     },
 
     async maintain(opts) {
       const t = await existing()
-      if (t) await maintainIndexes(t, { idle: opts.idle, vectorIndexMinRows })
+      if (t) await afterMaintenance(t, () => maintainIndexes(t, { idle: opts.idle, vectorIndexMinRows }))
     },
   }
   return index
 }
 
 const tableHandles = new Map<string, Table>()
+
+// The latest maintenance of each table handle (handles are shared per process and store): the
+// next starts once it has settled, either way, so a `background` write's maintenance and the
+// writer's later ones never run two at a time (two would fold the same rows in twice).
+const maintenanceChain = new WeakMap<Table, Promise<unknown>>()
+function afterMaintenance(t: Table, run: () => Promise<void>): Promise<void> {
+  const next = (maintenanceChain.get(t) ?? Promise.resolve()).catch(() => {}).then(run)
+  maintenanceChain.set(t, next)
+  return next
+}
 
 // Vector width and the cjk_terms column per table handle, once it has both: a column is never
 // dropped and its width never changes (writes of another width are refused), so a search need not

@@ -42,7 +42,11 @@ export function createVectorStoreWorker(deps: VectorStoreWorkerDeps): {
   const location = deps.storage.lanceLocation(VECTOR_INDEX_NAME)
   const ingestStore = createIngestStore(deps.redis, deps.stores.keys)
   const queues: IngestQueues = createIngestQueue(deps.redis, deps.stores.keys)
-  const openIndex = (id: string) => openVectorIndex(location, id, { embedder: deps.embedder })
+  const openIndex = (id: string) =>
+    openVectorIndex(location, id, {
+      embedder: deps.embedder,
+      onMaintenanceError: (err) => deps.log.warn({ vectorStoreId: id, err: err.message }, 'vector store index maintenance failed'),
+    })
   const embedder = deps.embedder
 
   const drain = createIngestProcessor({

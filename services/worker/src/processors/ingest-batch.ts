@@ -136,7 +136,8 @@ export async function ingestBatch(
       prefetch?.warm(entries.slice(slots.length), ready.at(-1)!.started.chunking_strategy, { maxFiles, maxTextLength: maxBytes })
       // A newer attempt (after a lost lock) owns the store now: do not write beside it.
       if ((await ingest.fence(project, id)) !== fence) return 'fenced'
-      const written = await index.replaceFilesChunks(files)
+      // More files queued behind these: folding them into the index overlaps the next batch (vector-index.ts).
+      const written = await index.replaceFilesChunks(files, { background: entries.length > slots.length })
       ready.forEach((slot, i) => {
         slot.usageBytes = written[i]!.usageBytes
       })

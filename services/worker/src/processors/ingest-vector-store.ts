@@ -7,8 +7,11 @@ import { createIngestPrefetch } from './ingest-prefetch.js'
 
 /** The write side of one store's index (packages/retrieval `VectorIndex`). */
 export interface IndexWriter {
-  /** Several files' chunks in one commit (each file's replaced whole, idempotently); results in input order. */
-  replaceFilesChunks(files: readonly FileChunks[]): Promise<{ chunks: number; usageBytes: number }[]>
+  /**
+   * Several files' chunks in one commit (each file's replaced whole, idempotently); results in
+   * input order. `background`: more batches follow, so the index maintenance may run behind them.
+   */
+  replaceFilesChunks(files: readonly FileChunks[], opts?: { background?: boolean }): Promise<{ chunks: number; usageBytes: number }[]>
   deleteFile(fileId: string): Promise<void>
   updateAttributes(fileId: string, attributes: Record<string, string | number | boolean> | null): Promise<void>
   usageBytes(): Promise<number>
