@@ -3,13 +3,13 @@ import type { Logger } from '@threadwork/logger'
 import { type RedisClient, type Stores, logRedisTroubleOnce } from '@threadwork/storage'
 import { Cluster } from 'ioredis'
 import type { Context } from 'hono'
-import { type SSEStreamingApi, streamSSE } from 'hono/streaming'
 import type { AppEnv } from '../env.js'
 import type { RunStreamer } from '../routes/runs.js'
 import type { RunService } from '../runs/run-service.js'
 import { type EventHub, type HubSubscription, type LiveEntry, createEventHub, toEntry } from './event-hub.js'
 import { type ReplayFilter, createReplayFilter } from './replay-filter.js'
 import { SSE_DONE, SSE_KEEP_ALIVE, sseError, sseFrame } from './sse.js'
+import { type SseSink, sseResponse } from './sse-response.js'
 
 export interface RunStreamerDeps {
   runs: RunService
@@ -64,7 +64,7 @@ export function createRunStreamer(deps: RunStreamerDeps): RunStreamer & { close(
   const tickMs = Math.min(idleTimeoutMs, checkAfterMs, keepAliveMs)
 
   function respond(c: Context<AppEnv>, seg: Segment): Response {
-    return streamSSE(c, async (sse) => {
+    return sseResponse(c, async (sse) => {
       const key = stores.keys.runEvents(seg.threadId, seg.runId)
       const sub = hub.subscribe(key, stores.keys.shardOf(seg.threadId), seg.from)
       // The client went away: stop reading. Never cancel the run (OpenAI doesn't either).
@@ -84,7 +84,7 @@ export function createRunStreamer(deps: RunStreamerDeps): RunStreamer & { close(
     })
   }
 
-  async function relay(sse: SSEStreamingApi, sub: HubSubscription, filter: ReplayFilter, seg: Segment): Promise<void> {
+  async function relay(sse: SseSink, sub: HubSubscription, filter: ReplayFilter, seg: Segment): Promise<void> {
     if (seg.prelude) await sse.write(seg.prelude)
     let pending: Promise<LiveEntry[] | null> | null = null
     let quietSince = Date.now()
