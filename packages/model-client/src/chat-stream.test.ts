@@ -1,5 +1,5 @@
 import OpenAI from 'openai'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { STREAM_ENDED_EARLY, streamChatCompletion } from './chat-stream.js'
 import { type ChatServer, type ChatServerHandler, chunk, startChatServer, textReply, usageChunk } from './test-support/chat-server.js'
 import type { ToolCallDelta } from './tool-call-normalizer.js'
@@ -108,13 +108,14 @@ describe.each([
       sse: [chunk({ role: 'assistant', content: 'Hel' }), chunk({ content: 'lo' }), chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }), chunk({}, 'stop'), '[DONE]'],
     }))
     const log: string[] = []
-    const first = new Promise<void>((resolve) =>
-      setTimeout(() => {
+    let release = () => {}
+    const first = new Promise<void>((resolve) => {
+      release = () => {
         log.push('settled')
         resolve()
-      }, 100),
-    )
-    const result = await streamChatCompletion({
+      }
+    })
+    const streaming = streamChatCompletion({
       client,
       request,
       onTextDelta: (d) => {
@@ -123,6 +124,12 @@ describe.each([
       },
       onToolCallDelta: (d) => void log.push(`call ${d.index}`),
     })
+    // The whole reply has arrived: nothing after the first delta is handled until the hold settles.
+    await vi.waitFor(() => expect(log).toEqual(['Hel']))
+    await new Promise((r) => setImmediate(r))
+    expect(log).toEqual(['Hel'])
+    release()
+    const result = await streaming
     log.push('returned')
     expect(log).toEqual(['Hel', 'settled', 'lo', 'call 0', 'returned'])
     expect(result).toMatchObject({ text: 'Hello', finishReason: 'tool_calls', toolCalls: [{ id: 'call_1', name: 'f', arguments: '{}' }] })

@@ -4,6 +4,23 @@ import { AssistantTool, threadToolResourcesForRun, toolResourcesForTools } from 
 
 const DEFAULT_RANKING = { ranker: 'default_2024_08_21', score_threshold: 0 }
 
+/** An assistant as stored (before any default existed), with these tools and resources. */
+const assistant = (tools: unknown[], tool_resources: unknown) => ({
+  id: 'asst_1',
+  object: 'assistant',
+  created_at: 1,
+  name: null,
+  description: null,
+  model: 'gpt-4o-mini',
+  instructions: null,
+  tools,
+  tool_resources,
+  metadata: {},
+  temperature: 1,
+  top_p: 1,
+  response_format: 'auto',
+})
+
 describe('AssistantTool: file_search carries OpenAI defaults', () => {
   it.each([
     ['bare', { type: 'file_search' }, { type: 'file_search', file_search: { ranking_options: DEFAULT_RANKING } }],
@@ -37,41 +54,12 @@ describe('AssistantTool: file_search carries OpenAI defaults', () => {
   })
 
   it('an assistant stored before the defaults existed reads back with them', () => {
-    const stored = {
-      id: 'asst_1',
-      object: 'assistant',
-      created_at: 1,
-      name: null,
-      description: null,
-      model: 'gpt-4o-mini',
-      instructions: null,
-      tools: [{ type: 'file_search' }],
-      tool_resources: {},
-      metadata: {},
-      temperature: 1,
-      top_p: 1,
-      response_format: 'auto',
-    }
+    const stored = assistant([{ type: 'file_search' }], {})
     expect(Assistant.parse(stored).tools).toEqual([{ type: 'file_search', file_search: { ranking_options: DEFAULT_RANKING } }])
   })
 })
 
 describe("tool_resources: OpenAI's empty entry for each built-in tool", () => {
-  const assistant = (tools: unknown[], tool_resources: unknown) => ({
-    id: 'asst_1',
-    object: 'assistant',
-    created_at: 1,
-    name: null,
-    description: null,
-    model: 'gpt-4o-mini',
-    instructions: null,
-    tools,
-    tool_resources,
-    metadata: {},
-    temperature: 1,
-    top_p: 1,
-    response_format: 'auto',
-  })
   const fn = { type: 'function', function: { name: 'f' } }
 
   it.each([

@@ -91,13 +91,10 @@ export function createApiMetrics(deps: ApiMetricsDeps) {
       }
     },
     async handler(c: Context): Promise<Response> {
-      if (deps.token && c.req.header('authorization') !== `Bearer ${deps.token}`) {
-        return c.json({ error: { message: 'Metrics require the metrics token.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }, 401)
-      }
-      if (!deps.token && deps.publicBind) {
-        const message = 'Metrics are not served on a public address without a token: set METRICS_TOKEN and scrape with Authorization: Bearer <token>.'
-        return c.json({ error: { message, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }, 401)
-      }
+      const refused = deps.token
+        ? c.req.header('authorization') !== `Bearer ${deps.token}` && 'Metrics require the metrics token.'
+        : deps.publicBind && 'Metrics are not served on a public address without a token: set METRICS_TOKEN and scrape with Authorization: Bearer <token>.'
+      if (refused) return c.json({ error: { message: refused, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }, 401)
       return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
     },
   }

@@ -29,8 +29,9 @@ afterEach(async () => {
 
 const auto = resolveChunkingStrategy(undefined)
 const small: ChunkingStrategy = { type: 'static', static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 50 } }
-const chunksOf = (text: string, strategy: ChunkingStrategy) =>
-  chunkText(text, chunkingOptionsOf(strategy.type === 'static' ? strategy : null)).map((c) => c.text)
+// As the worker chunks (vector-stores.ts): the strategy's options, `auto` for any other type.
+const chunk = (text: string, strategy: ChunkingStrategy) => chunkText(text, chunkingOptionsOf(strategy.type === 'static' ? strategy : null))
+const chunksOf = (text: string, strategy: ChunkingStrategy) => chunk(text, strategy).map((c) => c.text)
 const textOf = (i: number) => Array.from({ length: 300 }, (_, w) => `file${i} word${w} of a document about topic ${i % 3}.`).join(' ')
 
 /**
@@ -52,7 +53,7 @@ async function setup(batchMaxFiles: number, duringFirstWrite?: () => Promise<voi
       return { bytes: new Uint8Array(await buffer(content.stream)), filename: content.filename, contentType: content.contentType }
     },
     extractText,
-    chunk: (text, strategy) => chunkText(text, chunkingOptionsOf(strategy.type === 'static' ? strategy : null)),
+    chunk,
     embed: null,
     async openIndex(id) {
       const index = await openVectorIndex(location, id)
