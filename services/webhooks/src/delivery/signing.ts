@@ -37,6 +37,23 @@ export { generateSigningSecret, secretHint } from '@threadwork/domain'
  * base64 secret means the same key to both.
  */
 function decodeSecret(secret: string): Buffer {
+  const known = decodedKeys.get(secret)
+  if (known) return known
+  const key = decodeSecretOnce(secret)
+  // Bounded: the secrets in use (a project's and its endpoints', two during a rotation) are few.
+  if (decodedKeys.size >= MAX_DECODED_KEYS) decodedKeys.clear()
+  decodedKeys.set(secret, key)
+  return key
+}
+
+/**
+ * Secrets already checked and decoded: every attempt signs with one, and the check and base64
+ * decode were redone per attempt (issue 14). Held only in memory, as the secrets themselves are.
+ */
+const decodedKeys = new Map<string, Buffer>()
+const MAX_DECODED_KEYS = 1_000
+
+function decodeSecretOnce(secret: string): Buffer {
   if (!secret.startsWith(SECRET_PREFIX)) throw new TypeError('webhook secret must start with whsec_')
   const encoded = secret.slice(SECRET_PREFIX.length)
   if (!BASE64.test(encoded) || encoded.length % 4 !== 0) throw new TypeError('webhook secret is not valid base64')
@@ -78,7 +95,7 @@ export type BuildWebhookHeadersInput = Omit<SignPayloadInput, 'secret'> & {
  */
 export function buildWebhookHeaders({ secrets, msgId, timestamp, body }: BuildWebhookHeadersInput): WebhookHeaders {
   if (secrets.length === 0) throw new TypeError('at least one webhook secret is required')
-  const signatures = [...new Set(secrets)].map((secret) => signPayload({ secret, msgId, timestamp, body }))
+  const signatures = (secrets.length === 1 ? secrets : [...new Set(secrets)]).map((secret) => signPayload({ secret, msgId, timestamp, body }))
   return {
     'webhook-id': msgId,
     'webhook-timestamp': String(unixSeconds(timestamp)),
