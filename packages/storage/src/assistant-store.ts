@@ -17,6 +17,12 @@ import { type RedisClient, runScript, scripts } from './scripts.js'
 
 export type AssistantStore = ReturnType<typeof createAssistantStore>
 
+/** What a turn's checks read of an assistant, as stored (JSON-encoded fields): `model` and `tools`. */
+export interface AssistantStamp {
+  model: string
+  tools: string
+}
+
 /** Assistants, scoped by project: another project's id is simply not there. */
 export function createAssistantStore(redis: RedisClient, k: Keys) {
   const notFound = (id: string) => ApiError.notFound('assistant', id)
@@ -50,10 +56,20 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
     },
 
     async get(project: string, id: string): Promise<Assistant> {
+      return (await this.getStamped(project, id)).assistant
+    },
+
+    /**
+     * The assistant and its stored `model` and `tools` (encoded, as in Redis): a turn checked
+     * against a cached assistant passes them to `turns.create`, whose script stores the turn only
+     * if the assistant still has them (one round trip per turn, issue 14).
+     * @throws ApiError 404 when it is not there or another project's.
+     */
+    async getStamped(project: string, id: string): Promise<{ assistant: Assistant; stamp: AssistantStamp }> {
       // The assistant carries its own `_project`: one HGETALL is the guarded read (no script).
       const raw = await redis.hgetall(k.assistant(project, id))
       if (raw._project !== project) throw notFound(id)
-      return Assistant.parse(decodeFields(raw))
+      return { assistant: Assistant.parse(decodeFields(raw)), stamp: { model: raw.model ?? '', tools: raw.tools ?? '' } }
     },
 
     async update(project: string, id: string, params: AssistantUpdateParams): Promise<Assistant> {

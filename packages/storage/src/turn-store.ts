@@ -9,6 +9,8 @@ import {
   newId,
   nowSeconds,
 } from '@threadwork/domain'
+import { Cluster } from 'ioredis'
+import type { AssistantStamp } from './assistant-store.js'
 import { decodeFields, encodeFields } from './codec.js'
 import type { Keys } from './keys.js'
 import endQueuedTurnLua from './lua/endQueuedTurn-4.lua'
@@ -45,7 +47,16 @@ export function followRun(turn: Turn, run: Run, now = nowSeconds()): Turn {
 /** The `data` of a `thread.turn.*` event: everything a receiver needs, no follow-up call. */
 export const turnEventData = (turn: Turn, run: Run | null, messages: Message[]) => ({ turn, run, messages })
 
+/** `turns.create` with an assistant stamp: the assistant's `model` or `tools` changed since it was read; read it again and re-check. */
+export class AssistantChangedError extends Error {
+  constructor(readonly assistantId: string) {
+    super(`assistant ${assistantId} changed since it was read`)
+    this.name = 'AssistantChangedError'
+  }
+}
+
 export function createTurnStore(redis: RedisClient, k: Keys) {
+  const checksAssistant = !(redis instanceof Cluster)
   const threadNotFound = (id: string) => ApiError.notFound('thread', id)
   const notFound = (id: string) => ApiError.notFound('turn', id)
 
@@ -56,16 +67,36 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
      * `wake: false` leaves that to the caller (`queues.enqueueDrain`, after work that must come
      * first). Throws 404 when the thread is missing or another project's.
      */
-    async create(project: string, turn: Turn, request: unknown, opts: { wake?: boolean } = {}): Promise<void> {
+    async create(project: string, turn: Turn, request: unknown, opts: { wake?: boolean; assistant?: AssistantStamp } = {}): Promise<void> {
       const t = turn.thread_id
-      const status = await runScript<string>(
-        redis,
-        createTurnScript,
-        [k.thread(t), k.turns(t), k.turn(t, turn.id), k.mailbox(t), k.shardPending(t), k.wake(t), k.shardWakeups(t)],
-        [project, turn.id, t, Date.now(), opts.wake === false ? '0' : '1', turn.assistant_id, ...encodeFields(turn), TurnInternal.request, JSON.stringify(request)],
-      )
+      const keys = [k.thread(t), k.turns(t), k.turn(t, turn.id), k.mailbox(t), k.shardPending(t), k.wake(t), k.shardWakeups(t)]
+      if (opts.assistant) {
+        if (!checksAssistant) throw new Error('turns.create: an assistant stamp cannot be checked on a Redis Cluster (another slot)')
+        keys.push(k.assistant(project, turn.assistant_id))
+      }
+      const status = await runScript<string>(redis, createTurnScript, keys, [
+        project,
+        turn.id,
+        t,
+        Date.now(),
+        opts.wake === false ? '0' : '1',
+        turn.assistant_id,
+        opts.assistant?.model ?? '',
+        opts.assistant?.tools ?? '',
+        ...encodeFields(turn),
+        TurnInternal.request,
+        JSON.stringify(request),
+      ])
       if (status === 'NOT_FOUND') throw threadNotFound(t)
+      if (status === 'ASSISTANT_NOT_FOUND') throw ApiError.notFound('assistant', turn.assistant_id)
+      if (status === 'ASSISTANT_CHANGED') throw new AssistantChangedError(turn.assistant_id)
     },
+
+    /**
+     * Whether `create` can check an assistant stamp: not on a Cluster, where the assistant (its
+     * project's slot) and the thread (its shard's) are in different slots; read the assistant first there.
+     */
+    checksAssistant,
 
     async get(project: string, threadId: string, turnId: string): Promise<Turn> {
       const raw = await redis.hgetall(k.turn(threadId, turnId))

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { ApiError } from '@threadwork/domain'
 import { type TargetChecker, createTargetChecker } from '@threadwork/egress'
 
@@ -13,10 +14,43 @@ export interface WebhookPolicy {
 export const DEFAULT_MAX_ENDPOINTS_PER_PROJECT = 16
 
 /** The policy from settings; every field optional: no private target allowed, Stripe's endpoint cap. */
-export const createWebhookPolicy = (opts: { allowPrivate?: readonly string[]; dnsTimeoutMs?: number; maxEndpointsPerProject?: number } = {}): WebhookPolicy => ({
-  checkTarget: createTargetChecker({ allowList: opts.allowPrivate ?? [], dnsTimeoutMs: opts.dnsTimeoutMs }),
+export const createWebhookPolicy = (
+  opts: { allowPrivate?: readonly string[]; dnsTimeoutMs?: number; maxEndpointsPerProject?: number } = {},
+): WebhookPolicy => ({
+  checkTarget: rememberIpLiterals(createTargetChecker({ allowList: opts.allowPrivate ?? [], dnsTimeoutMs: opts.dnsTimeoutMs })),
   maxEndpointsPerProject: opts.maxEndpointsPerProject ?? DEFAULT_MAX_ENDPOINTS_PER_PROJECT,
 })
+
+/** Bounds the remembered verdicts; full, it starts again. */
+const VERDICTS_KEPT = 1000
+
+/**
+ * The verdict on a URL whose host is an IP literal depends on nothing but the URL and the
+ * allow-list, so it is kept: a turn's `callback_url` is usually the same few URLs, and judging one
+ * (URL parse, ipaddr.js ranges, the allow-list) was ~6 % of the API's CPU on the turn path
+ * (issue 14, profiled). Hostnames are judged each time (their addresses can change).
+ */
+function rememberIpLiterals(check: TargetChecker): TargetChecker {
+  const verdicts = new Map<string, Awaited<ReturnType<TargetChecker>>>()
+  return async (url) => {
+    const known = verdicts.get(url)
+    if (known !== undefined) return known
+    const verdict = await check(url)
+    if (isIpLiteralUrl(url)) {
+      if (verdicts.size >= VERDICTS_KEPT) verdicts.clear()
+      verdicts.set(url, verdict)
+    }
+    return verdict
+  }
+}
+
+function isIpLiteralUrl(url: string): boolean {
+  try {
+    return isIP(new URL(url).hostname.replace(/^\[|\]$/g, '')) !== 0
+  } catch {
+    return false
+  }
+}
 export const defaultWebhookPolicy = (): WebhookPolicy => createWebhookPolicy()
 
 /**

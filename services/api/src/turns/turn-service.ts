@@ -1,5 +1,6 @@
 import {
   ApiError,
+  type Assistant,
   type ListQuery,
   checkToolChoice,
   type ThreadTurnCreateParams,
@@ -10,7 +11,7 @@ import {
   nowSeconds,
 } from '@threadwork/domain'
 import type { DrainQueues } from '@threadwork/queue'
-import type { Stores } from '@threadwork/storage'
+import { type AssistantStamp, AssistantChangedError, type Stores } from '@threadwork/storage'
 import type { ModelGate } from '../model-gate.js'
 import type { RunService } from '../runs/run-service.js'
 import { type Idempotency, createIdempotency } from './idempotency.js'
@@ -32,14 +33,55 @@ import { attachMessageFiles } from '../vector-stores/resolve.js'
 
 export type TurnService = ReturnType<typeof createTurnService>
 
+/** All a turn's checks read of its assistant. */
+type CheckedAssistant = Pick<Assistant, 'model' | 'tools'>
+
 /** Turns: accepted at any time, run one at a time per thread in arrival order. */
 export function createTurnService(deps: TurnServiceDeps) {
   const { stores, queues } = deps
   const idempotency: Idempotency = createIdempotency(stores.redis, stores.keys)
 
-  /** Refuses what could never start, before anything is stored. */
-  async function check(project: string, params: TurnCreateParams): Promise<void> {
-    const assistant = await stores.assistants.get(project, params.assistant_id)
+  /**
+   * Assistants as last read, by project and id, for `check`: a turn checked against one passes its
+   * stamp to `turns.create`, whose script stores the turn only if the assistant still has that model
+   * and those tools (all `check` reads of it), so a turn costs one round trip instead of two (issue
+   * 14). Not on a Cluster (the assistant is in another slot than the thread): read each time there.
+   */
+  const assistants = new Map<string, { assistant: CheckedAssistant; stamp: AssistantStamp }>()
+  /** Bounds the cache (a few KB each: the model and tools, twice); full, it starts again. */
+  const ASSISTANTS_CACHED = 1000
+  const cacheKey = (project: string, id: string) => `${project}\u0000${id}`
+
+  async function readAssistant(project: string, id: string): Promise<CheckedAssistant> {
+    const { assistant, stamp } = await stores.assistants.getStamped(project, id)
+    if (stores.turns.checksAssistant) {
+      if (assistants.size >= ASSISTANTS_CACHED) assistants.clear()
+      assistants.set(cacheKey(project, id), { assistant: { model: assistant.model, tools: assistant.tools }, stamp })
+    }
+    return assistant
+  }
+
+  /**
+   * Refuses what could never start, before anything is stored. With `cached`, checks against the
+   * cached assistant when there is one and returns its stamp for `turns.create` to confirm; a
+   * refusal is always re-checked against the assistant read now (it may be gone: its 404 comes first).
+   */
+  async function check(project: string, params: TurnCreateParams, cached = false): Promise<AssistantStamp | undefined> {
+    const hit = cached ? assistants.get(cacheKey(project, params.assistant_id)) : undefined
+    if (hit) {
+      try {
+        await checkAgainst(project, params, hit.assistant)
+        return hit.stamp
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err
+        assistants.delete(cacheKey(project, params.assistant_id))
+      }
+    }
+    await checkAgainst(project, params, await readAssistant(project, params.assistant_id))
+    return undefined
+  }
+
+  async function checkAgainst(project: string, params: TurnCreateParams, assistant: CheckedAssistant): Promise<void> {
     const model = params.run?.model ?? assistant.model
     await deps.modelGate.forRun(model, 'run.model')
     checkToolChoice(params.run?.tool_choice, params.run?.tools ?? assistant.tools, 'run.tool_choice')
@@ -47,7 +89,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     await deps.vectorStores?.toolResources.checkAttachments(project, params.attachments)
   }
 
-  async function accept(project: string, threadId: string, turnId: string, params: TurnCreateParams): Promise<Turn> {
+  async function accept(project: string, threadId: string, turnId: string, params: TurnCreateParams, assistant?: AssistantStamp): Promise<Turn> {
     const { thread: _thread, ...request } = params as ThreadTurnCreateParams
     const turn = newTurn({
       id: turnId,
@@ -60,7 +102,7 @@ export function createTurnService(deps: TurnServiceDeps) {
     // Its file_search files join the thread's store (as a message's would) ahead of the run: then
     // the thread is woken only after that; otherwise in the same step as the turn is stored.
     const attachesFiles = (deps.vectorStores?.toolResources.fileSearchFiles(params.attachments).length ?? 0) > 0
-    await stores.turns.create(project, turn, request, { wake: !attachesFiles })
+    await stores.turns.create(project, turn, request, { wake: !attachesFiles, assistant })
     if (attachesFiles) {
       await attachMessageFiles(deps.vectorStores, project, threadId, [params])
       // If this fails the turn still waits in the mailbox; the reconciler wakes the thread.
@@ -94,15 +136,36 @@ export function createTurnService(deps: TurnServiceDeps) {
     }
   }
 
+  async function createChecked(
+    project: string,
+    threadId: string,
+    params: TurnCreateParams,
+    idempotencyKey: string | undefined,
+    assistant: AssistantStamp | undefined,
+  ) {
+    const attachments = deps.attachments
+    if (!attachments) return withKey(project, idempotencyKey, { threadId, params }, threadId, (turnId) => accept(project, threadId, turnId, params, assistant))
+    // The turn's message is stored when it starts; its files join the thread now, as a message's would.
+    return withKey(project, idempotencyKey, { threadId, params }, threadId, (turnId) =>
+      attachments.forMessage(project, threadId, params, () => accept(project, threadId, turnId, params, assistant)),
+    )
+  }
+
   return {
     async create(project: string, threadId: string, params: TurnCreateParams, idempotencyKey?: string): Promise<Turn> {
-      await check(project, params)
-      const attachments = deps.attachments
-      if (!attachments) return withKey(project, idempotencyKey, { threadId, params }, threadId, (turnId) => accept(project, threadId, turnId, params))
-      // The turn's message is stored when it starts; its files join the thread now, as a message's would.
-      return withKey(project, idempotencyKey, { threadId, params }, threadId, (turnId) =>
-        attachments.forMessage(project, threadId, params, () => accept(project, threadId, turnId, params)),
-      )
+      // Attachments change the thread before the turn is stored (attachments.forMessage): checked
+      // against the assistant as read now, as ever, so a gone assistant changes nothing.
+      const cached = !params.attachments?.length
+      const stamp = await check(project, params, cached)
+      if (!stamp) return createChecked(project, threadId, params, idempotencyKey, undefined)
+      try {
+        return await createChecked(project, threadId, params, idempotencyKey, stamp)
+      } catch (err) {
+        assistants.delete(cacheKey(project, params.assistant_id))
+        if (!(err instanceof AssistantChangedError)) throw err
+        // Changed since cached (nothing was stored, the key was released): as with no cache.
+        return createChecked(project, threadId, params, idempotencyKey, await check(project, params))
+      }
     },
 
     /** `POST /v1/turns`: a new thread and its first turn. */
