@@ -11,6 +11,7 @@ import {
   nowSeconds,
 } from '@threadwork/domain'
 import { decodeFields, encodeFields } from './codec.js'
+import { JsonOnce } from './json-once.js'
 import type { Keys } from './keys.js'
 import { listPage } from './paginate.js'
 import { type RedisClient, runScript, script } from './scripts.js'
@@ -204,27 +205,38 @@ export function createRunStore(redis: RedisClient, k: Keys) {
 
     /** Applies `plan` atomically if the run is in one of `plan.from` (and the fence still holds). */
     async commit(threadId: string, runId: string, plan: CommitPlan): Promise<CommitOutcome> {
-      const writes = [
-        ...(plan.messages ?? []).map((m) => ({
-          k: k.message(threadId, m.id),
-          id: m.id,
-          f: encodeFields(m),
-          idx: [k.messages(threadId), k.runMessages(threadId, runId)],
-        })),
-        ...(plan.steps ?? []).map((s) => ({ k: k.step(threadId, s.id), id: s.id, f: encodeFields(s), idx: [k.steps(threadId, runId)] })),
-        ...(plan.patches ?? []).map((p) => ({ k: p.key, id: '', f: encodeFields(p.fields), idx: [], p: 1 })),
-      ]
+      // Each object is encoded once: its hash fields give the JSON its events carry (json-once.ts),
+      // and every encoded value goes to the script as an argument of its own, not inside the plan's
+      // JSON, where each would be escaped again and decoded again by Redis (issue 14).
+      const json = new JsonOnce()
+      // A release ends the run's hold on the thread's lock (`_lock`, startTurn-7.lua): a later commit looks again.
+      const runFields = [...json.fields(plan.run ?? {}), ...Object.entries(plan.internal ?? {}).flat(), ...(plan.release ? [RunInternal.lock, '0'] : [])]
+      const nrun = runFields.length
+      const values: string[] = runFields
+      const writes: { k: string; id: string; n: number; idx: string[]; p?: 1 }[] = []
+      const write = (key: string, id: string, fields: string[], idx: string[], patch?: 1) => {
+        writes.push({ k: key, id, n: fields.length, idx, ...(patch ? { p: patch } : {}) })
+        for (const f of fields) values.push(f)
+      }
+      for (const m of plan.messages ?? []) write(k.message(threadId, m.id), m.id, json.fields(m), [k.messages(threadId), k.runMessages(threadId, runId)])
+      for (const s of plan.steps ?? []) write(k.step(threadId, s.id), s.id, json.fields(s), [k.steps(threadId, runId)])
+      for (const p of plan.patches ?? []) write(p.key, '', encodeFields(p.fields), [], 1)
+      // One event: an entry of its own, as ever. Several: one entry carrying them all, in order
+      // (services/webhooks README "Event flow"): an XADD per commit, not per event (issue 14).
+      const events = plan.events ?? []
+      if (events.length === 1) values.push(newId('evt'), events[0]!.type, json.stringify(events[0]!.data), events[0]!.callbackUrl ?? '')
+      else if (events.length > 1) values.push(outboxEntry(events, json))
+      const live = plan.live
+      if (live) for (const e of live.events) values.push(e.event, json.stringify(e.data))
       const now = nowSeconds()
-      const payload = {
-        // A release ends the run's hold on the thread's lock (`_lock`, startTurn-7.lua): a later commit looks again.
-        run: [...encodeFields(plan.run ?? {}), ...Object.entries(plan.internal ?? {}).flat(), ...(plan.release ? [RunInternal.lock, '0'] : [])],
+      const header = {
+        nrun,
         writes,
+        ev: events.length === 1 ? 1 : 0,
+        packed: events.length > 1 ? 1 : 0,
         pop: plan.pop ?? '',
         release: plan.release ? runId : '',
         pend: plan.pending ? 1 : 0,
-        // One event: an entry of its own, as ever. Several: one entry carrying them all, in order
-        // (services/webhooks README "Event flow"): an XADD per commit, not per event (issue 14).
-        ...outboxEntry(plan.events ?? []),
         project: plan.project,
         thread: threadId,
         created_at: String(now),
@@ -232,13 +244,13 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         deadlines: k.shardDeadlines(threadId),
         run_id: runId,
         ...(plan.letGo ? { wake: { key: k.wake(threadId), stream: k.shardWakeups(threadId), group: DRAIN_GROUP, id: plan.letGo } } : {}),
-        ...(plan.live
+        ...(live
           ? {
               live: {
                 key: k.runEvents(threadId, runId),
-                events: plan.live.events.map((e) => [e.event, JSON.stringify(e.data)]),
+                n: live.events.length,
                 fence: plan.fence === undefined ? '' : String(plan.fence),
-                done: plan.live.end ? 1 : 0,
+                done: live.end ? 1 : 0,
                 ttl: LIVE_EVENTS_TTL_SECONDS,
               },
             }
@@ -248,7 +260,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         redis,
         commitRun,
         [k.thread(threadId), k.run(threadId, runId), k.mailbox(threadId), k.fence(threadId), k.shardOutbox(threadId), k.shardPending(threadId)],
-        [plan.fence === undefined ? '' : String(plan.fence), plan.from.map((s) => JSON.stringify(s)).join(','), JSON.stringify(payload)],
+        [plan.fence === undefined ? '' : String(plan.fence), plan.from.map((s) => JSON.stringify(s)).join(','), JSON.stringify(header), ...values],
       )
       if (Array.isArray(reply)) {
         const [, liveFrom, next, released] = reply
@@ -262,12 +274,14 @@ export function createRunStore(redis: RedisClient, k: Keys) {
 }
 
 /**
- * The commit's events as commitRun-6.lua writes them to the shard's outbox: `events` (one event,
- * its own fields, the format every dispatcher reads) or `packed` (two or more: one entry whose
- * `events` field is `[[evt, type, data, callback_url], …]` as JSON, in commit order).
+ * A commit's two or more events as one outbox entry's `events` field (commitRun-6.lua): JSON
+ * `[[evt, type, data, callback_url], …]` in commit order, each object's JSON spliced in once.
  */
-function outboxEntry(events: readonly OutboxEvent[]): { events: string[][]; packed: string } {
-  const ids = events.map(() => newId('evt'))
-  if (events.length <= 1) return { events: events.map((e, i) => [ids[i]!, e.type, JSON.stringify(e.data), e.callbackUrl ?? '']), packed: '' }
-  return { events: [], packed: JSON.stringify(events.map((e, i) => [ids[i], e.type, e.data, e.callbackUrl ?? ''])) }
+function outboxEntry(events: readonly OutboxEvent[], json: JsonOnce): string {
+  let out = '['
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!
+    out += `${i > 0 ? ',' : ''}[${JSON.stringify(newId('evt'))},${JSON.stringify(e.type)},${json.stringify(e.data)},${JSON.stringify(e.callbackUrl ?? '')}]`
+  }
+  return `${out}]`
 }

@@ -122,11 +122,20 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
       }, query)
     },
 
-    /** Adds the turn's message and creates its run (fenced by the draining worker's token). */
-    async start(args: { project: string; fence: number; turn: Turn; message: Message; run: Run; runInternal: Record<string, string> }) {
+    /**
+     * Adds the turn's message and creates its run (fenced by the draining worker's token). With
+     * `historyPage`, the reply's `history` is the thread's newest message ids (newest first, up to
+     * that many) as they stand after the start: the first round's history page, read in the same step.
+     */
+    async start(args: { project: string; fence: number; turn: Turn; message: Message; run: Run; runInternal: Record<string, string>; historyPage?: number }) {
       const t = args.turn.thread_id
       const started: Turn = { ...args.turn, status: 'in_progress', started_at: nowSeconds() }
-      const reply = await runScript<string>(
+      // The encoded fields go as arguments of their own, not inside a JSON the script decodes (each
+      // value escaped again there): issue 14.
+      const msg = encodeFields(args.message)
+      const runFields = encodeFields(args.run)
+      const internal = Object.entries(args.runInternal).flat()
+      const reply = await runScript<string | string[]>(
         redis,
         startTurnScript,
         [k.thread(t), k.fence(t), k.turn(t, args.turn.id), k.messages(t), k.runs(t), k.message(t, args.message.id), k.run(t, args.run.id)],
@@ -135,17 +144,19 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
           args.message.id,
           args.run.id,
           args.project,
-          JSON.stringify({
-            msg: encodeFields(args.message),
-            run: [...encodeFields(args.run), ...Object.entries(args.runInternal).flat()],
-            turn: encodeFields({ status: started.status, started_at: started.started_at }),
-            thread: t,
-            deadlines: k.shardDeadlines(t),
-            ...(args.run.expires_at !== null ? { expires_ms: args.run.expires_at * 1000 } : {}),
-          }),
+          msg.length,
+          runFields.length + internal.length,
+          args.historyPage ?? 0,
+          'status',
+          JSON.stringify(started.status),
+          'started_at',
+          JSON.stringify(started.started_at),
+          ...msg,
+          ...runFields,
+          ...internal,
         ],
       )
-      return reply === 'OK' ? { ok: true as const, turn: started } : { ok: false as const, reply }
+      return Array.isArray(reply) ? { ok: true as const, turn: started, history: reply.slice(1) } : { ok: false as const, reply }
     },
 
     /**

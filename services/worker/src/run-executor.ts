@@ -41,9 +41,9 @@ export interface ItemContext {
   /** The head turn and its assistant, read beside the claim from the wake-up's hint (start-turn.ts `prefetchTurn`). */
   prefetched?: Promise<PrefetchedTurn>
   /**
-   * The thread's newest message ids (`ZREVRANGE` 0..99), read right behind the start that added
-   * message `newest` on the same connection, so the first round's history needs no read of its
-   * own; used only if `newest` heads them (thread-history.ts).
+   * The thread's newest message ids (up to 100), returned by the start that added message `newest`
+   * (startTurn-7.lua), so the first round's history needs no read of its own; used only if
+   * `newest` heads them (thread-history.ts).
    */
   historyHead?: { ids: Promise<string[]>; newest: string }
 }

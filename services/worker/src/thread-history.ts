@@ -26,9 +26,9 @@ export async function loadHistory(
     budgetTokens: number
     known?: Message | undefined
     /**
-     * The first page's ids (`ZREVRANGE` 0..HISTORY_PAGE−1), already requested right after the
-     * write that added message `newest`: used instead of reading it again if `newest` heads it
-     * (else that write had not run first, e.g. its script was reloaded: read again).
+     * The first page's ids (newest first, up to HISTORY_PAGE), read by the write that added message
+     * `newest` (startTurn-7.lua returns them): used instead of reading it again if `newest` heads it
+     * (else read again: the write failed, or something was added after it).
      */
     firstPage?: { ids: Promise<string[]>; newest: string }
   },

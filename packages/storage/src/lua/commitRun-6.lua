@@ -8,29 +8,30 @@
   KEYS[5] shard outbox stream   KEYS[6] shard pending zset
   ARGV[1] fence token, or '' for transitions not made by a draining worker (API cancel, expiry)
   ARGV[2] comma-separated statuses the run may be in (JSON-encoded, e.g. "in_progress")
-  ARGV[3] JSON plan:
-    run      [field, value, …]                     fields set on the run (values JSON-encoded)
-    writes   [{ k = key, f = [field, value, …], idx = [zset key, …] }]
-             upserts; an object new to its first index gets the thread's next sequence number
+  ARGV[3] JSON plan header (the encoded values follow it as arguments of their own, so nothing is
+          escaped twice nor decoded here: issue 14):
+    nrun     how many of the values after ARGV[3] are the run's [field, value, …] (values JSON-encoded)
+    writes   [{ k = key, id, n = its field/value count, idx = [zset key, …] }], their fields next
+             in the values, in order: upserts; an object new to its first index gets the thread's next sequence number
              in every listed index (messages, run messages, steps); with `p = 1` the write is a
              patch of an existing object (a turn following its run) and is skipped if it is gone
              (a patch must name at least one field the object always has)
+    ev       1: the next 4 values are one event, its own outbox entry (fields evt, type, project,
+             thread, created_at, data, callback_url) from [evt id, type, data JSON, callback_url or '']
+    packed   1: the next value is, for a commit with several events, one outbox entry's `events` field: JSON
+             `[[evt, type, data, callback_url], …]` in order (fields project, thread, created_at, events)
     pop      mailbox item to remove ('' for none)   release  run id to release the thread from (''; the
              plan's `run` then sets the run's `_lock` to '0')
     pend     1 to (re)mark the thread as having runnable work (after tool outputs arrive)
     wake     (optional) { key, stream, group, id }: with a pop that leaves the mailbox empty, the
              drain lets go of its wake-up entry `id` here (releaseThread-2.lua's release: acked and
              the wake key deleted) unless the key no longer names it as is (woken again: `<id>+`)
-    events   [[evt id, type, data JSON, callback_url or '']]: each its own outbox entry (fields evt, type,
-             project, thread, created_at, data, callback_url)
-    packed   '' or, for a commit with several events, one outbox entry's `events` field: JSON
-             `[[evt, type, data, callback_url], …]` in order (fields project, thread, created_at, events)
     project, thread, created_at, now_ms
     deadlines  the shard's deadlines zset (same hash tag): a released run leaves it (unless its `_dl` is
              '0': never added); a run with `_dl` '0' parked `requires_action` joins it
     run_id   the run's id (its deadlines member is `<thread>/<run id>`)
-    live     (optional) { key, events = [[event, data JSON]], fence = token or '', done = 0|1, ttl }:
-             appended to the run's live event stream (what `stream: true` reads) in the same step,
+    live     (optional) { key, n, fence = token or '', done = 0|1, ttl }: the last 2n values are
+             [event, data JSON] pairs appended to the run's live event stream (what `stream: true` reads) in the same step,
              each entry tagged with the fence; `done` ends the stream segment and sets its TTL;
              skipped when the run's `_live` field is '0' (after this plan's fields): nobody reads it
   returns { 'OK', <id of the live stream's last entry before this commit, 0-0 if none; '' without
@@ -48,15 +49,18 @@ end
 if not allowed then return 'STATUS:' .. status end
 
 local plan = cjson.decode(ARGV[3])
+-- The values after the header: the run's fields, each write's, then the events and live events.
+local at = 4
 -- '0': nobody can read the run's live stream (see `live` below); the plan may change it.
 local liveFlag = current[2]
 local newStatus = nil
-if #plan.run > 0 then
-  redis.call('HSET', KEYS[2], unpack(plan.run))
-  for i = 1, #plan.run, 2 do
-    if plan.run[i] == '_live' then liveFlag = plan.run[i + 1] end
-    if plan.run[i] == 'status' then newStatus = plan.run[i + 1] end
+if plan.nrun > 0 then
+  redis.call('HSET', KEYS[2], unpack(ARGV, at, at + plan.nrun - 1))
+  for i = at, at + plan.nrun - 1, 2 do
+    if ARGV[i] == '_live' then liveFlag = ARGV[i + 1] end
+    if ARGV[i] == 'status' then newStatus = ARGV[i + 1] end
   end
+  at = at + plan.nrun
 end
 -- `_dl` '0': a run kept out of the deadlines set while driven (a turn's, startTurn-7.lua). Parked,
 -- nobody drives it: it joins the set now (the reconciler's sweep is then its expiry backstop).
@@ -73,9 +77,11 @@ for _, w in ipairs(plan.writes) do
   -- are written whole and a patch names fields every object has, e.g. a turn's status), and what it
   -- made of a gone object is removed at once: an EXISTS fewer per patch (issue 14). An upsert learns
   -- whether it was new the same way.
+  local added = redis.call('HSET', w.k, unpack(ARGV, at, at + w.n - 1))
+  at = at + w.n
   if w.p == 1 then
-    if redis.call('HSET', w.k, unpack(w.f)) == #w.f / 2 then redis.call('DEL', w.k) end
-  elseif redis.call('HSET', w.k, unpack(w.f)) == #w.f / 2 and #w.idx > 0 then
+    if added == w.n / 2 then redis.call('DEL', w.k) end
+  elseif added == w.n / 2 and #w.idx > 0 then
     new[#new + 1] = w
   end
 end
@@ -117,14 +123,16 @@ if plan.release ~= '' then
   if current[3] == '1' or redis.call('HGET', KEYS[1], '_active_run') == plan.release then redis.call('HDEL', KEYS[1], '_active_run') end
   if inDeadlines then redis.call('ZREM', plan.deadlines, plan.thread .. '/' .. plan.release) end
 end
-for _, e in ipairs(plan.events) do
-  -- Never trimmed here: the dispatcher trims what it has acknowledged.
-  redis.call('XADD', KEYS[5], '*', 'evt', e[1], 'type', e[2], 'project', plan.project,
-    'thread', plan.thread, 'created_at', plan.created_at, 'data', e[3], 'callback_url', e[4])
+-- Never trimmed here: the dispatcher trims what it has acknowledged.
+if plan.ev == 1 then
+  redis.call('XADD', KEYS[5], '*', 'evt', ARGV[at], 'type', ARGV[at + 1], 'project', plan.project,
+    'thread', plan.thread, 'created_at', plan.created_at, 'data', ARGV[at + 2], 'callback_url', ARGV[at + 3])
+  at = at + 4
 end
-if plan.packed ~= '' then
+if plan.packed == 1 then
   redis.call('XADD', KEYS[5], '*', 'project', plan.project, 'thread', plan.thread, 'created_at', plan.created_at,
-    'events', plan.packed)
+    'events', ARGV[at])
+  at = at + 1
 end
 -- No pub/sub nudge: the dispatchers wait on the stream itself (XREADGROUP BLOCK), so a PUBLISH per
 -- commit bought nothing (issue 14).
@@ -132,11 +140,11 @@ local live = plan.live
 if type(live) == 'table' and liveFlag ~= '0' then
   local last = redis.call('XREVRANGE', live.key, '+', '-', 'COUNT', 1)
   local before = last[1] and last[1][1] or '0-0'
-  for _, e in ipairs(live.events) do
+  for i = at, at + 2 * live.n - 1, 2 do
     if live.fence ~= '' then
-      redis.call('XADD', live.key, '*', 'event', e[1], 'data', e[2], 'fence', live.fence)
+      redis.call('XADD', live.key, '*', 'event', ARGV[i], 'data', ARGV[i + 1], 'fence', live.fence)
     else
-      redis.call('XADD', live.key, '*', 'event', e[1], 'data', e[2])
+      redis.call('XADD', live.key, '*', 'event', ARGV[i], 'data', ARGV[i + 1])
     end
   end
   if live.done == 1 then

@@ -98,10 +98,10 @@ export function createStartTurn(deps: StartTurnDeps) {
     // Registered before the run shows `in_progress`: the API publishes a cancel only after reading
     // `in_progress`, so registering after the start could miss a cancel sent in between.
     const controller = deps.cancels.register(run.id, threadId)
-    const starting = stores.turns.start({ project, fence, turn, message, run, runInternal })
-    // Sent right behind the start on the same connection: the first round's history page, read
-    // after the start's writes, without a round trip of its own (thread-history.ts checks it).
-    const historyHead = { ids: stores.redis.zrevrange(stores.keys.messages(threadId), 0, HISTORY_PAGE - 1), newest: message.id }
+    // The first round's history page comes back with the start, read after its writes: no read,
+    // nor round trip, of its own (thread-history.ts checks it).
+    const starting = stores.turns.start({ project, fence, turn, message, run, runInternal, historyPage: HISTORY_PAGE })
+    const historyHead = { ids: starting.then((s) => (s.ok ? s.history : [])), newest: message.id }
     historyHead.ids.catch(() => {})
     const started = await starting
     if (!started.ok) {
