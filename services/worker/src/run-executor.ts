@@ -9,6 +9,7 @@ import { emptyAssistantMessage, stepOf } from './run-objects.js'
 import type { ReadFile } from './image-files.js'
 import { type BuiltinTool, ToolUnavailableError } from './tools/builtin-tool.js'
 import { afterFailedCommit } from './commit-outcome.js'
+import { createRunWatch } from './run-watch.js'
 import type { PrefetchedTurn } from './processors/start-turn.js'
 import { ROUND_MESSAGE, ROUND_STEP, ROUND_TOOL_STEP, type RoundIds, createRoundRunner } from './run-round.js'
 
@@ -95,6 +96,12 @@ export function createRunExecutor(deps: ExecutorDeps) {
   const unreadLive = deps.unreadLive ?? createDroppedLiveEvents()
   const runs = stores.runs
   const runRound = createRoundRunner(deps)
+  // Expiry and the status re-read of every run driven here, on one timer (run-watch.ts).
+  const watch = createRunWatch({
+    abort: (runId, reason) => cancels.abort(runId, reason),
+    readStatus: (threadId, runId) => stores.redis.hget(stores.keys.run(threadId, runId), 'status'),
+    statusCheckMs: deps.statusCheckMs ?? 3000,
+  })
 
   return async function executeRun(threadId: string, runId: string, fence: number, item: string, known: ItemContext = {}): Promise<ItemResult> {
     const loaded = known.loaded ?? (await runs.load(threadId, runId))
@@ -156,17 +163,9 @@ export function createRunExecutor(deps: ExecutorDeps) {
 
     // Text streamed to clients this round, so a run ended mid-reply keeps it (see `inFlightReply`).
     const partial = { text: '' }
-    const expiryTimer =
-      started.expires_at !== null ? setTimeout(() => cancels.abort(runId, 'expired'), Math.max(0, started.expires_at * 1000 - Date.now())) : null
-    // Pub/sub drops messages during a reconnect; re-reading the status now and then still sees a cancel.
-    const statusCheck = setInterval(() => {
-      stores.redis
-        .hget(stores.keys.run(threadId, runId), 'status')
-        .then((status) => {
-          if (status === '"cancelling"') cancels.abort(runId, 'cancelled')
-        })
-        .catch(() => {})
-    }, deps.statusCheckMs ?? 3000)
+    // Ended `expired` at its expires_at; a cancel whose pub/sub message was lost (Redis reconnect) is
+    // still seen by re-reading the status now and then.
+    const unwatch = watch.watch(runId, threadId, started.expires_at !== null ? started.expires_at * 1000 : null)
     try {
       let state: LoadedRun = { ...loaded, run: started }
       for (;;) {
@@ -228,8 +227,7 @@ export function createRunExecutor(deps: ExecutorDeps) {
         }),
       )
     } finally {
-      if (expiryTimer) clearTimeout(expiryTimer)
-      clearInterval(statusCheck)
+      unwatch()
       cancels.release(runId)
     }
 
