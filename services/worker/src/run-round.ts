@@ -26,7 +26,7 @@ import { type RoundStream, createRoundStream } from './round-stream.js'
 import { emptyAssistantMessage, stepOf } from './run-objects.js'
 import { promptTooLarge, replyReserve, tighterWindow } from './context-window.js'
 import { withImageData } from './image-files.js'
-import { loadHistory } from './thread-history.js'
+import { loadHistory, rememberMessage } from './thread-history.js'
 import type { BuiltinType } from './tools/builtin-tool.js'
 import { codeOf } from './tools/code-interpreter.js'
 import { executeBuiltins, offerBuiltins } from './tools/builtin-round.js'
@@ -366,6 +366,7 @@ export function createRoundRunner(deps: ExecutorDeps) {
     })
     const outcome = await runs.commit(threadId, run.id, { ...plan, internal: { ...plan.internal, [USAGE_FIELD]: JSON.stringify(usage) }, letGo: ctx.itemContext.wake })
     if (!outcome.ok) return afterFailedCommit(stores, outcome, threadId, run.id, ctx.fence)
+    rememberMessage(stores.keys, threadId, message)
     noteNextHead(ctx.itemContext, outcome)
     return 'done'
 

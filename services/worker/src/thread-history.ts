@@ -10,6 +10,16 @@ const CHARS_PER_TOKEN = 3
 /** This process's messages already read (message-cache.ts): 32 M characters of text at most. */
 const readMessages = new MessageCache(32 * 1024 * 1024)
 
+/**
+ * Keeps a message this worker has just stored (a turn's user message, a run's final reply) as if it
+ * had been read: the thread's next turn on this worker reads neither back (issue 14: an `HGETALL`
+ * and a parse per message a turn added, on the next turn). Only a final message is kept
+ * (message-cache.ts), and only once its write committed.
+ */
+export function rememberMessage(k: Keys, threadId: string, message: Message): void {
+  readMessages.set(k.message(threadId, message.id), message)
+}
+
 const charsOf = (m: Message) => m.content.reduce((n, part) => n + (part.type === 'text' ? part.text.value.length : 64), 16)
 
 /**

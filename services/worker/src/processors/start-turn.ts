@@ -4,7 +4,7 @@ import { RunInternal, type Stores, type WakeHint, runInternalSettings } from '@t
 import type { CancelRegistry } from '../cancel-registry.js'
 import type { ItemContext, ItemResult } from '../run-executor.js'
 import { ROUND_MESSAGE, ROUND_STEP, ROUND_TOOL_STEP } from '../run-round.js'
-import { HISTORY_PAGE } from '../thread-history.js'
+import { HISTORY_PAGE, rememberMessage } from '../thread-history.js'
 
 export interface StartTurnDeps {
   stores: Stores
@@ -114,6 +114,7 @@ export function createStartTurn(deps: StartTurnDeps) {
       // Cancelled between our read and the start: the next loop pass sees its final status.
       return 'done'
     }
+    rememberMessage(stores.keys, threadId, message)
     // Driven from here on, the run is kept out of the deadlines set until it parks (startTurn-7.lua). The run and the
     // turn are what the script just stored: the executor does not read them again.
     context.loaded = { run, internal: { ...runInternal, [RunInternal.project]: project } }
