@@ -6,6 +6,7 @@ export type AppEnv = {
     requestId: string
     /** The project the request's API key belongs to. */
     project: string
+    /** The service's logger (request-log.ts); lines about a request carry its `requestId`. */
     log: Logger
   }
 }

@@ -20,20 +20,29 @@ export function idsInPath(path: string): Record<string, string> {
 }
 
 /**
- * Gives every handler a child logger carrying the request id (`c.var.log`), and logs one line per
- * request: method, path, status, duration and the ids in the path. Never the body, the query
- * string or headers: those may hold message content or keys.
+ * Logs one line per request: the request id, the ids in the path, method, path, status and
+ * duration. Never the body, the query string or headers: those may hold message content or keys.
+ * `c.var.log` is the service's logger; a line about a request names its `requestId` (errors.ts).
+ * Not a child logger per request: pino's `child` (bindings serialized, a logger object) was made
+ * for every request to be used almost never beyond this line (issue 14).
  */
 export const requestLog =
   (log: Logger): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
     const start = performance.now()
-    const child = log.child({ requestId: c.var.requestId, ...idsInPath(c.req.path) })
-    c.set('log', child)
+    c.set('log', log)
     await next()
     const status = c.res.status
-    const fields = { method: c.req.method, path: c.req.path, status, ms: Math.round((performance.now() - start) * 10) / 10 }
-    if (status >= 500) child.warn(fields, 'request failed')
-    else if (c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path === '/metrics') child.debug(fields, 'request')
-    else child.info(fields, 'request')
+    const path = c.req.path
+    const fields = {
+      requestId: c.get('requestId'),
+      ...idsInPath(path),
+      method: c.req.method,
+      path,
+      status,
+      ms: Math.round((performance.now() - start) * 10) / 10,
+    }
+    if (status >= 500) log.warn(fields, 'request failed')
+    else if (path === '/healthz' || path === '/readyz' || path === '/metrics') log.debug(fields, 'request')
+    else log.info(fields, 'request')
   }

@@ -16,17 +16,17 @@ export const assistantRoutes = (stores: Stores, modelGate: ModelGate | null, vs:
         const params = c.req.valid('json')
         await modelGate?.forAssistant(params.model)
         // Last check before storing: the vector_stores helper creates a store.
-        const tool_resources = await resolveCreateResources(vs, c.var.project, params.tool_resources)
-        return c.json(await stores.assistants.create(c.var.project, { ...params, tool_resources }), 200)
+        const tool_resources = await resolveCreateResources(vs, c.get('project'), params.tool_resources)
+        return c.json(await stores.assistants.create(c.get('project'), { ...params, tool_resources }), 200)
       },
     )
     .openapi(
       createRoute({ method: 'get', path: '/assistants', operationId: 'listAssistants', request: { query: ListQuery }, responses: jsonResponse(AssistantList, 'A page of assistants.') }),
-      async (c) => c.json(await stores.assistants.list(c.var.project, c.req.valid('query')), 200),
+      async (c) => c.json(await stores.assistants.list(c.get('project'), c.req.valid('query')), 200),
     )
     .openapi(
       createRoute({ method: 'get', path: '/assistants/{assistant_id}', operationId: 'getAssistant', request: { params: AssistantParams }, responses: jsonResponse(Assistant, 'The assistant.') }),
-      async (c) => c.json(await stores.assistants.get(c.var.project, c.req.valid('param').assistant_id), 200),
+      async (c) => c.json(await stores.assistants.get(c.get('project'), c.req.valid('param').assistant_id), 200),
     )
     .openapi(
       createRoute({
@@ -39,11 +39,11 @@ export const assistantRoutes = (stores: Stores, modelGate: ModelGate | null, vs:
       async (c) => {
         const params = c.req.valid('json')
         if (params.model) await modelGate?.forAssistant(params.model)
-        await vs?.toolResources.checkIds(c.var.project, params.tool_resources)
-        return c.json(await stores.assistants.update(c.var.project, c.req.valid('param').assistant_id, params), 200)
+        await vs?.toolResources.checkIds(c.get('project'), params.tool_resources)
+        return c.json(await stores.assistants.update(c.get('project'), c.req.valid('param').assistant_id, params), 200)
       },
     )
     .openapi(
       createRoute({ method: 'delete', path: '/assistants/{assistant_id}', operationId: 'deleteAssistant', request: { params: AssistantParams }, responses: jsonResponse(AssistantDeleted, 'Deletion status.') }),
-      async (c) => c.json(await stores.assistants.delete(c.var.project, c.req.valid('param').assistant_id), 200),
+      async (c) => c.json(await stores.assistants.delete(c.get('project'), c.req.valid('param').assistant_id), 200),
     )

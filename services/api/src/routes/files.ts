@@ -33,7 +33,7 @@ export const fileUploadRoutes = (files: FileService) => {
   const app = resourceApp()
   app.openAPIRegistry.registerPath(createFileRoute)
   app.post('/files', async (c) => {
-    const project = c.var.project
+    const project = c.get('project')
     const form = await readMultipart<StagedFile>(
       c.req.raw,
       'file',
@@ -68,15 +68,15 @@ export const fileRoutes = (files: FileService) =>
   resourceApp()
     .openapi(
       createRoute({ method: 'get', path: '/files', operationId: 'listFiles', request: { query: FileListQuery }, responses: jsonResponse(FileList, 'A page of files.') }),
-      async (c) => c.json(await files.list(c.var.project, c.req.valid('query')), 200),
+      async (c) => c.json(await files.list(c.get('project'), c.req.valid('query')), 200),
     )
     .openapi(
       createRoute({ method: 'get', path: '/files/{file_id}', operationId: 'retrieveFile', request: { params: FileParams }, responses: jsonResponse(FileObject, 'The file.') }),
-      async (c) => c.json(await files.get(c.var.project, c.req.valid('param').file_id), 200),
+      async (c) => c.json(await files.get(c.get('project'), c.req.valid('param').file_id), 200),
     )
     .openapi(
       createRoute({ method: 'delete', path: '/files/{file_id}', operationId: 'deleteFile', request: { params: FileParams }, responses: jsonResponse(FileDeleted, 'Deletion status.') }),
-      async (c) => c.json(await files.delete(c.var.project, c.req.valid('param').file_id), 200),
+      async (c) => c.json(await files.delete(c.get('project'), c.req.valid('param').file_id), 200),
     )
     .openapi(
       createRoute({
@@ -87,7 +87,7 @@ export const fileRoutes = (files: FileService) =>
         responses: { 200: { description: "The file's bytes.", content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } } },
       }),
       async (c) => {
-        const content = await files.openContent(c.var.project, c.req.valid('param').file_id)
+        const content = await files.openContent(c.get('project'), c.req.valid('param').file_id)
         const headers = {
           'content-type': content.contentType,
           'content-length': String(content.bytes),

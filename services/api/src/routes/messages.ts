@@ -23,12 +23,12 @@ export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStores
       async (c) => {
         const { thread_id } = c.req.valid('param')
         const params = c.req.valid('json')
-        await vs?.toolResources.checkAttachments(c.var.project, params.attachments)
-        const create = () => runs.unlockingExpired(c.var.project, thread_id, () => stores.messages.create(c.var.project, thread_id, params))
+        await vs?.toolResources.checkAttachments(c.get('project'), params.attachments)
+        const create = () => runs.unlockingExpired(c.get('project'), thread_id, () => stores.messages.create(c.get('project'), thread_id, params))
         // Every attached file must be the project's; code_interpreter ones join the thread's files.
-        const message = await (attachments ? attachments.forMessage(c.var.project, thread_id, params, create) : create())
+        const message = await (attachments ? attachments.forMessage(c.get('project'), thread_id, params, create) : create())
         // file_search attachments go to the thread's vector store (made on first use).
-        await vs?.toolResources.attachToThread(c.var.project, thread_id, params.attachments)
+        await vs?.toolResources.attachToThread(c.get('project'), thread_id, params.attachments)
         return c.json(message, 200)
       },
     )
@@ -40,13 +40,13 @@ export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStores
         request: { params: ThreadParams, query: MessageListQuery },
         responses: jsonResponse(MessageList, 'A page of messages.'),
       }),
-      async (c) => c.json(await stores.messages.list(c.var.project, c.req.valid('param').thread_id, c.req.valid('query')), 200),
+      async (c) => c.json(await stores.messages.list(c.get('project'), c.req.valid('param').thread_id, c.req.valid('query')), 200),
     )
     .openapi(
       createRoute({ method: 'get', path: '/threads/{thread_id}/messages/{message_id}', operationId: 'getMessage', request: { params: MessageParams }, responses: jsonResponse(Message, 'The message.') }),
       async (c) => {
         const { thread_id, message_id } = c.req.valid('param')
-        return c.json(await stores.messages.get(c.var.project, thread_id, message_id), 200)
+        return c.json(await stores.messages.get(c.get('project'), thread_id, message_id), 200)
       },
     )
     .openapi(
@@ -59,7 +59,7 @@ export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStores
       }),
       async (c) => {
         const { thread_id, message_id } = c.req.valid('param')
-        return c.json(await stores.messages.update(c.var.project, thread_id, message_id, c.req.valid('json')), 200)
+        return c.json(await stores.messages.update(c.get('project'), thread_id, message_id, c.req.valid('json')), 200)
       },
     )
     .openapi(
@@ -72,6 +72,6 @@ export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStores
       }),
       async (c) => {
         const { thread_id, message_id } = c.req.valid('param')
-        return c.json(await stores.messages.delete(c.var.project, thread_id, message_id), 200)
+        return c.json(await stores.messages.delete(c.get('project'), thread_id, message_id), 200)
       },
     )

@@ -59,7 +59,7 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
         const include = c.req.valid('query')['include[]'] ?? []
         const params = c.req.valid('json')
         if (params.stream && streamer) return streamer.createRun(c, thread_id, params, include) as never
-        return withPollHint(c, await runs.create(c.var.project, thread_id, params, include))
+        return withPollHint(c, await runs.create(c.get('project'), thread_id, params, include))
       },
     )
     .openapi(
@@ -73,18 +73,18 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
       async (c) => {
         const params = c.req.valid('json')
         if (params.stream && streamer) return streamer.createThreadAndRun(c, params) as never
-        return withPollHint(c, (await runs.createThreadAndRun(c.var.project, params)).run)
+        return withPollHint(c, (await runs.createThreadAndRun(c.get('project'), params)).run)
       },
     )
     .openapi(
       createRoute({ method: 'get', path: '/threads/{thread_id}/runs', operationId: 'listRuns', request: { params: ThreadParams, query: ListQuery }, responses: jsonResponse(RunList, 'A page of runs.') }),
-      async (c) => c.json(await runs.list(c.var.project, c.req.valid('param').thread_id, c.req.valid('query')), 200),
+      async (c) => c.json(await runs.list(c.get('project'), c.req.valid('param').thread_id, c.req.valid('query')), 200),
     )
     .openapi(
       createRoute({ method: 'get', path: '/threads/{thread_id}/runs/{run_id}', operationId: 'getRun', request: { params: RunParams }, responses: jsonResponse(Run, 'The run.') }),
       async (c) => {
         const { thread_id, run_id } = c.req.valid('param')
-        return withPollHint(c, await runs.get(c.var.project, thread_id, run_id))
+        return withPollHint(c, await runs.get(c.get('project'), thread_id, run_id))
       },
     )
     .openapi(
@@ -97,14 +97,14 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
       }),
       async (c) => {
         const { thread_id, run_id } = c.req.valid('param')
-        return c.json(await stores.runs.update(c.var.project, thread_id, run_id, c.req.valid('json')), 200)
+        return c.json(await stores.runs.update(c.get('project'), thread_id, run_id, c.req.valid('json')), 200)
       },
     )
     .openapi(
       createRoute({ method: 'post', path: '/threads/{thread_id}/runs/{run_id}/cancel', operationId: 'cancelRun', request: { params: RunParams }, responses: jsonResponse(Run, 'The run.') }),
       async (c) => {
         const { thread_id, run_id } = c.req.valid('param')
-        return withPollHint(c, await runs.cancel(c.var.project, thread_id, run_id))
+        return withPollHint(c, await runs.cancel(c.get('project'), thread_id, run_id))
       },
     )
     .openapi(
@@ -119,7 +119,7 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
         const { thread_id, run_id } = c.req.valid('param')
         const params = c.req.valid('json')
         if (params.stream && streamer) return streamer.submitToolOutputs(c, thread_id, run_id, params) as never
-        return withPollHint(c, await runs.submitToolOutputs(c.var.project, thread_id, run_id, params))
+        return withPollHint(c, await runs.submitToolOutputs(c.get('project'), thread_id, run_id, params))
       },
     )
     .openapi(
@@ -133,7 +133,7 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
       async (c) => {
         const { thread_id, run_id } = c.req.valid('param')
         const { 'include[]': include, ...query } = c.req.valid('query')
-        const page = await stores.runs.listSteps(c.var.project, thread_id, run_id, query)
+        const page = await stores.runs.listSteps(c.get('project'), thread_id, run_id, query)
         const withContent = includesFileSearchContent(include)
         return c.json({ ...page, data: page.data.map((s) => stepForInclude(s, withContent)) }, 200)
       },
@@ -148,7 +148,7 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
       }),
       async (c) => {
         const { thread_id, run_id, step_id } = c.req.valid('param')
-        const step = await stores.runs.getStep(c.var.project, thread_id, run_id, step_id)
+        const step = await stores.runs.getStep(c.get('project'), thread_id, run_id, step_id)
         return c.json(stepForInclude(step, includesFileSearchContent(c.req.valid('query')['include[]'])), 200)
       },
     )

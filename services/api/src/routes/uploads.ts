@@ -27,7 +27,7 @@ export const uploadPartRoutes = (uploads: UploadService) => {
     const form = await readMultipart<UploadPart>(
       c.req.raw,
       'data',
-      (stream) => uploads.addPart(c.var.project, uploadId, stream),
+      (stream) => uploads.addPart(c.get('project'), uploadId, stream),
       // A part recorded before the form turned out bad stays until the upload ends; harmless (unlisted parts are not used).
       async () => {},
     )
@@ -44,7 +44,7 @@ export const uploadRoutes = (uploads: UploadService) =>
   resourceApp()
     .openapi(
       createRoute({ method: 'post', path: '/uploads', operationId: 'createUpload', request: jsonRequest(UploadCreateParams), responses: jsonResponse(Upload, 'The upload, pending.') }),
-      async (c) => c.json(await uploads.create(c.var.project, c.req.valid('json')), 200),
+      async (c) => c.json(await uploads.create(c.get('project'), c.req.valid('json')), 200),
     )
     .openapi(
       createRoute({
@@ -54,9 +54,9 @@ export const uploadRoutes = (uploads: UploadService) =>
         request: { params: UploadParams, ...jsonRequest(UploadCompleteParams) },
         responses: { ...jsonResponse(Upload, 'The upload, completed, with its file.'), ...busy },
       }),
-      async (c) => c.json(await uploads.complete(c.var.project, c.req.valid('param').upload_id, c.req.valid('json')), 200),
+      async (c) => c.json(await uploads.complete(c.get('project'), c.req.valid('param').upload_id, c.req.valid('json')), 200),
     )
     .openapi(
       createRoute({ method: 'post', path: '/uploads/{upload_id}/cancel', operationId: 'cancelUpload', request: { params: UploadParams }, responses: { ...jsonResponse(Upload, 'The upload, cancelled.'), ...busy } }),
-      async (c) => c.json(await uploads.cancel(c.var.project, c.req.valid('param').upload_id), 200),
+      async (c) => c.json(await uploads.cancel(c.get('project'), c.req.valid('param').upload_id), 200),
     )

@@ -38,7 +38,7 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
         request: { params: StoreParams, ...jsonRequest(VectorStoreFileCreateParams) },
         responses: jsonResponse(VectorStoreFile, 'The vector store file.'),
       }),
-      async (c) => withPollHint(c, await vs.service.attachFile(c.var.project, c.req.valid('param').vector_store_id, c.req.valid('json'))),
+      async (c) => withPollHint(c, await vs.service.attachFile(c.get('project'), c.req.valid('param').vector_store_id, c.req.valid('json'))),
     )
     .openapi(
       createRoute({
@@ -49,13 +49,13 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
         request: { params: StoreParams, query: VectorStoreFileListQuery },
         responses: jsonResponse(VectorStoreFileList, 'A page of vector store files.'),
       }),
-      async (c) => c.json(await stores.vectorStores.listFiles(c.var.project, c.req.valid('param').vector_store_id, c.req.valid('query')), 200),
+      async (c) => c.json(await stores.vectorStores.listFiles(c.get('project'), c.req.valid('param').vector_store_id, c.req.valid('query')), 200),
     )
     .openapi(
       createRoute({ method: 'get', path: '/vector_stores/{vector_store_id}/files/{file_id}', operationId: 'getVectorStoreFile', summary: 'Retrieves a vector store file.', request: { params: FileParams }, responses: jsonResponse(VectorStoreFile, 'The vector store file.') }),
       async (c) => {
         const { vector_store_id, file_id } = c.req.valid('param')
-        const { filename: _, ...file } = await stores.vectorStores.getFile(c.var.project, vector_store_id, file_id)
+        const { filename: _, ...file } = await stores.vectorStores.getFile(c.get('project'), vector_store_id, file_id)
         return withPollHint(c, file)
       },
     )
@@ -70,14 +70,14 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       }),
       async (c) => {
         const { vector_store_id, file_id } = c.req.valid('param')
-        return c.json(await vs.service.updateFileAttributes(c.var.project, vector_store_id, file_id, c.req.valid('json').attributes), 200)
+        return c.json(await vs.service.updateFileAttributes(c.get('project'), vector_store_id, file_id, c.req.valid('json').attributes), 200)
       },
     )
     .openapi(
       createRoute({ method: 'delete', path: '/vector_stores/{vector_store_id}/files/{file_id}', operationId: 'deleteVectorStoreFile', summary: 'Delete a vector store file (the File itself stays).', request: { params: FileParams }, responses: jsonResponse(VectorStoreFileDeleted, 'Deletion status.') }),
       async (c) => {
         const { vector_store_id, file_id } = c.req.valid('param')
-        return c.json(await vs.service.removeFile(c.var.project, vector_store_id, file_id), 200)
+        return c.json(await vs.service.removeFile(c.get('project'), vector_store_id, file_id), 200)
       },
     )
     .openapi(
@@ -91,7 +91,7 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       }),
       async (c) => {
         const { vector_store_id, file_id } = c.req.valid('param')
-        return c.json(await vs.search.content(c.var.project, vector_store_id, file_id), 200)
+        return c.json(await vs.search.content(c.get('project'), vector_store_id, file_id), 200)
       },
     )
     .openapi(
@@ -103,20 +103,20 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
         request: { params: StoreParams, ...jsonRequest(VectorStoreFileBatchCreateParams) },
         responses: jsonResponse(VectorStoreFileBatch, 'The file batch.'),
       }),
-      async (c) => withPollHint(c, await vs.service.createBatch(c.var.project, c.req.valid('param').vector_store_id, c.req.valid('json'))),
+      async (c) => withPollHint(c, await vs.service.createBatch(c.get('project'), c.req.valid('param').vector_store_id, c.req.valid('json'))),
     )
     .openapi(
       createRoute({ method: 'get', path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}', operationId: 'getVectorStoreFileBatch', summary: 'Retrieves a vector store file batch.', request: { params: BatchParams }, responses: jsonResponse(VectorStoreFileBatch, 'The file batch.') }),
       async (c) => {
         const { vector_store_id, batch_id } = c.req.valid('param')
-        return withPollHint(c, await stores.vectorStores.getBatch(c.var.project, vector_store_id, batch_id))
+        return withPollHint(c, await stores.vectorStores.getBatch(c.get('project'), vector_store_id, batch_id))
       },
     )
     .openapi(
       createRoute({ method: 'post', path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel', operationId: 'cancelVectorStoreFileBatch', summary: 'Cancel a vector store file batch.', request: { params: BatchParams }, responses: jsonResponse(VectorStoreFileBatch, 'The file batch.') }),
       async (c) => {
         const { vector_store_id, batch_id } = c.req.valid('param')
-        return c.json(await stores.vectorStores.cancelBatch(c.var.project, vector_store_id, batch_id), 200)
+        return c.json(await stores.vectorStores.cancelBatch(c.get('project'), vector_store_id, batch_id), 200)
       },
     )
     .openapi(
@@ -130,6 +130,6 @@ export const vectorStoreFileRoutes = (stores: Stores, vs: VectorStoresApi) =>
       }),
       async (c) => {
         const { vector_store_id, batch_id } = c.req.valid('param')
-        return c.json(await stores.vectorStores.listBatchFiles(c.var.project, vector_store_id, batch_id, c.req.valid('query')), 200)
+        return c.json(await stores.vectorStores.listBatchFiles(c.get('project'), vector_store_id, batch_id, c.req.valid('query')), 200)
       },
     )

@@ -20,15 +20,15 @@ export const vectorStoreRoutes = (stores: Stores, vs: VectorStoresApi) =>
   resourceApp()
     .openapi(
       createRoute({ method: 'post', path: '/vector_stores', operationId: 'createVectorStore', summary: 'Create a vector store.', request: jsonRequest(VectorStoreCreateParams, false), responses: jsonResponse(VectorStore, 'The vector store.') }),
-      async (c) => c.json(await vs.service.create(c.var.project, c.req.valid('json') ?? {}), 200),
+      async (c) => c.json(await vs.service.create(c.get('project'), c.req.valid('json') ?? {}), 200),
     )
     .openapi(
       createRoute({ method: 'get', path: '/vector_stores', operationId: 'listVectorStores', summary: 'Returns a list of vector stores.', request: { query: VectorStoreListQuery }, responses: jsonResponse(VectorStoreList, 'A page of vector stores.') }),
-      async (c) => c.json(await stores.vectorStores.list(c.var.project, c.req.valid('query')), 200),
+      async (c) => c.json(await stores.vectorStores.list(c.get('project'), c.req.valid('query')), 200),
     )
     .openapi(
       createRoute({ method: 'get', path: '/vector_stores/{vector_store_id}', operationId: 'getVectorStore', summary: 'Retrieves a vector store.', request: { params: StoreParams }, responses: jsonResponse(VectorStore, 'The vector store.') }),
-      async (c) => c.json(await stores.vectorStores.get(c.var.project, c.req.valid('param').vector_store_id), 200),
+      async (c) => c.json(await stores.vectorStores.get(c.get('project'), c.req.valid('param').vector_store_id), 200),
     )
     .openapi(
       createRoute({
@@ -39,11 +39,11 @@ export const vectorStoreRoutes = (stores: Stores, vs: VectorStoresApi) =>
         request: { params: StoreParams, ...jsonRequest(VectorStoreUpdateParams, false) },
         responses: jsonResponse(VectorStore, 'The modified vector store.'),
       }),
-      async (c) => c.json(await stores.vectorStores.update(c.var.project, c.req.valid('param').vector_store_id, c.req.valid('json') ?? {}), 200),
+      async (c) => c.json(await stores.vectorStores.update(c.get('project'), c.req.valid('param').vector_store_id, c.req.valid('json') ?? {}), 200),
     )
     .openapi(
       createRoute({ method: 'delete', path: '/vector_stores/{vector_store_id}', operationId: 'deleteVectorStore', summary: 'Delete a vector store.', request: { params: StoreParams }, responses: jsonResponse(VectorStoreDeleted, 'Deletion status.') }),
-      async (c) => c.json(await vs.service.delete(c.var.project, c.req.valid('param').vector_store_id), 200),
+      async (c) => c.json(await vs.service.delete(c.get('project'), c.req.valid('param').vector_store_id), 200),
     )
     .openapi(
       createRoute({
@@ -54,5 +54,5 @@ export const vectorStoreRoutes = (stores: Stores, vs: VectorStoresApi) =>
         request: { params: StoreParams, ...jsonRequest(VectorStoreSearchParams) },
         responses: jsonResponse(VectorStoreSearchResultsPage, 'The search results.'),
       }),
-      async (c) => c.json(await vs.search.search(c.var.project, c.req.valid('param').vector_store_id, c.req.valid('json'), c.req.raw.signal), 200),
+      async (c) => c.json(await vs.search.search(c.get('project'), c.req.valid('param').vector_store_id, c.req.valid('json'), c.req.raw.signal), 200),
     )

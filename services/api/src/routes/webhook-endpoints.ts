@@ -43,7 +43,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
       async (c) => {
         const params = c.req.valid('json')
         await assertWebhookTarget(policy, params.url, 'url')
-        return c.json(await endpoints.create(c.var.project, params, policy.maxEndpointsPerProject), 200)
+        return c.json(await endpoints.create(c.get('project'), params, policy.maxEndpointsPerProject), 200)
       },
     )
     .openapi(
@@ -54,7 +54,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         request: { query: ListQuery },
         responses: jsonResponse(WebhookEndpointList, 'A page of endpoints, newest first.'),
       }),
-      async (c) => c.json(await endpoints.list(c.var.project, c.req.valid('query')), 200),
+      async (c) => c.json(await endpoints.list(c.get('project'), c.req.valid('query')), 200),
     )
     .openapi(
       createRoute({
@@ -64,7 +64,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         request: { params: EndpointParams },
         responses: jsonResponse(WebhookEndpoint, 'The endpoint.'),
       }),
-      async (c) => c.json(await endpoints.get(c.var.project, c.req.valid('param').webhook_endpoint_id), 200),
+      async (c) => c.json(await endpoints.get(c.get('project'), c.req.valid('param').webhook_endpoint_id), 200),
     )
     .openapi(
       createRoute({
@@ -77,7 +77,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
       async (c) => {
         const params = c.req.valid('json')
         if (params.url !== undefined) await assertWebhookTarget(policy, params.url, 'url')
-        return c.json(await endpoints.update(c.var.project, c.req.valid('param').webhook_endpoint_id, params), 200)
+        return c.json(await endpoints.update(c.get('project'), c.req.valid('param').webhook_endpoint_id, params), 200)
       },
     )
     .openapi(
@@ -88,7 +88,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         request: { params: EndpointParams },
         responses: jsonResponse(DeletedWebhookEndpoint, 'Deletion status.'),
       }),
-      async (c) => c.json(await endpoints.delete(c.var.project, c.req.valid('param').webhook_endpoint_id), 200),
+      async (c) => c.json(await endpoints.delete(c.get('project'), c.req.valid('param').webhook_endpoint_id), 200),
     )
     .openapi(
       createRoute({
@@ -98,7 +98,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         request: { params: EndpointParams, ...jsonRequest(WebhookRotateSecretParams, false) },
         responses: jsonResponse(WebhookEndpointWithSecret, 'The endpoint with its new signing secret.'),
       }),
-      async (c) => c.json(await endpoints.rotateSecret(c.var.project, c.req.valid('param').webhook_endpoint_id, c.req.valid('json')), 200),
+      async (c) => c.json(await endpoints.rotateSecret(c.get('project'), c.req.valid('param').webhook_endpoint_id, c.req.valid('json')), 200),
     )
     .openapi(
       createRoute({
@@ -108,7 +108,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         request: { params: EndpointParams, ...jsonRequest(WebhookTestParams) },
         responses: jsonResponse(WebhookEndpointTestResult, 'The sample event, queued; its attempt (with the receiver\'s status) appears in the delivery log.'),
       }),
-      async (c) => c.json(await endpoints.test(c.var.project, c.req.valid('param').webhook_endpoint_id, c.req.valid('json').event_type), 200),
+      async (c) => c.json(await endpoints.test(c.get('project'), c.req.valid('param').webhook_endpoint_id, c.req.valid('json').event_type), 200),
     )
     .openapi(
       createRoute({
@@ -119,7 +119,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         request: { params: EndpointParams, query: ListQuery },
         responses: jsonResponse(WebhookDeliveryList, 'A page of delivery attempts.'),
       }),
-      async (c) => c.json(await endpoints.deliveries.list(c.var.project, c.req.valid('param').webhook_endpoint_id, c.req.valid('query')), 200),
+      async (c) => c.json(await endpoints.deliveries.list(c.get('project'), c.req.valid('param').webhook_endpoint_id, c.req.valid('query')), 200),
     )
     .openapi(
       createRoute({
@@ -132,7 +132,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
       }),
       async (c) => {
         const { webhook_endpoint_id, delivery_id } = c.req.valid('param')
-        return c.json(await endpoints.redeliver(c.var.project, webhook_endpoint_id, delivery_id), 200)
+        return c.json(await endpoints.redeliver(c.get('project'), webhook_endpoint_id, delivery_id), 200)
       },
     )
     .openapi(
@@ -152,7 +152,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         description: "Threadwork: the project's secret that signs deliveries to turn callback_urls (created on first use). The secret itself is in the answer that created it and in rotations only; otherwise its hint.",
         responses: jsonResponse(WebhookSigningSecret, 'The signing secret.'),
       }),
-      async (c) => c.json(await endpoints.signingSecret.get(c.var.project), 200),
+      async (c) => c.json(await endpoints.signingSecret.get(c.get('project')), 200),
     )
     .openapi(
       createRoute({
@@ -162,7 +162,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         request: jsonRequest(WebhookRotateSecretParams, false),
         responses: jsonResponse(WebhookSigningSecret, 'The new signing secret.'),
       }),
-      async (c) => c.json(await endpoints.signingSecret.rotate(c.var.project, c.req.valid('json')), 200),
+      async (c) => c.json(await endpoints.signingSecret.rotate(c.get('project'), c.req.valid('json')), 200),
     )
     .openapi(
       createRoute({
@@ -173,7 +173,7 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         request: { query: ListQuery },
         responses: jsonResponse(WebhookDeliveryList, 'A page of delivery attempts.'),
       }),
-      async (c) => c.json(await endpoints.deliveries.list(c.var.project, CALLBACK_OWNER, c.req.valid('query')), 200),
+      async (c) => c.json(await endpoints.deliveries.list(c.get('project'), CALLBACK_OWNER, c.req.valid('query')), 200),
     )
     .openapi(
       createRoute({
@@ -183,6 +183,6 @@ export const webhookEndpointRoutes = (stores: Stores, policy: WebhookPolicy = de
         request: { params: CallbackDeliveryParams },
         responses: jsonResponse(WebhookDeliveryRetry, 'The redelivery was scheduled.'),
       }),
-      async (c) => c.json(await endpoints.redeliver(c.var.project, CALLBACK_OWNER, c.req.valid('param').delivery_id), 200),
+      async (c) => c.json(await endpoints.redeliver(c.get('project'), CALLBACK_OWNER, c.req.valid('param').delivery_id), 200),
     )
 }

@@ -164,13 +164,13 @@ export function createRunStreamer(deps: RunStreamerDeps): RunStreamer & { close(
 
   return {
     async createRun(c, threadId, params, include) {
-      const run = await deps.runs.create(c.var.project, threadId, params, include)
-      return respond(c, { project: c.var.project, threadId, runId: run.id, from: '0-0' })
+      const run = await deps.runs.create(c.get('project'), threadId, params, include)
+      return respond(c, { project: c.get('project'), threadId, runId: run.id, from: '0-0' })
     },
     async createThreadAndRun(c, params) {
-      const { run, thread } = await deps.runs.createThreadAndRun(c.var.project, params)
+      const { run, thread } = await deps.runs.createThreadAndRun(c.get('project'), params)
       return respond(c, {
-        project: c.var.project,
+        project: c.get('project'),
         threadId: thread.id,
         runId: run.id,
         from: '0-0',
@@ -178,8 +178,8 @@ export function createRunStreamer(deps: RunStreamerDeps): RunStreamer & { close(
       })
     },
     async submitToolOutputs(c, threadId, runId, params) {
-      const { liveFrom } = await deps.runs.submitToolOutputsAt(c.var.project, threadId, runId, params)
-      return respond(c, { project: c.var.project, threadId, runId, from: liveFrom })
+      const { liveFrom } = await deps.runs.submitToolOutputsAt(c.get('project'), threadId, runId, params)
+      return respond(c, { project: c.get('project'), threadId, runId, from: liveFrom })
     },
     /** Ends every open stream with an `error` event (shutdown). */
     close: () => hub.close(),

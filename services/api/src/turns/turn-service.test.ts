@@ -10,7 +10,7 @@ import { type TurnService, createTurnService } from './turn-service.js'
 let fx: RedisFixture
 let stores: ReturnType<typeof createStores>
 let turns: TurnService
-let reads: ReturnType<typeof vi.spyOn>
+let reads: { mock: { calls: unknown[][] } }
 const P = 'p1'
 const fn = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object', properties: {} } } })
 

@@ -1,0 +1,73 @@
+import { ApiError } from '@threadwork/domain'
+import { createLogger } from '@threadwork/logger'
+import type { DrainQueues } from '@threadwork/queue'
+import { createStores } from '@threadwork/storage'
+import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type App, type AppDeps, createApp } from '../app.js'
+import { createModelGate } from '../model-gate.js'
+import type { RunService } from '../runs/run-service.js'
+import { createTurnService } from '../turns/turn-service.js'
+
+let fx: RedisFixture
+let app: App
+let stores: ReturnType<typeof createStores>
+beforeEach(async () => {
+  fx = await createRedisFixture()
+  stores = createStores(fx.redis, fx.prefix)
+  const turns = createTurnService({
+    stores,
+    queues: { enqueueDrain: async () => {} } as unknown as DrainQueues,
+    runs: {} as RunService,
+    modelGate: createModelGate(() => 'ok'),
+  })
+  // Only turn routes are called here, so the services other routes need are left out.
+  const deps: Pick<AppDeps, 'redis' | 'stores' | 'apiKeys' | 'models' | 'log' | 'turns'> = {
+    redis: fx.redis,
+    stores,
+    turns,
+    apiKeys: new Map([['sk-a', 'alpha']]),
+    models: { list: async () => [], retrieve: async (id) => Promise.reject(ApiError.notFound('model', id)) },
+    log: createLogger({ service: 'test', level: 'silent' }),
+  }
+  app = createApp(deps as AppDeps)
+})
+afterEach(() => fx.cleanup())
+
+const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+  const res = await app.request(path, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk-a', 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
+  return { status: res.status, json: (await res.json()) as { id?: string; error?: unknown } }
+}
+
+describe('turn routes: Idempotency-Key', () => {
+  it('refuses an empty key before the body is looked at, on both POSTs', async () => {
+    for (const path of ['/v1/threads/thread_abc/turns', '/v1/turns']) {
+      const res = await post(path, { content: 42 }, { 'idempotency-key': '' })
+      expect(res.status).toBe(400)
+      expect(res.json).toEqual({
+        error: {
+          message: "Invalid 'idempotency-key': string too short. Expected a string with minimum length 1, but got a string with length 0 instead.",
+          type: 'invalid_request_error',
+          param: 'idempotency-key',
+          code: 'string_below_min_length',
+        },
+      })
+    }
+  })
+
+  it('answers a retry with the same key with the same turn', async () => {
+    const assistant = await stores.assistants.create('alpha', { model: 'm' })
+    const { thread } = await stores.threads.create('alpha', {})
+    const body = { assistant_id: assistant.id, content: 'hi' }
+    const first = await post(`/v1/threads/${thread.id}/turns`, body, { 'idempotency-key': 'k1' })
+    const again = await post(`/v1/threads/${thread.id}/turns`, body, { 'idempotency-key': 'k1' })
+    expect(first.status).toBe(202)
+    expect(again).toEqual(first)
+    const other = await post(`/v1/threads/${thread.id}/turns`, body)
+    expect(other.json.id).not.toBe(first.json.id)
+  })
+})
