@@ -1,10 +1,12 @@
 import type { Keys } from './keys.js'
 import acquireDeliverySlotLua from './lua/acquireDeliverySlot-2.lua'
 import handOverDeliverySlotLua from './lua/handOverDeliverySlot-2.lua'
+import releaseDeliverySlotLua from './lua/releaseDeliverySlot-3.lua'
 import { type RedisClient, runScript, script } from './scripts.js'
 
 const acquireScript = script('acquireDeliverySlot', acquireDeliverySlotLua)
 const handOverScript = script('handOverDeliverySlot', handOverDeliverySlotLua)
+const releaseScript = script('releaseDeliverySlot', releaseDeliverySlotLua)
 
 /** `taken`, or which limit refused the slot. */
 export type SlotResult = 'taken' | 'project_busy' | 'target_busy'
@@ -44,6 +46,16 @@ export function createDeliverySlots(redis: RedisClient, k: Keys) {
 
     async release(project: string, target: string, member: string): Promise<void> {
       await Promise.all([redis.zrem(k.webhookInflight(project), member), redis.zrem(k.webhookInflightTarget(project, target), member)])
+    },
+
+    /**
+     * Gives back `member`'s slot of (project, target) and pops the project's longest-parked job,
+     * one script call (`release` then `unparkOne` were two round trips). Resolves to the popped
+     * job id for the caller to wake, or null when none waits.
+     */
+    async releaseAndUnpark(project: string, target: string, member: string): Promise<string | null> {
+      const id = await runScript<string>(redis, releaseScript, [k.webhookInflight(project), k.webhookInflightTarget(project, target), k.webhookParked(project)], [member])
+      return id || null
     },
 
     /** Attempts of `project` (or of one of its targets) in flight now. */

@@ -74,8 +74,7 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       return await deliverHoldingSlot(job, slotMember, held, token)
     } finally {
       if (!held.released) {
-        await deps.slots.release(d.project, d.target, slotMember).catch(() => undefined)
-        held.woken = await deps.slots.unparkOne(d.project).catch(() => null)
+        held.woken = await deps.slots.releaseAndUnpark(d.project, d.target, slotMember).catch(() => null)
       }
       if (held.woken) await wakeParked(held.woken, d.shard).catch(() => undefined)
     }

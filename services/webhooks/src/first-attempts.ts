@@ -215,8 +215,7 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
 
   /** Gives `slot` back in Redis and wakes the parked job its release pops (deliver.ts parks jobs that found none). */
   async function giveBack(ev: OutboxEvent, target: string, slot: HeldSlot): Promise<void> {
-    await deps.slots.release(ev.project, target, slot.member)
-    await wake(ev, await deps.slots.unparkOne(ev.project))
+    await wake(ev, await deps.slots.releaseAndUnpark(ev.project, target, slot.member))
   }
 
   async function settleResult(st: EntryState, ev: OutboxEvent, target: string, result: AttemptResult): Promise<void> {
