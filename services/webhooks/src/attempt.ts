@@ -4,6 +4,16 @@ import { CALLBACK_OWNER, type StoredWebhookEvent, type WebhookEndpointStore, act
 import type { Dispatcher } from 'undici'
 import { buildWebhookHeaders, classifyOutcome, nextDelayMs, sendWebhook, shouldDisableEndpoint } from './delivery/index.js'
 import { pauseMs } from './fairness.js'
+import { tickBatch } from './tick-batch.js'
+
+/** One call's outcome inside a batch: a failed record fails its own attempt only. */
+type Outcome<T> = { ok: true; value: T } | { ok: false; err: unknown }
+const ok = <T>(value: T): Outcome<T> => ({ ok: true, value })
+const failed = (err: unknown): Outcome<never> => ({ ok: false, err })
+function unwrap<T>(o: Outcome<T>): T {
+  if (!o.ok) throw o.err
+  return o.value
+}
 
 /**
  * One signed delivery attempt and its bookkeeping, shared by the two ways an attempt starts: the
@@ -94,6 +104,15 @@ export type AttemptResult =
  */
 export function createAttempt(deps: AttemptDeps) {
   const { endpoints, log } = deps
+  type Record = Parameters<WebhookEndpointStore['deliveries']['record']>
+  /**
+   * Records of attempts whose responses came in the same turn of the event loop, sent together
+   * (issue 14): each was its own write to Redis and its own read of the reply, one per attempt,
+   * and so was the entry's acknowledgement after it; together they leave in one write, their
+   * replies come back together, and the acknowledgements that follow go as one call
+   * (first-attempts.ts). Each record is still its own script call, with its own outcome.
+   */
+  const record = tickBatch((_: 0, calls: Record[]) => Promise.all(calls.map((c) => endpoints.deliveries.record(...c).then(ok, failed))))
   return async function attempt(a: AttemptInput): Promise<{ result: AttemptResult; woken: string | null }> {
     const ctx = { evt: a.evt, target: a.target, project: a.project }
     const tries = a.tries + 1
@@ -107,30 +126,32 @@ export function createAttempt(deps: AttemptDeps) {
     // Tests never move the failure streak: a probe must not disable an endpoint.
     const streak = a.trigger === 'test' || !isEndpoint ? 'none' : result.ok ? 'success' : 'failure'
     const slotMember = typeof a.slotMember === 'function' ? a.slotMember() : a.slotMember
-    const recorded = await endpoints.deliveries.record(
-      a.project,
-      a.target,
-      {
-        webhook_endpoint_id: isEndpoint ? a.target : null,
-        url: a.to.url,
-        event_id: a.evt,
-        event_type: a.event.type,
-        thread_id: a.event.thread,
-        trigger: a.trigger,
-        status: result.ok ? 'succeeded' : 'failed',
-        response_status_code: result.status,
-        latency_ms: result.latencyMs,
-        error: result.error,
-        next_attempt_at: retryAt === null ? null : Math.ceil(retryAt / 1000),
-      },
-      streak,
-      {
-        countAttempt: true,
-        // A callback's owner (the project secret) was just read to sign: it exists.
-        ownerExists: !isEndpoint,
-        saveEvent: a.saveEventTtlSeconds ? { event: a.event, ttlSeconds: a.saveEventTtlSeconds } : undefined,
-        releaseSlot: slotMember ? { target: a.target, member: slotMember } : undefined,
-      },
+    const recorded = unwrap(
+      await record(0, [
+        a.project,
+        a.target,
+        {
+          webhook_endpoint_id: isEndpoint ? a.target : null,
+          url: a.to.url,
+          event_id: a.evt,
+          event_type: a.event.type,
+          thread_id: a.event.thread,
+          trigger: a.trigger,
+          status: result.ok ? 'succeeded' : 'failed',
+          response_status_code: result.status,
+          latency_ms: result.latencyMs,
+          error: result.error,
+          next_attempt_at: retryAt === null ? null : Math.ceil(retryAt / 1000),
+        },
+        streak,
+        {
+          countAttempt: true,
+          // A callback's owner (the project secret) was just read to sign: it exists.
+          ownerExists: !isEndpoint,
+          saveEvent: a.saveEventTtlSeconds ? { event: a.event, ttlSeconds: a.saveEventTtlSeconds } : undefined,
+          releaseSlot: slotMember ? { target: a.target, member: slotMember } : undefined,
+        },
+      ]),
     )
     const woken = recorded?.woken ?? null
     log.info({ ...ctx, attempt: recorded?.attempt, status: result.status, error: result.error, latencyMs: result.latencyMs, outcome }, 'webhook attempt')
@@ -154,7 +175,12 @@ export function createAttempt(deps: AttemptDeps) {
       if (ms !== null) {
         const until = Math.ceil((Date.now() + ms) / 1000)
         const since = recorded.firstFailureAt ? new Date(recorded.firstFailureAt).toISOString() : 'now'
-        await endpoints.setPause(a.project, a.target, until, `${recorded.consecutiveFailures} delivery attempts in a row failed since ${since} (last: ${result.error ?? `http_${result.status}`}); delivery paused for ${Math.round(ms / 1000)} s.`)
+        await endpoints.setPause(
+          a.project,
+          a.target,
+          until,
+          `${recorded.consecutiveFailures} delivery attempts in a row failed since ${since} (last: ${result.error ?? `http_${result.status}`}); delivery paused for ${Math.round(ms / 1000)} s.`,
+        )
         log.warn({ ...ctx, pausedForMs: ms, consecutiveFailures: recorded.consecutiveFailures }, 'webhook endpoint paused: failing')
       }
     }

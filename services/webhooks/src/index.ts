@@ -6,11 +6,10 @@ import { startDispatcher } from './dispatcher.js'
 import { createWebhookMetrics } from './metrics.js'
 
 const env = loadEnvOrExit(WebhooksEnv)
-// Buffered (as the API's): one 'webhook attempt' line per attempt, each its own write to stdout,
-// was ~8 % of this process's busy time in the cost bench (issue 14, profiled).
+// Buffered (as the API's): one 'webhook attempt' line per attempt was its own write to stdout,
+// a pipe whose reader each write woke (issue 14).
 const log = createLogger({ service: 'webhooks', level: env.LOG_LEVEL, bufferMs: 100 })
-if (env.WEBHOOK_ALLOW_PRIVATE.length > 0)
-  log.warn({ allow: env.WEBHOOK_ALLOW_PRIVATE }, 'WEBHOOK_ALLOW_PRIVATE is set: the SSRF guard lets these through (local development only)')
+if (env.WEBHOOK_ALLOW_PRIVATE.length > 0) log.warn({ allow: env.WEBHOOK_ALLOW_PRIVATE }, 'WEBHOOK_ALLOW_PRIVATE is set: the SSRF guard lets these through (local development only)')
 
 // Every connection blocks and retries forever on Redis (BullMQ requires maxRetriesPerRequest: null).
 const connect = (name: string, opts: { coalesceWrites?: boolean } = {}) => {
