@@ -259,13 +259,14 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
       })
     },
 
-    /** The webhook versions of `projects` ('' where none was written yet), in one round trip. */
+    /**
+     * The webhook versions of `projects` ('' where none was written yet), in one round trip: GETs
+     * issued together leave in one write (the dispatcher's connection coalesces them). Not a
+     * pipeline: for the usual one project per batch, its object, queue and reply array cost more
+     * than the GET (issue 14, the dispatcher's every batch).
+     */
     async versions(projects: readonly string[]): Promise<string[]> {
-      if (projects.length === 0) return []
-      const pipeline = redis.pipeline()
-      for (const p of projects) pipeline.get(k.webhookVersion(p))
-      const rows = (await pipeline.exec()) ?? []
-      return projects.map((_, i) => String(rows[i]?.[1] ?? ''))
+      return Promise.all(projects.map((p) => redis.get(k.webhookVersion(p)).then((v) => v ?? '')))
     },
 
     /**
