@@ -1,6 +1,7 @@
 import { ApiError, type Assistant, type Message, type RunSettings, TERMINAL_TURN_STATUSES, type TurnCreateParams, newId, newMessage, newRun, nowSeconds } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
 import { RunInternal, type Stores, type WakeHint, runInternalSettings } from '@threadwork/storage'
+import { readAssistant } from '../assistant-cache.js'
 import type { CancelRegistry } from '../cancel-registry.js'
 import type { ItemContext, ItemResult } from '../run-executor.js'
 import { ROUND_MESSAGE, ROUND_STEP, ROUND_TOOL_STEP } from '../run-round.js'
@@ -25,7 +26,7 @@ export interface PrefetchedTurn {
 
 /** An assistant, or null when it does not exist (a 404); other errors propagate. */
 const assistantOrNull = (stores: Stores, project: string, id: string): Promise<Assistant | null> =>
-  stores.assistants.get(project, id).catch((err) => {
+  readAssistant(stores.redis, stores.keys, project, id).catch((err) => {
     if (err instanceof ApiError && err.status === 404) return null
     throw err
   })
