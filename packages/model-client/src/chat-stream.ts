@@ -4,6 +4,7 @@ import { abortReason } from './abort.js'
 import { readChatCompletionSSE } from './sse-parser.js'
 import { type ToolCall, type ToolCallDelta, type ToolCallNormalizer, createToolCallNormalizer } from './tool-call-normalizer.js'
 import { StreamInterruptedError } from './upstream-errors.js'
+import { UPSTREAM_CALL, type UpstreamCall, abortUpstreamCall, isUpstreamFetch, newUpstreamCall } from './upstream-fetch.js'
 
 /** A chat completion request; `stream` and `stream_options` are always set by us. */
 export type ChatStreamRequest = Omit<ChatCompletionCreateParamsBase, 'stream' | 'stream_options'>
@@ -76,16 +77,25 @@ export async function streamChatCompletion(params: StreamChatCompletionParams): 
   const { client, request, signal, headers, onTextDelta, onToolCallDelta, idleTimeoutMs = 300_000, requireFinishReason = true } = params
   if (signal?.aborted) throw abortReason(signal)
 
-  // Our own controller, so an idle timeout can end the request without touching the caller's signal.
-  const controller = new AbortController()
-  const forwardAbort = () => controller.abort(signal?.reason)
+  // The request is ended (the caller's abort, an idle timeout) through something of our own, so
+  // the caller's signal is left alone. Over createUpstreamFetch (every provider's client) that is
+  // an UpstreamCall: the SDK makes an AbortController per request, and a second one chained to
+  // it cost one more and two listeners per call (issue 14). Over another fetch, our own controller.
+  const call: UpstreamCall | null = isUpstreamFetch((client as unknown as { fetch?: unknown }).fetch) ? newUpstreamCall() : null
+  const controller = call === null ? new AbortController() : null
+  const end = (reason?: unknown): void => {
+    if (call !== null) abortUpstreamCall(call, reason ?? new DOMException('This operation was aborted', 'AbortError'))
+    else controller!.abort(reason)
+  }
+  const ended = (): boolean => (call !== null ? call.aborted : controller!.signal.aborted)
+  const forwardAbort = () => end(signal?.reason)
   signal?.addEventListener('abort', forwardAbort, { once: true })
   let idle = false
   const idleTimer =
     idleTimeoutMs > 0
       ? setTimeout(() => {
           idle = true
-          controller.abort()
+          end()
         }, idleTimeoutMs)
       : undefined
 
@@ -110,7 +120,7 @@ export async function streamChatCompletion(params: StreamChatCompletionParams): 
       await hold.then(undefined, () => {})
       hold = null
       // Aborted meanwhile: what came after is not forwarded, as reading would have stopped.
-      if (controller.signal.aborted) held.length = 0
+      if (ended()) held.length = 0
       try {
         while (held.length > 0 && hold === null) handle(held.shift()!)
       } catch (err) {
@@ -160,7 +170,12 @@ export async function streamChatCompletion(params: StreamChatCompletionParams): 
     // 2xx body is parsed by sse-parser.ts, as the SDK's Stream would parse it but without its chain
     // of web streams and async generators (~0.75 ms to the first chunk, issue 14).
     const response = await client.chat.completions
-      .create({ ...request, stream: true, stream_options: { include_usage: true } }, { signal: controller.signal, headers })
+      .create(
+        { ...request, stream: true, stream_options: { include_usage: true } },
+        call !== null
+          ? { headers, fetchOptions: { [UPSTREAM_CALL]: call } as NonNullable<Parameters<OpenAI['chat']['completions']['create']>[1]>['fetchOptions'] }
+          : { signal: controller!.signal, headers },
+      )
       .asResponse()
     await readChatCompletionSSE(response, onChunk, between)
     await release()

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer'
 import { APIError, OpenAIError } from 'openai'
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions'
 import { rawBodyOf } from './upstream-fetch.js'
@@ -56,9 +57,22 @@ export class ChatSSEParser {
     // A pattern wholly inside `prev` was already looked for, so the scan starts where one could end past it.
     let from = prev.length > 3 ? prev.length - 3 : 0
     let released = 0
-    for (let end = findDoubleNewlineEnd(data, from); end !== -1; end = findDoubleNewlineEnd(data, from)) {
-      released = end
-      from = end
+    if (data.indexOf(0x0d, from) === -1) {
+      // No `\r` to look at (the usual body): the only pattern is `\n\n`, found where the loop below
+      // would find it, but by the native indexOf instead of a byte loop (issue 14: a reply's few
+      // hundred bytes were scanned twice by interpreted code, once here and once in #lines).
+      const last = data.length - 1
+      for (let i = data.indexOf(0x0a, from); i !== -1 && i < last; ) {
+        if (data[i + 1] === 0x0a) {
+          released = i + 2
+          i = data.indexOf(0x0a, released)
+        } else i = data.indexOf(0x0a, i + 1)
+      }
+    } else {
+      for (let end = findDoubleNewlineEnd(data, from); end !== -1; end = findDoubleNewlineEnd(data, from)) {
+        released = end
+        from = end
+      }
     }
     this.#pending = released === data.length ? EMPTY : data.subarray(released)
     if (released > 0) this.#lines(data.subarray(0, released))
@@ -74,6 +88,19 @@ export class ChatSSEParser {
 
   // Layer 2, the SDK's LineDecoder.decode with offsets instead of copies.
   #lines(bytes: Uint8Array): void {
+    if (this.#line.length === 0 && this.#cr === null && bytes.indexOf(0x0d) === -1 && isAscii(bytes)) {
+      // ASCII without `\r` (the usual body): one decode for all its lines, split at `\n`, gives the
+      // same lines as the loop below (no BOM or invalid byte can be in ASCII).
+      const text = decoder.decode(bytes)
+      let s = 0
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', s)) {
+        const line = text.substring(s, i)
+        s = i + 1
+        this.#sse(line)
+      }
+      if (s < bytes.length) this.#line = bytes.subarray(s)
+      return
+    }
     const buf = this.#line.length === 0 ? bytes : concat(this.#line, bytes)
     let s = 0
     let cr = this.#cr
@@ -177,7 +204,7 @@ export async function readChatCompletionSSE(
       throw err
     }
   })
-  const it: AsyncIterator<unknown> = raw ? raw.body[Symbol.asyncIterator]() : iterate(response.body!)
+  const it: AsyncIterator<unknown> = raw ?? iterate(response.body!)
   let finished = false
   try {
     for (;;) {
@@ -190,13 +217,8 @@ export async function readChatCompletionSSE(
           throw err
         }
       }
-      let r: IteratorResult<unknown>
-      try {
-        r = await it.next()
-      } catch (err) {
-        // The errors upstream-fetch.ts's web body raises for the same failure.
-        throw raw === undefined ? err : raw.signal?.aborted ? raw.signal.reason : new TypeError('terminated', { cause: err })
-      }
+      // upstream-fetch.ts's raw body fails as the web body would.
+      const r = await it.next()
       if (r.done) break
       const chunk = r.value
       if (chunk == null) continue
