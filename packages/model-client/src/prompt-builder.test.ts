@@ -231,3 +231,29 @@ describe('buildPrompt: large threads', () => {
     expect(texts(r).at(-1)).toBe('message number 99999 with some words')
   })
 })
+
+describe('buildPrompt: with the real tokenizer, each message is counted once', () => {
+  const real = (over: Partial<BuildPromptParams>) => buildPrompt({ ...base(over), countTokens: undefined })
+
+  it('the next turn tokenizes only the messages it has not seen (the same objects, as the worker keeps them)', () => {
+    const thread = [msg('user', 'first question'), msg('assistant', 'first answer')]
+    const before = real({ messages: thread, instructions: 'Be brief.' })
+    expect(before.promptTokens).toBe(countMessageTokens(before.chatMessages))
+    // A stored message never changes; changed in place here, its kept count shows it was not tokenized again.
+    ;(thread[0]!.content[0] as { text: { value: string } }).text.value = 'first question, now with many more words than it had'
+    expect(real({ messages: thread, instructions: 'Be brief.' }).promptTokens).toBe(before.promptTokens)
+    // Another object with the same id is counted anew.
+    const copy = real({ messages: [{ ...thread[0]! }, thread[1]!], instructions: 'Be brief.' })
+    expect(copy.promptTokens).toBe(countMessageTokens(copy.chatMessages))
+    expect(copy.promptTokens).toBeGreaterThan(before.promptTokens)
+  })
+
+  it('a caller-supplied counter is asked every time', () => {
+    const counter = vi.fn(words)
+    const thread = [msg('user', 'one two three')]
+    buildPrompt(base({ messages: thread, countTokens: counter }))
+    const calls = counter.mock.calls.length
+    buildPrompt(base({ messages: thread, countTokens: counter }))
+    expect(counter.mock.calls.length).toBe(2 * calls)
+  })
+})

@@ -76,6 +76,19 @@ const DEFAULT_CONTEXT_WINDOW = 128_000
 const DEFAULT_RESERVE = 4_096
 
 /**
+ * Tokens of each thread message's rendering (`countChatMessageTokens(renderMessage(m))`), by the
+ * message object. The worker keeps a thread's final messages across turns (its message cache), so
+ * a turn tokenizes what is new to it (its own message, the reply before it) instead of its whole
+ * history every turn (issue 14). A stored message's content never changes (edits touch only
+ * metadata), and a copy with other content (image data added) is another object.
+ */
+const messageTokens = new WeakMap<PromptThreadMessage, number>()
+/** The system message's tokens by its text: an assistant's instructions come back every turn. Cleared past 4 M characters. */
+const systemTokens = new Map<string, number>()
+let systemTokensChars = 0
+const SYSTEM_TOKENS_MAX_CHARS = 4_000_000
+
+/**
  * Turns a thread into chat messages within the token budget. Pure: no I/O, no clock.
  *
  * - System message: `instructions` + "\n\n" + `additionalInstructions` (each when non-empty).
@@ -101,13 +114,41 @@ export function buildPrompt(params: BuildPromptParams): BuiltPrompt {
   const budget = maxPromptTokens === null ? windowBudget : Math.min(maxPromptTokens, windowBudget)
   const limitedBy = maxPromptTokens !== null && maxPromptTokens <= windowBudget ? 'max_prompt_tokens' : 'context_window'
   const cost = (m: ChatCompletionMessageParam) => countChatMessageTokens(m, countTokens)
+  // With the real tokenizer, a thread message's count is computed once per message object (see messageTokens).
+  const cached = countTokens === countTextTokens
+  const messageCost = (m: PromptThreadMessage, rendered: ChatCompletionMessageParam): number => {
+    if (!cached) return cost(rendered)
+    let n = messageTokens.get(m)
+    if (n === undefined) {
+      n = cost(rendered)
+      messageTokens.set(m, n)
+    }
+    return n
+  }
+  const systemCost = (m: ChatCompletionMessageParam & { content: string }): number => {
+    if (!cached) return cost(m)
+    let n = systemTokens.get(m.content)
+    if (n === undefined) {
+      n = cost(m)
+      if (systemTokensChars + m.content.length > SYSTEM_TOKENS_MAX_CHARS) {
+        systemTokens.clear()
+        systemTokensChars = 0
+      }
+      systemTokens.set(m.content, n)
+      systemTokensChars += m.content.length
+    }
+    return n
+  }
 
   const head: ChatCompletionMessageParam[] = []
   const system = [instructions, additionalInstructions].filter((s): s is string => !!s && s.trim() !== '').join('\n\n')
-  if (system !== '') head.push({ role: 'system', content: system })
-  const tail = toolTurns.flatMap(renderToolTurn)
   let used = REPLY_PRIMING_TOKENS
-  for (const m of head) used += cost(m)
+  if (system !== '') {
+    const message = { role: 'system' as const, content: system }
+    head.push(message)
+    used += systemCost(message)
+  }
+  const tail = toolTurns.flatMap(renderToolTurn)
   for (const m of tail) used += cost(m)
 
   const lastMessages = truncation?.type === 'last_messages' ? truncation.last_messages : null
@@ -128,7 +169,7 @@ export function buildPrompt(params: BuildPromptParams): BuiltPrompt {
 
   // The latest message is always kept; if it cannot fit, the run cannot proceed.
   const latest = renderMessage(latestMessage)
-  used += cost(latest)
+  used += messageCost(latestMessage, latest)
   if (used > budget) return result([latest], false)
 
   const kept = new Map<number, ChatCompletionMessageParam>([[lastIndex, latest]])
@@ -139,7 +180,7 @@ export function buildPrompt(params: BuildPromptParams): BuiltPrompt {
     const first = pinned >= 0 && pinned < lastIndex ? messages[pinned] : undefined
     if (first) {
       const rendered = renderMessage(first)
-      const c = cost(rendered)
+      const c = messageCost(first, rendered)
       if (used + c <= budget) {
         kept.set(pinned, rendered)
         used += c
@@ -152,7 +193,7 @@ export function buildPrompt(params: BuildPromptParams): BuiltPrompt {
     const message = messages[i]
     if (message === undefined) continue
     const rendered = renderMessage(message)
-    const c = cost(rendered)
+    const c = messageCost(message, rendered)
     if (used + c > budget) break
     kept.set(i, rendered)
     used += c
