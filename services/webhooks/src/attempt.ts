@@ -154,7 +154,12 @@ export function createAttempt(deps: AttemptDeps) {
       ]),
     )
     const woken = recorded?.woken ?? null
-    log.info({ ...ctx, attempt: recorded?.attempt, status: result.status, error: result.error, latencyMs: result.latencyMs, outcome }, 'webhook attempt')
+    // A delivered attempt is at debug: it is in the delivery log and the attempts metric already,
+    // and its line (pino's serialising and redaction, per attempt) was this process's one log
+    // line per turn (issue 14). Every other outcome stays at info.
+    const line = { ...ctx, attempt: recorded?.attempt, status: result.status, error: result.error, latencyMs: result.latencyMs, outcome }
+    if (outcome === 'delivered') log.debug(line, 'webhook attempt')
+    else log.info(line, 'webhook attempt')
     deps.onAttempt?.({ outcome, status: result.status, latencyMs: result.latencyMs })
 
     const final = (f: 'delivered' | 'disabled' | 'endpoint_deleted' | 'exhausted' | 'give_up') =>
