@@ -17,6 +17,19 @@ import { type RedisClient, runScript, scripts } from './scripts.js'
 
 export type AssistantStore = ReturnType<typeof createAssistantStore>
 
+/** Assistants kept parsed per store (a few KB each). */
+const PARSED_KEPT = 1000
+
+/** Whether two HGETALL replies hold the same fields and values. */
+function sameFields(a: Record<string, string>, b: Record<string, string>): boolean {
+  let n = 0
+  for (const f in b) {
+    if (a[f] !== b[f]) return false
+    n++
+  }
+  return n === Object.keys(a).length
+}
+
 /** What a turn's checks read of an assistant, as stored (JSON-encoded fields): `model` and `tools`. */
 export interface AssistantStamp {
   model: string
@@ -26,6 +39,23 @@ export interface AssistantStamp {
 /** Assistants, scoped by project: another project's id is simply not there. */
 export function createAssistantStore(redis: RedisClient, k: Keys) {
   const notFound = (id: string) => ApiError.notFound('assistant', id)
+  /**
+   * Assistants parsed, by key, with the stored fields they were parsed from: every read is still
+   * one HGETALL (an update is seen at once), but the zod parse (~25 µs of JS, the worker measured)
+   * happens once per stored version (issue 14: run creation and turn checks in the API). Callers
+   * share the object: they copy what they use (domain `newRun`) and never change it.
+   */
+  const parsed = new Map<string, { raw: Record<string, string>; assistant: Assistant }>()
+  const parseStored = (key: string, raw: Record<string, string>): Assistant => {
+    const entry = parsed.get(key)
+    if (entry && sameFields(entry.raw, raw)) return entry.assistant
+    const assistant = Assistant.parse(decodeFields(raw))
+    parsed.delete(key)
+    // At most PARSED_KEPT: the oldest goes first.
+    if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value as string)
+    parsed.set(key, { raw, assistant })
+    return assistant
+  }
 
   return {
     async create(project: string, params: AssistantCreateParams): Promise<Assistant> {
@@ -55,6 +85,7 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
       return assistant
     },
 
+    /** The assistant as stored now (one HGETALL); the object is shared between callers: never change it. @throws ApiError 404 */
     async get(project: string, id: string): Promise<Assistant> {
       return (await this.getStamped(project, id)).assistant
     },
@@ -67,9 +98,10 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
      */
     async getStamped(project: string, id: string): Promise<{ assistant: Assistant; stamp: AssistantStamp }> {
       // The assistant carries its own `_project`: one HGETALL is the guarded read (no script).
-      const raw = await redis.hgetall(k.assistant(project, id))
+      const key = k.assistant(project, id)
+      const raw = await redis.hgetall(key)
       if (raw._project !== project) throw notFound(id)
-      return { assistant: Assistant.parse(decodeFields(raw)), stamp: { model: raw.model ?? '', tools: raw.tools ?? '' } }
+      return { assistant: parseStored(key, raw), stamp: { model: raw.model ?? '', tools: raw.tools ?? '' } }
     },
 
     async update(project: string, id: string, params: AssistantUpdateParams): Promise<Assistant> {
