@@ -68,6 +68,7 @@ describe('turn routes: Idempotency-Key', () => {
     expect(first.status).toBe(202)
     expect(again).toEqual(first)
     const other = await post(`/v1/threads/${thread.id}/turns`, body)
+    expect(other.status).toBe(202)
     expect(other.json.id).not.toBe(first.json.id)
   })
 })

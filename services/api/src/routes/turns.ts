@@ -18,8 +18,12 @@ const IdempotencyHeader = z.object({ 'idempotency-key': z.string().min(1).option
  */
 const checkIdempotencyKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   // A route's middleware runs before its validators: the header's 400 still comes before the body's.
-  const parsed = IdempotencyHeader.safeParse({ 'idempotency-key': c.req.header('idempotency-key') })
-  if (!parsed.success) await zodErrorHook({ success: false, error: parsed.error, target: 'header' }, c)
+  const key = c.req.header('idempotency-key')
+  // Absent is valid (optional): no schema to run on the turn path's usual request.
+  if (key !== undefined) {
+    const parsed = IdempotencyHeader.safeParse({ 'idempotency-key': key })
+    if (!parsed.success) await zodErrorHook({ success: false, error: parsed.error, target: 'header' }, c)
+  }
   await next()
 }
 const idempotencyKey = (c: Context<AppEnv>): string | undefined => c.req.header('idempotency-key')
