@@ -189,6 +189,32 @@ describe.each([
     expect(classifyUpstreamError(err)).toMatchObject({ retryable: true })
   })
 
+  it('the idle timeout also ends a wait for the response headers', async () => {
+    const { client } = await setup(async () => {
+      await new Promise((r) => setTimeout(r, 3_000))
+      return { sse: textReply(['late']) }
+    })
+    const started = Date.now()
+    const err = await streamChatCompletion({ client, request, idleTimeoutMs: 100 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(StreamInterruptedError)
+    expect((err as Error).message).toContain('sent nothing')
+    expect(classifyUpstreamError(err)).toMatchObject({ retryable: true })
+    expect(Date.now() - started).toBeLessThan(2_500)
+  })
+
+  it('an abort while waiting for the response headers rejects with the signal reason', async () => {
+    const { client } = await setup(async () => {
+      await new Promise((r) => setTimeout(r, 3_000))
+      return { sse: textReply(['late']) }
+    })
+    const controller = new AbortController()
+    const reason = new Error('cancelled by user')
+    setTimeout(() => controller.abort(reason), 50)
+    const started = Date.now()
+    await expect(streamChatCompletion({ client, request, signal: controller.signal })).rejects.toBe(reason)
+    expect(Date.now() - started).toBeLessThan(2_500)
+  })
+
   it('an error event inside the stream is thrown', async () => {
     const { client } = await setup(() => ({ sse: [{ error: { message: 'overloaded', type: 'server_error' } }] }))
     const err = await streamChatCompletion({ client, request }).catch((e: unknown) => e)
