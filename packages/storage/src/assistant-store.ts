@@ -10,25 +10,13 @@ import {
   nowSeconds,
   toolResourcesForTools,
 } from '@threadwork/domain'
+import { AssistantCache } from './assistant-cache.js'
 import { decodeFields, encodeFields } from './codec.js'
 import type { Keys } from './keys.js'
 import { listPage } from './paginate.js'
 import { type RedisClient, runScript, scripts } from './scripts.js'
 
 export type AssistantStore = ReturnType<typeof createAssistantStore>
-
-/** Assistants kept parsed per store (a few KB each). */
-const PARSED_KEPT = 1000
-
-/** Whether two HGETALL replies hold the same fields and values. */
-function sameFields(a: Record<string, string>, b: Record<string, string>): boolean {
-  let n = 0
-  for (const f in b) {
-    if (a[f] !== b[f]) return false
-    n++
-  }
-  return n === Object.keys(a).length
-}
 
 /** What a turn's checks read of an assistant, as stored (JSON-encoded fields): `model` and `tools`. */
 export interface AssistantStamp {
@@ -39,23 +27,8 @@ export interface AssistantStamp {
 /** Assistants, scoped by project: another project's id is simply not there. */
 export function createAssistantStore(redis: RedisClient, k: Keys) {
   const notFound = (id: string) => ApiError.notFound('assistant', id)
-  /**
-   * Assistants parsed, by key, with the stored fields they were parsed from: every read is still
-   * one HGETALL (an update is seen at once), but the zod parse (~25 µs of JS, the worker measured)
-   * happens once per stored version (issue 14: run creation and turn checks in the API). Callers
-   * share the object: they copy what they use (domain `newRun`) and never change it.
-   */
-  const parsed = new Map<string, { raw: Record<string, string>; assistant: Assistant }>()
-  const parseStored = (key: string, raw: Record<string, string>): Assistant => {
-    const entry = parsed.get(key)
-    if (entry && sameFields(entry.raw, raw)) return entry.assistant
-    const assistant = Assistant.parse(decodeFields(raw))
-    parsed.delete(key)
-    // At most PARSED_KEPT: the oldest goes first.
-    if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value as string)
-    parsed.set(key, { raw, assistant })
-    return assistant
-  }
+  /** Parsed once per stored version: every read is still one HGETALL (an update is seen at once). */
+  const parsed = new AssistantCache()
 
   return {
     async create(project: string, params: AssistantCreateParams): Promise<Assistant> {
@@ -77,11 +50,12 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
         // Not part of OpenAI's assistant object unless the client set it.
         ...(params.reasoning_effort != null ? { reasoning_effort: params.reasoning_effort } : {}),
       }
-      await runScript(redis, scripts.insertObject, [k.assistant(project, assistant.id), k.assistants(project), k.projectMeta(project)], [
-        assistant.id,
-        project,
-        ...encodeFields(assistant),
-      ])
+      await runScript(
+        redis,
+        scripts.insertObject,
+        [k.assistant(project, assistant.id), k.assistants(project), k.projectMeta(project)],
+        [assistant.id, project, ...encodeFields(assistant)],
+      )
       return assistant
     },
 
@@ -101,7 +75,7 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
       const key = k.assistant(project, id)
       const raw = await redis.hgetall(key)
       if (raw._project !== project) throw notFound(id)
-      return { assistant: parseStored(key, raw), stamp: { model: raw.model ?? '', tools: raw.tools ?? '' } }
+      return { assistant: parsed.parse(key, raw), stamp: { model: raw.model ?? '', tools: raw.tools ?? '' } }
     },
 
     async update(project: string, id: string, params: AssistantUpdateParams): Promise<Assistant> {
@@ -119,7 +93,10 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
       const assistant = Assistant.parse(stored)
       // New tools got their empty entries on read (the schema); keep them, as create does, so they
       // stay if the tool goes again. Only an update that touches the tools or resources can need it.
-      if ((params.tools !== undefined || params.tool_resources !== undefined) && JSON.stringify(stored.tool_resources) !== JSON.stringify(assistant.tool_resources))
+      if (
+        (params.tools !== undefined || params.tool_resources !== undefined) &&
+        JSON.stringify(stored.tool_resources) !== JSON.stringify(assistant.tool_resources)
+      )
         await runScript(redis, scripts.updateObject, [key, key], [project, ...encodeFields({ tool_resources: assistant.tool_resources })])
       return assistant
     },
@@ -136,15 +113,19 @@ export function createAssistantStore(redis: RedisClient, k: Keys) {
     },
 
     list(project: string, query: ListQuery): Promise<ListPage<Assistant>> {
-      return listPage(redis, {
-        ownerKey: k.projectMeta(project),
-        indexKey: k.assistants(project),
-        objectPrefix: k.assistantPrefix(project),
-        // The index key is already project-scoped; a project with no assistants lists empty.
-        project: '',
-        parse: (raw) => Assistant.parse(raw),
-        notFound: () => new ApiError(500, 'unreachable'),
-      }, query)
+      return listPage(
+        redis,
+        {
+          ownerKey: k.projectMeta(project),
+          indexKey: k.assistants(project),
+          objectPrefix: k.assistantPrefix(project),
+          // The index key is already project-scoped; a project with no assistants lists empty.
+          project: '',
+          parse: (raw) => Assistant.parse(raw),
+          notFound: () => new ApiError(500, 'unreachable'),
+        },
+        query,
+      )
     },
   }
 }

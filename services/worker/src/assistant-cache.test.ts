@@ -1,8 +1,8 @@
 import { ApiError } from '@threadwork/domain'
-import { createStores } from '@threadwork/storage'
+import { AssistantCache, createStores } from '@threadwork/storage'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AssistantCache, readAssistant } from './assistant-cache.js'
+import { readAssistant } from './assistant-cache.js'
 
 let fx: RedisFixture
 let stores: ReturnType<typeof createStores>
@@ -28,7 +28,10 @@ describe('readAssistant', () => {
 
   it("is a 404 for a missing assistant or another project's, as stores.assistants.get", async () => {
     const created = await stores.assistants.create('p1', { model: 'm' })
-    for (const [project, id] of [['p2', created.id], ['p1', 'asst_missing']] as const) {
+    for (const [project, id] of [
+      ['p2', created.id],
+      ['p1', 'asst_missing'],
+    ] as const) {
       const err = await readAssistant(fx.redis, stores.keys, project, id).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(ApiError)
       expect((err as ApiError).status).toBe(404)
