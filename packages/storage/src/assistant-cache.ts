@@ -5,7 +5,7 @@ import { decodeFields } from './codec.js'
 const MAX_ENTRIES = 1000
 
 /**
- * The assistants this worker has parsed, by key, with the stored fields they were parsed from. A
+ * The assistants this process has parsed, by key, with the stored fields they were parsed from. A
  * turn reads its assistant every time (one `HGETALL`, so an update is seen by the next turn), but
  * parses it again only if a stored field differs (issue 14: the zod parse of an assistant was
  * ~25 µs of a turn's JS, against a few µs to compare its strings). Used by the assistant store (API
