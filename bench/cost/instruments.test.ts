@@ -33,8 +33,17 @@ describe('cpuMs', () => {
 
 describe('commandDelta', () => {
   it("subtracts the measurer's own commands and its first INFO, and drops zeros", () => {
-    const before = new Map([['get', 10], ['info', 3], ['xread', 1]])
-    const after = new Map([['get', 15], ['info', 6], ['xread', 5], ['hset', 2]])
+    const before = new Map([
+      ['get', 10],
+      ['info', 3],
+      ['xread', 1],
+    ])
+    const after = new Map([
+      ['get', 15],
+      ['info', 6],
+      ['xread', 5],
+      ['hset', 2],
+    ])
     const d = commandDelta(before, after, { info: 1, xread: 4 })
     expect(Object.fromEntries(d)).toEqual({ get: 5, info: 1, hset: 2 })
     expect(totalCommands(d)).toBe(8)
@@ -80,7 +89,10 @@ describe('with Redis', () => {
     onTestFinished(() => fx.cleanup())
     await fx.redis.ping()
     const port = (fx.redis as unknown as { stream: { localPort: number } }).stream.localPort
-    expect(portOwners({ me: process.pid }).get(port)).toBe('me')
-    expect(portOwners({ other: 2 ** 22 + 12345 }).get(port)).toBeUndefined()
+    const redisPort = (fx.redis as unknown as { stream: { remotePort: number } }).stream.remotePort
+    expect(portOwners({ me: process.pid }, redisPort).get(port)).toBe('me')
+    expect(portOwners({ other: 2 ** 22 + 12345 }, redisPort).get(port)).toBeUndefined()
+    // A socket of this process to another destination is not taken for a Redis connection.
+    expect(portOwners({ me: process.pid }, redisPort + 1).get(port)).toBeUndefined()
   })
 })

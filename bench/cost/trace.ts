@@ -39,8 +39,8 @@ function scriptNames(): Map<string, string> {
   return names
 }
 
-/** Local TCP port → label, for the sockets the given processes hold (IPv4 and IPv6 tables). */
-export function portOwners(pids: Record<string, number>): Map<number, string> {
+/** Local TCP port → label, for the sockets the given processes hold to Redis at `redisPort` (IPv4 and IPv6 tables). */
+export function portOwners(pids: Record<string, number>, redisPort: number): Map<number, string> {
   const inodeOwner = new Map<string, string>()
   for (const [label, pid] of Object.entries(pids)) {
     let fds: string[] = []
@@ -69,8 +69,11 @@ export function portOwners(pids: Record<string, number>): Map<number, string> {
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/)
       const local = cols[1]
+      const remote = cols[2]
       const inode = cols[9]
-      if (!local || !inode) continue
+      // Only connections to Redis: Linux reuses an ephemeral port for connections to other
+      // destinations (the webhooks' POSTs, the model calls), which mislabelled MONITOR lines.
+      if (!local || !remote || !inode || Number.parseInt(remote.split(':')[1]!, 16) !== redisPort) continue
       const owner = inodeOwner.get(inode)
       if (owner) owners.set(Number.parseInt(local.split(':')[1]!, 16), owner)
     }
@@ -89,7 +92,7 @@ async function record(url: string, pids: Record<string, number>, during: () => P
   let clientInfo = new Map<number, string>()
   let owners = new Map<number, string>()
   const refresh = async () => {
-    owners = portOwners(pids)
+    owners = portOwners(pids, Number(new URL(url).port || 6379))
     const list = String(await admin.client('LIST'))
     clientInfo = new Map([...list.matchAll(/addr=[^ ]*:(\d+) .*?name=(\S*)/g)].map((m) => [Number(m[1]), m[2]!]))
   }
@@ -110,7 +113,12 @@ async function record(url: string, pids: Record<string, number>, during: () => P
     }
     const port = Number(source.split(':').at(-1))
     const cmd = (args[0] ?? '').toLowerCase()
-    const script = cmd === 'evalsha' ? (names.get(args[1] ?? '') ?? `script ${(args[1] ?? '').slice(0, 8)}`) : cmd === 'eval' ? (names.get(sha1(args[1] ?? '')) ?? 'eval') : null
+    const script =
+      cmd === 'evalsha'
+        ? (names.get(args[1] ?? '') ?? `script ${(args[1] ?? '').slice(0, 8)}`)
+        : cmd === 'eval'
+          ? (names.get(sha1(args[1] ?? '')) ?? 'eval')
+          : null
     const key = script ? (args[3] ?? '') : (args[1] ?? '')
     calls.push({ proc: owners.get(port) ?? 'other', conn: clientInfo.get(port) ?? '', caller: script ?? cmd, key: shortKey(key), commands: 1 })
   }
@@ -177,10 +185,14 @@ export async function traceTurns(opts: TraceOptions): Promise<void> {
     byProcess.set(proc, (byProcess.get(proc) ?? 0) + g.commands)
   }
   for (const [k, g] of idleGroups) if (!groups.has(k)) console.log(`${k}\t0\t0\t${per(g.commands)}`)
-  console.log(`\nper turn: ${per(total(burst.calls))} commands (${[...byProcess].map(([p, c]) => `${p} ${per(c)}`).join(', ')}); idle for as long: ${per(total(idle))}`)
+  console.log(
+    `\nper turn: ${per(total(burst.calls))} commands (${[...byProcess].map(([p, c]) => `${p} ${per(c)}`).join(', ')}); idle for as long: ${per(total(idle))}`,
+  )
 
   const one = await recordTurns(opts, opts.one)
-  console.log(`\n## cost: one turn alone, its timeline (${one.ms.toFixed(0)} ms, ${total(one.calls)} commands; top-level calls in order, [n] = commands a script ran, repeats merged)\n`)
+  console.log(
+    `\n## cost: one turn alone, its timeline (${one.ms.toFixed(0)} ms, ${total(one.calls)} commands; top-level calls in order, [n] = commands a script ran, repeats merged)\n`,
+  )
   let prev = ''
   let repeat = 0
   const flush = () => prev && console.log(`  ${prev}${repeat > 1 ? ` ×${repeat}` : ''}`)
