@@ -17,7 +17,14 @@ let client: OpenAI
 let other: OpenAI
 
 beforeAll(async () => {
-  stack = await startVectorStack({ api: { apiKeys: new Map([['sk-alpha', 'alpha'], ['sk-beta', 'beta']]) } })
+  stack = await startVectorStack({
+    api: {
+      apiKeys: new Map([
+        ['sk-alpha', 'alpha'],
+        ['sk-beta', 'beta'],
+      ]),
+    },
+  })
   client = stack.client
   other = sdk(stack.api, 'sk-beta')
 })
@@ -70,7 +77,12 @@ describe('vector stores with files', () => {
     expect(vs).toMatchObject({ status: 'completed', file_counts: { total: 0 } })
     const f = await upload('charlie.md', document('charlie'))
     const attached = await client.vectorStores.files.createAndPoll(vs.id, { file_id: f.id, attributes: { kind: 'guide', year: 2024 } }, poll)
-    expect(attached).toMatchObject({ id: f.id, status: 'completed', attributes: { kind: 'guide', year: 2024 }, chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } } })
+    expect(attached).toMatchObject({
+      id: f.id,
+      status: 'completed',
+      attributes: { kind: 'guide', year: 2024 },
+      chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
+    })
 
     const uploaded = await client.vectorStores.files.uploadAndPoll(vs.id, await toFile(Buffer.from(document('delta')), 'delta.md'), poll)
     expect(uploaded.status).toBe('completed')
@@ -80,7 +92,13 @@ describe('vector stores with files', () => {
       { files: [await toFile(Buffer.from(document('echo')), 'echo.md'), await toFile(Buffer.from(document('foxtrot')), 'foxtrot.txt')] },
       poll,
     )
-    expect(batch).toMatchObject({ id: idOf('vsfb'), object: 'vector_store.files_batch', vector_store_id: vs.id, status: 'completed', file_counts: { completed: 2, total: 2, in_progress: 0 } })
+    expect(batch).toMatchObject({
+      id: idOf('vsfb'),
+      object: 'vector_store.files_batch',
+      vector_store_id: vs.id,
+      status: 'completed',
+      file_counts: { completed: 2, total: 2, in_progress: 0 },
+    })
     const inBatch = await client.vectorStores.fileBatches.listFiles(batch.id, { vector_store_id: vs.id })
     expect(inBatch.data).toHaveLength(2)
     expect(await client.vectorStores.fileBatches.retrieve(batch.id, { vector_store_id: vs.id })).toMatchObject({ status: 'completed' })
@@ -95,7 +113,11 @@ describe('vector stores with files', () => {
       {
         files: [
           { file_id: g.id, attributes: { sport: 'golf', year: 2020, public: true } },
-          { file_id: h.id, attributes: { sport: 'tennis', year: 2023, public: false }, chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 0 } } },
+          {
+            file_id: h.id,
+            attributes: { sport: 'tennis', year: 2023, public: false },
+            chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 200, chunk_overlap_tokens: 0 } },
+          },
           { file_id: i.id, attributes: { sport: 'golf', year: 2024, public: false } },
         ],
       },
@@ -116,9 +138,33 @@ describe('vector stores with files', () => {
     expect(await ids({ filters: { type: 'eq', key: 'sport', value: 'golf' } })).toEqual([g.id, i.id].sort())
     expect(await ids({ filters: { type: 'gte', key: 'year', value: 2023 } })).toEqual([h.id, i.id].sort())
     expect(await ids({ filters: { type: 'in', key: 'sport', value: ['tennis', 'chess'] } })).toEqual([h.id])
-    expect(await ids({ filters: { type: 'and', filters: [{ type: 'eq', key: 'sport', value: 'golf' }, { type: 'eq', key: 'public', value: false }] } })).toEqual([i.id])
     expect(
-      await ids({ filters: { type: 'or', filters: [{ type: 'lt', key: 'year', value: 2021 }, { type: 'and', filters: [{ type: 'ne', key: 'sport', value: 'golf' }, { type: 'eq', key: 'public', value: false }] }] } }),
+      await ids({
+        filters: {
+          type: 'and',
+          filters: [
+            { type: 'eq', key: 'sport', value: 'golf' },
+            { type: 'eq', key: 'public', value: false },
+          ],
+        },
+      }),
+    ).toEqual([i.id])
+    expect(
+      await ids({
+        filters: {
+          type: 'or',
+          filters: [
+            { type: 'lt', key: 'year', value: 2021 },
+            {
+              type: 'and',
+              filters: [
+                { type: 'ne', key: 'sport', value: 'golf' },
+                { type: 'eq', key: 'public', value: false },
+              ],
+            },
+          ],
+        },
+      }),
     ).toEqual([g.id, h.id].sort())
 
     const updated = await client.vectorStores.files.update(g.id, { vector_store_id: vs.id, attributes: { sport: 'chess', year: 2020 } })
@@ -201,14 +247,27 @@ describe('tool_resources and attachments', () => {
     const assistant = await client.beta.assistants.create({
       model: 'fake-model',
       tools: [{ type: 'file_search' }],
-      tool_resources: { file_search: { vector_stores: [{ file_ids: [f.id], chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 300, chunk_overlap_tokens: 100 } }, metadata: { from: 'helper' } }] } },
+      tool_resources: {
+        file_search: {
+          vector_stores: [
+            {
+              file_ids: [f.id],
+              chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 300, chunk_overlap_tokens: 100 } },
+              metadata: { from: 'helper' },
+            },
+          ],
+        },
+      },
     })
     const [storeId] = assistant.tool_resources!.file_search!.vector_store_ids!
     expect(storeId).toEqual(idOf('vs'))
     expect(assistant.tool_resources?.file_search).toEqual({ vector_store_ids: [storeId] })
     const store = await storeSettled(client, storeId!)
     expect(store).toMatchObject({ metadata: { from: 'helper' }, file_counts: { completed: 1, total: 1 } })
-    expect((await client.vectorStores.files.retrieve(f.id, { vector_store_id: storeId! })).chunking_strategy).toEqual({ type: 'static', static: { max_chunk_size_tokens: 300, chunk_overlap_tokens: 100 } })
+    expect((await client.vectorStores.files.retrieve(f.id, { vector_store_id: storeId! })).chunking_strategy).toEqual({
+      type: 'static',
+      static: { max_chunk_size_tokens: 300, chunk_overlap_tokens: 100 },
+    })
 
     const thread = await client.beta.threads.create({ tool_resources: { file_search: { vector_stores: [{ file_ids: [f.id] }] } } })
     expect(thread.tool_resources?.file_search?.vector_store_ids).toEqual([idOf('vs')])
@@ -217,21 +276,33 @@ describe('tool_resources and attachments', () => {
   it('a file_search attachment puts the file in the thread store, made on first use with a 7-day expiry and linked', async () => {
     const [n, o] = await Promise.all([upload('november.md', document('november')), upload('oscar.md', document('oscar'))])
     const thread = await client.beta.threads.create()
-    await client.beta.threads.messages.create(thread.id, { role: 'user', content: 'read this', attachments: [{ file_id: n.id, tools: [{ type: 'file_search' }] }] })
+    await client.beta.threads.messages.create(thread.id, {
+      role: 'user',
+      content: 'read this',
+      attachments: [{ file_id: n.id, tools: [{ type: 'file_search' }] }],
+    })
     const linked = await client.beta.threads.retrieve(thread.id)
     const storeId = linked.tool_resources?.file_search?.vector_store_ids?.[0]
     expect(storeId).toEqual(idOf('vs'))
     const store = await client.vectorStores.retrieve(storeId!)
     expect(store.expires_after).toEqual({ anchor: 'last_active_at', days: 7 })
     expect(store.expires_at).toBe(store.last_active_at! + 7 * 86400)
-    await client.beta.threads.messages.create(thread.id, { role: 'user', content: 'and this', attachments: [{ file_id: o.id, tools: [{ type: 'file_search' }] }] })
+    await client.beta.threads.messages.create(thread.id, {
+      role: 'user',
+      content: 'and this',
+      attachments: [{ file_id: o.id, tools: [{ type: 'file_search' }] }],
+    })
     expect((await client.beta.threads.retrieve(thread.id)).tool_resources?.file_search?.vector_store_ids).toEqual([storeId])
     expect((await storeSettled(client, storeId!)).file_counts).toMatchObject({ completed: 2, total: 2 })
 
     // Also on thread create; a code_interpreter-only attachment adds nothing to a store.
-    const t2 = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: n.id, tools: [{ type: 'file_search' }] }] }] })
+    const t2 = await client.beta.threads.create({
+      messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: n.id, tools: [{ type: 'file_search' }] }] }],
+    })
     expect(t2.tool_resources?.file_search?.vector_store_ids).toEqual([idOf('vs')])
-    const t3 = await client.beta.threads.create({ messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: n.id, tools: [{ type: 'code_interpreter' }] }] }] })
+    const t3 = await client.beta.threads.create({
+      messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: n.id, tools: [{ type: 'code_interpreter' }] }] }],
+    })
     expect(t3.tool_resources?.file_search).toBeUndefined()
 
     // And on a turn (Threadwork's own endpoint): the file joins the thread's store when the turn is accepted.
@@ -246,6 +317,34 @@ describe('tool_resources and attachments', () => {
     const t4Store = (await client.beta.threads.retrieve(t4.id)).tool_resources?.file_search?.vector_store_ids?.[0]
     expect(t4Store).toEqual(idOf('vs'))
     expect((await client.vectorStores.files.list(t4Store!)).data.map((f) => f.id)).toEqual([o.id])
+  })
+})
+
+describe('the embedding provider failing', () => {
+  it('a search answers 503 (429 when rate-limited) with OpenAI’s body, not a 500; the next one works', async () => {
+    const f = await upload('lantern.md', document('lantern'))
+    const vs = await client.vectorStores.create({ name: 'outage', file_ids: [f.id] })
+    await storeSettled(client, vs.id)
+    // Every attempt the API's embedder makes (UPSTREAM_MAX_ATTEMPTS, 4) fails.
+    const down = { status: 503, body: { error: { message: 'overloaded', type: 'server_error', param: null, code: null } } }
+    stack.upstream.respondEmbeddingsOnce(down, down, down, down)
+    const outage = await apiError(() => client.vectorStores.search(vs.id, { query: 'lantern procedure' }))
+    expect(outage.status).toBe(503)
+    expect(outage.error).toMatchObject({ type: 'server_error', code: 'upstream_unavailable', param: null })
+    expect(outage.message).toContain('upstream model provider')
+
+    const limited = {
+      status: 429,
+      headers: { 'retry-after': '0' },
+      body: { error: { message: 'slow down', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+    }
+    stack.upstream.respondEmbeddingsOnce(limited, limited, limited, limited)
+    const throttled = await apiError(() => client.vectorStores.search(vs.id, { query: 'lantern procedure' }))
+    expect(throttled.status).toBe(429)
+    expect(throttled.error).toMatchObject({ type: 'server_error', code: 'rate_limit_exceeded' })
+
+    const page = await client.vectorStores.search(vs.id, { query: 'lantern procedure' })
+    expect(page.data[0]?.file_id).toBe(f.id)
   })
 })
 
@@ -271,9 +370,21 @@ describe('bad input: a 4xx with OpenAI’s body and nothing stored', () => {
     const f = await upload('quebec.md', 'quebec')
     const batchFile = await upload('rows.jsonl', '{"a":1}\n', 'batch')
     const cases: [Record<string, unknown>, string, string][] = [
-      [{ file_ids: [f.id], chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 50, chunk_overlap_tokens: 0 } } }, 'chunking_strategy.static.max_chunk_size_tokens', 'integer_below_min_value'],
-      [{ file_ids: [f.id], chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 5000, chunk_overlap_tokens: 0 } } }, 'chunking_strategy.static.max_chunk_size_tokens', 'integer_above_max_value'],
-      [{ file_ids: [f.id], chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 400, chunk_overlap_tokens: 300 } } }, 'chunking_strategy.static.chunk_overlap_tokens', 'invalid_value'],
+      [
+        { file_ids: [f.id], chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 50, chunk_overlap_tokens: 0 } } },
+        'chunking_strategy.static.max_chunk_size_tokens',
+        'integer_below_min_value',
+      ],
+      [
+        { file_ids: [f.id], chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 5000, chunk_overlap_tokens: 0 } } },
+        'chunking_strategy.static.max_chunk_size_tokens',
+        'integer_above_max_value',
+      ],
+      [
+        { file_ids: [f.id], chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 400, chunk_overlap_tokens: 300 } } },
+        'chunking_strategy.static.chunk_overlap_tokens',
+        'invalid_value',
+      ],
       [{ file_ids: [f.id], chunking_strategy: { type: 'semantic' } }, 'chunking_strategy.type', 'invalid_value'],
       [{ file_ids: ['file-doesnotexist0000000000'] }, 'file_ids[0]', 'file_not_found'],
       [{ file_ids: [f.id, batchFile.id] }, 'file_ids[1]', 'invalid_file_purpose'],
@@ -307,7 +418,10 @@ describe('bad input: a 4xx with OpenAI’s body and nothing stored', () => {
     expect((await apiError(() => other.vectorStores.retrieve(vs.id))).message).toContain(`No vector store found with id '${vs.id}'.`)
     expect((await client.vectorStores.retrieve(vs.id)).name).toBe('mine')
 
-    for (const [max, code] of [[0, 'integer_below_min_value'], [51, 'integer_above_max_value']] as const) {
+    for (const [max, code] of [
+      [0, 'integer_below_min_value'],
+      [51, 'integer_above_max_value'],
+    ] as const) {
       const err = await apiError(() => client.vectorStores.search(vs.id, { query: 'x', max_num_results: max }))
       expect(err.error).toMatchObject({ param: 'max_num_results', code })
     }
@@ -326,13 +440,17 @@ describe('bad input: a 4xx with OpenAI’s body and nothing stored', () => {
     const a = await client.vectorStores.create({})
     const b = await client.vectorStores.create({})
     const assistantsBefore = (await client.beta.assistants.list({ limit: 100 })).data.length
-    const two = await apiError(() => client.beta.assistants.create({ model: 'fake-model', tool_resources: { file_search: { vector_store_ids: [a.id, b.id] } } }))
+    const two = await apiError(() =>
+      client.beta.assistants.create({ model: 'fake-model', tool_resources: { file_search: { vector_store_ids: [a.id, b.id] } } }),
+    )
     expect(two.error).toMatchObject({ param: 'tool_resources.file_search.vector_store_ids', code: 'array_above_max_length' })
     const both = await apiError(() =>
       client.beta.assistants.create({ model: 'fake-model', tool_resources: { file_search: { vector_store_ids: [a.id], vector_stores: [{}] } } as never }),
     )
     expect(both.status).toBe(400)
-    const unknown = await apiError(() => client.beta.assistants.create({ model: 'fake-model', tool_resources: { file_search: { vector_store_ids: ['vs_unknown'] } } }))
+    const unknown = await apiError(() =>
+      client.beta.assistants.create({ model: 'fake-model', tool_resources: { file_search: { vector_store_ids: ['vs_unknown'] } } }),
+    )
     expect(unknown.error).toMatchObject({ param: 'tool_resources.file_search.vector_store_ids[0]', code: 'vector_store_not_found' })
     const theirs = await other.vectorStores.create({})
     expect((await apiError(() => client.beta.threads.create({ tool_resources: { file_search: { vector_store_ids: [theirs.id] } } }))).status).toBe(400)
@@ -359,12 +477,20 @@ describe('bad input: a 4xx with OpenAI’s body and nothing stored', () => {
       ]) {
         const err = await apiError(call)
         expect(err.status, bad).toBe(400)
-        expect(err.error, bad).toMatchObject({ type: 'invalid_request_error', param: expect.stringMatching(/tool_resources\.code_interpreter\.file_ids\[1\]$/), code: 'file_not_found' })
+        expect(err.error, bad).toMatchObject({
+          type: 'invalid_request_error',
+          param: expect.stringMatching(/tool_resources\.code_interpreter\.file_ids\[1\]$/),
+          code: 'file_not_found',
+        })
         expect(err.message).toContain(`No such File object: ${bad}`)
       }
     }
     expect((await client.beta.assistants.list({ limit: 100 })).data.length).toBe(assistantsBefore)
-    const asst = await client.beta.assistants.create({ model: 'fake-model', tools: [{ type: 'code_interpreter' }], tool_resources: { code_interpreter: { file_ids: [mine.id] } } })
+    const asst = await client.beta.assistants.create({
+      model: 'fake-model',
+      tools: [{ type: 'code_interpreter' }],
+      tool_resources: { code_interpreter: { file_ids: [mine.id] } },
+    })
     const modify = await apiError(() => client.beta.assistants.update(asst.id, { tool_resources: { code_interpreter: { file_ids: ['file-gone'] } } }))
     expect(modify.error).toMatchObject({ param: 'tool_resources.code_interpreter.file_ids[0]', code: 'file_not_found' })
     expect((await client.beta.assistants.retrieve(asst.id)).tool_resources?.code_interpreter?.file_ids).toEqual([mine.id])
