@@ -1,35 +1,17 @@
-import { Tiktoken } from 'js-tiktoken/lite'
-// Bundled ranks (~2 MB of JS): nothing is fetched at run time, unlike `js-tiktoken`'s default entry.
-import o200k_base from 'js-tiktoken/ranks/o200k_base'
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
+import { O200K_PATTERN, bytesKey, o200kRanks } from './o200k-ranks.js'
 
 /** Counts the tokens of a piece of text. */
 export type CountTokens = (text: string) => number
 
-// Building the encoder parses the whole rank table (~1 s); do it once, on first use or warm-up.
-let encoder: Tiktoken | undefined
-const getEncoder = (): Tiktoken => (encoder ??= leanEncoder())
-
 /**
- * The encoder without its decode table: js-tiktoken keeps a second map, rank → bytes, only for
- * `decode`, which nothing here calls. Clearing it frees ~45 MB of RSS in every worker (measured:
- * 178 → 134 MB for a process holding just the encoder) — a worker's memory is what bounds how many
- * runs it holds at once. If a later js-tiktoken renames the field, this does nothing.
- */
-function leanEncoder(): Tiktoken {
-  const enc = new Tiktoken(o200k_base)
-  const decodeTable = (enc as unknown as { textMap?: unknown }).textMap
-  if (decodeTable instanceof Map) decodeTable.clear()
-  return enc
-}
-
-/**
- * Builds the tokenizer now (call at worker boot so the first run does not pay ~1 s), and counts a
- * sample: the first count compiles o200k's pre-tokenizer pattern (V8 compiles a regex at its first
- * use, to native code at its second) and the merge loop, measured 79 ms on the first turn (load 14).
+ * Builds the rank table now (call at worker boot so the first run does not pay for it: 0.3–0.7 s
+ * at load 15, o200k-ranks.ts), and counts a sample: the first count compiles o200k's pre-tokenizer
+ * pattern (V8 compiles a regex at its first use, to native code at its second) and the merge loop,
+ * measured 79 ms on the first turn (load 14).
  */
 export function warmUpTokenizer(): void {
-  getEncoder()
+  o200kRanks()
   for (let i = 0; i < 2; i++) countTextTokens(WARM_UP_TEXT)
 }
 
@@ -68,7 +50,7 @@ export function countTextTokens(text: string): number {
 }
 
 /** o200k_base's pre-tokenizer, compiled once (js-tiktoken's `encode` compiles it, and a special-token pattern, on every call). */
-let pieces: RegExp | null | undefined
+const pieces = new RegExp(O200K_PATTERN, 'gu')
 /** Counts of pieces seen (roles, common words), bounded: cleared when full. */
 const pieceCounts = new Map<string, number>()
 const PIECE_CACHE_MAX = 50_000
@@ -80,14 +62,6 @@ const PIECE_CACHE_MAX = 50_000
  * cost more than the counting of a short message (roles, names: a few calls per message).
  */
 function countPlain(text: string): number {
-  const enc = getEncoder()
-  if (pieces === undefined) {
-    const patStr = (enc as unknown as { patStr?: unknown }).patStr
-    const ranks = (enc as unknown as { rankMap?: unknown }).rankMap
-    pieces = typeof patStr === 'string' && ranks instanceof Map ? new RegExp(patStr, 'gu') : null
-  }
-  // A later js-tiktoken without these fields: its own encode.
-  if (pieces === null) return enc.encode(text, [], []).length
   let total = 0
   for (const match of text.matchAll(pieces)) {
     const piece = match[0]
@@ -108,16 +82,14 @@ function countPlain(text: string): number {
  * cost js-tiktoken's `encode` pays on every call (it compiles the ~300-character Unicode
  * pattern and the special-token pattern anew, then re-splits the text): byte-pair merging of the
  * piece's UTF-8 bytes over the rank table, as `encode` does per piece. Measured ~50 µs → ~2 µs a
- * piece; chunking a file calls it once per distinct word. Falls back to `countTextTokens` if a
- * later js-tiktoken renames its rank table.
+ * piece; chunking a file calls it once per distinct word.
  */
 export function countPieceTokens(piece: string): number {
   if (piece === '') return 0
-  const ranks = (getEncoder() as unknown as { rankMap?: unknown }).rankMap
-  if (!(ranks instanceof Map)) return countTextTokens(piece)
+  const ranks = o200kRanks()
   const bytes = utf8.encode(piece)
-  if (bytes.length === 1 || ranks.has(bytes.join(','))) return 1
-  return bytePairMergeCount(bytes, ranks as Map<string, number>)
+  if (bytes.length === 1 || ranks.has(bytesKey(bytes))) return 1
+  return bytePairMergeCount(bytes, ranks)
 }
 
 const utf8 = new TextEncoder()
@@ -131,7 +103,7 @@ const utf8 = new TextEncoder()
  */
 function bytePairMergeCount(bytes: Uint8Array, ranks: Map<string, number>): number {
   const starts = Array.from({ length: bytes.length + 1 }, (_, i) => i)
-  const rankOf = (i: number) => (i + 2 < starts.length ? (ranks.get(bytes.subarray(starts[i]!, starts[i + 2]!).join(',')) ?? Infinity) : Infinity)
+  const rankOf = (i: number) => (i + 2 < starts.length ? (ranks.get(bytesKey(bytes, starts[i]!, starts[i + 2]!)) ?? Infinity) : Infinity)
   const pairRank = starts.map((_, i) => rankOf(i))
   for (;;) {
     let best = -1
