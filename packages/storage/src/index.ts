@@ -27,6 +27,14 @@ export type { WebhookEndpointStore, WebhookEndpointSnapshot } from './webhook-en
 export { createWebhookDeliveryLog, CALLBACK_OWNER, DELIVERIES_KEPT, DELIVERIES_TRIM_EVERY } from './webhook-delivery-log.js'
 export { createDeliverySlots, type DeliverySlots, type SlotResult } from './webhook-delivery-slots.js'
 export { createWebhookFirstAttemptScripts, type WebhookFirstAttemptScripts } from './webhook-first-attempt.js'
+export {
+  createWebhookDirectAttemptScripts,
+  DIRECT_CONSUMER_PREFIX,
+  type DirectClaim,
+  OUTBOX_GROUP,
+  type WebhookDirectAttemptScripts,
+  webhookFifoMember,
+} from './webhook-direct-attempt.js'
 export type { WebhookDeliveryLog, StoredWebhookEvent, StreakEffect } from './webhook-delivery-log.js'
 export { createProjectSigningSecret } from './webhook-signing-secret.js'
 export type { ProjectSigningSecret } from './webhook-signing-secret.js'

@@ -18,6 +18,8 @@ import { type RedisClient, runScript, script } from './scripts.js'
 import { RunInternal, isLiveRun } from './run-plans.js'
 import { DRAIN_GROUP } from './thread-wakeups.js'
 import { messageArgs } from './thread-store.js'
+import { DIRECT_CONSUMER_PREFIX, type DirectClaim, OUTBOX_GROUP, webhookFifoMember } from './webhook-direct-attempt.js'
+import { CALLBACK_OWNER } from './webhook-delivery-log.js'
 import claimThreadLua from './lua/claimThread-2.lua'
 import commitRunLua from './lua/commitRun-6.lua'
 import createRunLua from './lua/createRun-5.lua'
@@ -68,6 +70,14 @@ export interface CommitPlan {
   letGo?: string
   events?: OutboxEvent[]
   /**
+   * Take the commit's outbox entry for the caller's own first attempt of its one callback
+   * (commitRun-6.lua `direct`; webhook-direct-attempt.ts): only when exactly one event has a
+   * callback_url, no endpoint of the project subscribes to any of the events (the caller's
+   * snapshot at webhook version `version`, checked in the script), and nothing earlier can be
+   * overtaken. Single-node Redis only (the version key is in the project's slot).
+   */
+  direct?: { consumer: string; version: string }
+  /**
    * Appended to the run's live event stream (what `stream: true` reads) in the same atomic step,
    * tagged with `fence` when set; `end` closes the stream segment with `done` (terminal status or
    * requires_action). So a committed state change is never without its live event.
@@ -90,6 +100,8 @@ export type CommitOutcome =
       next?: string | null
       /** With `plan.letGo`: the wake-up entry was let go (the mailbox is empty; the drain is over). */
       released?: boolean
+      /** With `plan.direct`, when the entry was taken: the callback's event, pending under the caller's consumer. */
+      direct?: DirectClaim
     }
   | { ok: false; reason: 'fenced' | 'gone' }
   | { ok: false; reason: 'status'; status: RunStatus }
@@ -224,8 +236,12 @@ export function createRunStore(redis: RedisClient, k: Keys) {
       // One event: an entry of its own, as ever. Several: one entry carrying them all, in order
       // (services/webhooks README "Event flow"): an XADD per commit, not per event (issue 14).
       const events = plan.events ?? []
-      if (events.length === 1) values.push(newId('evt'), events[0]!.type, json.stringify(events[0]!.data), events[0]!.callbackUrl ?? '')
-      else if (events.length > 1) values.push(outboxEntry(events, json))
+      const evts = events.map(() => newId('evt'))
+      if (events.length === 1) values.push(evts[0]!, events[0]!.type, json.stringify(events[0]!.data), events[0]!.callbackUrl ?? '')
+      else if (events.length > 1) values.push(outboxEntry(events, evts, json))
+      const withCallback = events.flatMap((e, i) => (e.callbackUrl ? [i] : []))
+      const callbackAt = plan.direct && withCallback.length === 1 ? withCallback[0]! : null
+      const shard = k.shardOf(threadId)
       const live = plan.live
       if (live) for (const e of live.events) values.push(e.event, json.stringify(e.data))
       const now = nowSeconds()
@@ -243,6 +259,20 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         now_ms: Date.now(),
         deadlines: k.shardDeadlines(threadId),
         run_id: runId,
+        ...(callbackAt !== null && plan.direct
+          ? {
+              direct: {
+                group: OUTBOX_GROUP,
+                consumer: plan.direct.consumer,
+                prefix: DIRECT_CONSUMER_PREFIX,
+                version_key: k.webhookVersion(plan.project),
+                version: plan.direct.version,
+                fifo: k.webhookFifo(shard, CALLBACK_OWNER, threadId),
+                evt: evts[callbackAt],
+                sub: events.length > 1 ? callbackAt : -1,
+              },
+            }
+          : {}),
         ...(plan.letGo ? { wake: { key: k.wake(threadId), stream: k.shardWakeups(threadId), group: DRAIN_GROUP, id: plan.letGo } } : {}),
         ...(live
           ? {
@@ -256,15 +286,22 @@ export function createRunStore(redis: RedisClient, k: Keys) {
             }
           : {}),
       }
-      const reply = await runScript<string | [string, string, string, string]>(
+      const reply = await runScript<string | [string, string, string, string, string]>(
         redis,
         commitRun,
         [k.thread(threadId), k.run(threadId, runId), k.mailbox(threadId), k.fence(threadId), k.shardOutbox(threadId), k.shardPending(threadId)],
         [plan.fence === undefined ? '' : String(plan.fence), plan.from.map((s) => JSON.stringify(s)).join(','), JSON.stringify(header), ...values],
       )
       if (Array.isArray(reply)) {
-        const [, liveFrom, next, released] = reply
-        return { ok: true, ...(liveFrom ? { liveFrom } : {}), ...(plan.pop ? { next: next || null } : {}), ...(released === '1' ? { released: true } : {}) }
+        const [, liveFrom, next, released, taken] = reply
+        const direct = taken && callbackAt !== null ? directClaim(taken, shard, events, evts, callbackAt, header.created_at) : null
+        return {
+          ok: true,
+          ...(liveFrom ? { liveFrom } : {}),
+          ...(plan.pop ? { next: next || null } : {}),
+          ...(released === '1' ? { released: true } : {}),
+          ...(direct ? { direct } : {}),
+        }
       }
       if (reply === 'FENCED') return { ok: false, reason: 'fenced' }
       if (reply === 'GONE') return { ok: false, reason: 'gone' }
@@ -277,11 +314,28 @@ export function createRunStore(redis: RedisClient, k: Keys) {
  * A commit's two or more events as one outbox entry's `events` field (commitRun-6.lua): JSON
  * `[[evt, type, data, callback_url], …]` in commit order, each object's JSON spliced in once.
  */
-function outboxEntry(events: readonly OutboxEvent[], json: JsonOnce): string {
+function outboxEntry(events: readonly OutboxEvent[], evts: readonly string[], json: JsonOnce): string {
   let out = '['
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!
-    out += `${i > 0 ? ',' : ''}[${JSON.stringify(newId('evt'))},${JSON.stringify(e.type)},${json.stringify(e.data)},${JSON.stringify(e.callbackUrl ?? '')}]`
+    out += `${i > 0 ? ',' : ''}[${JSON.stringify(evts[i]!)},${JSON.stringify(e.type)},${json.stringify(e.data)},${JSON.stringify(e.callbackUrl ?? '')}]`
   }
   return `${out}]`
+}
+
+/** The callback event (at `at` of `events`) of an entry the commit took for its caller (`CommitPlan.direct`). */
+function directClaim(entryId: string, shard: number, events: readonly OutboxEvent[], evts: readonly string[], at: number, createdAt: string): DirectClaim {
+  const e = events[at]!
+  const sub = events.length > 1 ? at : null
+  return {
+    entryId,
+    shard,
+    evt: evts[at]!,
+    sub,
+    member: webhookFifoMember(entryId, evts[at]!, sub),
+    type: e.type,
+    data: e.data,
+    callbackUrl: e.callbackUrl!,
+    createdAt: Number(createdAt),
+  }
 }

@@ -4,6 +4,7 @@ import ackFirstAttemptsLua from './lua/ackFirstAttempts-1.lua'
 import checkFifoClearLua from './lua/checkFifoClear-n.lua'
 import settleFirstAttemptLua from './lua/settleFirstAttempt-2.lua'
 import { type RedisClient, defineScript, runScript, script } from './scripts.js'
+import { DIRECT_CONSUMER_PREFIX } from './webhook-direct-attempt.js'
 
 const checkFifoClearScript = script('checkFifoClear', checkFifoClearLua)
 const settleScript = script('settleFirstAttempt', settleFirstAttemptLua)
@@ -30,16 +31,22 @@ export function createWebhookFirstAttemptScripts(redis: RedisClient, k: Keys) {
     /**
      * For each event of one shard, in order: true when its (target, thread) FIFO is empty and no
      * other consumer of `group` holds an entry older than its `entryId`, i.e. it may be sent now
-     * without overtaking an earlier one. One script call for all of them (1 + one XPENDING per
+     * without overtaking an earlier one (a committer's own callback attempt, `DIRECT_CONSUMER_PREFIX`,
+     * holds back only its (callback, thread) pair: its FIFO member is there). One script call for all of them (1 + one XPENDING per
      * other consumer with pending entries + at most one EXISTS per event).
      */
-    async fifoClear(o: { shard: number; group: string; consumer: string; events: readonly { target: string; thread: string; entryId: string }[] }): Promise<boolean[]> {
+    async fifoClear(o: {
+      shard: number
+      group: string
+      consumer: string
+      events: readonly { target: string; thread: string; entryId: string }[]
+    }): Promise<boolean[]> {
       if (o.events.length === 0) return []
       const reply = await runScript<number[]>(
         redis,
         checkFifoClearScript,
         [k.outbox(o.shard), ...o.events.map((e) => k.webhookFifo(o.shard, e.target, e.thread))],
-        [o.group, o.consumer, ...o.events.map((e) => e.entryId)],
+        [o.group, o.consumer, DIRECT_CONSUMER_PREFIX, ...o.events.map((e) => e.entryId)],
       )
       return o.events.map((_, i) => reply[i] === 1)
     },

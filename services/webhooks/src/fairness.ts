@@ -16,18 +16,8 @@ export const DEFAULT_PROJECT_CONCURRENCY = 25
 export const DEFAULT_ENDPOINT_CONCURRENCY = 10
 export const DEFAULT_PAUSE_AFTER_FAILURES = 5
 
-export const FIRST_PAUSE_MS = 30_000
-export const MAX_PAUSE_MS = 60 * 60_000
-
-/**
- * How long to pause an endpoint whose `consecutiveFailures` attempts in a row failed: null below
- * `threshold`; 30 s at the threshold, doubling per further `threshold` failures, capped at 1 h.
- */
-export function pauseMs(consecutiveFailures: number, threshold: number): number | null {
-  if (threshold <= 0 || consecutiveFailures < threshold) return null
-  const rounds = Math.floor(consecutiveFailures / threshold) - 1
-  return Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** Math.min(rounds, 20))
-}
+// The pause of a failing endpoint is decided with each attempt's record (@threadwork/webhook-delivery, attempt.ts).
+export { FIRST_PAUSE_MS, MAX_PAUSE_MS, pauseMs } from '@threadwork/webhook-delivery'
 
 /**
  * How long a parked job (no slot free) sleeps if no released slot wakes it first: 30 s ±25 %.

@@ -1,4 +1,4 @@
-import type { RedisClient } from '@threadwork/storage'
+import { type RedisClient, webhookFifoMember } from '@threadwork/storage'
 import type { Queue } from 'bullmq'
 import { type DeliveryJob, GROUP, deliveryJobId } from './jobs.js'
 
@@ -14,12 +14,9 @@ import { type DeliveryJob, GROUP, deliveryJobId } from './jobs.js'
 /**
  * `1712345678901-3` + `evt_…` (+ its place in a packed entry) → a member that sorts by entry id,
  * then place. Members of one entry are all packed or all not, so the two forms never compare.
+ * In storage: a commit that takes its own callback (commitRun-6.lua `direct`) writes the same.
  */
-export function fifoMember(entryId: string, evt: string, sub?: number | null): string {
-  const [ms = '0', seq = '0'] = entryId.split('-')
-  const place = sub === undefined || sub === null ? '' : `.${String(sub).padStart(4, '0')}`
-  return `${ms.padStart(16, '0')}-${seq.padStart(10, '0')}${place}|${evt}`
-}
+export const fifoMember = webhookFifoMember
 
 const memberEvt = (member: string) => member.slice(member.indexOf('|') + 1)
 /** The member's outbox entry id, and its place in the entry (0 when the entry carries one event). */

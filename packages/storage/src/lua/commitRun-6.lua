@@ -34,10 +34,58 @@
              [event, data JSON] pairs appended to the run's live event stream (what `stream: true` reads) in the same step,
              each entry tagged with the fence; `done` ends the stream segment and sets its TTL;
              skipped when the run's `_live` field is '0' (after this plan's fields): nobody reads it
+    direct   (optional) { group, consumer, prefix, version_key, version, fifo, evt, sub }: the entry
+             just added is taken for the caller's own attempt of its one callback (services/worker
+             direct-callback.ts): put in the outbox group's pending list under `consumer` (XREADGROUP
+             `>`, so no dispatcher reads it as new) and its member `<entry id>[.<sub>]|<evt>` put in
+             the (callback, thread) FIFO `fifo` (so every later event of that pair queues behind it),
+             only when all of these hold: the project's webhook version (`version_key`, project slot:
+             single-node Redis only) is still `version` (the caller's endpoint snapshot, which had no
+             endpoint for any of the events); the group has delivered every earlier entry (its lag is
+             exactly this one); the FIFO is empty; and no consumer whose name does not start with
+             `prefix` holds a pending entry (a dispatcher's entries may be earlier events of the thread
+             not fanned out yet; the `prefix` consumers' entries all sit in their FIFOs).
+             `sub`: the callback's place in a packed entry, or -1 for an entry of one event.
   returns { 'OK', <id of the live stream's last entry before this commit, 0-0 if none; '' without
-          `live`>, <the mailbox head after the pop, '' if empty or no pop>, <'1' when `wake` was let go, else '0'> }
+          `live`>, <the mailbox head after the pop, '' if empty or no pop>, <'1' when `wake` was let go, else '0'>,
+          <with `direct`: the entry id when taken, else ''> }
           | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
+-- `direct` (see above): takes entry `id` of the outbox stream KEYS[5] for the caller, or returns ''.
+local function claimDirect(id, d)
+  local info = nil
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[5])) do
+    local t = {}
+    for i = 1, #g, 2 do t[g[i]] = g[i + 1] end
+    if t.name == d.group then info = t end
+  end
+  -- A lag of exactly 1: every entry before this one was handed out (the read below returns this
+  -- one); unknown (false) after a deletion among unread entries: not taken.
+  if not info or info.lag ~= 1 then return '' end
+  if redis.call('EXISTS', d.fifo) == 1 then return '' end
+  if info.pending > 0 then
+    for _, c in ipairs(redis.call('XPENDING', KEYS[5], d.group)[4] or {}) do
+      if string.sub(c[1], 1, #d.prefix) ~= d.prefix then return '' end
+    end
+  end
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  local place = ''
+  if d.sub >= 0 then place = '.' .. string.rep('0', 4 - #tostring(d.sub)) .. d.sub end
+  local member = string.rep('0', 16 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq .. place .. '|' .. d.evt
+  redis.call('ZADD', d.fifo, 'NX', 0, member)
+  local read = redis.call('XREADGROUP', 'GROUP', d.group, d.consumer, 'COUNT', 1, 'STREAMS', KEYS[5], '>')
+  -- Cannot differ (lag 1). Should it, that entry goes to a consumer outside `prefix` (counted as a
+  -- dispatcher's by everyone's checks) that nobody renews: a dispatcher claims it after its reclaim
+  -- idle time and sends it the queued way.
+  local got = read and read[1][2][1] and read[1][2][1][1]
+  if got ~= id then
+    redis.call('ZREM', d.fifo, member)
+    if got then redis.call('XCLAIM', KEYS[5], d.group, 'stray:' .. d.consumer, 0, got, 'JUSTID') end
+    return ''
+  end
+  return id
+end
+
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
 local current = redis.call('HMGET', KEYS[2], 'status', '_live', '_lock', '_dl')
 local status = current[1]
@@ -124,18 +172,24 @@ if plan.release ~= '' then
   if inDeadlines then redis.call('ZREM', plan.deadlines, plan.thread .. '/' .. plan.release) end
 end
 -- Never trimmed here: the dispatcher trims what it has acknowledged.
+local added = nil
 if plan.ev == 1 then
-  redis.call('XADD', KEYS[5], '*', 'evt', ARGV[at], 'type', ARGV[at + 1], 'project', plan.project,
+  added = redis.call('XADD', KEYS[5], '*', 'evt', ARGV[at], 'type', ARGV[at + 1], 'project', plan.project,
     'thread', plan.thread, 'created_at', plan.created_at, 'data', ARGV[at + 2], 'callback_url', ARGV[at + 3])
   at = at + 4
 end
 if plan.packed == 1 then
-  redis.call('XADD', KEYS[5], '*', 'project', plan.project, 'thread', plan.thread, 'created_at', plan.created_at,
+  added = redis.call('XADD', KEYS[5], '*', 'project', plan.project, 'thread', plan.thread, 'created_at', plan.created_at,
     'events', ARGV[at])
   at = at + 1
 end
 -- No pub/sub nudge: the dispatchers wait on the stream itself (XREADGROUP BLOCK), so a PUBLISH per
 -- commit bought nothing (issue 14).
+local taken = ''
+local direct = plan.direct
+if added and type(direct) == 'table' and (redis.call('GET', direct.version_key) or '') == direct.version then
+  taken = claimDirect(added, direct)
+end
 local live = plan.live
 if type(live) == 'table' and liveFlag ~= '0' then
   local last = redis.call('XREVRANGE', live.key, '+', '-', 'COUNT', 1)
@@ -151,6 +205,6 @@ if type(live) == 'table' and liveFlag ~= '0' then
     redis.call('XADD', live.key, '*', 'event', 'done', 'data', '[DONE]')
     redis.call('EXPIRE', live.key, live.ttl)
   end
-  return { 'OK', before, nextHead, released }
+  return { 'OK', before, nextHead, released, taken }
 end
-return { 'OK', '', nextHead, released }
+return { 'OK', '', nextHead, released, taken }

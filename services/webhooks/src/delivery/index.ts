@@ -1,5 +1,6 @@
 // Delivery primitives: signing, the SSRF-guarded dispatcher, one HTTP attempt, the retry policy.
-// Pure or plain I/O; no Redis, no BullMQ (the delivery worker composes these).
+// Pure or plain I/O; no Redis, no BullMQ (the delivery worker composes these). They live in
+// @threadwork/webhook-delivery (shared with the worker's own callback attempts) and @threadwork/egress.
 export {
   buildWebhookHeaders,
   generateSigningSecret,
@@ -9,7 +10,7 @@ export {
   type BuildWebhookHeadersInput,
   type SignPayloadInput,
   type WebhookHeaders,
-} from './signing.js'
+} from '@threadwork/webhook-delivery'
 export {
   createSafeDispatcher,
   createSafeLookup,
@@ -28,8 +29,8 @@ export {
   sendWebhook,
   type SendWebhookInput,
   type SendWebhookResult,
-} from './send-webhook.js'
-export { parseRetryAfter } from './retry-after.js'
+} from '@threadwork/webhook-delivery'
+export { parseRetryAfter } from '@threadwork/webhook-delivery'
 export {
   classifyOutcome,
   DISABLE_AFTER_FAILING_MS,
@@ -42,4 +43,4 @@ export {
   shouldDisableEndpoint,
   type DeliveryOutcome,
   type EndpointFailureState,
-} from './retry-policy.js'
+} from '@threadwork/webhook-delivery'

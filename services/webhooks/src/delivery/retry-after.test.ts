@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseRetryAfter } from './retry-after.js'
+import { parseRetryAfter } from './index.js'
 
 const now = Date.parse('2026-03-01T12:00:00Z')
 

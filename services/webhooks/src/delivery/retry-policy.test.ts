@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  DISABLE_AFTER_FAILING_MS,
-  MAX_ATTEMPTS,
-  MAX_RETRY_AFTER_MS,
-  classifyOutcome,
-  nextDelayMs,
-  RETRY_SCHEDULE_MS,
-  shouldDisableEndpoint,
-} from './retry-policy.js'
+import { DISABLE_AFTER_FAILING_MS, MAX_ATTEMPTS, MAX_RETRY_AFTER_MS, classifyOutcome, nextDelayMs, RETRY_SCHEDULE_MS, shouldDisableEndpoint } from './index.js'
 
 const HOUR = 3_600_000
 

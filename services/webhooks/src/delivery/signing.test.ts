@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
-import { buildWebhookHeaders, generateSigningSecret, secretHint, signPayload } from './signing.js'
+import { buildWebhookHeaders, generateSigningSecret, secretHint, signPayload } from './index.js'
 
 // The envelope mirrors OpenAI's (research §4.4); the type is ours, not one the SDK knows.
 const body = JSON.stringify({

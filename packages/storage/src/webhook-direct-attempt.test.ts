@@ -1,0 +1,206 @@
+import { newId, newRun, nowSeconds } from '@threadwork/domain'
+import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { CommitPlan } from './run-store.js'
+import { type Stores, createStores } from './stores.js'
+import { CALLBACK_OWNER } from './webhook-delivery-log.js'
+import { DIRECT_CONSUMER_PREFIX, OUTBOX_GROUP, createWebhookDirectAttemptScripts, webhookFifoMember } from './webhook-direct-attempt.js'
+import { createWebhookFirstAttemptScripts } from './webhook-first-attempt.js'
+
+let fx: RedisFixture
+let stores: Stores
+const ME = `${DIRECT_CONSUMER_PREFIX}worker-1`
+beforeEach(async () => {
+  fx = await createRedisFixture()
+  stores = createStores(fx.redis, fx.prefix)
+  await fx.redis.xgroup('CREATE', stores.keys.outbox(0), OUTBOX_GROUP, '0', 'MKSTREAM')
+})
+afterEach(() => fx.cleanup())
+
+type Entry = [string, string[]]
+const outbox = () => stores.keys.outbox(0)
+const fifoOf = (thread: string) => stores.keys.webhookFifo(0, CALLBACK_OWNER, thread)
+const version = async () => (await fx.redis.get(stores.keys.webhookVersion('p1'))) ?? ''
+const pending = async () => ((await fx.redis.xpending(outbox(), OUTBOX_GROUP, '-', '+', 100)) as [string, string][]).map(([id, owner]) => [id, owner])
+
+/** A queued run on a new thread. */
+async function queuedRun() {
+  const assistant = await stores.assistants.create('p1', { model: 'fake-model' })
+  const { thread } = await stores.threads.create('p1')
+  const run = newRun({ id: newId('run'), threadId: thread.id, assistant, settings: {}, createdAt: nowSeconds(), expiresAfterSeconds: 600 })
+  await stores.runs.create('p1', run, [])
+  return run
+}
+
+/** Ends a run as a turn's end does: three events in one entry, the last with a callback_url; `direct` asks to take it. */
+async function endRun(run: { id: string; thread_id: string }, extra: Partial<CommitPlan> = {}) {
+  return stores.runs.commit(run.thread_id, run.id, {
+    project: 'p1',
+    from: ['queued'],
+    run: { status: 'completed' },
+    release: true,
+    events: [
+      { type: 'thread.message.completed', data: { n: 1 } },
+      { type: 'thread.run.completed', data: { n: 2 } },
+      { type: 'thread.turn.completed', data: { n: 3 }, callbackUrl: 'http://receiver.example/cb' },
+    ],
+    ...extra,
+  })
+}
+
+/** Has a dispatcher-like consumer read every new entry (they stay pending under its name). */
+async function dispatcherReads(consumer = 'host-1'): Promise<Entry[]> {
+  const reply = (await fx.redis.xreadgroup('GROUP', OUTBOX_GROUP, consumer, 'COUNT', 100, 'STREAMS', outbox(), '>')) as [string, Entry[]][] | null
+  return reply?.[0]?.[1] ?? []
+}
+
+describe('a commit taking its own callback (commitRun-6.lua `direct`)', () => {
+  it('puts the entry in the pending list under the committer and its member in the (callback, thread) FIFO; a blocked dispatcher is not handed it', async () => {
+    const run = await queuedRun()
+    // A dispatcher blocked on the stream, as outbox-consumer.ts follows it.
+    const follower = fx.redis.duplicate()
+    try {
+      const blocked = follower.xreadgroup('GROUP', OUTBOX_GROUP, 'host-1', 'COUNT', 100, 'BLOCK', 400, 'STREAMS', outbox(), '>')
+      await new Promise((r) => setTimeout(r, 50))
+      const outcome = await endRun(run, { direct: { consumer: ME, version: await version() } })
+      expect(outcome.ok).toBe(true)
+      const direct = outcome.ok ? outcome.direct : undefined
+      expect(direct).toBeDefined()
+      expect(direct!.sub).toBe(2)
+      expect(await blocked).toBeNull()
+      expect(await pending()).toEqual([[direct!.entryId, ME]])
+      expect(direct!.member).toBe(webhookFifoMember(direct!.entryId, direct!.evt, 2))
+      expect(await fx.redis.zrange(fifoOf(run.thread_id), 0, -1)).toEqual([direct!.member])
+      // The entry carries the callback's event under that id, in its place.
+      const [, fields] = ((await fx.redis.xrange(outbox(), direct!.entryId, direct!.entryId)) as Entry[])[0]!
+      const events = JSON.parse(fields![fields!.indexOf('events') + 1]!) as [string, string][]
+      expect(events[2]![0]).toBe(direct!.evt)
+      expect(events[2]![1]).toBe('thread.turn.completed')
+
+      // Without `direct`, the same blocked read gets the next commit's entry (the check above can fail).
+      const next = await queuedRun()
+      const blocked2 = follower.xreadgroup('GROUP', OUTBOX_GROUP, 'host-1', 'COUNT', 100, 'BLOCK', 2000, 'STREAMS', outbox(), '>')
+      await new Promise((r) => setTimeout(r, 50))
+      await endRun(next)
+      expect(((await blocked2) as [string, Entry[]][])[0]![1]).toHaveLength(1)
+    } finally {
+      follower.disconnect()
+    }
+  })
+
+  it('an entry of one event with a callback is taken too (no place in the member)', async () => {
+    const run = await queuedRun()
+    const outcome = await stores.runs.commit(run.thread_id, run.id, {
+      project: 'p1',
+      from: ['queued'],
+      run: { status: 'cancelled' },
+      release: true,
+      events: [{ type: 'thread.turn.cancelled', data: {}, callbackUrl: 'http://receiver.example/cb' }],
+      direct: { consumer: ME, version: '' },
+    })
+    const direct = outcome.ok ? outcome.direct : undefined
+    expect(direct?.sub).toBeNull()
+    expect(await fx.redis.zrange(fifoOf(run.thread_id), 0, -1)).toEqual([webhookFifoMember(direct!.entryId, direct!.evt)])
+  })
+
+  it('is not taken when the webhook version moved, an earlier entry is unread, the FIFO holds something, or a dispatcher holds an entry', async () => {
+    const notTaken = async (outcome: Awaited<ReturnType<typeof endRun>>) => {
+      expect(outcome.ok).toBe(true)
+      expect(outcome.ok && outcome.direct).toBeFalsy()
+    }
+    // The snapshot the committer decided on is older than an endpoint write.
+    const v = await version()
+    await fx.redis.incr(stores.keys.webhookVersion('p1'))
+    await notTaken(await endRun(await queuedRun(), { direct: { consumer: ME, version: v } }))
+    // That entry is unread: the group is behind, the next one would be read before it.
+    await notTaken(await endRun(await queuedRun(), { direct: { consumer: ME, version: await version() } }))
+    expect(await pending()).toEqual([])
+    // A dispatcher read both and holds them (their fan-out may be earlier events of any thread).
+    const held = await dispatcherReads()
+    expect(held).toHaveLength(2)
+    await notTaken(await endRun(await queuedRun(), { direct: { consumer: ME, version: await version() } }))
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, ...held.map(([id]) => id))
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, ...(await dispatcherReads()).map(([id]) => id))
+    // The thread's FIFO holds an earlier event (a retry): the callback must queue behind it.
+    const run = await queuedRun()
+    await fx.redis.zadd(fifoOf(run.thread_id), 0, 'earlier')
+    await notTaken(await endRun(run, { direct: { consumer: ME, version: await version() } }))
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, ...(await dispatcherReads()).map(([id]) => id))
+    // Two callbacks in one commit: not this path.
+    const two = await queuedRun()
+    await notTaken(
+      await stores.runs.commit(two.thread_id, two.id, {
+        project: 'p1',
+        from: ['queued'],
+        run: { status: 'completed' },
+        events: [
+          { type: 'thread.run.completed', data: {}, callbackUrl: 'http://a.example/' },
+          { type: 'thread.turn.completed', data: {}, callbackUrl: 'http://a.example/' },
+        ],
+        direct: { consumer: ME, version: await version() },
+      }),
+    )
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, ...(await dispatcherReads()).map(([id]) => id))
+    // Nothing in the way now: taken, even beside another committer's own attempt of another thread.
+    const other = await endRun(await queuedRun(), { direct: { consumer: `${DIRECT_CONSUMER_PREFIX}worker-2`, version: await version() } })
+    expect(other.ok && other.direct).toBeTruthy()
+    const mine = await endRun(await queuedRun(), { direct: { consumer: ME, version: await version() } })
+    expect(mine.ok && mine.direct).toBeTruthy()
+  })
+})
+
+describe('first attempts beside a committer’s own callback attempt (checkFifoClear-n.lua)', () => {
+  it('another thread’s event is clear; the same (callback, thread) waits behind its FIFO member', async () => {
+    const first = createWebhookFirstAttemptScripts(fx.redis, stores.keys)
+    const run = await queuedRun()
+    const taken = await endRun(run, { direct: { consumer: ME, version: await version() } })
+    expect(taken.ok && taken.direct).toBeTruthy()
+    // Two later entries the dispatcher reads: one of the same thread, one of another.
+    await fx.redis.xadd(outbox(), '*', 'evt', 'evt_same')
+    await fx.redis.xadd(outbox(), '*', 'evt', 'evt_other')
+    const [same, other] = (await dispatcherReads()).map(([id]) => id)
+    const check = (thread: string, entryId: string) => ({ target: CALLBACK_OWNER, thread, entryId })
+    expect(
+      await first.fifoClear({ shard: 0, group: OUTBOX_GROUP, consumer: 'host-1', events: [check(run.thread_id, same!), check('thread_x', other!)] }),
+    ).toEqual([false, true])
+  })
+})
+
+describe('settling and renewing a committer’s own attempt', () => {
+  it('settle: acknowledges and removes the member (or keeps it for a retry); leaves an entry another consumer claimed alone', async () => {
+    const direct = createWebhookDirectAttemptScripts(fx.redis, stores.keys)
+    const a = await queuedRun()
+    const b = await queuedRun()
+    const c = await queuedRun()
+    const ca = await endRun(a, { direct: { consumer: ME, version: await version() } })
+    const cb = await endRun(b, { direct: { consumer: ME, version: await version() } })
+    const cc = await endRun(c, { direct: { consumer: ME, version: await version() } })
+    if (!ca.ok || !ca.direct || !cb.ok || !cb.direct || !cc.ok || !cc.direct) throw new Error('not taken')
+    expect(await direct.settle(ca.direct, a.thread_id, ME)).toBe(true)
+    expect(await fx.redis.exists(fifoOf(a.thread_id))).toBe(0)
+    expect(await direct.settle(cb.direct, b.thread_id, ME, true)).toBe(true)
+    expect(await fx.redis.zrange(fifoOf(b.thread_id), 0, -1)).toEqual([cb.direct.member])
+    // c looked abandoned: a dispatcher claimed it (it sends it again, the queued way).
+    await fx.redis.xclaim(outbox(), OUTBOX_GROUP, 'host-1~r', 0, cc.direct.entryId, 'JUSTID')
+    expect(await direct.settle(cc.direct, c.thread_id, ME)).toBe(false)
+    expect(await pending()).toEqual([[cc.direct.entryId, 'host-1~r']])
+    expect(await fx.redis.zrange(fifoOf(c.thread_id), 0, -1)).toEqual([cc.direct.member])
+  })
+
+  it('renew: resets the idle time of entries still ours, and not of one another consumer took', async () => {
+    const direct = createWebhookDirectAttemptScripts(fx.redis, stores.keys)
+    const a = await endRun(await queuedRun(), { direct: { consumer: ME, version: await version() } })
+    const b = await endRun(await queuedRun(), { direct: { consumer: ME, version: await version() } })
+    if (!a.ok || !a.direct || !b.ok || !b.direct) throw new Error('not taken')
+    await fx.redis.xclaim(outbox(), OUTBOX_GROUP, 'host-1~r', 0, b.direct.entryId, 'JUSTID')
+    await new Promise((r) => setTimeout(r, 120))
+    expect(await direct.renew(0, ME, [a.direct.entryId, b.direct.entryId])).toBe(1)
+    const idle = (await fx.redis.xpending(outbox(), OUTBOX_GROUP, '-', '+', 10)) as [string, string, number][]
+    expect(idle.map(([id, owner]) => [id, owner])).toEqual([
+      [a.direct.entryId, ME],
+      [b.direct.entryId, 'host-1~r'],
+    ])
+    expect(idle[0]![2]).toBeLessThan(100)
+    expect(idle[1]![2]).toBeGreaterThanOrEqual(100)
+  })
+})
