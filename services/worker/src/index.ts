@@ -20,7 +20,10 @@ import { createVectorStoreWorker } from './vector-stores.js'
 import { createWakeupConsumer } from './wakeup-consumer.js'
 
 const env = loadEnvOrExit(WorkerEnv)
-const log = createLogger({ service: 'worker', level: env.LOG_LEVEL })
+// Buffered as the API's and the webhooks' (≥ 4 KB writes or every 100 ms, flushed at exit and
+// after the ready line): unbuffered, the one 'run status' line per run status change was its own
+// stdout write, ~3 % of the worker's busy time per turn in the cost bench's profile (issue 14).
+const log = createLogger({ service: 'worker', level: env.LOG_LEVEL, bufferMs: 100 })
 const router = await exitOnConfigError(() => routerFromSettings(env), { setting: 'PROVIDERS_FILE' })
 
 // Workers block and retry forever on Redis (BullMQ requires maxRetriesPerRequest: null).
@@ -95,7 +98,14 @@ const executeRun = createRunExecutor({
 const startTurn = createStartTurn({ stores, log, executeRun, cancels, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
 // Set on SIGTERM/SIGINT (shutdown below); declared here because drains read it from the start.
 let stopping = false
-const drain = createDrainProcessor({ stores, log, executeRun, startTurn, stopping: () => stopping, prefetchTurn: (threadId, hint) => prefetchTurn(stores, threadId, hint) })
+const drain = createDrainProcessor({
+  stores,
+  log,
+  executeRun,
+  startTurn,
+  stopping: () => stopping,
+  prefetchTurn: (hint, claimed) => prefetchTurn(stores, hint, claimed),
+})
 const expire = createExpireProcessor(stores, queues)
 const reconcile = createReconcileProcessor(stores, log, env.RECONCILE_STALE_MS)
 // Thread drains come from the shards' wake-up streams (issue 14: ~6 Redis commands a turn, not ~48).
@@ -186,3 +196,4 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.on('SIGINT', () => void shutdown('SIGINT'))
 // Ready only once SIGTERM/SIGINT are handled: a signal right after this line must be graceful.
 log.info({ shards: workers.length, concurrency: env.WORKER_CONCURRENCY }, 'worker ready')
+log.flush()
