@@ -35,6 +35,8 @@ export interface AttemptDeps {
   onAttempt?: (attempt: { outcome: string; status: number | null; latencyMs: number }) => void
   /** Consecutive failed attempts that pause an endpoint (fairness.ts). */
   pauseAfterFailures: number
+  /** The first pause's length (pause.ts `pauseMs`; default 30 s). */
+  firstPauseMs?: number
 }
 
 /** Where an attempt goes and what signs it, read at send time (a changed URL applies to retries). */
@@ -184,7 +186,7 @@ export function createAttempt(deps: AttemptDeps) {
     const pausedUntilS = a.to.pausedUntilS
     if (isEndpoint && result.ok && pausedUntilS !== null) await endpoints.setPause(a.project, a.target, null, null)
     if (isEndpoint && !result.ok && recorded && (pausedUntilS === null || pausedUntilS * 1000 <= Date.now())) {
-      const ms = pauseMs(recorded.consecutiveFailures, deps.pauseAfterFailures)
+      const ms = pauseMs(recorded.consecutiveFailures, deps.pauseAfterFailures, deps.firstPauseMs)
       if (ms !== null) {
         const until = Math.ceil((Date.now() + ms) / 1000)
         const since = recorded.firstFailureAt ? new Date(recorded.firstFailureAt).toISOString() : 'now'

@@ -4,10 +4,11 @@ export const MAX_PAUSE_MS = 60 * 60_000
 
 /**
  * How long to pause an endpoint whose `consecutiveFailures` attempts in a row failed: null below
- * `threshold`; 30 s at the threshold, doubling per further `threshold` failures, capped at 1 h.
+ * `threshold`; `firstMs` (30 s) at the threshold, doubling per further `threshold` failures,
+ * capped at 1 h.
  */
-export function pauseMs(consecutiveFailures: number, threshold: number): number | null {
+export function pauseMs(consecutiveFailures: number, threshold: number, firstMs = FIRST_PAUSE_MS): number | null {
   if (threshold <= 0 || consecutiveFailures < threshold) return null
   const rounds = Math.floor(consecutiveFailures / threshold) - 1
-  return Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** Math.min(rounds, 20))
+  return Math.min(MAX_PAUSE_MS, firstMs * 2 ** Math.min(rounds, 20))
 }

@@ -42,6 +42,8 @@ export interface DispatcherOptions {
   endpointConcurrency?: number
   /** WEBHOOK_PAUSE_AFTER_FAILURES: failed attempts in a row that pause an endpoint (default 5). */
   pauseAfterFailures?: number
+  /** The first pause's length, doubling from there (default 30 s; tests shorten it to see a pause end). */
+  firstPauseMs?: number
 }
 
 let dispatchersStarted = 0
@@ -70,6 +72,7 @@ export async function startDispatcher(opts: DispatcherOptions) {
     timeoutMs: opts.timeoutMs,
     onAttempt: opts.onAttempt,
     pauseAfterFailures,
+    firstPauseMs: opts.firstPauseMs,
   })
   const processor = createDeliveryProcessor({
     redis: opts.redis,

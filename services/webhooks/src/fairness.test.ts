@@ -9,6 +9,8 @@ describe('pauseMs', () => {
     expect(pauseMs(10, 5)).toBe(60_000)
     expect(pauseMs(15, 5)).toBe(120_000)
     expect(pauseMs(10_000, 5)).toBe(MAX_PAUSE_MS)
+    expect(pauseMs(3, 3, 4_000)).toBe(4_000)
+    expect(pauseMs(6, 3, 4_000)).toBe(8_000)
   })
 })
 
