@@ -10,14 +10,13 @@ import {
   newId,
   nowSeconds,
 } from '@threadwork/domain'
-import { Cluster } from 'ioredis'
 import { decodeFields, encodeFields } from './codec.js'
 import { JsonOnce } from './json-once.js'
 import type { Keys } from './keys.js'
 import { listPage } from './paginate.js'
 import { type RedisClient, runScript, script } from './scripts.js'
 import { RunInternal, isLiveRun } from './run-plans.js'
-import { DRAIN_GROUP, type WakeHint } from './thread-wakeups.js'
+import { DRAIN_GROUP } from './thread-wakeups.js'
 import { messageArgs } from './thread-store.js'
 import { DIRECT_CONSUMER_PREFIX, type DirectClaim, OUTBOX_GROUP, webhookFifoMember } from './webhook-direct-attempt.js'
 import { CALLBACK_OWNER } from './webhook-delivery-log.js'
@@ -117,26 +116,7 @@ export interface LoadedRun {
 
 export type RunStore = ReturnType<typeof createRunStore>
 
-/** A thread claimed for a drain attempt (`runs.claim`). */
-export interface ClaimedThread {
-  fence: number
-  /** The mailbox head, peeked (null: empty). */
-  head: string | null
-  /** The hinted turn's stored fields, when the head is that turn ({} if it is gone). */
-  turn?: Record<string, string>
-  /** The hinted assistant's stored fields, when the head is the hinted turn and the claim could reach them. */
-  assistant?: Record<string, string>
-}
-
-/** HGETALL's flat reply, as ioredis' `hgetall` gives it. */
-function fieldsOf(flat: string[]): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!
-  return out
-}
-
 export function createRunStore(redis: RedisClient, k: Keys) {
-  const claimReadsAssistant = !(redis instanceof Cluster)
   const threadNotFound = (id: string) => ApiError.notFound('thread', id)
   const notFound = (id: string) => ApiError.notFound('run', id)
 
@@ -229,25 +209,11 @@ export function createRunStore(redis: RedisClient, k: Keys) {
       return step
     },
 
-    /**
-     * A new fencing token for the thread, and its mailbox head. With a wake-up's `hint`, the hinted
-     * turn's stored fields (`turn`, as HGETALL gives them; `{}` when missing) and, where one script
-     * can reach it (`claimReadsAssistant`), its assistant's (`assistant`) come back in the same
-     * step, only when the head is that turn (issue 14: two commands fewer sent a turn).
-     */
-    async claim(threadId: string, hint?: WakeHint): Promise<ClaimedThread> {
-      const keys = [k.fence(threadId), k.mailbox(threadId)]
-      if (hint) {
-        keys.push(k.turn(threadId, hint.turnId))
-        if (claimReadsAssistant) keys.push(k.assistant(hint.project, hint.assistantId))
-      }
-      const reply = await runScript<[number, string | null, string[]?, string[]?]>(redis, claimThread, keys, hint ? [`turn:${hint.turnId}`] : [])
-      const [fence, head, turn, assistant] = reply
-      return { fence, head: head || null, turn: turn && fieldsOf(turn), assistant: assistant && fieldsOf(assistant) }
+    /** A new fencing token for the thread, and its mailbox head. */
+    async claim(threadId: string): Promise<{ fence: number; head: string | null }> {
+      const [fence, head] = await runScript<[number, string | null]>(redis, claimThread, [k.fence(threadId), k.mailbox(threadId)], [])
+      return { fence, head: head || null }
     },
-
-    /** Whether `claim` reads a hinted turn's assistant: not on a Redis Cluster, where it is in another slot (its project's). */
-    claimReadsAssistant,
 
     /** Applies `plan` atomically if the run is in one of `plan.from` (and the fence still holds). */
     async commit(threadId: string, runId: string, plan: CommitPlan): Promise<CommitOutcome> {

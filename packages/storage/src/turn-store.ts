@@ -55,19 +55,6 @@ export class AssistantChangedError extends Error {
   }
 }
 
-/** A turn as a worker reads it: the turn, its project and its stored request. */
-export interface LoadedTurn {
-  turn: Turn
-  project: string
-  request: unknown
-}
-
-/** A turn hash's stored fields (HGETALL's) → the loaded turn; null when there are none (no such turn). */
-export function loadedTurnOf(raw: Record<string, string> | null | undefined): LoadedTurn | null {
-  if (!raw || Object.keys(raw).length === 0) return null
-  return { turn: Turn.parse(decodeFields(raw)), project: raw._project ?? '', request: JSON.parse(raw[TurnInternal.request] ?? '{}') }
-}
-
 export function createTurnStore(redis: RedisClient, k: Keys) {
   const checksAssistant = !(redis instanceof Cluster)
   const threadNotFound = (id: string) => ApiError.notFound('thread', id)
@@ -118,8 +105,10 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
     },
 
     /** Unscoped read with the stored request (workers). */
-    async load(threadId: string, turnId: string): Promise<LoadedTurn | null> {
-      return loadedTurnOf(await redis.hgetall(k.turn(threadId, turnId)))
+    async load(threadId: string, turnId: string): Promise<{ turn: Turn; project: string; request: unknown } | null> {
+      const raw = await redis.hgetall(k.turn(threadId, turnId))
+      if (!raw || Object.keys(raw).length === 0) return null
+      return { turn: Turn.parse(decodeFields(raw)), project: raw._project ?? '', request: JSON.parse(raw[TurnInternal.request] ?? '{}') }
     },
 
     list(project: string, threadId: string, query: ListQuery): Promise<ListPage<Turn>> {

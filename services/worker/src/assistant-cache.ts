@@ -9,17 +9,8 @@ const parsed = new AssistantCache()
  * @throws ApiError 404
  */
 export async function readAssistant(redis: RedisClient, k: Keys, project: string, id: string): Promise<Assistant> {
-  const assistant = assistantFromFields(k, project, id, await redis.hgetall(k.assistant(project, id)))
-  if (!assistant) throw ApiError.notFound('assistant', id)
-  return assistant
-}
-
-/**
- * The project's assistant `id` from its stored fields `raw` (as `HGETALL` gives them, read
- * elsewhere: the drain's claim), parsed through this process's cache; null when they are not
- * there or another project's.
- */
-export function assistantFromFields(k: Keys, project: string, id: string, raw: Record<string, string>): Assistant | null {
-  if (raw._project !== project) return null
-  return parsed.parse(k.assistant(project, id), raw)
+  const key = k.assistant(project, id)
+  const raw = await redis.hgetall(key)
+  if (raw._project !== project) throw ApiError.notFound('assistant', id)
+  return parsed.parse(key, raw)
 }

@@ -98,14 +98,7 @@ const executeRun = createRunExecutor({
 const startTurn = createStartTurn({ stores, log, executeRun, cancels, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
 // Set on SIGTERM/SIGINT (shutdown below); declared here because drains read it from the start.
 let stopping = false
-const drain = createDrainProcessor({
-  stores,
-  log,
-  executeRun,
-  startTurn,
-  stopping: () => stopping,
-  prefetchTurn: (hint, claimed) => prefetchTurn(stores, hint, claimed),
-})
+const drain = createDrainProcessor({ stores, log, executeRun, startTurn, stopping: () => stopping, prefetchTurn: (threadId, hint) => prefetchTurn(stores, threadId, hint) })
 const expire = createExpireProcessor(stores, queues)
 const reconcile = createReconcileProcessor(stores, log, env.RECONCILE_STALE_MS)
 // Thread drains come from the shards' wake-up streams (issue 14: ~6 Redis commands a turn, not ~48).

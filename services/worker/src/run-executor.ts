@@ -39,7 +39,7 @@ export interface ItemContext {
    * registered for cancels with this controller: no start commit is made.
    */
   started?: AbortController
-  /** The head turn and its assistant, read by the claim from the wake-up's hint (start-turn.ts `prefetchTurn`). */
+  /** The head turn and its assistant, read beside the claim from the wake-up's hint (start-turn.ts `prefetchTurn`). */
   prefetched?: Promise<PrefetchedTurn>
   /**
    * The thread's newest message ids (up to 100), returned by the start that added message `newest`

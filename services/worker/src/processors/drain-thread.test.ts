@@ -28,7 +28,7 @@ async function queueTurn(threadId: string, assistantId: string, opts: { wake?: b
 
 const wakeEntries = async () => (await fx.redis.xrange(stores.keys.wakeups(0), '-', '+')).map(([, f]) => wakeEntryOf(f))
 
-describe('wake-up hints (issue 14: the turn and its assistant read by the claim)', () => {
+describe('wake-up hints (issue 14: the turn and its assistant read beside the claim)', () => {
   it('a turn that heads an empty mailbox wakes with a hint naming it, its project and assistant; one queued behind another item, without', async () => {
     const assistant = await stores.assistants.create(project, { model: 'm' })
     const { thread: a } = await stores.threads.create(project)
@@ -60,7 +60,7 @@ describe('wake-up hints (issue 14: the turn and its assistant read by the claim)
         await stores.redis.lrem(stores.keys.mailbox(threadId), 1, item)
         return 'done'
       },
-      prefetchTurn: (hint, claimed) => prefetchTurn(stores, hint, claimed),
+      prefetchTurn: (threadId, hint) => prefetchTurn(stores, threadId, hint),
     })
     const [hinted] = await wakeEntries()
     await drain(thread.id, undefined, { turnId: 'turn_notthehead', project, assistantId: assistant.id })

@@ -1,5 +1,5 @@
 import type { Logger } from '@threadwork/logger'
-import type { ClaimedThread, Stores, WakeHint } from '@threadwork/storage'
+import type { Stores, WakeHint } from '@threadwork/storage'
 import type { ItemContext, ItemResult } from '../run-executor.js'
 
 export interface DrainDeps {
@@ -15,11 +15,10 @@ export interface DrainDeps {
    */
   stopping?: () => boolean
   /**
-   * What a wake-up's hint names, from the claim that read it (start-turn.ts `prefetchTurn`). When
-   * given, the claim is sent with the hint: it reads the hinted turn (and, but on a Redis Cluster,
-   * its assistant) in its own step.
+   * Starts reading what a wake-up's hint names (start-turn.ts `prefetchTurn`); called right after
+   * the claim is sent, so its reads queue behind it on the same connection.
    */
-  prefetchTurn?: (hint: WakeHint, claimed: Promise<ClaimedThread>) => ItemContext['prefetched']
+  prefetchTurn?: (threadId: string, hint: WakeHint) => ItemContext['prefetched']
 }
 
 /**
@@ -38,13 +37,12 @@ export function createDrainProcessor(deps: DrainDeps) {
   const { stores } = deps
   /**
    * `wake`: the wake-up entry this drain holds, let go by the commit that empties the mailbox.
-   * `hint`: the turn the entry says heads the mailbox; its turn and assistant are read by the
-   * claim (one script instead of three commands) and used only if the claim's head is that turn.
+   * `hint`: the turn the entry says heads the mailbox; its turn and assistant are read beside the
+   * claim (one round trip instead of three) and used only if the claim's head is that turn.
    */
   return async function drainThread(threadId: string, wake?: string, hint?: WakeHint | null): Promise<DrainEnd> {
-    const read = hint && deps.prefetchTurn ? hint : undefined
-    const claimed = stores.runs.claim(threadId, read)
-    let prefetched = read ? deps.prefetchTurn!(read, claimed) : undefined
+    const claimed = stores.runs.claim(threadId)
+    let prefetched = hint && deps.prefetchTurn ? deps.prefetchTurn(threadId, hint) : undefined
     let { fence, head } = await claimed
     if (head !== `turn:${hint?.turnId}`) prefetched = undefined
     let released = false
