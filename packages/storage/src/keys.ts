@@ -38,6 +38,8 @@ export function keys(prefix: string, shards = 1) {
     webhookInflightTarget: (p: string, target: string) => `${project(p)}:wh-inflight:${target}`,
     /** Delivery jobs waiting for one of the project's slots (zset job id → parked at ms), woken in order. */
     webhookParked: (p: string) => `${project(p)}:wh-parked`,
+    /** Delivery jobs waiting for a slot of one target (its limit, not the project's, refused them): woken first by that target's releases. */
+    webhookParkedTarget: (p: string, target: string) => `${project(p)}:wh-parked:${target}`,
     /** Files of a project: all (zset by sequence), by purpose, and each file's metadata hash. */
     files: (p: string) => `${project(p)}:files`,
     filesByPurpose: (p: string, purpose: string) => `${project(p)}:files:purpose:${purpose}`,

@@ -1,7 +1,7 @@
 import { ApiError, type ListPage, type ListQuery, WebhookDelivery, newId, nowSeconds } from '@threadwork/domain'
 import { decodeFields, encodeFields } from './codec.js'
 import type { Keys } from './keys.js'
-import recordDeliveryLua from './lua/recordDelivery-7.lua'
+import recordDeliveryLua from './lua/recordDelivery-8.lua'
 import { listPage } from './paginate.js'
 import { type RedisClient, runScript, script } from './scripts.js'
 import type { ProjectSigningSecret } from './webhook-signing-secret.js'
@@ -87,6 +87,7 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
           k.webhookInflight(project),
           k.webhookInflightTarget(project, slot?.target ?? owner),
           k.webhookParked(project),
+          k.webhookParkedTarget(project, slot?.target ?? owner),
         ],
         [
           project,

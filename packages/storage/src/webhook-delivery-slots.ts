@@ -1,7 +1,7 @@
 import type { Keys } from './keys.js'
 import acquireDeliverySlotLua from './lua/acquireDeliverySlot-2.lua'
 import handOverDeliverySlotLua from './lua/handOverDeliverySlot-2.lua'
-import releaseDeliverySlotLua from './lua/releaseDeliverySlot-3.lua'
+import releaseDeliverySlotLua from './lua/releaseDeliverySlot-4.lua'
 import { type RedisClient, runScript, script } from './scripts.js'
 
 const acquireScript = script('acquireDeliverySlot', acquireDeliverySlotLua)
@@ -18,8 +18,8 @@ export type DeliverySlots = ReturnType<typeof createDeliverySlots>
  * `projectLimit` attempts of one project and `targetLimit` of one target (endpoint or the
  * project's callback_urls) at once. Slots are leases (`leaseMs`), so a killed dispatcher's slots
  * free themselves. A job that found no slot parks itself; each released slot wakes the
- * longest-parked job of its project (no polling). Keys live under the project's hash tag (one
- * Redis Cluster slot).
+ * longest-parked job that can use it (no polling): one waiting for that target's limit, else one
+ * waiting for the project's. Keys live under the project's hash tag (one Redis Cluster slot).
  */
 export function createDeliverySlots(redis: RedisClient, k: Keys) {
   return {
@@ -49,12 +49,18 @@ export function createDeliverySlots(redis: RedisClient, k: Keys) {
     },
 
     /**
-     * Gives back `member`'s slot of (project, target) and pops the project's longest-parked job,
-     * one script call (`release` then `unparkOne` were two round trips). Resolves to the popped
-     * job id for the caller to wake, or null when none waits.
+     * Gives back `member`'s slot of (project, target) and pops the longest-parked job waiting for
+     * that target's limit, else the project's longest-parked one, one script call (`release` then
+     * `unparkOne` were two round trips). Resolves to the popped job id for the caller to wake, or
+     * null when none waits.
      */
     async releaseAndUnpark(project: string, target: string, member: string): Promise<string | null> {
-      const id = await runScript<string>(redis, releaseScript, [k.webhookInflight(project), k.webhookInflightTarget(project, target), k.webhookParked(project)], [member])
+      const id = await runScript<string>(
+        redis,
+        releaseScript,
+        [k.webhookInflight(project), k.webhookInflightTarget(project, target), k.webhookParked(project), k.webhookParkedTarget(project, target)],
+        [member],
+      )
       return id || null
     },
 
@@ -63,9 +69,31 @@ export function createDeliverySlots(redis: RedisClient, k: Keys) {
       return redis.zcount(target === undefined ? k.webhookInflight(project) : k.webhookInflightTarget(project, target), Date.now(), '+inf')
     },
 
-    /** Records a job that waits for a slot of `project`; kept a day at most (a woken job is popped). */
-    async park(project: string, jobId: string): Promise<void> {
-      await redis.multi().zadd(k.webhookParked(project), 'NX', Date.now(), jobId).expire(k.webhookParked(project), 86_400).exec()
+    /**
+     * Records a job that waits for a slot of `project`, or with `target`, for a slot of that
+     * target (its limit refused the job, not the project's); kept a day at most (a woken job is
+     * popped, one that got a slot otherwise leaves with `unpark`).
+     */
+    async park(project: string, jobId: string, target?: string): Promise<void> {
+      const key = target === undefined ? k.webhookParked(project) : k.webhookParkedTarget(project, target)
+      await redis.multi().zadd(key, 'NX', Date.now(), jobId).expire(key, 86_400).exec()
+    },
+
+    /**
+     * Whether `jobId` still waits where `park` put it: false once a release popped it (its wake
+     * is on its way, or was missed because the job was not asleep yet).
+     */
+    async isParked(project: string, jobId: string, target?: string): Promise<boolean> {
+      return (await redis.zscore(target === undefined ? k.webhookParked(project) : k.webhookParkedTarget(project, target), jobId)) !== null
+    },
+
+    /**
+     * A parked job that got its slot all the same (woken by its safety timer, or promoted by its
+     * FIFO's hand-off) leaves the lists: otherwise a later release would pop it, wake nothing, and
+     * leave a job that does wait asleep.
+     */
+    async unpark(project: string, target: string, jobId: string): Promise<void> {
+      await redis.multi().zrem(k.webhookParked(project), jobId).zrem(k.webhookParkedTarget(project, target), jobId).exec()
     },
 
     /** The longest-waiting parked job of `project`, removed from the list; null when none waits. */

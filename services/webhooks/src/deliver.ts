@@ -36,9 +36,12 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
   const deliveries = endpoints.deliveries
 
   /**
-   * Fairness first (fairness.ts): an attempt needs a slot under its project's and its target's
-   * in-flight limits. Full: the job parks in `delayed` until a slot of its project frees, yielding
-   * to other projects' fresh jobs — nothing else is read, and nothing polls.
+   * One attempt per run, once the job may send: its event and endpoint still there, its turn in
+   * its (target, thread) FIFO, its endpoint not paused. Only then does it take an in-flight slot
+   * under its project's and its target's limits (fairness.ts): a job waiting its turn holds none.
+   * No slot free: the job parks in `delayed` until one it can use frees (its target's, or when
+   * the project's limit refused it, any of the project's), yielding to other projects' fresh
+   * jobs; nothing polls.
    */
   return async function deliver(job: Job<DeliveryJob>, token?: string): Promise<string> {
     const d = job.data
@@ -50,44 +53,6 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       await job.updateData({ ...d, failedFirst: undefined })
       throw new UnrecoverableError(reason)
     }
-    const slot = await deps.slots.acquire({
-      project: d.project,
-      target: d.target,
-      member: slotMember,
-      projectLimit: deps.projectConcurrency,
-      targetLimit: deps.endpointConcurrency,
-      leaseMs: deps.timeoutMs + 10_000,
-    })
-    if (slot !== 'taken') {
-      // Yield to other projects' fresh jobs from now on (BullMQ serves `wait` before prioritized),
-      // and sleep until a slot of this project frees (release wakes the longest-parked job).
-      if (!job.priority) await job.changePriority({ priority: THROTTLED_PRIORITY }).catch(() => undefined)
-      await deps.slots.park(d.project, slotMember)
-      await job.moveToDelayed(Date.now() + parkedWaitMs(), token)
-      // A slot may have freed between our look and our park: then nobody will wake us; look again.
-      const busy = slot === 'project_busy' ? await deps.slots.inFlight(d.project) : await deps.slots.inFlight(d.project, d.target)
-      if (busy < (slot === 'project_busy' ? deps.projectConcurrency : deps.endpointConcurrency)) await job.promote().catch(() => undefined)
-      throw new DelayedError()
-    }
-    const held = { released: false, woken: null as string | null }
-    try {
-      return await deliverHoldingSlot(job, slotMember, held, token)
-    } finally {
-      if (!held.released) {
-        held.woken = await deps.slots.releaseAndUnpark(d.project, d.target, slotMember).catch(() => null)
-      }
-      if (held.woken) await wakeParked(held.woken, d.shard).catch(() => undefined)
-    }
-  }
-
-  /** Wakes a parked job (popped from the project's parked list), if it is still waiting in `delayed`. */
-  async function wakeParked(id: string, shard: number): Promise<void> {
-    const next = await deps.queues[shard]?.getJob(id)
-    if (next && (await next.isDelayed())) await next.promote().catch(() => undefined)
-  }
-
-  async function deliverHoldingSlot(job: Job<DeliveryJob>, slotMember: string, held: { released: boolean; woken: string | null }, token?: string): Promise<string> {
-    const d = job.data
     const queue = deps.queues[d.shard]
     if (!queue) throw new Error(`no queue for shard ${d.shard}`)
     const fifo: FifoDeps = {
@@ -133,10 +98,56 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       await job.moveToDelayed(to.pausedUntilS * 1000 + Math.round(Math.random() * 1000), token)
       throw new DelayedError()
     }
-    // The record gives the slot back (one script with the attempt's bookkeeping).
-    held.released = true
-    const { result, woken } = await attempt({ project: d.project, evt: d.evt, target: d.target, trigger: d.trigger, tries: d.tries, event: event!, to, slotMember })
-    held.woken = woken
+
+    // The slot comes last: taken before the gate, it was held by every job that only looked at
+    // its FIFO and went back to sleep, and under load (a look is several round trips) the waiting
+    // jobs of a busy target held its slots among them while the FIFOs' heads, the only jobs that
+    // could send, parked for want of one (the packed-entries test at load 26: a head parked and
+    // woken ~40 times over 64 s with the target's 10 slots busy).
+    const slot = await deps.slots.acquire({
+      project: d.project,
+      target: d.target,
+      member: slotMember,
+      projectLimit: deps.projectConcurrency,
+      targetLimit: deps.endpointConcurrency,
+      leaseMs: deps.timeoutMs + 10_000,
+    })
+    if (slot !== 'taken') {
+      // Yield to other projects' fresh jobs from now on (BullMQ serves `wait` before prioritized),
+      // and sleep until a slot we can use frees: a release wakes the longest-parked job waiting for
+      // its target, else for its project.
+      if (!job.priority) await job.changePriority({ priority: THROTTLED_PRIORITY }).catch(() => undefined)
+      const parkedFor = slot === 'target_busy' ? d.target : undefined
+      await deps.slots.park(d.project, slotMember, parkedFor)
+      await job.moveToDelayed(Date.now() + parkedWaitMs(), token)
+      // Look again now that we are asleep: a slot may have freed between our look and our park
+      // (nobody popped us), or a release popped us before we were asleep (its wake found us
+      // active and did nothing). Either way nobody else will wake us before the safety wait.
+      const [stillParked, busy] = await Promise.all([
+        deps.slots.isParked(d.project, slotMember, parkedFor),
+        slot === 'project_busy' ? deps.slots.inFlight(d.project) : deps.slots.inFlight(d.project, d.target),
+      ])
+      if (!stillParked || busy < (slot === 'project_busy' ? deps.projectConcurrency : deps.endpointConcurrency)) await job.promote().catch(() => undefined)
+      throw new DelayedError()
+    }
+    // A job that parked before and got its slot some other way (its safety wait, its FIFO's
+    // hand-off) leaves the parked lists, or a later release would pop it, wake nothing, and leave
+    // a job that does wait asleep for its safety wait.
+    if (job.priority) await deps.slots.unpark(d.project, d.target, slotMember).catch(() => undefined)
+
+    // The record gives the slot back (one script with the attempt's bookkeeping) and pops the
+    // parked job to wake. (An attempt that fails on Redis leaves the slot to its lease.)
+    const { result, woken } = await attempt({
+      project: d.project,
+      evt: d.evt,
+      target: d.target,
+      trigger: d.trigger,
+      tries: d.tries,
+      event: event!,
+      to,
+      slotMember,
+    })
+    if (woken) await wakeParked(woken, d.shard).catch(() => undefined)
     if (result.kind === 'test') return result.outcome
     if (result.kind === 'retry') {
       await job.updateData({ ...d, tries: result.tries, retryAt: result.retryAt })
@@ -150,5 +161,11 @@ export function createDeliveryProcessor(deps: DeliveryDeps) {
       throw new UnrecoverableError(`delivery ${final}: ${result.error ?? `http_${result.status}`}`)
     }
     return final
+  }
+
+  /** Wakes a parked job (popped from a parked list of the project), if it is still waiting in `delayed`. */
+  async function wakeParked(id: string, shard: number): Promise<void> {
+    const next = await deps.queues[shard]?.getJob(id)
+    if (next && (await next.isDelayed())) await next.promote().catch(() => undefined)
   }
 }

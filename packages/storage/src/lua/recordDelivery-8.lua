@@ -6,6 +6,7 @@
   KEYS[1] owner hash (carries _project: the endpoint, or the project's signing-secret hash)
   KEYS[2] delivery index zset (score = sequence)   KEYS[3] delivery hash
   KEYS[4] event hash   KEYS[5] project in-flight zset   KEYS[6] target in-flight zset   KEYS[7] project parked zset
+  KEYS[8] target parked zset (jobs waiting for this target's limit: woken before the project's)
   ARGV[1] project   ARGV[2] delivery id
   ARGV[3] '<max>:<every>': deliveries kept, and every how many records the log is trimmed back to it
   ARGV[4] delivery key prefix
@@ -26,7 +27,10 @@ local released = ''
 if ARGV[9] ~= '' then
   redis.call('ZREM', KEYS[5], ARGV[9])
   redis.call('ZREM', KEYS[6], ARGV[9])
-  released = redis.call('ZPOPMIN', KEYS[7])[1] or ''
+  -- A job parked for this very target can use the slot; else the project's longest-parked one
+  -- (waiting for the project's limit). A job parked for another target, still full, would only
+  -- park again, and this slot's own waiter would sleep its safety wait (22.5-37.5 s).
+  released = redis.call('ZPOPMIN', KEYS[8])[1] or redis.call('ZPOPMIN', KEYS[7])[1] or ''
 end
 -- ARGV[11+2n] '1': the caller has just read the owner (a callback's project secret), skip the check.
 if ARGV[11 + 2 * tonumber(ARGV[10])] ~= '1' and redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return false end
