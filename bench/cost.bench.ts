@@ -25,7 +25,7 @@ import { printCostTable } from './cost/report.js'
 import { traceTurns } from './cost/trace.js'
 import { type WindowContext, type WindowResult, idleRate, measureWindow } from './cost/window.js'
 import { forkFakeUpstream } from './fake-upstream-process.js'
-import { benchScale, scaled } from './lib.js'
+import { benchScale, directCallbacksEnv, scaled } from './lib.js'
 
 const API_KEY = 'sk-bench-cost'
 /** Clients in flight at once: saturation for one process of each service, like the turns bench. */
@@ -53,7 +53,7 @@ export async function run(): Promise<void> {
     }
     const [api, worker, webhooks] = await Promise.all([
       startServiceProcess('api', { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:bench`, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'api listening' }).then(started),
-      startServiceProcess('worker', { ...common, WORKER_CONCURRENCY: '200' }).then(started),
+      startServiceProcess('worker', { ...common, WORKER_CONCURRENCY: '200', ...directCallbacksEnv() }).then(started),
       startServiceProcess('webhooks', { ...common, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'webhook dispatcher ready' }).then(started),
     ])
     const port = (JSON.parse(api.output.find((l) => l.includes('api listening'))!) as { port: number }).port

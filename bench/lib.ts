@@ -49,7 +49,11 @@ export function printTable(title: string, samples: readonly Sample[], notes: rea
  * Times several calls round-robin (a, b, c, a, b, c, …) so that load changes on a shared machine
  * hit each of them alike: use it for figures that are compared as a ratio.
  */
-export async function measureInterleaved(cases: readonly [name: string, fn: () => Promise<unknown>][], n: number, warmup = Math.min(200, Math.ceil(n / 10))): Promise<Sample[]> {
+export async function measureInterleaved(
+  cases: readonly [name: string, fn: () => Promise<unknown>][],
+  n: number,
+  warmup = Math.min(200, Math.ceil(n / 10)),
+): Promise<Sample[]> {
   for (let i = 0; i < warmup; i++) for (const [, fn] of cases) await fn()
   const times = cases.map(() => new Array<number>(n))
   for (let i = 0; i < n; i++) {
@@ -76,3 +80,14 @@ export function benchScale(): number {
 
 /** `n` × {@link benchScale}, rounded, at least `min`. */
 export const scaled = (n: number, min = 1): number => Math.max(min, Math.round(n * benchScale()))
+
+/**
+ * The worker's settings for its own first callback attempts (services/worker direct-callbacks.ts):
+ * the webhooks service's egress allow-list (the benches' receivers listen on 127.0.0.1), and
+ * WORKER_DIRECT_CALLBACKS passed through, so one build A/Bs the path (`false`: every callback
+ * through the webhooks service).
+ */
+export const directCallbacksEnv = (): Record<string, string> => ({
+  WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32',
+  ...(process.env.WORKER_DIRECT_CALLBACKS ? { WORKER_DIRECT_CALLBACKS: process.env.WORKER_DIRECT_CALLBACKS } : {}),
+})

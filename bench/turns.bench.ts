@@ -14,7 +14,7 @@ import OpenAI from 'openai'
 import { Webhook } from 'standardwebhooks'
 import { bareBullMQ } from './baselines.js'
 import { forkFakeUpstream } from './fake-upstream-process.js'
-import { type Sample, measureInterleaved, printTable } from './lib.js'
+import { type Sample, directCallbacksEnv, measureInterleaved, printTable } from './lib.js'
 
 const N_LATENCY = 300
 const THREADS = 200
@@ -54,7 +54,7 @@ export async function run(): Promise<void> {
   try {
     await upstream.respond({ kind: 'text', text: 'ok' })
     const common = { REDIS_PREFIX: api.prefix }
-    processes.push(await startServiceProcess('worker', { ...common, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', WORKER_CONCURRENCY: '200' }))
+    processes.push(await startServiceProcess('worker', { ...common, UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', WORKER_CONCURRENCY: '200', ...directCallbacksEnv() }))
     processes.push(await startServiceProcess('webhooks', { ...common, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'webhook dispatcher ready' }))
     const secret = ((await (await fetch(`${api.baseURL}/webhook_signing_secret`, { headers: { authorization: `Bearer ${api.apiKey}` } })).json()) as { signing_secret: string }).signing_secret
     verifier = new Webhook(secret)

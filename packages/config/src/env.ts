@@ -134,7 +134,45 @@ export const ApiEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).merge(Webhook
 })
 export type ApiEnv = z.infer<typeof ApiEnv>
 
-export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
+/**
+ * How a webhook attempt is made and followed up: read by the dispatcher and by the worker, which
+ * makes a turn's first callback attempt itself (services/worker direct-callbacks.ts). Both must
+ * be given the same values (with WebhookTargetEnv's SSRF allow-list).
+ */
+export const WebhookAttemptEnv = z.object({
+  /** Attempts of one project in flight at once, across dispatchers: one tenant cannot fill WEBHOOK_CONCURRENCY. */
+  WEBHOOK_PROJECT_CONCURRENCY: positiveInt.default(25),
+  /** Attempts to one endpoint (or one project's callback_urls) in flight at once. */
+  WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.default(10),
+  /** Failed attempts in a row that pause an endpoint (30 s, doubling up to 1 h) rather than retrying it at full rate. */
+  WEBHOOK_PAUSE_AFTER_FAILURES: positiveInt.default(5),
+  /** Delay (ms) before each attempt, from the first (normally 0); its length is the attempt count. Default: Svix's 0, 5 s … 10 h. Tests shorten it. */
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(\s*,\s*\d+)*$/, 'must be a comma-separated list of milliseconds')
+    .transform((s) => s.split(',').map((x) => Number(x.trim())))
+    .optional(),
+  /** One attempt's budget: connect, headers and the capped body read. */
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(15_000),
+  /**
+   * Outbox entries read but not acknowledged for this long (a dead dispatcher's) are claimed by
+   * another. An entry stays pending while its first attempt runs (services/webhooks
+   * first-attempts.ts), so this is how soon a killed dispatcher's attempt is sent again; a live
+   * one re-claims its long attempts' entries every quarter of it. 10 s (was 60 s, when entries
+   * were pending only for their fan-out).
+   */
+  WEBHOOK_RECLAIM_IDLE_MS: positiveInt.default(10_000),
+  /** How long an event's body is kept for retries and manual redelivery. */
+  WEBHOOK_EVENT_RETENTION_SECONDS: positiveInt.default(7 * 24 * 3600),
+})
+
+export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).merge(WebhookTargetEnv).merge(WebhookAttemptEnv).extend({
+  /**
+   * `true` (default): a turn's first callback attempt is made by the worker that committed it, when
+   * the callback is the event's only target (services/worker README "Direct callbacks"); `false`:
+   * every event goes through the webhooks service. Ignored on a Redis Cluster (always `false`).
+   */
+  WORKER_DIRECT_CALLBACKS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
   /**
    * The code_interpreter sandbox hosts' shared token (their SANDBOX_TOKEN). Unset: runs that call
    * code_interpreter fail with a message saying no sandbox is configured.
@@ -166,38 +204,14 @@ export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).extend({
 })
 export type WorkerEnv = z.infer<typeof WorkerEnv>
 
-export const WebhooksEnv = BaseEnv.merge(WebhookTargetEnv).extend({
+export const WebhooksEnv = BaseEnv.merge(WebhookTargetEnv).merge(WebhookAttemptEnv).extend({
   WEBHOOK_CONCURRENCY: positiveInt.default(100),
-  /** Attempts of one project in flight at once, across dispatchers: one tenant cannot fill WEBHOOK_CONCURRENCY. */
-  WEBHOOK_PROJECT_CONCURRENCY: positiveInt.default(25),
-  /** Attempts to one endpoint (or one project's callback_urls) in flight at once. */
-  WEBHOOK_ENDPOINT_CONCURRENCY: positiveInt.default(10),
-  /** Failed attempts in a row that pause an endpoint (30 s, doubling up to 1 h) rather than retrying it at full rate. */
-  WEBHOOK_PAUSE_AFTER_FAILURES: positiveInt.default(5),
-  /** Delay (ms) before each attempt, from the first (normally 0); its length is the attempt count. Default: Svix's 0, 5 s … 10 h. Tests shorten it. */
-  WEBHOOK_RETRY_SCHEDULE_MS: z
-    .string()
-    .regex(/^\d+(\s*,\s*\d+)*$/, 'must be a comma-separated list of milliseconds')
-    .transform((s) => s.split(',').map((x) => Number(x.trim())))
-    .optional(),
-  /** One attempt's budget: connect, headers and the capped body read. */
-  WEBHOOK_TIMEOUT_MS: positiveInt.default(15_000),
   /** BullMQ lock of a delivery job; a SIGKILLed dispatcher's deliveries resume within about 2× this. */
   WEBHOOK_LOCK_MS: positiveInt.default(30_000),
-  /**
-   * Outbox entries read but not acknowledged for this long (a dead dispatcher's) are claimed by
-   * another. An entry stays pending while its first attempt runs (services/webhooks
-   * first-attempts.ts), so this is how soon a killed dispatcher's attempt is sent again; a live
-   * one re-claims its long attempts' entries every quarter of it. 10 s (was 60 s, when entries
-   * were pending only for their fan-out).
-   */
-  WEBHOOK_RECLAIM_IDLE_MS: positiveInt.default(10_000),
   /** A shard outbox stream's blocking read waits up to this long; the control stream is polled this often besides its pub/sub nudge (which may be lost). */
   WEBHOOK_POLL_MS: positiveInt.default(1_000),
   /** Set: the dispatcher serves Prometheus `GET /metrics` on this port (attempts by outcome). */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  /** How long an event's body is kept for retries and manual redelivery. */
-  WEBHOOK_EVENT_RETENTION_SECONDS: positiveInt.default(7 * 24 * 3600),
 })
 export type WebhooksEnv = z.infer<typeof WebhooksEnv>
 

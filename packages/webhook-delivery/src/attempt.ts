@@ -88,6 +88,12 @@ export interface AttemptInput {
    * is asked just before the record (undefined: keep it, the caller hands it on).
    */
   slotMember?: string | (() => string | undefined)
+  /**
+   * An SSRF refusal is not this caller's to decide (the worker's own callback attempts: the
+   * webhooks service's egress policy decides, services/worker direct-callbacks.ts): returned as
+   * `refused`, with nothing recorded.
+   */
+  handBackRefusal?: boolean
 }
 
 /**
@@ -105,6 +111,18 @@ export type AttemptResult =
     }
   | { kind: 'test'; outcome: string }
 
+/** An attempt's SSRF refusal handed back unrecorded (`AttemptInput.handBackRefusal`). */
+export interface RefusedAttempt {
+  kind: 'refused'
+  error: string
+}
+
+/** `createAttempt`'s function: a `refused` result only for a caller that asked for it. */
+export interface Attempt {
+  (a: AttemptInput & { handBackRefusal: true }): Promise<{ result: AttemptResult | RefusedAttempt; woken: string | null }>
+  (a: AttemptInput): Promise<{ result: AttemptResult; woken: string | null }>
+}
+
 /**
  * Sends one attempt (same `webhook-id` and body every time, a fresh timestamp and signature),
  * records it (and counts it, stores the event, gives back the slot, in one script), and applies
@@ -112,7 +130,7 @@ export type AttemptResult =
  * failure disable it, a success lifts a pause. `woken`: the project's longest-parked job, popped
  * when the slot was given back, for the caller to wake.
  */
-export function createAttempt(deps: AttemptDeps) {
+export function createAttempt(deps: AttemptDeps): Attempt {
   const { endpoints, log } = deps
   type Record = Parameters<WebhookEndpointStore['deliveries']['record']>
   /**
@@ -123,13 +141,14 @@ export function createAttempt(deps: AttemptDeps) {
    * (first-attempts.ts). Each record is still its own script call, with its own outcome.
    */
   const record = tickBatch((_: 0, calls: Record[]) => Promise.all(calls.map((c) => endpoints.deliveries.record(...c).then(ok, failed))))
-  return async function attempt(a: AttemptInput): Promise<{ result: AttemptResult; woken: string | null }> {
+  async function attempt(a: AttemptInput): Promise<{ result: AttemptResult | RefusedAttempt; woken: string | null }> {
     const ctx = { evt: a.evt, target: a.target, project: a.project }
     const tries = a.tries + 1
     const headers = buildWebhookHeaders({ secrets: a.to.secrets, msgId: a.evt, timestamp: new Date(), body: a.event.body })
     const result = await sendWebhook({ url: a.to.url, headers, body: a.event.body, dispatcher: deps.http, timeoutMs: deps.timeoutMs })
     const outcome = classifyOutcome(result)
     const isEndpoint = a.target !== CALLBACK_OWNER
+    if (a.handBackRefusal && result.error?.startsWith('ssrf_blocked')) return { result: { kind: 'refused', error: result.error }, woken: null }
 
     const delay = outcome === 'retry' && a.trigger !== 'test' ? nextDelayMs(tries, result.retryAfterMs, Math.random, deps.schedule) : null
     const retryAt = delay === null ? null : Date.now() + delay
@@ -211,5 +230,6 @@ export function createAttempt(deps: AttemptDeps) {
     if (retryAt !== null) return { result: { kind: 'retry', tries, retryAt }, woken }
     return final(outcome === 'delivered' ? 'delivered' : outcome === 'retry' ? 'exhausted' : 'give_up')
   }
+  // Only a caller that set `handBackRefusal` is given `refused` (see `Attempt`).
+  return attempt as Attempt
 }
-export type Attempt = ReturnType<typeof createAttempt>

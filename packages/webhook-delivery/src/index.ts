@@ -43,6 +43,8 @@ export {
   type AttemptInput,
   type AttemptResult,
   type AttemptTarget,
+  type RefusedAttempt,
   type SkipReason,
 } from './attempt.js'
-export { type DeliveryJob, GROUP, deliveryJobId, jobOptions, KEEP_COMPLETED, KEEP_FAILED } from './jobs.js'
+export { type DeliveryJob, GROUP, deliveryJob, deliveryJobId, jobOptions, KEEP_COMPLETED, KEEP_FAILED } from './jobs.js'
+export { createFirstAttemptSlots, type FirstAttemptSlots, type FirstAttemptSlotsDeps, type HeldSlot, SLOT_LINGER_MS } from './first-attempt-slots.js'

@@ -1,3 +1,4 @@
+import { Job, type Queue } from 'bullmq'
 import type { WebhookDeliveryTrigger } from '@threadwork/domain'
 
 /**
@@ -62,3 +63,14 @@ export const jobOptions = (jobId: string) => ({
   removeOnComplete: KEEP_COMPLETED,
   removeOnFail: KEEP_FAILED,
 })
+
+/**
+ * The job of an (event, target) made outside BullMQ's `add` (to be added on a MULTI with
+ * `job.addJob(multi)`, beside the step that settles its outbox entry): the retry of a failed first
+ * attempt (`delay` until it is due), or one that only fails (`failedFirst`), or the queued way.
+ */
+export function deliveryJob(queue: Queue<DeliveryJob>, data: DeliveryJob, delay?: number): Job<DeliveryJob> {
+  const opts = jobOptions(deliveryJobId(data.evt, data.target))
+  if (delay !== undefined && delay > 0) opts.delay = delay
+  return new Job<DeliveryJob>(queue, 'deliver', data, opts, opts.jobId)
+}

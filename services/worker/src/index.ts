@@ -5,9 +5,13 @@ import { routerFromSettings, warmUpTokenizer } from '@threadwork/model-client'
 import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
 import { embedderFromSettings } from '@threadwork/retrieval'
 import { type JobCatalog, createDrainQueues } from '@threadwork/queue'
-import { createRedisClient, createStores, isRedisConnectionError, logRedisTroubleOnce, observeRunCommits } from '@threadwork/storage'
-import { type Job, Worker } from 'bullmq'
+import { hostname } from 'node:os'
+import { createSafeDispatcher } from '@threadwork/egress'
+import { DIRECT_CONSUMER_PREFIX, createRedisClient, createStores, isRedisConnectionError, logRedisTroubleOnce, observeRunCommits } from '@threadwork/storage'
+import { type DeliveryJob, RETRY_SCHEDULE_MS } from '@threadwork/webhook-delivery'
+import { type Job, Queue, Worker } from 'bullmq'
 import { createCancelRegistry } from './cancel-registry.js'
+import { createDirectCallbacks } from './direct-callbacks.js'
 import { createDroppedLiveEvents, createLiveEvents } from './live-events.js'
 import { createWorkerMetrics } from './metrics.js'
 import { createDrainProcessor } from './processors/drain-thread.js'
@@ -51,6 +55,45 @@ observeRunCommits(stores, ({ threadId, runId, plan, outcome }) => {
   const turnId = plan.pop?.startsWith('turn:') ? plan.pop.slice(5) : plan.internal?._turn || undefined
   log.info({ project: plan.project, threadId, runId, turnId, status: plan.run.status, lastErrorCode: plan.run.last_error?.code }, 'run status')
 })
+// A turn's first callback attempt made here, straight after its commit (direct-callbacks.ts): with
+// the webhooks service's attempt settings (WebhookAttemptEnv, WEBHOOK_ALLOW_PRIVATE: give both the
+// same). Not on a Cluster: the commit checks the project's webhook version, in another slot.
+const direct =
+  env.WORKER_DIRECT_CALLBACKS && !env.REDIS_CLUSTER_NODES?.length
+    ? (() => {
+        const webhookQueues = Array.from(
+          { length: stores.keys.shards },
+          (_, shard) => new Queue<DeliveryJob>(stores.keys.webhookQueue(shard), { connection: redis, prefix: stores.keys.prefix }),
+        )
+        for (const q of webhookQueues) q.on('error', () => {})
+        const http = createSafeDispatcher({ allowList: [...env.WEBHOOK_ALLOW_PRIVATE], dnsTimeoutMs: env.WEBHOOK_DNS_TIMEOUT_MS })
+        const callbacks = createDirectCallbacks({
+          stores,
+          queues: webhookQueues,
+          http,
+          log,
+          consumer: `${DIRECT_CONSUMER_PREFIX}${hostname()}-${process.pid}`,
+          schedule: env.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS,
+          timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+          eventRetentionSeconds: env.WEBHOOK_EVENT_RETENTION_SECONDS,
+          projectConcurrency: env.WEBHOOK_PROJECT_CONCURRENCY,
+          endpointConcurrency: env.WEBHOOK_ENDPOINT_CONCURRENCY,
+          pauseAfterFailures: env.WEBHOOK_PAUSE_AFTER_FAILURES,
+          reclaimIdleMs: env.WEBHOOK_RECLAIM_IDLE_MS,
+          onOutcome: (outcome) => metrics.directCallback(outcome),
+        })
+        callbacks.install(stores.runs)
+        return {
+          start: () => callbacks.start(),
+          async close() {
+            await callbacks.close()
+            await Promise.all(webhookQueues.map((q) => q.close()))
+            await http.close()
+          },
+        }
+      })()
+    : null
+await direct?.start()
 await cancels.listen(subscriber, stores.keys.cancelChannel)
 warmUpTokenizer()
 
@@ -178,6 +221,8 @@ async function shutdown(signal: string) {
   }, env.SHUTDOWN_GRACE_SECONDS * 1000)
   await closing
   clearTimeout(grace)
+  // The callbacks of the last turns: sent and settled (each within WEBHOOK_TIMEOUT_MS), or left pending for the webhooks service.
+  await direct?.close()
   await queues.close()
   metricsServer?.close()
   redis.disconnect()

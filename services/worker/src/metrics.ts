@@ -23,6 +23,8 @@ export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>
  * - `threadwork_run_time_to_first_token_seconds`: from `in_progress` to the first streamed delta;
  * - `threadwork_upstream_errors_total{code,final}`: model-provider errors by code: `final="false"`
  *   for a call that is retried, `final="true"` for a run that failed on it;
+ * - `threadwork_direct_callbacks_total{outcome}`: turn callbacks first attempted here, right after
+ *   their commit (direct-callbacks.ts): delivered, retry, failed, queued, error;
  * - `threadwork_jobs_total{queue,name,outcome}` and `threadwork_runs_in_flight`.
  */
 export function createWorkerMetrics(opts: { processMetrics?: boolean; inFlight?: () => number } = {}) {
@@ -59,6 +61,12 @@ export function createWorkerMetrics(opts: { processMetrics?: boolean; inFlight?:
     labelNames: ['queue', 'name', 'outcome'],
     registers: [registry],
   })
+  const directCallbacks = new Counter({
+    name: 'threadwork_direct_callbacks_total',
+    help: 'Turn callbacks whose first attempt this process made itself after its commit (direct-callbacks.ts), by how it ended.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  })
   new Gauge({
     name: 'threadwork_runs_in_flight',
     help: 'Runs this process is driving now.',
@@ -92,6 +100,10 @@ export function createWorkerMetrics(opts: { processMetrics?: boolean; inFlight?:
           if (s) duration.observe({ outcome: status }, (performance.now() - s.at) / 1000)
         }
       })
+    },
+    /** For direct-callbacks.ts `onOutcome`. */
+    directCallback(outcome: string): void {
+      directCallbacks.inc({ outcome })
     },
     /** For the executor's `onUpstreamError`. */
     upstreamError(code: string, final: boolean): void {

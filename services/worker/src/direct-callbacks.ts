@@ -1,0 +1,352 @@
+import type { Logger } from '@threadwork/logger'
+import {
+  CALLBACK_OWNER,
+  DIRECT_CONSUMER_PREFIX,
+  type DirectClaim,
+  OUTBOX_GROUP,
+  type OutboxEvent,
+  type RunStore,
+  type Stores,
+  type StoredWebhookEvent,
+  type WebhookEndpointSnapshot,
+  activeSecrets,
+  createDeliverySlots,
+  createWebhookDirectAttemptScripts,
+} from '@threadwork/storage'
+import {
+  type AttemptResult,
+  type RefusedAttempt,
+  type DeliveryJob,
+  type HeldSlot,
+  createAttempt,
+  createFirstAttemptSlots,
+  deliveryJob,
+  deliveryJobId,
+} from '@threadwork/webhook-delivery'
+import type { Job, Queue } from 'bullmq'
+import type { ChainableCommander } from 'ioredis'
+import type { Dispatcher } from 'undici'
+
+export interface DirectCallbacksDeps {
+  stores: Stores
+  /** The webhook shard queues `webhooks-{s<N>}` (a failed attempt's retry job; a parked job's wake). */
+  queues: readonly Queue<DeliveryJob>[]
+  /** The SSRF-guarded HTTP dispatcher (@threadwork/egress), with the webhooks service's allow-list. */
+  http: Dispatcher
+  log: Logger
+  /** This process's consumer in the outbox group: `DIRECT_CONSUMER_PREFIX` + a name unique among live processes. */
+  consumer: string
+  /** The webhooks service's settings (WebhookAttemptEnv): the same schedule, timeout, retention and limits. */
+  schedule: readonly number[]
+  timeoutMs: number
+  eventRetentionSeconds: number
+  projectConcurrency: number
+  endpointConcurrency: number
+  pauseAfterFailures: number
+  /** WEBHOOK_RECLAIM_IDLE_MS: entries of attempts still running are renewed every quarter of it. */
+  reclaimIdleMs: number
+  /** Attempts in flight at once here; beyond it, commits leave their callbacks to the webhooks service. */
+  maxInFlight?: number
+  /** A project's endpoint snapshot is read again after this long at most (a writer that died before its version bump). */
+  snapshotMaxAgeMs?: number
+  /** Called once per callback taken here, with how it ended (metrics). */
+  onOutcome?: (outcome: DirectOutcome) => void
+}
+
+/** How a callback taken here ended: `delivered`; `retry` (a job retries it); `failed` (given up); `queued` (no slot: a job sends it); `error` (Redis: left to the webhooks service). */
+export type DirectOutcome = 'delivered' | 'retry' | 'failed' | 'queued' | 'error'
+
+/**
+ * A turn's first callback attempt made by the worker that committed the turn's end, straight after
+ * its commit: no hop through the webhooks service (issue 14: the commit → callback latency and the
+ * webhooks process's CPU). Only when the callback is the commit's events' only target — no endpoint
+ * of the project subscribes to any of them (its endpoint snapshot, kept per webhook version as the
+ * dispatcher keeps it, and checked against the version in the commit) — and on a single Redis.
+ *
+ * The commit takes its outbox entry (commitRun-6.lua `direct`): pending under this process's
+ * consumer, with its member in the (callback, thread) FIFO, so no dispatcher reads it as new and a
+ * later event of the thread queues behind it (services/webhooks README "Event flow"). Then, as the
+ * dispatcher's first attempts do: an in-flight slot (the same limits, kept and handed on here
+ * between attempts), the signed POST through the SSRF guard, the record, and the settle: delivered
+ * or given up, the member goes with the XACK; a retry keeps it, with its job and the XACK in one
+ * MULTI. The thread is not held: the next turn may run while the callback is in flight.
+ *
+ * A worker killed mid-attempt leaves the entry pending: a dispatcher claims it after
+ * WEBHOOK_RECLAIM_IDLE_MS (renewed here while an attempt runs) and sends it again, same `webhook-id`.
+ */
+export function createDirectCallbacks(deps: DirectCallbacksDeps) {
+  const { stores, log } = deps
+  if (!deps.consumer.startsWith(DIRECT_CONSUMER_PREFIX)) throw new Error(`consumer must start with ${DIRECT_CONSUMER_PREFIX}`)
+  const k = stores.keys
+  const endpoints = stores.webhookEndpoints
+  const scripts = createWebhookDirectAttemptScripts(stores.redis, k)
+  const slotStore = createDeliverySlots(stores.redis, k)
+  const maxInFlight = deps.maxInFlight ?? 100
+  const maxAgeMs = deps.snapshotMaxAgeMs ?? 10_000
+  const attempt = createAttempt({
+    endpoints,
+    http: deps.http,
+    log,
+    schedule: deps.schedule,
+    timeoutMs: deps.timeoutMs,
+    pauseAfterFailures: deps.pauseAfterFailures,
+  })
+  const slots = createFirstAttemptSlots({
+    slots: slotStore,
+    consumer: deps.consumer,
+    projectConcurrency: deps.projectConcurrency,
+    endpointConcurrency: deps.endpointConcurrency,
+    attemptMs: deps.timeoutMs,
+    leaseMs: deps.timeoutMs + 10_000,
+    maxWaiting: maxInFlight,
+  })
+  const snapshots = new Map<string, { snapshot: WebhookEndpointSnapshot; at: number }>()
+  const loading = new Map<string, Promise<WebhookEndpointSnapshot | null>>()
+  /** Taken entries whose attempt runs: shard → entry id → last renewed (ms). */
+  const inFlightEntries = new Map<number, Map<string, number>>()
+  const running = new Set<Promise<void>>()
+  let closing = false
+
+  /** The project's snapshot, read when missing or older than `maxAgeMs` (concurrent reads shared); null if it cannot be read. */
+  async function snapshotOf(project: string): Promise<WebhookEndpointSnapshot | null> {
+    const hit = snapshots.get(project)
+    if (hit && Date.now() - hit.at < maxAgeMs) return hit.snapshot
+    let load = loading.get(project)
+    if (!load) {
+      const at = Date.now()
+      load = endpoints
+        .snapshot(project)
+        .then((snapshot) => {
+          snapshots.set(project, { snapshot, at })
+          if (snapshots.size > 10_000) for (const [p, v] of snapshots) if (Date.now() - v.at >= maxAgeMs) snapshots.delete(p)
+          return snapshot
+        })
+        .catch(() => null)
+        .finally(() => loading.delete(project))
+      loading.set(project, load)
+    }
+    return load
+  }
+
+  /** The webhook version under which the commit's callback may be taken here, or null (an endpoint receives one of its events, no secret yet). */
+  function eligible(snapshot: WebhookEndpointSnapshot | null, events: readonly OutboxEvent[]): string | null {
+    // Before the project's secret exists, the webhooks service creates it with the first attempt.
+    if (!snapshot?.callbackSecretFields) return null
+    for (const ep of snapshot.endpoints) if (ep.enabled && events.some((e) => ep.eventTypes.includes(e.type))) return null
+    return snapshot.version
+  }
+
+  const inFlightCount = () => running.size
+  /** When a commit not taken last made us look at its project's version (ms). */
+  const versionLooked = new Map<string, number>()
+
+  function track(c: DirectClaim): void {
+    let m = inFlightEntries.get(c.shard)
+    if (!m) inFlightEntries.set(c.shard, (m = new Map()))
+    m.set(c.entryId, Date.now())
+  }
+  const untrack = (c: DirectClaim) => inFlightEntries.get(c.shard)?.delete(c.entryId)
+
+  const queueOf = (shard: number) => {
+    const q = deps.queues[shard]
+    if (!q) throw new Error(`no webhook queue for shard ${shard}`)
+    return q
+  }
+
+  /** The retry job (or the job that only fails, or the queued way's) and the settle, in one MULTI in the shard's slot. */
+  async function settleWithJob(c: DirectClaim, thread: string, job: Job<DeliveryJob>, keepInFifo: boolean): Promise<void> {
+    // BullMQ's view of the queue's connection (the worker's command connection): its MULTI runs BullMQ's scripts and ours.
+    const multi = (await queueOf(c.shard).getBackend().client).multi() as unknown as ChainableCommander
+    await job.addJob(multi as never)
+    scripts.settleOn(multi, c, thread, deps.consumer, keepInFifo)
+    const replies = await multi.exec()
+    const failed = replies?.find(([err]) => err)
+    if (!replies || failed) throw failed?.[0] ?? new Error('MULTI aborted')
+  }
+
+  const jobData = (project: string, thread: string, c: DirectClaim, extra: Partial<DeliveryJob> = {}): DeliveryJob => ({
+    project,
+    evt: c.evt,
+    target: CALLBACK_OWNER,
+    shard: c.shard,
+    entryId: c.entryId,
+    sub: c.sub,
+    thread,
+    trigger: 'event',
+    tries: 0,
+    retryAt: null,
+    ...extra,
+  })
+
+  /** Wakes a delayed job: a parked one popped when a slot was given back, or the FIFO's next head. */
+  async function promote(shard: number, jobId: string | null): Promise<void> {
+    if (!jobId) return
+    const next = await deps.queues[shard]?.getJob(jobId)
+    if (next && (await next.isDelayed())) await next.promote().catch(() => undefined)
+  }
+
+  /** After the member left the FIFO: the next event of the pair, queued behind it, goes now (services/webhooks fifo.ts `release`). */
+  async function handOff(c: DirectClaim, thread: string): Promise<void> {
+    const [head] = await stores.redis.zrange(k.webhookFifo(c.shard, CALLBACK_OWNER, thread), 0, 0)
+    if (head) await promote(c.shard, deliveryJobId(head.slice(head.indexOf('|') + 1), CALLBACK_OWNER))
+  }
+
+  async function settle(
+    project: string,
+    thread: string,
+    c: DirectClaim,
+    event: StoredWebhookEvent,
+    result: AttemptResult | RefusedAttempt,
+  ): Promise<DirectOutcome> {
+    if (result.kind === 'refused') {
+      // Our SSRF guard refused it: the webhooks service's (its egress policy, WEBHOOK_ALLOW_PRIVATE)
+      // decides, as its job; the refusal, if it refuses too, is recorded there as ever.
+      await endpoints.deliveries.saveEvent(project, c.evt, event, deps.eventRetentionSeconds)
+      await settleWithJob(c, thread, deliveryJob(queueOf(c.shard), jobData(project, thread, c)), true)
+      return 'queued'
+    }
+    if (result.kind === 'retry') {
+      await settleWithJob(
+        c,
+        thread,
+        deliveryJob(queueOf(c.shard), jobData(project, thread, c, { tries: result.tries, retryAt: result.retryAt }), result.retryAt - Date.now()),
+        true,
+      )
+      return 'retry'
+    }
+    if (result.kind === 'final' && (result.final === 'exhausted' || result.final === 'give_up')) {
+      // Failed for good at once (an SSRF refusal): a job that only fails, so it shows under Failed, as the dispatcher's.
+      const failedFirst = `delivery ${result.final}: ${result.error ?? `http_${result.status}`}`
+      await settleWithJob(c, thread, deliveryJob(queueOf(c.shard), jobData(project, thread, c, { tries: result.tries, exhausted: true, failedFirst })), false)
+      await handOff(c, thread)
+      return 'failed'
+    }
+    if (await scripts.settle(c, thread, deps.consumer)) await handOff(c, thread)
+    return 'delivered'
+  }
+
+  /** One taken callback: slot, attempt, settle. Never throws. */
+  async function run(project: string, thread: string, c: DirectClaim, secrets: string[]): Promise<void> {
+    let outcome: DirectOutcome = 'error'
+    track(c)
+    const event: StoredWebhookEvent = {
+      body: JSON.stringify({ id: c.evt, object: 'event', type: c.type, created_at: c.createdAt, data: c.data }),
+      type: c.type,
+      thread,
+      callbackUrl: c.callbackUrl,
+    }
+    let slot: HeldSlot | null = null
+    let passed = false
+    try {
+      slot = await slots.take(project, CALLBACK_OWNER)
+      if (!slot) {
+        // The project's or the target's limit is held by others: the queued way, as the dispatcher's (its job parks for a slot).
+        passed = true
+        await endpoints.deliveries.saveEvent(project, c.evt, event, deps.eventRetentionSeconds)
+        await settleWithJob(c, thread, deliveryJob(queueOf(c.shard), jobData(project, thread, c)), true)
+        outcome = 'queued'
+        return
+      }
+      const to = { url: c.callbackUrl, secrets, pausedUntilS: null }
+      const { result } = await attempt({
+        project,
+        evt: c.evt,
+        target: CALLBACK_OWNER,
+        trigger: 'event',
+        tries: 0,
+        event,
+        to,
+        saveEventTtlSeconds: deps.eventRetentionSeconds,
+        handBackRefusal: true,
+      })
+      passed = true
+      const held = slot
+      await slots.done(project, CALLBACK_OWNER, held, async () => promote(c.shard, await slotStore.releaseAndUnpark(project, CALLBACK_OWNER, held.member)))
+      outcome = await settle(project, thread, c, event, result)
+    } catch (err) {
+      // Redis trouble: the entry stays pending under our name, no longer renewed; a dispatcher claims it and sends it again (same webhook-id).
+      log.error({ evt: c.evt, threadId: thread, err: (err as Error).message }, 'direct callback attempt failed; left to the webhooks service')
+    } finally {
+      // Failed on Redis before the slot was passed on: its lease runs out by itself.
+      if (slot && !passed) slots.released(project, CALLBACK_OWNER)
+      untrack(c)
+      deps.onOutcome?.(outcome)
+    }
+  }
+
+  /** Keeps running attempts' entries from looking abandoned (see renewDirectClaims-1.lua). */
+  async function renew(): Promise<void> {
+    const staleAfter = Math.max(50, Math.floor(deps.reclaimIdleMs / 4))
+    const now = Date.now()
+    for (const [shard, entries] of inFlightEntries) {
+      const due = [...entries].filter(([, at]) => now - at >= staleAfter).map(([id]) => id)
+      if (due.length === 0) continue
+      for (const id of due) entries.set(id, now)
+      await scripts.renew(shard, deps.consumer, due).catch(() => undefined)
+    }
+  }
+  const renewTimer = setInterval(() => void renew(), Math.max(50, Math.floor(deps.reclaimIdleMs / 4)))
+  renewTimer.unref()
+
+  return {
+    /**
+     * Wraps `runs.commit`: a commit whose events carry one callback_url and no endpoint's
+     * subscription asks to take its entry (`CommitPlan.direct`); when taken, the attempt starts
+     * at once, and the commit's caller goes on (the thread is not held).
+     */
+    install(runs: RunStore): void {
+      const commit = runs.commit.bind(runs)
+      runs.commit = async (threadId, runId, plan) => {
+        const events = plan.events
+        if (closing || plan.direct || !events?.some((e) => e.callbackUrl) || inFlightCount() >= maxInFlight) return commit(threadId, runId, plan)
+        const snapshot = await snapshotOf(plan.project)
+        const version = eligible(snapshot, events)
+        if (version === null || !snapshot?.callbackSecretFields) {
+          // No secret yet: the webhooks service creates it with this callback; read again next time.
+          if (snapshot && !snapshot.callbackSecretFields) snapshots.delete(plan.project)
+          return commit(threadId, runId, plan)
+        }
+        const outcome = await commit(threadId, runId, { ...plan, direct: { consumer: deps.consumer, version } })
+        if (outcome.ok && outcome.direct) {
+          const work = run(plan.project, threadId, outcome.direct, activeSecrets(snapshot.callbackSecretFields))
+          running.add(work)
+          void work.finally(() => running.delete(work))
+        } else if (outcome.ok && Date.now() - (versionLooked.get(plan.project) ?? 0) >= 1000) {
+          // Not taken: if because the endpoints changed, the next commit decides on a fresh snapshot
+          // (looked at once a second at most: most refusals are an earlier entry in the way).
+          versionLooked.set(plan.project, Date.now())
+          if (versionLooked.size > 10_000) versionLooked.clear()
+          const now = await stores.redis.get(k.webhookVersion(plan.project)).catch(() => snapshot.version)
+          if ((now ?? '') !== snapshot.version) snapshots.delete(plan.project)
+        }
+        return outcome
+      }
+    },
+
+    /**
+     * Creates the outbox group where no dispatcher has yet (from the stream's start, as a
+     * dispatcher does): a commit can only take its entry in an existing group.
+     */
+    async start(): Promise<void> {
+      for (let shard = 0; shard < k.shards; shard++) {
+        try {
+          await stores.redis.xgroup('CREATE', k.outbox(shard), OUTBOX_GROUP, '0', 'MKSTREAM')
+        } catch (err) {
+          if (!String((err as Error).message).includes('BUSYGROUP')) throw err
+        }
+      }
+    },
+
+    /** Attempts in flight here now. */
+    inFlight: inFlightCount,
+
+    /** Takes no more callbacks; resolves when those in flight have settled, and kept slots are given back. */
+    async close(): Promise<void> {
+      closing = true
+      while (running.size > 0) await Promise.allSettled([...running])
+      clearInterval(renewTimer)
+      await slots.close()
+    },
+  }
+}
+export type DirectCallbacks = ReturnType<typeof createDirectCallbacks>
