@@ -213,22 +213,24 @@ describe('a turn’s first callback attempt, made by the worker after its commit
     expect(events.map((e) => e.data.turn.id)).toEqual(ids)
   }, 60_000)
 
-  it('an SSRF-forbidden callback: the worker leaves it to the webhooks service, which refuses and records it as ever, not retried', async () => {
+  it('an SSRF-forbidden callback: left to the webhooks service, which refuses and records it as ever, not retried', async () => {
     const res = await post('/turns', { assistant_id: assistantId, content: 'forbidden', callback_url: `http://127.0.0.2:${receiver.port}/hook` })
     expect(res.status).toBe(202)
     await turnDone(res.body.thread_id, res.body.id)
-    // Handed over as a job (the dispatcher's egress policy decides): nothing recorded by the worker.
+    // Not taken (the worker's guard refuses the address): unread until a dispatcher runs, nothing recorded.
+    expect(await pendingEntries()).toEqual([])
+    const groups = (await api.redis.xinfo('GROUPS', api.stores.keys.outbox(0))) as unknown[][]
+    expect(groups.map((g) => g[g.indexOf('lag') + 1])).toEqual([1])
+    expect(await attemptsOf(res.body.thread_id)).toEqual([])
+    await startWebhooks()
+    await expect.poll(async () => (await attemptsOf(res.body.thread_id)).length, { timeout: 20_000 }).toBe(1)
+    const [refused] = await attemptsOf(res.body.thread_id)
+    expect(refused).toMatchObject({ attempt: 1, trigger: 'event', status: 'failed', response_status_code: null, next_attempt_at: null })
+    expect(refused.error).toMatch(/^ssrf_blocked: /)
+    // The job that only fails (the dashboard's Failed), as ever.
     const queue = new Queue(api.stores.keys.webhookQueue(0), { connection: api.redis, prefix: api.stores.keys.prefix })
     try {
-      await expect.poll(async () => (await queue.getJobCounts('wait', 'delayed', 'prioritized')).wait, { timeout: 10_000 }).toBe(1)
-      expect(await attemptsOf(res.body.thread_id)).toEqual([])
-      await startWebhooks()
-      await expect.poll(async () => (await attemptsOf(res.body.thread_id)).length, { timeout: 20_000 }).toBe(1)
-      const [refused] = await attemptsOf(res.body.thread_id)
-      expect(refused).toMatchObject({ attempt: 1, trigger: 'event', status: 'failed', response_status_code: null, next_attempt_at: null })
-      expect(refused.error).toMatch(/^ssrf_blocked: /)
-      const job = await queue.getJob(`${refused.event_id}.callback`)
-      await expect.poll(() => job?.isFailed(), { timeout: 10_000 }).toBe(true)
+      await expect.poll(async () => (await queue.getJob(`${refused.event_id}.callback`))?.isFailed(), { timeout: 10_000 }).toBe(true)
     } finally {
       await queue.close()
     }

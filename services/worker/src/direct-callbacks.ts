@@ -1,3 +1,5 @@
+import { isIP } from 'node:net'
+import { forbiddenReason, isAllowedHostname, parseAllowList } from '@threadwork/egress'
 import type { Logger } from '@threadwork/logger'
 import {
   CALLBACK_OWNER,
@@ -33,6 +35,8 @@ export interface DirectCallbacksDeps {
   queues: readonly Queue<DeliveryJob>[]
   /** The SSRF-guarded HTTP dispatcher (@threadwork/egress), with the webhooks service's allow-list. */
   http: Dispatcher
+  /** That allow-list (WEBHOOK_ALLOW_PRIVATE): a callback to an address literal it refuses is not taken here. */
+  allowPrivate: readonly string[]
   log: Logger
   /** This process's consumer in the outbox group: `DIRECT_CONSUMER_PREFIX` + a name unique among live processes. */
   consumer: string
@@ -134,6 +138,31 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
     if (!snapshot?.callbackSecretFields) return null
     for (const ep of snapshot.endpoints) if (ep.enabled && events.some((e) => ep.eventTypes.includes(e.type))) return null
     return snapshot.version
+  }
+
+  const allowed = parseAllowList(deps.allowPrivate)
+  const reachable = new Map<string, boolean>()
+  /**
+   * False when this process's SSRF guard would refuse the URL without a DNS answer (an address
+   * literal, or `localhost`): left to the webhooks service, whose policy decides, as before (a worker
+   * not given WEBHOOK_ALLOW_PRIVATE keeps today's path for local receivers). A name that resolves to
+   * a refused address is found at connect: handed over then (`refused`).
+   */
+  function mayReach(raw: string): boolean {
+    let ok = reachable.get(raw)
+    if (ok !== undefined) return ok
+    try {
+      const url = new URL(raw)
+      const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
+      const host = url.hostname.replace(/^\[|\]$/g, '')
+      if (isIP(host)) ok = forbiddenReason(host, allowed, port) === null
+      else ok = !/(^|\.)localhost\.?$/i.test(host) || isAllowedHostname(host, allowed, port)
+    } catch {
+      ok = false
+    }
+    if (reachable.size > 10_000) reachable.clear()
+    reachable.set(raw, ok)
+    return ok
   }
 
   const inFlightCount = () => running.size
@@ -298,9 +327,11 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
       const commit = runs.commit.bind(runs)
       runs.commit = async (threadId, runId, plan) => {
         const events = plan.events
-        if (closing || plan.direct || !events?.some((e) => e.callbackUrl) || inFlightCount() >= maxInFlight) return commit(threadId, runId, plan)
+        const callbacks = events?.filter((e) => e.callbackUrl) ?? []
+        if (closing || plan.direct || callbacks.length !== 1 || !mayReach(callbacks[0]!.callbackUrl!) || inFlightCount() >= maxInFlight)
+          return commit(threadId, runId, plan)
         const snapshot = await snapshotOf(plan.project)
-        const version = eligible(snapshot, events)
+        const version = eligible(snapshot, events!)
         if (version === null || !snapshot?.callbackSecretFields) {
           // No secret yet: the webhooks service creates it with this callback; read again next time.
           if (snapshot && !snapshot.callbackSecretFields) snapshots.delete(plan.project)

@@ -71,6 +71,7 @@ const direct =
           stores,
           queues: webhookQueues,
           http,
+          allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
           log,
           consumer: `${DIRECT_CONSUMER_PREFIX}${hostname()}-${process.pid}`,
           schedule: env.WEBHOOK_RETRY_SCHEDULE_MS ?? RETRY_SCHEDULE_MS,
