@@ -390,22 +390,29 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     }
   }
 
-  /** Claims entries another (probably dead) consumer read but never acknowledged. */
+  /**
+   * Claims entries another (probably dead) consumer read but never acknowledged: listed first
+   * (XPENDING IDLE), then claimed (XCLAIM, still idle that long), leaving out our own first
+   * attempts' entries, slower than their renewal (a stalled event loop). They are never moved:
+   * XAUTOCLAIM took them too, to the recovery name, and gave them back a round trip later; an
+   * attempt that settled in between found its entry another consumer's, so kept no FIFO place for
+   * its job (queued, or its retry) and did not acknowledge, and once the entry's last target
+   * acknowledged it, that job's gate found it handled and ended it: the event never reached that
+   * target (the packed-entries test under load: a job completed with no attempt, its FIFO and the
+   * group's pending list empty).
+   */
   async function reclaim(s: StreamState): Promise<void> {
-    let cursor = '0-0'
-    do {
-      const [next, entries] = (await redis.xautoclaim(s.key, GROUP, recoveryConsumer, deps.reclaimIdleMs, cursor, 'COUNT', BATCH)) as [
-        string,
-        [string, string[] | null][],
-      ]
-      // Our own first attempts, slower than their renewal (a stalled event loop): given back to them.
-      const claimed = notInFlight(s, entries)
-      const ours = entries.filter(([id]) => !claimed.some(([c]) => c === id)).map(([id]) => id)
-      if (ours.length > 0) await redis.xclaim(s.key, GROUP, deps.consumer, 0, ...ours, 'JUSTID')
+    let start = '-'
+    while (!closing) {
+      const page = (await redis.xpending(s.key, GROUP, 'IDLE', deps.reclaimIdleMs, start, '+', BATCH)) as [string, string, number, number][]
+      const ids = page.map(([id]) => id).filter((id) => !deps.firstAttempts?.has(s.key, id))
+      // Deleted entries (trimmed) are dropped from the pending list by XCLAIM and not returned.
+      const claimed = ids.length === 0 ? [] : ((await redis.xclaim(s.key, GROUP, recoveryConsumer, deps.reclaimIdleMs, ...ids)) as [string, string[] | null][])
       if (claimed.length > 0) log.info({ stream: s.key, count: claimed.length }, 'reclaimed stale outbox entries')
       await handleBatch(s, claimed, true)
-      cursor = next
-    } while (cursor !== '0-0' && !closing)
+      if (page.length < BATCH) break
+      start = `(${page.at(-1)![0]}`
+    }
   }
 
   /** One pass over a stream; concurrent calls coalesce into one more pass. */
