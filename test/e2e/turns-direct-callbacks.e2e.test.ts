@@ -67,7 +67,7 @@ const attemptEnv = () => ({
   WEBHOOK_RECLAIM_IDLE_MS: '2000',
 })
 const startWorker = async () => {
-  worker = await startServiceProcess('worker', { ...attemptEnv(), UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', WORKER_LOCK_MS: '5000' })
+  worker = await startServiceProcess('worker', { ...attemptEnv(), UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', WORKER_LOCK_MS: '5000', WORKER_DIRECT_CALLBACKS: 'true' })
 }
 const startWebhooks = async () => {
   webhooks ??= await startServiceProcess('webhooks', { ...attemptEnv(), WEBHOOK_POLL_MS: '200' }, { readyMessage: 'webhook dispatcher ready' })

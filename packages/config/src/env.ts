@@ -168,11 +168,12 @@ export const WebhookAttemptEnv = z.object({
 
 export const WorkerEnv = BaseEnv.merge(UpstreamEnv).merge(StorageEnv).merge(WebhookTargetEnv).merge(WebhookAttemptEnv).extend({
   /**
-   * `true` (default): a turn's first callback attempt is made by the worker that committed it, when
-   * the callback is the event's only target (services/worker README "Direct callbacks"); `false`:
-   * every event goes through the webhooks service. Ignored on a Redis Cluster (always `false`).
+   * `true`: a turn's first callback attempt is made by the worker that committed it, when the
+   * callback is the event's only target (services/worker README "Direct callbacks"); `false`
+   * (default, until its cost at load is fixed: see there): every event goes through the webhooks
+   * service. Ignored on a Redis Cluster (always `false`).
    */
-  WORKER_DIRECT_CALLBACKS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
+  WORKER_DIRECT_CALLBACKS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
   /**
    * The code_interpreter sandbox hosts' shared token (their SANDBOX_TOKEN). Unset: runs that call
    * code_interpreter fail with a message saying no sandbox is configured.

@@ -97,9 +97,10 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
     /**
      * A slot for an attempt to `target` of `project`: taken in Redis (acquireDeliverySlot-2.lua),
      * or waited for here while this process alone holds every slot of the target. Null when the
-     * event should queue instead (a limit held by others, or too many waiting, or closing).
+     * event should queue instead (a limit held by others, or too many waiting, or closing; with
+     * `wait: false`, also when only this process's own attempts hold the target).
      */
-    async take(project: string, target: string): Promise<HeldSlot | null> {
+    async take(project: string, target: string, opts: { wait?: boolean } = {}): Promise<HeldSlot | null> {
       const key = keyOf(project, target)
       for (;;) {
         const spare = takeIdle(key)
@@ -127,7 +128,7 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
           }
         }
         const queue = waiting.get(key) ?? []
-        if (result !== 'target_busy' || closing || !held.get(key) || queue.length >= deps.maxWaiting) return null
+        if (result !== 'target_busy' || closing || !held.get(key) || queue.length >= deps.maxWaiting || opts.wait === false) return null
         waiting.set(key, queue)
         const handed = await new Promise<HeldSlot | null>((wake) => queue.push(wake))
         if (handed) return handed
@@ -167,6 +168,9 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
 
     /** `slot` was given back by the caller (or its lease is gone): no longer held here. */
     released,
+
+    /** Slots of (project, target) this process holds now (in use or kept). */
+    holding: (project: string, target: string): number => held.get(keyOf(project, target)) ?? 0,
 
     /** No more waiting in line, and the kept slots given back now. */
     async close(): Promise<void> {

@@ -254,8 +254,8 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
     return 'delivered'
   }
 
-  /** One taken callback: slot, attempt, settle. Never throws. */
-  async function run(project: string, thread: string, c: DirectClaim, secrets: string[]): Promise<void> {
+  /** One taken callback: its slot (given, or waited for in this process's line), attempt, settle. Never throws. */
+  async function run(project: string, thread: string, c: DirectClaim, secrets: string[], given: HeldSlot | null): Promise<void> {
     let outcome: DirectOutcome = 'error'
     track(c)
     const event: StoredWebhookEvent = {
@@ -264,12 +264,12 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
       thread,
       callbackUrl: c.callbackUrl,
     }
-    let slot: HeldSlot | null = null
     let passed = false
+    let slot: HeldSlot | null = given
     try {
-      slot = await slots.take(project, CALLBACK_OWNER)
+      slot ??= await slots.take(project, CALLBACK_OWNER)
       if (!slot) {
-        // The project's or the target's limit is held by others: the queued way, as the dispatcher's (its job parks for a slot).
+        // Our line was full, or we are closing: the queued way, as the dispatcher's (its job parks for a slot).
         passed = true
         await endpoints.deliveries.saveEvent(project, c.evt, event, deps.eventRetentionSeconds)
         await settleWithJob(c, thread, deliveryJob(queueOf(c.shard), jobData(project, thread, c)), true)
@@ -301,6 +301,11 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
       untrack(c)
       deps.onOutcome?.(outcome)
     }
+  }
+
+  /** A slot taken for a commit that did not take its entry: kept for the next one (or handed to a waiter), as after an attempt. */
+  async function keep(project: string, shard: number, slot: HeldSlot): Promise<void> {
+    await slots.done(project, CALLBACK_OWNER, slot, async () => promote(shard, await slotStore.releaseAndUnpark(project, CALLBACK_OWNER, slot.member)))
   }
 
   /** Keeps running attempts' entries from looking abandoned (see renewDirectClaims-1.lua). */
@@ -337,9 +342,23 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
           if (snapshot && !snapshot.callbackSecretFields) snapshots.delete(plan.project)
           return commit(threadId, runId, plan)
         }
-        const outcome = await commit(threadId, runId, { ...plan, direct: { consumer: deps.consumer, version } })
+        // The slot first (kept from an attempt before, mostly: no command), so a taken entry never
+        // waits for one: none free now, and the webhooks service sends it, as before.
+        // With none free but some held by our own attempts, the attempt waits in our line for one
+        // handed on (after the commit: the thread is not held). Held by others only: not taken.
+        const slot = await slots.take(plan.project, CALLBACK_OWNER, { wait: false }).catch(() => null)
+        if (!slot && slots.holding(plan.project, CALLBACK_OWNER) === 0) return commit(threadId, runId, plan)
+        const shard = k.shardOf(threadId)
+        let outcome: Awaited<ReturnType<typeof commit>>
+        try {
+          outcome = await commit(threadId, runId, { ...plan, direct: { consumer: deps.consumer, version } })
+        } catch (err) {
+          if (slot) await keep(plan.project, shard, slot)
+          throw err
+        }
+        if (slot && (!outcome.ok || !outcome.direct)) await keep(plan.project, shard, slot)
         if (outcome.ok && outcome.direct) {
-          const work = run(plan.project, threadId, outcome.direct, activeSecrets(snapshot.callbackSecretFields))
+          const work = run(plan.project, threadId, outcome.direct, activeSecrets(snapshot.callbackSecretFields), slot)
           running.add(work)
           void work.finally(() => running.delete(work))
         } else if (outcome.ok && Date.now() - (versionLooked.get(plan.project) ?? 0) >= 1000) {
