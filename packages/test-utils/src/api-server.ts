@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
+import type { Server } from 'node:http'
 // `@threadwork/api` and the packages below are peerDependencies of test-utils, not dependencies:
 // every workspace package devDepends on test-utils, so a real dependency edge would make a cycle,
 // and turbo refuses to run any task on a cyclic graph. Every consumer of this helper has them.
 import { type AppDeps, createApp } from '@threadwork/api/app'
+import { createApiServer } from '@threadwork/api/server'
 import { ApiError } from '@threadwork/domain'
 import { createLogger } from '@threadwork/logger'
 import { type Operations, createOperations } from '@threadwork/api/operations'
@@ -85,6 +86,9 @@ export interface ApiServer {
   storageDir: string | null
   /** The file and upload services the server uses (e.g. to register a deletion listener, or to move the clock). */
   services: ReturnType<typeof createServices>
+  /** The app and what it was built from, to serve it another way beside this server (services/api fast-path.test.ts). */
+  app: ReturnType<typeof createApp>
+  deps: AppDeps
   /** Stops accepting, drops open keep-alive connections, deletes the prefix's keys, disconnects. */
   close(): Promise<void>
 }
@@ -136,7 +140,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     embedder: embedderFromSettings(router, { EMBEDDING_MODEL: opts.embeddingModel }),
   })
   const streamer = createStreaming({ runs: services.runs, stores, log, ...opts.streaming })
-  const app = createApp({
+  const deps: AppDeps = {
     redis,
     stores,
     ...services,
@@ -148,11 +152,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     admin: ops?.admin ?? null,
     metrics: ops?.metrics ?? null,
     durability: ops?.durability ?? null,
-    webhookPolicy: createWebhookPolicy({ allowPrivate: opts.webhookAllowPrivate ?? ['127.0.0.1/32'], maxEndpointsPerProject: opts.webhookMaxEndpointsPerProject }),
-  })
+    webhookPolicy: createWebhookPolicy({
+      allowPrivate: opts.webhookAllowPrivate ?? ['127.0.0.1/32'],
+      maxEndpointsPerProject: opts.webhookMaxEndpointsPerProject,
+    }),
+  }
+  const app = createApp(deps)
 
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  // As `pnpm start` serves it: the fast path (services/api fast-path/) in front of the app.
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = createApiServer(app, deps, '127.0.0.1').listen(0, '127.0.0.1', () => resolve(s))
     s.once('error', reject)
   })
   const { port } = server.address() as AddressInfo
@@ -170,6 +179,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     objectStorage,
     storageDir,
     services,
+    app,
+    deps,
     async close() {
       if (closed) return
       closed = true

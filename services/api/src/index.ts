@@ -1,11 +1,11 @@
-import { serve } from '@hono/node-server'
 import { ApiEnv, DEV_API_KEYS, apiListenHost, exitOnConfigError, isLoopbackHost, loadEnvOrExit } from '@threadwork/config'
 import { createLogger } from '@threadwork/logger'
 import { createModelCheck, routerFromSettings } from '@threadwork/model-client'
 import { createObjectStorage, storageConfigFromEnv } from '@threadwork/object-storage'
 import { createDrainQueues } from '@threadwork/queue'
 import { createRedisClient, createStores, logRedisTroubleOnce } from '@threadwork/storage'
-import { createApp } from './app.js'
+import { type AppDeps, createApp } from './app.js'
+import { createApiServer } from './server.js'
 import { createWebhookPolicy } from './webhook-policy.js'
 import { createModels } from './models.js'
 import { createOperations } from './operations.js'
@@ -28,7 +28,10 @@ const router = await exitOnConfigError(() => routerFromSettings(env), { setting:
 if (router.providers().length === 0) log.warn('no model provider configured: runs will fail until UPSTREAM_BASE_URL (or PROVIDERS_FILE) is set')
 // Commands issued together leave in one syscall (storage coalesce-writes.ts); the streams'
 // blocking readers are duplicates of this connection, which do not coalesce.
-const redis = createRedisClient({ url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }, { role: 'request', name: 'threadwork-api', coalesceWrites: true })
+const redis = createRedisClient(
+  { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
+  { role: 'request', name: 'threadwork-api', coalesceWrites: true },
+)
 logRedisTroubleOnce(redis, log)
 const stores = createStores(redis, env.REDIS_PREFIX, env.REDIS_SHARDS)
 const queues = createDrainQueues(redis, stores.keys)
@@ -55,7 +58,10 @@ let shuttingDown = false
 const services = createServices({
   stores,
   queues,
-  modelStatus: createModelCheck(router, { onProviderError: (provider, err) => log.warn({ provider: provider.name, err: (err as Error).message }, 'model list unavailable: accepting any model name for this provider') }),
+  modelStatus: createModelCheck(router, {
+    onProviderError: (provider, err) =>
+      log.warn({ provider: provider.name, err: (err as Error).message }, 'model list unavailable: accepting any model name for this provider'),
+  }),
   runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS,
   publishCancel: async (runId) => void (await redis.publish(stores.keys.cancelChannel, runId)),
   objectStorage: createObjectStorage(storageConfigFromEnv(env)),
@@ -66,7 +72,7 @@ const services = createServices({
 // Files past their expires_after and abandoned uploads are removed about once a minute.
 const stopSweeper = services.files.startSweeper(60_000)
 const streamer = createStreaming({ runs: services.runs, stores, log, idleTimeoutMs: env.STREAM_IDLE_TIMEOUT_MS })
-const app = createApp({
+const deps: AppDeps = {
   redis,
   stores,
   apiKeys: env.API_KEYS ?? DEV_API_KEYS,
@@ -84,7 +90,8 @@ const app = createApp({
     dnsTimeoutMs: env.WEBHOOK_DNS_TIMEOUT_MS,
     maxEndpointsPerProject: env.WEBHOOK_MAX_ENDPOINTS_PER_PROJECT,
   }),
-})
+}
+const app = createApp(deps)
 
 // Listen once the request connection is ready: it has no offline queue (a request while Redis is
 // down fails fast with 503), so a request arriving in the first milliseconds got 503 too. Redis
@@ -98,7 +105,10 @@ await new Promise<void>((resolve) => {
   })
 })
 
-const server = serve({ fetch: app.fetch, port: env.PORT, hostname: host }, (info) => {
+// The hot routes are answered on the Node request in front of Hono's stack, as it would answer them
+// (fast-path/fast-path.ts); everything else, and anything unusual on those routes, goes to Hono.
+const server = createApiServer(app, deps, host).listen(env.PORT, host, () => {
+  const info = server.address() as { port: number }
   log.info({ host, port: info.port }, 'api listening')
   // Out at once: supervisors and tests wait for this line.
   log.flush()

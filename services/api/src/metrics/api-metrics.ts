@@ -77,6 +77,12 @@ export function createApiMetrics(deps: ApiMetricsDeps) {
     if (outcome.ok && plan.run?.status) transitions.inc({ status: plan.run.status })
   })
 
+  /** Counts one answered request and its time since `start` (`performance.now()`); the fast path (fast-path/) calls it too. */
+  const observeRequest = (method: string, route: string, status: number, start: number): void => {
+    requests.inc({ method, route, status: String(status) })
+    latency.observe({ method, route }, (performance.now() - start) / 1000)
+  }
+
   return {
     registry,
     durableWait,
@@ -85,11 +91,10 @@ export function createApiMetrics(deps: ApiMetricsDeps) {
       return async (c, next) => {
         const start = performance.now()
         await next()
-        const route = routeLabel(c)
-        requests.inc({ method: c.req.method, route, status: String(c.res.status) })
-        latency.observe({ method: c.req.method, route }, (performance.now() - start) / 1000)
+        observeRequest(c.req.method, routeLabel(c), c.res.status, start)
       }
     },
+    observeRequest,
     async handler(c: Context): Promise<Response> {
       const refused = deps.token
         ? c.req.header('authorization') !== `Bearer ${deps.token}` && 'Metrics require the metrics token.'

@@ -9,17 +9,21 @@ export const maskKey = (key: string) => (key.length <= 8 ? '***' : `${key.slice(
 export const apiKeyAuth =
   (apiKeys: ReadonlyMap<string, string>): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
-    const header = c.req.header('authorization') ?? ''
-    const match = /^Bearer\s+(.+)$/i.exec(header.trim())
-    if (!match) {
+    const key = bearerKey(c.req.header('authorization'))
+    if (key === null) {
       throw new ApiError(
         401,
         "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
       )
     }
-    const key = match[1]!.trim()
     const project = apiKeys.get(key)
     if (!project) throw new ApiError(401, `Incorrect API key provided: ${maskKey(key)}.`, { code: 'invalid_api_key' })
     c.set('project', project)
     await next()
   }
+
+/** The key of an `Authorization: Bearer <key>` header, or null when there is none (the fast path, fast-path/, reads it so too). */
+export function bearerKey(header: string | undefined): string | null {
+  const match = /^Bearer\s+(.+)$/i.exec((header ?? '').trim())
+  return match ? match[1]!.trim() : null
+}

@@ -32,17 +32,20 @@ export const requestLog =
     const start = performance.now()
     c.set('log', log)
     await next()
-    const status = c.res.status
-    const path = c.req.path
-    const fields = {
-      requestId: c.get('requestId'),
-      ...idsInPath(path),
-      method: c.req.method,
-      path,
-      status,
-      ms: Math.round((performance.now() - start) * 10) / 10,
-    }
-    if (status >= 500) log.warn(fields, 'request failed')
-    else if (path === '/healthz' || path === '/readyz' || path === '/metrics') log.debug(fields, 'request')
-    else log.info(fields, 'request')
+    logRequest(log, c.get('requestId'), c.req.method, c.req.path, c.res.status, start)
   }
+
+/** The access line of one request (`start`: `performance.now()` when it began); the fast path (fast-path/) writes it too. */
+export function logRequest(log: Logger, requestId: string, method: string, path: string, status: number, start: number): void {
+  const fields = {
+    requestId,
+    ...idsInPath(path),
+    method,
+    path,
+    status,
+    ms: Math.round((performance.now() - start) * 10) / 10,
+  }
+  if (status >= 500) log.warn(fields, 'request failed')
+  else if (path === '/healthz' || path === '/readyz' || path === '/metrics') log.debug(fields, 'request')
+  else log.info(fields, 'request')
+}

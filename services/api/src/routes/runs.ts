@@ -39,8 +39,12 @@ export type RunStreamer = {
  */
 export const POLL_AFTER_MS = '50'
 
+/** The `openai-poll-after-ms` header an unfinished run is answered with, or none (the fast path, fast-path/, adds it too). */
+export const pollHint = (run: Run): Record<string, string> | undefined =>
+  !isTerminalRunStatus(run.status) && run.status !== 'requires_action' ? { 'openai-poll-after-ms': POLL_AFTER_MS } : undefined
+
 const withPollHint = (c: Context<AppEnv>, run: Run) => {
-  if (!isTerminalRunStatus(run.status) && run.status !== 'requires_action') c.header('openai-poll-after-ms', POLL_AFTER_MS)
+  for (const [name, value] of Object.entries(pollHint(run) ?? {})) c.header(name, value)
   return c.json(run, 200)
 }
 
@@ -77,11 +81,23 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
       },
     )
     .openapi(
-      createRoute({ method: 'get', path: '/threads/{thread_id}/runs', operationId: 'listRuns', request: { params: ThreadParams, query: ListQuery }, responses: jsonResponse(RunList, 'A page of runs.') }),
+      createRoute({
+        method: 'get',
+        path: '/threads/{thread_id}/runs',
+        operationId: 'listRuns',
+        request: { params: ThreadParams, query: ListQuery },
+        responses: jsonResponse(RunList, 'A page of runs.'),
+      }),
       async (c) => c.json(await runs.list(c.get('project'), c.req.valid('param').thread_id, c.req.valid('query')), 200),
     )
     .openapi(
-      createRoute({ method: 'get', path: '/threads/{thread_id}/runs/{run_id}', operationId: 'getRun', request: { params: RunParams }, responses: jsonResponse(Run, 'The run.') }),
+      createRoute({
+        method: 'get',
+        path: '/threads/{thread_id}/runs/{run_id}',
+        operationId: 'getRun',
+        request: { params: RunParams },
+        responses: jsonResponse(Run, 'The run.'),
+      }),
       async (c) => {
         const { thread_id, run_id } = c.req.valid('param')
         return withPollHint(c, await runs.get(c.get('project'), thread_id, run_id))
@@ -101,7 +117,13 @@ export const runRoutes = (stores: Stores, runs: RunService, streamer: RunStreame
       },
     )
     .openapi(
-      createRoute({ method: 'post', path: '/threads/{thread_id}/runs/{run_id}/cancel', operationId: 'cancelRun', request: { params: RunParams }, responses: jsonResponse(Run, 'The run.') }),
+      createRoute({
+        method: 'post',
+        path: '/threads/{thread_id}/runs/{run_id}/cancel',
+        operationId: 'cancelRun',
+        request: { params: RunParams },
+        responses: jsonResponse(Run, 'The run.'),
+      }),
       async (c) => {
         const { thread_id, run_id } = c.req.valid('param')
         return withPollHint(c, await runs.cancel(c.get('project'), thread_id, run_id))
