@@ -436,3 +436,29 @@ describe('fast path: POST /v1/threads/{id}/runs and GET /v1/threads/{id}/runs/{i
     expect(ended.headers).not.toContain('openai-poll-after-ms')
   })
 })
+
+describe('fast path: GET /v1/threads/{id}/messages answers as the generic path', () => {
+  it('the first page, refusals, and what it leaves alone', async () => {
+    const withMessages = (
+      await api.stores.threads.create('alpha', {
+        messages: [
+          { role: 'user', content: 'one' },
+          { role: 'assistant', content: 'two' },
+        ],
+      })
+    ).thread.id
+    const messages = `/v1/threads/${withMessages}/messages`
+    const cases: Case[] = [
+      { name: 'list', method: 'GET', path: messages, headers: [auth()], fast: true },
+      { name: 'list an empty thread', method: 'GET', path: `/v1/threads/${threadId}/messages`, headers: [auth()], fast: true },
+      { name: 'list, another project', method: 'GET', path: messages, headers: [auth(KEY_BETA)], fast: true },
+      { name: 'list no such thread', method: 'GET', path: '/v1/threads/thread_nope/messages', headers: [auth()], fast: true },
+      { name: 'list with a query', method: 'GET', path: `${messages}?limit=1&order=asc`, headers: [auth()], fast: false },
+      { name: 'list with a bad query', method: 'GET', path: `${messages}?limit=0`, headers: [auth()], fast: false },
+      { name: 'list an id no object can have', method: 'GET', path: '/v1/threads/thread:x/messages', headers: [auth()], fast: false },
+      { name: 'list without a key', method: 'GET', path: messages, headers: [], fast: false },
+    ]
+    for (const c of cases) await sameBothWays(c)
+    expect((await sameBothWays(cases[0]!)).body).toContain('"two"')
+  })
+})

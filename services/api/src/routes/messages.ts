@@ -8,7 +8,8 @@ import { jsonRequest, jsonResponse, resourceApp } from './openapi.js'
 
 const ThreadParams = z.object({ thread_id: z.string() })
 const MessageParams = ThreadParams.extend({ message_id: z.string() })
-const MessageListQuery = ListQuery.extend({ run_id: z.string().min(1).optional() })
+/** A thread's messages' list query (the fast path, fast-path/messages.ts, reads its defaults too). */
+export const MessageListQuery = ListQuery.extend({ run_id: z.string().min(1).optional() })
 
 export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStoresApi | null = null, attachments: AttachmentService | null = null) =>
   resourceApp()
@@ -43,7 +44,13 @@ export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStores
       async (c) => c.json(await stores.messages.list(c.get('project'), c.req.valid('param').thread_id, c.req.valid('query')), 200),
     )
     .openapi(
-      createRoute({ method: 'get', path: '/threads/{thread_id}/messages/{message_id}', operationId: 'getMessage', request: { params: MessageParams }, responses: jsonResponse(Message, 'The message.') }),
+      createRoute({
+        method: 'get',
+        path: '/threads/{thread_id}/messages/{message_id}',
+        operationId: 'getMessage',
+        request: { params: MessageParams },
+        responses: jsonResponse(Message, 'The message.'),
+      }),
       async (c) => {
         const { thread_id, message_id } = c.req.valid('param')
         return c.json(await stores.messages.get(c.get('project'), thread_id, message_id), 200)
