@@ -162,16 +162,13 @@ class ResponseHandler implements Dispatcher.DispatchHandlers, RawBody {
     // 1xx: informational, the final response follows (undici's request ignores them too).
     if (statusCode < 200) return true
     this.#resume = resume
+    const headers = new Headers()
+    for (let i = 0; i < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!.toString('latin1'), rawHeaders[i + 1]!.toString('utf8'))
     const nullBody = statusCode === 204 || statusCode === 304 || this.head
     if (nullBody) this.#released = true
     // A chat stream's 2xx body (a call's, from chat-stream.ts) is read raw, never through a web stream: none is made for it.
     const web = nullBody || (this.call !== undefined && statusCode < 300) ? null : webBody(this)
-    const response = new Response(web, { status: statusCode })
-    // Appended to the Response's own headers: a `Headers` given as `init.headers` is iterated
-    // (sorted), each pair converted and copied again (undici's `fill`), ~10 % of the worker's
-    // samples in the first burst of the cost bench's turns (issue 14).
-    const headers = response.headers
-    for (let i = 0; i < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!.toString('latin1'), rawHeaders[i + 1]!.toString('utf8'))
+    const response = new Response(web, { status: statusCode, headers })
     if (!nullBody) rawBodies.set(response, this)
     this.#settled = true
     this.resolve(response)
