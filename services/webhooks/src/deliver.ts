@@ -1,10 +1,9 @@
 import type { Logger } from '@threadwork/logger'
 import type { DeliverySlots, Keys, RedisClient, WebhookEndpointStore } from '@threadwork/storage'
 import { DelayedError, type Job, type Queue, UnrecoverableError } from 'bullmq'
-import { type Attempt, resolveTarget } from './attempt.js'
+import { type Attempt, type DeliveryJob, resolveTarget } from '@threadwork/webhook-delivery'
 import { THROTTLED_PRIORITY, parkedWaitMs } from './fairness.js'
 import { type FifoDeps, fifoMember, gate, isHead, release } from './fifo.js'
-import type { DeliveryJob } from './jobs.js'
 
 export interface DeliveryDeps {
   redis: RedisClient

@@ -1,7 +1,7 @@
 import type { WebhookEventType } from '@threadwork/domain'
 import { describe, expect, it } from 'vitest'
 import { startReceiver } from './delivery/test-server.js'
-import { GROUP } from './jobs.js'
+import { GROUP } from '@threadwork/webhook-delivery'
 import { webhookHarness } from './test-harness.js'
 
 /**

@@ -8,11 +8,10 @@ import { createLogger } from '@threadwork/logger'
 import { type DeliverySlots, createDeliverySlots, createRedis } from '@threadwork/storage'
 import { Queue, Worker } from 'bullmq'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { createAttempt } from './attempt.js'
+import { type DeliveryJob, createAttempt, deliveryJobId, jobOptions } from '@threadwork/webhook-delivery'
 import { createDeliveryProcessor } from './deliver.js'
 import { createSafeDispatcher } from './delivery/index.js'
 import { startReceiver } from './delivery/test-server.js'
-import { type DeliveryJob, deliveryJobId, jobOptions } from './jobs.js'
 import { webhookHarness } from './test-harness.js'
 
 /** Well below the parked jobs' safety wake (22.5 s at the least): only a wake gets an event out this soon. */

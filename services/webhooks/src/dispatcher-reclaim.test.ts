@@ -10,7 +10,7 @@ import { createRedis } from '@threadwork/storage'
 import type { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { startReceiver } from './delivery/test-server.js'
-import { GROUP, deliveryJobId } from './jobs.js'
+import { GROUP, deliveryJobId } from '@threadwork/webhook-delivery'
 import { webhookHarness } from './test-harness.js'
 
 describe('reclaim beside first attempts in flight', () => {

@@ -2,7 +2,7 @@ import OpenAI from 'openai'
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
 import { startReceiver } from './delivery/test-server.js'
-import { GROUP, deliveryJobId } from './jobs.js'
+import { GROUP, deliveryJobId } from '@threadwork/webhook-delivery'
 import { webhookHarness } from './test-harness.js'
 
 const ok = (_req: unknown, res: import('node:http').ServerResponse) => res.writeHead(200).end('ok')

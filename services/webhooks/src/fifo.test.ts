@@ -3,7 +3,7 @@ import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { Queue } from 'bullmq'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type FifoDeps, fifoMember, gate } from './fifo.js'
-import { type DeliveryJob, GROUP } from './jobs.js'
+import { type DeliveryJob, GROUP } from '@threadwork/webhook-delivery'
 
 let fx: RedisFixture
 let deps: FifoDeps

@@ -1,6 +1,6 @@
 import { type RedisClient, webhookFifoMember } from '@threadwork/storage'
 import type { Queue } from 'bullmq'
-import { type DeliveryJob, GROUP, deliveryJobId } from './jobs.js'
+import { type DeliveryJob, GROUP, deliveryJobId } from '@threadwork/webhook-delivery'
 
 /**
  * Per (target, thread) order. Each target has one FIFO per thread: a sorted set whose members,

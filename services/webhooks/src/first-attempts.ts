@@ -2,11 +2,20 @@ import type { Logger } from '@threadwork/logger'
 import { CALLBACK_OWNER, type DeliverySlots, type Keys, type RedisClient, type StoredWebhookEvent, type WebhookEndpointStore, type WebhookFirstAttemptScripts } from '@threadwork/storage'
 import { Job, type Queue } from 'bullmq'
 import type { ChainableCommander } from 'ioredis'
-import { type Attempt, type AttemptResult, type AttemptTarget, resolveTarget } from './attempt.js'
+import {
+  type Attempt,
+  type AttemptResult,
+  type AttemptTarget,
+  type DeliveryJob,
+  type HeldSlot,
+  GROUP,
+  createFirstAttemptSlots,
+  deliveryJobId,
+  jobOptions,
+  resolveTarget,
+  tickBatch,
+} from '@threadwork/webhook-delivery'
 import { fifoMember } from './fifo.js'
-import { type HeldSlot, createFirstAttemptSlots } from './first-attempt-slots.js'
-import { type DeliveryJob, GROUP, deliveryJobId, jobOptions } from './jobs.js'
-import { tickBatch } from './tick-batch.js'
 
 /** One outbox event, parsed, with its body built (outbox-consumer.ts). */
 export interface OutboxEvent {

@@ -2,11 +2,10 @@ import type { Logger } from '@threadwork/logger'
 import { CALLBACK_OWNER, type Keys, type RedisClient, type WebhookEndpointSnapshot, type WebhookEndpointStore, activeSecrets } from '@threadwork/storage'
 import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { AttemptTarget } from './attempt.js'
+import { type AttemptTarget, type DeliveryJob, GROUP, deliveryJobId, jobOptions } from '@threadwork/webhook-delivery'
 import { createEndpointCache } from './endpoint-cache.js'
 import { fifoMember } from './fifo.js'
 import type { FirstAttempts, OutboxEvent, QueuedDelivery } from './first-attempts.js'
-import { type DeliveryJob, GROUP, deliveryJobId, jobOptions } from './jobs.js'
 import { trimOutbox } from './outbox-trim.js'
 
 /** Entries read per round trip. */

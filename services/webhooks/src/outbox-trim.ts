@@ -1,5 +1,5 @@
 import { type RedisClient, compareStreamIds, removeDeadConsumers, replyPairs } from '@threadwork/storage'
-import { GROUP } from './jobs.js'
+import { GROUP } from '@threadwork/webhook-delivery'
 
 /** Dead consumers (no pending entries, idle this long) are removed from the group. */
 const DEAD_CONSUMER_IDLE_MS = 24 * 3600 * 1000
