@@ -1,3 +1,4 @@
+import type { ZodType } from 'zod'
 import { checkJsonShape } from '../middleware/json-shape.js'
 
 /**
@@ -15,4 +16,20 @@ export function parseJsonObject(body: Buffer): object | null {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || checkJsonShape(parsed)) return null
   return parsed
+}
+
+/**
+ * The body as the route takes it: {@link parseJsonObject}, then `schema` (the route's own zod
+ * schema). Null when json-body.ts or the validator would refuse it, or when a synchronous parse
+ * cannot tell (an async refinement needs `safeParseAsync`, which the generic path's validator has).
+ */
+export function parseBody<T>(schema: ZodType<T>, body: Buffer): T | null {
+  const parsed = parseJsonObject(body)
+  if (parsed === null) return null
+  try {
+    const result = schema.safeParse(parsed)
+    return result.success ? result.data : null
+  } catch {
+    return null
+  }
 }

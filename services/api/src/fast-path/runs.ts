@@ -1,7 +1,7 @@
 import { RunCreateParams } from '@threadwork/domain'
 import { pollHint } from '../routes/runs.js'
 import { type FastPathDeps, type FastPost, type FastRequest, sendError, sendJson } from './fast-path.js'
-import { parseJsonObject } from './json-object.js'
+import { parseBody } from './json-object.js'
 
 /** The routes' labels in the metrics, as Hono names the generic path's (routes/runs.ts under `/v1`). */
 const RUNS_ROUTE = '/v1/threads/:thread_id/runs'
@@ -15,7 +15,7 @@ const RUN_ROUTE = '/v1/threads/:thread_id/runs/:run_id'
  */
 export function fastRunPost(deps: FastPathDeps): FastPost {
   return (fast, threadId, body, replay) => {
-    const params = parseParams(body)
+    const params = parseBody(RunCreateParams, body)
     if (!params || params.stream) return replay()
     void (async () => {
       try {
@@ -40,18 +40,5 @@ export function fastRunGet(deps: FastPathDeps): (fast: FastRequest, threadId: st
         (run) => sendJson(deps, fast, RUN_ROUTE, 200, run, pollHint(run)),
         (err: unknown) => sendError(deps, fast, RUN_ROUTE, err),
       )
-  }
-}
-
-/** The body as the route takes it, or null when json-body.ts or the validator would refuse it (or a synchronous parse cannot tell). */
-function parseParams(body: Buffer): RunCreateParams | null {
-  const parsed = parseJsonObject(body)
-  if (parsed === null) return null
-  try {
-    const result = RunCreateParams.safeParse(parsed)
-    return result.success ? result.data : null
-  } catch {
-    // An async refinement needs safeParseAsync: the generic path's validator has it.
-    return null
   }
 }

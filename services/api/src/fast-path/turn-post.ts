@@ -1,7 +1,7 @@
 import { TurnCreateParams } from '@threadwork/domain'
 import { assertWebhookTarget, defaultWebhookPolicy } from '../webhook-policy.js'
 import { type FastPathDeps, type FastPost, sendError, sendJson } from './fast-path.js'
-import { parseJsonObject } from './json-object.js'
+import { parseBody } from './json-object.js'
 
 /** The route's label in the metrics, as Hono names the generic path's (routes/turns.ts under `/v1`). */
 const ROUTE = '/v1/threads/:thread_id/turns'
@@ -16,7 +16,7 @@ const ROUTE = '/v1/threads/:thread_id/turns'
 export function fastTurnPost(deps: FastPathDeps): FastPost {
   const policy = deps.webhookPolicy ?? defaultWebhookPolicy()
   return (fast, threadId, body, replay) => {
-    const params = parseParams(body)
+    const params = parseBody(TurnCreateParams, body)
     if (!params) return replay()
     void (async () => {
       if (params.callback_url) {
@@ -36,18 +36,5 @@ export function fastTurnPost(deps: FastPathDeps): FastPost {
         sendError(deps, fast, ROUTE, err)
       }
     })()
-  }
-}
-
-/** The body as the route takes it, or null when json-body.ts or the validator would refuse it (or a synchronous parse cannot tell). */
-function parseParams(body: Buffer): TurnCreateParams | null {
-  const parsed = parseJsonObject(body)
-  if (parsed === null) return null
-  try {
-    const result = TurnCreateParams.safeParse(parsed)
-    return result.success ? result.data : null
-  } catch {
-    // An async refinement (none today) needs safeParseAsync: the generic path's validator has it.
-    return null
   }
 }
