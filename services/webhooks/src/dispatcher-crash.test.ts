@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { startReceiver } from './delivery/test-server.js'
+import { startReceiver } from '@threadwork/webhook-delivery/test-receiver'
 import { webhookHarness } from './test-harness.js'
 
 const serviceDir = join(dirname(fileURLToPath(import.meta.url)), '..')

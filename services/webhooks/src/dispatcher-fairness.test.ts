@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { startServiceProcess } from '@threadwork/test-utils'
 import { Queue } from 'bullmq'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { startReceiver } from './delivery/test-server.js'
+import { startReceiver } from '@threadwork/webhook-delivery/test-receiver'
 import { webhookHarness } from './test-harness.js'
 
 /** A receiver that accepts connections and requests and never answers; counts open requests. */

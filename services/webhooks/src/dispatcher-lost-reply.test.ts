@@ -2,7 +2,7 @@ import { type Socket, createConnection, createServer } from 'node:net'
 import { createRedis } from '@threadwork/storage'
 import type { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { startReceiver } from './delivery/test-server.js'
+import { startReceiver } from '@threadwork/webhook-delivery/test-receiver'
 import { webhookHarness } from './test-harness.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { WebhookEventType } from '@threadwork/domain'
 import { describe, expect, it } from 'vitest'
-import { startReceiver } from './delivery/test-server.js'
+import { startReceiver } from '@threadwork/webhook-delivery/test-receiver'
 import { GROUP } from '@threadwork/webhook-delivery'
 import { webhookHarness } from './test-harness.js'
 

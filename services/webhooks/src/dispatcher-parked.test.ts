@@ -10,8 +10,8 @@ import { Queue, Worker } from 'bullmq'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { type DeliveryJob, createAttempt, deliveryJobId, jobOptions } from '@threadwork/webhook-delivery'
 import { createDeliveryProcessor } from './deliver.js'
-import { createSafeDispatcher } from './delivery/index.js'
-import { startReceiver } from './delivery/test-server.js'
+import { createSafeDispatcher } from '@threadwork/egress'
+import { startReceiver } from '@threadwork/webhook-delivery/test-receiver'
 import { webhookHarness } from './test-harness.js'
 
 /** Well below the parked jobs' safety wake (22.5 s at the least): only a wake gets an event out this soon. */

@@ -9,7 +9,7 @@ import type { ServerResponse } from 'node:http'
 import { createRedis } from '@threadwork/storage'
 import type { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { startReceiver } from './delivery/test-server.js'
+import { startReceiver } from '@threadwork/webhook-delivery/test-receiver'
 import { GROUP, deliveryJobId } from '@threadwork/webhook-delivery'
 import { webhookHarness } from './test-harness.js'
 

@@ -3,7 +3,7 @@ import { createRedis, createStores } from '@threadwork/storage'
 import { startRedisServer, uniquePrefix } from '@threadwork/test-utils'
 import type { Redis } from 'ioredis'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { startReceiver } from './delivery/test-server.js'
+import { startReceiver } from '@threadwork/webhook-delivery/test-receiver'
 import { startDispatcher } from './dispatcher.js'
 import { testDispatcherOptions } from './test-harness.js'
 

@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
 import { Webhook } from 'standardwebhooks'
 import { describe, expect, it } from 'vitest'
-import { startReceiver } from './delivery/test-server.js'
+import { startReceiver } from '@threadwork/webhook-delivery/test-receiver'
 import { GROUP, deliveryJobId } from '@threadwork/webhook-delivery'
 import { webhookHarness } from './test-harness.js'
 

@@ -4,7 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { sendWebhook } from './index.js'
 import { buildWebhookHeaders, generateSigningSecret } from './index.js'
 import { createSafeDispatcher } from '@threadwork/egress'
-import { startReceiver } from './test-server.js'
+import { startReceiver } from './test-receiver.js'
 
 const body = JSON.stringify({ id: 'evt_1', object: 'event', created_at: 1, type: 'thread.run.completed', data: { id: 'run_1' } })
 
