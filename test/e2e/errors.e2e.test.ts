@@ -117,6 +117,16 @@ const cases: [string, (c: OpenAI) => Promise<unknown>, Expected][] = [
     bad400('response_format.json_schema.name', 'missing_required_parameter', "Missing required parameter: 'response_format.json_schema.name'."),
   ],
   [
+    'json_schema response_format without json_schema',
+    (c) => c.beta.assistants.create({ model: 'gpt-4o', response_format: { type: 'json_schema' } as never }),
+    bad400('response_format.json_schema', 'missing_required_parameter', "Missing required parameter: 'response_format.json_schema'."),
+  ],
+  [
+    'response_format of an unknown type',
+    (c) => c.beta.threads.runs.create(threadId, { assistant_id: assistantId, response_format: { type: 'xml' } as never }),
+    bad400('response_format.type', 'invalid_value', "Invalid value: 'xml' for 'response_format.type'."),
+  ],
+  [
     'name of the wrong type',
     (c) => c.beta.assistants.create({ model: 'gpt-4o', name: 42 as never }),
     bad400('name', 'invalid_type', "Invalid type for 'name': expected a string, but got an integer instead."),

@@ -162,9 +162,13 @@ export const ResponseFormatJsonSchema = z.strictObject({
 export const ResponseFormat = z
   .union([
     z.literal('auto'),
-    z.strictObject({ type: z.literal('text') }),
-    z.strictObject({ type: z.literal('json_object') }),
-    z.strictObject({ type: z.literal('json_schema'), json_schema: ResponseFormatJsonSchema }),
+    // Discriminated by `type`, so a bad object names its own fault (`{type:"json_schema"}` without
+    // `json_schema` is that missing field, not "Supported values are: 'text'" from another branch).
+    z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('text') }),
+      z.strictObject({ type: z.literal('json_object') }),
+      z.strictObject({ type: z.literal('json_schema'), json_schema: ResponseFormatJsonSchema }),
+    ]),
   ])
   .openapi('AssistantsApiResponseFormatOption')
 export type ResponseFormat = z.infer<typeof ResponseFormat>
