@@ -75,11 +75,12 @@ describe('attachments', () => {
     const theirs = await upload(beta)
     const thread = await alpha.beta.threads.create()
     for (const fileId of [theirs.id, 'file-0000000000000000000000']) {
-      const err = await apiError(() =>
-        alpha.beta.threads.messages.create(thread.id, { role: 'user', content: 'x', attachments: [{ file_id: fileId, tools: [{ type: 'code_interpreter' }] }] }),
-      )
-      expect(err).toBeInstanceOf(OpenAI.NotFoundError)
-      expect(err.error).toEqual({ message: `No such File object: ${fileId}`, type: 'invalid_request_error', param: 'attachments[0].file_id', code: null })
+      // The same answer whichever tool the attachment names (file_search's own check once said 400 file_not_found).
+      for (const type of ['code_interpreter', 'file_search'] as const) {
+        const err = await apiError(() => alpha.beta.threads.messages.create(thread.id, { role: 'user', content: 'x', attachments: [{ file_id: fileId, tools: [{ type }] }] }))
+        expect(err).toBeInstanceOf(OpenAI.NotFoundError)
+        expect(err.error).toEqual({ message: `No such File object: ${fileId}`, type: 'invalid_request_error', param: 'attachments[0].file_id', code: null })
+      }
       const onCreate = await apiError(() =>
         alpha.beta.threads.create({ messages: [{ role: 'user', content: 'x', attachments: [{ file_id: fileId, tools: [{ type: 'file_search' }] }] }] }),
       )

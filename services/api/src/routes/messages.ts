@@ -24,6 +24,9 @@ export const messageRoutes = (stores: Stores, runs: RunService, vs: VectorStores
       async (c) => {
         const { thread_id } = c.req.valid('param')
         const params = c.req.valid('json')
+        // Every attached file must be the project's: a 404 naming the attachment, as on every path that
+        // takes attachments (threads, runs, turns), before file_search's own checks (purpose, 400).
+        await attachments?.check(c.get('project'), [params])
         await vs?.toolResources.checkAttachments(c.get('project'), params.attachments)
         const create = () => runs.unlockingExpired(c.get('project'), thread_id, () => stores.messages.create(c.get('project'), thread_id, params))
         // Every attached file must be the project's; code_interpreter ones join the thread's files.
