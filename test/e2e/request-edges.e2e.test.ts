@@ -5,6 +5,7 @@
  * - Metadata: a non-string value is a 400 naming the key; every key sent is stored and returned or
  *   refused (`__proto__`), never silently dropped; JSON nested deeper than accepted says so.
  */
+import net from 'node:net'
 import type { ApiServer } from '@threadwork/test-utils'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -77,6 +78,50 @@ describe('unknown routes (item 7)', () => {
       body: JSON.stringify({ model: 'm', instructions: 'x'.repeat(128 * 1024) }),
     })
     expect(big.status).toBe(413)
+  })
+})
+
+/**
+ * One raw HTTP/1.1 exchange on a fresh socket: `first` (a request with a chunked oversized body),
+ * then, once its response head is in, `second` on the same socket. Returns the first response's head
+ * and whether the second was answered (false: the server closed the socket instead).
+ */
+async function twoOnOneSocket(first: string | Buffer, second: string): Promise<{ head: string; secondAnswered: boolean }> {
+  const { hostname, port } = new URL(server.baseURL)
+  const socket = net.connect(Number(port), hostname.replace(/^\[|\]$/g, ''))
+  let received = ''
+  let head = ''
+  return new Promise((resolve, reject) => {
+    socket.on('error', () => {}) // a reset after our second write is an answer too: the socket was closed
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1')
+      if (!head && received.includes('\r\n\r\n')) {
+        head = received.slice(0, received.indexOf('\r\n\r\n'))
+        received = ''
+        socket.write(second)
+      } else if (head && received.startsWith('HTTP/1.1 ')) {
+        socket.destroy()
+        resolve({ head, secondAnswered: true })
+      }
+    })
+    socket.on('close', () => (head ? resolve({ head, secondAnswered: false }) : reject(new Error('closed before any answer'))))
+    socket.write(first)
+  })
+}
+
+describe('413 on a chunked body', () => {
+  it('an oversized chunked body → 413, and the socket is either usable for the next request or announced closed', async () => {
+    // Well past the limit (64 KiB here), so that much of it is still unread when the 413 is sent.
+    const body = JSON.stringify({ model: 'm', instructions: 'x'.repeat(4 * 1024 * 1024) })
+    const request = Buffer.concat([
+      Buffer.from(`POST /v1/assistants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.apiKey}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`),
+      Buffer.from(`${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`),
+    ])
+    const { head, secondAnswered } = await twoOnOneSocket(request, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+    expect(head).toMatch(/^HTTP\/1\.1 413 /)
+    // A client (the SDKs' keep-alive pools) reuses a socket the answer does not close: closing it
+    // without `Connection: close` fails the client's next, unrelated request.
+    if (!secondAnswered) expect(head.toLowerCase()).toMatch(/\r\nconnection: close(\r\n|$)/)
   })
 })
 
