@@ -67,7 +67,13 @@ const attemptEnv = () => ({
   WEBHOOK_RECLAIM_IDLE_MS: '2000',
 })
 const startWorker = async () => {
-  worker = await startServiceProcess('worker', { ...attemptEnv(), UPSTREAM_BASE_URL: upstream.baseURL, UPSTREAM_API_KEY: 'x', WORKER_LOCK_MS: '5000', WORKER_DIRECT_CALLBACKS: 'true' })
+  worker = await startServiceProcess('worker', {
+    ...attemptEnv(),
+    UPSTREAM_BASE_URL: upstream.baseURL,
+    UPSTREAM_API_KEY: 'x',
+    WORKER_LOCK_MS: '5000',
+    WORKER_DIRECT_CALLBACKS: 'true',
+  })
 }
 const startWebhooks = async () => {
   webhooks ??= await startServiceProcess('webhooks', { ...attemptEnv(), WEBHOOK_POLL_MS: '200' }, { readyMessage: 'webhook dispatcher ready' })
@@ -211,6 +217,43 @@ describe('a turn’s first callback attempt, made by the worker after its commit
     await expect.poll(() => turnEvents(thread.id).length, { timeout: 30_000 }).toBe(5)
     const events = await Promise.all(turnEvents(thread.id).map(verify))
     expect(events.map((e) => e.data.turn.id)).toEqual(ids)
+    // Each was taken by its commit, behind the thread's attempt still in flight, and sent by the
+    // worker after it: none went the webhooks service's way (a job).
+    const queue = new Queue(api.stores.keys.webhookQueue(0), { connection: api.redis, prefix: api.stores.keys.prefix })
+    try {
+      for (const e of events) expect(await queue.getJob(`${e.id}.callback`)).toBeUndefined()
+    } finally {
+      await queue.close()
+    }
+    expect((await attemptsOf(thread.id)).map((a) => a.attempt)).toEqual([1, 1, 1, 1, 1])
+  }, 60_000)
+
+  it('a turn whose callback was taken behind the thread’s attempt in flight, which then fails: it waits for that one’s retry (the webhooks service’s), in order', async () => {
+    await startWebhooks()
+    const thread = await client.beta.threads.create()
+    let firstTurn: string | null = null
+    let failed = false
+    // The first turn's first attempt is held 300 ms (the next turns end meanwhile), then fails.
+    receiver.answer((r) => {
+      if (r.event.data?.turn?.id === firstTurn && !failed) {
+        failed = true
+        return new Promise((resolve) => setTimeout(() => resolve(500), 300))
+      }
+      return 200
+    })
+    const ids: string[] = []
+    for (let i = 1; i <= 3; i++) {
+      const res = await post(`/threads/${thread.id}/turns`, { assistant_id: assistantId, content: `q${i}`, callback_url: receiver.url })
+      expect(res.status).toBe(202)
+      ids.push(res.body.id)
+      firstTurn ??= res.body.id
+    }
+    await expect.poll(() => turnEvents(thread.id).length, { timeout: 30_000 }).toBe(3)
+    const events = await Promise.all(turnEvents(thread.id).map(verify))
+    expect(events.map((e) => e.data.turn.id)).toEqual(ids)
+    expect(failed).toBe(true)
+    const attempts = await attemptsOf(thread.id)
+    expect(attempts.filter((a) => a.status === 'failed')).toHaveLength(1)
   }, 60_000)
 
   it('an SSRF-forbidden callback: left to the webhooks service, which refuses and records it as ever, not retried', async () => {

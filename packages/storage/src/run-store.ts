@@ -286,15 +286,15 @@ export function createRunStore(redis: RedisClient, k: Keys) {
             }
           : {}),
       }
-      const reply = await runScript<string | [string, string, string, string, string]>(
+      const reply = await runScript<string | [string, string, string, string, string, string]>(
         redis,
         commitRun,
         [k.thread(threadId), k.run(threadId, runId), k.mailbox(threadId), k.fence(threadId), k.shardOutbox(threadId), k.shardPending(threadId)],
         [plan.fence === undefined ? '' : String(plan.fence), plan.from.map((s) => JSON.stringify(s)).join(','), JSON.stringify(header), ...values],
       )
       if (Array.isArray(reply)) {
-        const [, liveFrom, next, released, taken] = reply
-        const direct = taken && callbackAt !== null ? directClaim(taken, shard, events, evts, callbackAt, header.created_at) : null
+        const [, liveFrom, next, released, taken, behind] = reply
+        const direct = taken && callbackAt !== null ? directClaim(taken, shard, events, evts, callbackAt, header.created_at, behind || null) : null
         return {
           ok: true,
           ...(liveFrom ? { liveFrom } : {}),
@@ -324,7 +324,15 @@ function outboxEntry(events: readonly OutboxEvent[], evts: readonly string[], js
 }
 
 /** The callback event (at `at` of `events`) of an entry the commit took for its caller (`CommitPlan.direct`). */
-function directClaim(entryId: string, shard: number, events: readonly OutboxEvent[], evts: readonly string[], at: number, createdAt: string): DirectClaim {
+function directClaim(
+  entryId: string,
+  shard: number,
+  events: readonly OutboxEvent[],
+  evts: readonly string[],
+  at: number,
+  createdAt: string,
+  behind: string | null,
+): DirectClaim {
   const e = events[at]!
   const sub = events.length > 1 ? at : null
   return {
@@ -337,5 +345,6 @@ function directClaim(entryId: string, shard: number, events: readonly OutboxEven
     data: e.data,
     callbackUrl: e.callbackUrl!,
     createdAt: Number(createdAt),
+    behind,
   }
 }

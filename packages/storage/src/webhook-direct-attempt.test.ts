@@ -141,11 +141,77 @@ describe('a commit taking its own callback (commitRun-6.lua `direct`)', () => {
       }),
     )
     await fx.redis.xack(outbox(), OUTBOX_GROUP, ...(await dispatcherReads()).map(([id]) => id))
+    // The thread's FIFO ends with another committer's attempt of it: not taken behind that one.
+    const theirs = await queuedRun()
+    const theirsTaken = await endRun(theirs, { direct: { consumer: `${DIRECT_CONSUMER_PREFIX}worker-2`, version: await version() } })
+    expect(theirsTaken.ok && theirsTaken.direct).toBeTruthy()
+    const again = newRun({
+      id: newId('run'),
+      threadId: theirs.thread_id,
+      assistant: await stores.assistants.create('p1', { model: 'fake-model' }),
+      settings: {},
+      createdAt: nowSeconds(),
+      expiresAfterSeconds: 600,
+    })
+    await stores.runs.create('p1', again, [])
+    await notTaken(await endRun(again, { direct: { consumer: ME, version: await version() } }))
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, ...(await dispatcherReads()).map(([id]) => id))
     // Nothing in the way now: taken, even beside another committer's own attempt of another thread.
     const other = await endRun(await queuedRun(), { direct: { consumer: `${DIRECT_CONSUMER_PREFIX}worker-2`, version: await version() } })
     expect(other.ok && other.direct).toBeTruthy()
     const mine = await endRun(await queuedRun(), { direct: { consumer: ME, version: await version() } })
     expect(mine.ok && mine.direct).toBeTruthy()
+  })
+})
+
+describe('a commit taking its callback behind its own earlier attempt of the thread', () => {
+  it('is taken behind the member of the committer’s running attempt, and the settle of that one names it the head', async () => {
+    const direct = createWebhookDirectAttemptScripts(fx.redis, stores.keys)
+    const first = await queuedRun()
+    const a = await endRun(first, { direct: { consumer: ME, version: await version() } })
+    if (!a.ok || !a.direct) throw new Error('not taken')
+    expect(a.direct.behind).toBeNull()
+    const second = newRun({
+      id: newId('run'),
+      threadId: first.thread_id,
+      assistant: await stores.assistants.create('p1', { model: 'fake-model' }),
+      settings: {},
+      createdAt: nowSeconds(),
+      expiresAfterSeconds: 600,
+    })
+    await stores.runs.create('p1', second, [])
+    const b = await endRun(second, { direct: { consumer: ME, version: await version() } })
+    if (!b.ok || !b.direct) throw new Error('not taken')
+    expect(b.direct.behind).toBe(a.direct.member)
+    expect(await fx.redis.zrange(fifoOf(first.thread_id), 0, -1)).toEqual([a.direct.member, b.direct.member])
+    expect(await pending()).toEqual([
+      [a.direct.entryId, ME],
+      [b.direct.entryId, ME],
+    ])
+    // The first delivered: its member goes, the second's is the head.
+    expect(await direct.settle(a.direct, first.thread_id, ME)).toEqual({ settled: true, head: b.direct.member })
+    expect(await direct.settle(b.direct, first.thread_id, ME)).toEqual({ settled: true, head: null })
+    expect(await pending()).toEqual([])
+  })
+
+  it('is not taken behind a member whose entry is no longer pending under the committer (a retry holds the place)', async () => {
+    const direct = createWebhookDirectAttemptScripts(fx.redis, stores.keys)
+    const first = await queuedRun()
+    const a = await endRun(first, { direct: { consumer: ME, version: await version() } })
+    if (!a.ok || !a.direct) throw new Error('not taken')
+    // Failed: a retry job keeps the member, the entry is acknowledged.
+    await direct.settle(a.direct, first.thread_id, ME, true)
+    const second = newRun({
+      id: newId('run'),
+      threadId: first.thread_id,
+      assistant: await stores.assistants.create('p1', { model: 'fake-model' }),
+      settings: {},
+      createdAt: nowSeconds(),
+      expiresAfterSeconds: 600,
+    })
+    await stores.runs.create('p1', second, [])
+    const b = await endRun(second, { direct: { consumer: ME, version: await version() } })
+    expect(b.ok && b.direct).toBeFalsy()
   })
 })
 
@@ -167,7 +233,7 @@ describe('first attempts beside a committer’s own callback attempt (checkFifoC
 })
 
 describe('settling and renewing a committer’s own attempt', () => {
-  it('settle: acknowledges and removes the member (or keeps it for a retry); leaves an entry another consumer claimed alone', async () => {
+  it('settle: acknowledges and removes the member (or keeps it for a retry); an entry another consumer claimed: delivered, acknowledged all the same; acknowledged by it, left alone', async () => {
     const direct = createWebhookDirectAttemptScripts(fx.redis, stores.keys)
     const a = await queuedRun()
     const b = await queuedRun()
@@ -176,15 +242,32 @@ describe('settling and renewing a committer’s own attempt', () => {
     const cb = await endRun(b, { direct: { consumer: ME, version: await version() } })
     const cc = await endRun(c, { direct: { consumer: ME, version: await version() } })
     if (!ca.ok || !ca.direct || !cb.ok || !cb.direct || !cc.ok || !cc.direct) throw new Error('not taken')
-    expect(await direct.settle(ca.direct, a.thread_id, ME)).toBe(true)
+    expect(await direct.settle(ca.direct, a.thread_id, ME)).toEqual({ settled: true, head: null })
     expect(await fx.redis.exists(fifoOf(a.thread_id))).toBe(0)
-    expect(await direct.settle(cb.direct, b.thread_id, ME, true)).toBe(true)
+    expect(await direct.settle(cb.direct, b.thread_id, ME, true)).toEqual({ settled: true, head: null })
     expect(await fx.redis.zrange(fifoOf(b.thread_id), 0, -1)).toEqual([cb.direct.member])
-    // c looked abandoned: a dispatcher claimed it (it sends it again, the queued way).
+    // c looked abandoned: a dispatcher claimed it, and queued it (its member, its job) and
+    // acknowledged it: the claimer's job owns the place, nothing is done here.
     await fx.redis.xclaim(outbox(), OUTBOX_GROUP, 'host-1~r', 0, cc.direct.entryId, 'JUSTID')
-    expect(await direct.settle(cc.direct, c.thread_id, ME)).toBe(false)
-    expect(await pending()).toEqual([[cc.direct.entryId, 'host-1~r']])
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, cc.direct.entryId)
+    expect(await direct.settle(cc.direct, c.thread_id, ME)).toEqual({ settled: false, head: null })
     expect(await fx.redis.zrange(fifoOf(c.thread_id), 0, -1)).toEqual([cc.direct.member])
+    // Delivered while a claimer holds it, not yet queued: acknowledged and its place gone (the
+    // claimer's queued send is a duplicate at most: its job finds no place and ends).
+    const e = await queuedRun()
+    const ce = await endRun(e, { direct: { consumer: ME, version: await version() } })
+    if (!ce.ok || !ce.direct) throw new Error('not taken')
+    await fx.redis.xclaim(outbox(), OUTBOX_GROUP, 'host-1~r', 0, ce.direct.entryId, 'JUSTID')
+    expect(await direct.settle(ce.direct, e.thread_id, ME)).toEqual({ settled: true, head: null })
+    expect(await pending()).toEqual([])
+    expect(await fx.redis.exists(fifoOf(e.thread_id))).toBe(0)
+    // A retry's settle of an entry another consumer holds: left to it (the job beside it is a duplicate of the claimer's).
+    const d = await queuedRun()
+    const cd = await endRun(d, { direct: { consumer: ME, version: await version() } })
+    if (!cd.ok || !cd.direct) throw new Error('not taken')
+    await fx.redis.xclaim(outbox(), OUTBOX_GROUP, 'host-1~r', 0, cd.direct.entryId, 'JUSTID')
+    expect(await direct.settle(cd.direct, d.thread_id, ME, true)).toEqual({ settled: false, head: null })
+    expect(await pending()).toEqual([[cd.direct.entryId, 'host-1~r']])
   })
 
   it('renew: resets the idle time of entries still ours, and not of one another consumer took', async () => {

@@ -31,6 +31,12 @@ export interface DirectClaim {
   data: unknown
   callbackUrl: string
   createdAt: number
+  /**
+   * The FIFO member it was taken behind: the caller's own earlier attempt of the thread, still
+   * running when the commit took this one. Its attempt goes after that one's settle, and only if
+   * its member is then the FIFO's head (else the queued way); null when the FIFO was empty.
+   */
+  behind: string | null
 }
 
 /**
@@ -61,11 +67,13 @@ export function createWebhookDirectAttemptScripts(redis: RedisClient, k: Keys) {
   return {
     /**
      * Acknowledges the entry and removes its FIFO member (`keep`: leaves it, for a retry job added
-     * in the same MULTI). Resolves to false when another consumer had claimed the entry (nothing done).
+     * in the same MULTI). `settled` is false when another consumer had claimed the entry (nothing
+     * done); `head` is the FIFO's head once the member went (the pair's next event), else null.
      */
-    async settle(c: DirectClaim, thread: string, consumer: string, keep = false): Promise<boolean> {
+    async settle(c: DirectClaim, thread: string, consumer: string, keep = false): Promise<{ settled: boolean; head: string | null }> {
       const [stream, fifo, ...rest] = args(c, thread, consumer, keep)
-      return (await runScript<number>(redis, settleScript, [stream, fifo], [...rest])) === 1
+      const [n, head] = await runScript<[number, string]>(redis, settleScript, [stream, fifo], [...rest])
+      return { settled: n === 1, head: head || null }
     },
 
     /** `settle` queued on `multi` (a MULTI of this connection that also adds the retry job). */

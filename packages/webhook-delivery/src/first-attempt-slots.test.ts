@@ -83,4 +83,46 @@ describe('first-attempt slots', () => {
     expect(own?.member).not.toBe(a.member)
     expect(await members('callback')).toEqual([own!.member])
   })
+
+  it('takes at the same moment ask Redis only up to the limit; the others wait in line and are handed slots', async () => {
+    const slots = createDeliverySlots(fx.redis, k)
+    let asked = 0
+    const counting = { ...slots, acquire: (o: Parameters<typeof slots.acquire>[0]) => (asked++, slots.acquire(o)) }
+    const s = createFirstAttemptSlots({
+      slots: counting,
+      consumer: 'host-1',
+      projectConcurrency: 25,
+      endpointConcurrency: 3,
+      attemptMs: 1_000,
+      leaseMs: 11_000,
+      lingerMs: 50,
+      maxWaiting: 100,
+    })
+    const takes = Array.from({ length: 8 }, () => s.take('proj_1', 'callback'))
+    const first = (await Promise.race([Promise.all(takes.slice(0, 3)), new Promise((r) => setTimeout(r, 2_000))])) as ({ member: string } | null)[]
+    expect(first.every((x) => x !== null)).toBe(true)
+    expect(asked).toBe(3)
+    expect(await members('callback')).toHaveLength(3)
+    // Each slot handed on as attempts end: every take gets one, no more asks.
+    const got = new Set<string>()
+    for (const t of takes) {
+      const slot = (await t)!
+      got.add(slot.member)
+      await s.done('proj_1', 'callback', slot, async () => slots.release('proj_1', 'callback', slot.member))
+    }
+    expect(asked).toBe(3)
+    expect(got.size).toBe(3)
+  })
+
+  it('a take refused by a target full of others’ slots gives up its place: with none held here, the waiter behind it tries for itself', async () => {
+    const slots = createDeliverySlots(fx.redis, k)
+    for (let i = 0; i < 2; i++)
+      expect(await slots.acquire({ project: 'proj_1', target: 'callback', member: `other#${i}`, projectLimit: 25, targetLimit: 2, leaseMs: 10_000 })).toBe(
+        'taken',
+      )
+    const s = make({ endpointConcurrency: 2 })
+    const takes = await Promise.all(Array.from({ length: 4 }, () => s.take('proj_1', 'callback')))
+    expect(takes).toEqual([null, null, null, null])
+    expect(s.holding('proj_1', 'callback')).toBe(0)
+  })
 })

@@ -49,7 +49,12 @@ export interface DirectCallbacksDeps {
   pauseAfterFailures: number
   /** WEBHOOK_RECLAIM_IDLE_MS: entries of attempts still running are renewed every quarter of it. */
   reclaimIdleMs: number
-  /** Attempts in flight at once here; beyond it, commits leave their callbacks to the webhooks service. */
+  /**
+   * Attempts in flight (or waiting here for a slot) at once; beyond it, commits leave their
+   * callbacks to the webhooks service. Default 1,000: at 100 turns in flight the 10 slots of a
+   * project's callback target keep most attempts waiting here, and 100 refused a few commits a
+   * run (the cost bench, issue 14), each a job at the webhooks service.
+   */
   maxInFlight?: number
   /** A project's endpoint snapshot is read again after this long at most (a writer that died before its version bump). */
   snapshotMaxAgeMs?: number
@@ -85,7 +90,7 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
   const endpoints = stores.webhookEndpoints
   const scripts = createWebhookDirectAttemptScripts(stores.redis, k)
   const slotStore = createDeliverySlots(stores.redis, k)
-  const maxInFlight = deps.maxInFlight ?? 100
+  const maxInFlight = deps.maxInFlight ?? 1000
   const maxAgeMs = deps.snapshotMaxAgeMs ?? 10_000
   const attempt = createAttempt({
     endpoints,
@@ -106,6 +111,14 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
   })
   const snapshots = new Map<string, { snapshot: WebhookEndpointSnapshot; at: number }>()
   const loading = new Map<string, Promise<WebhookEndpointSnapshot | null>>()
+  /**
+   * Per (shard, thread): the end of this process's latest attempt of the thread, resolving to the
+   * FIFO's head once its member went (delivered or given up), else null. A callback taken behind
+   * it (`DirectClaim.behind`) goes only when that head is its own member.
+   */
+  const tails = new Map<string, Promise<string | null>>()
+  /** FIFO members of the callbacks taken here and not yet settled: a hand-off to one of them wakes no job. */
+  const ownMembers = new Set<string>()
   /** Taken entries whose attempt runs: shard → entry id → last renewed (ms). */
   const inFlightEntries = new Map<number, Map<string, number>>()
   const running = new Set<Promise<void>>()
@@ -214,25 +227,36 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
     if (next && (await next.isDelayed())) await next.promote().catch(() => undefined)
   }
 
-  /** After the member left the FIFO: the next event of the pair, queued behind it, goes now (services/webhooks fifo.ts `release`). */
-  async function handOff(c: DirectClaim, thread: string): Promise<void> {
-    const [head] = await stores.redis.zrange(k.webhookFifo(c.shard, CALLBACK_OWNER, thread), 0, 0)
-    if (head) await promote(c.shard, deliveryJobId(head.slice(head.indexOf('|') + 1), CALLBACK_OWNER))
+  /**
+   * After the member left the FIFO: the next event of the pair, queued behind it, goes now
+   * (services/webhooks fifo.ts `release`): a job woken, or, one of ours chained here, nothing to
+   * wake (it reads the head from our tail). `head` as the settle read it; undefined: read here.
+   */
+  async function handOff(c: DirectClaim, thread: string, head?: string | null): Promise<string | null> {
+    const next = head === undefined ? ((await stores.redis.zrange(k.webhookFifo(c.shard, CALLBACK_OWNER, thread), 0, 0))[0] ?? null) : head
+    if (next && !ownMembers.has(next)) await promote(c.shard, deliveryJobId(next.slice(next.indexOf('|') + 1), CALLBACK_OWNER))
+    return next
   }
 
+  /** The queued way (a job, the member kept in its FIFO place): our line was full, a chained attempt not at the head, or closing. */
+  async function queueInstead(project: string, thread: string, c: DirectClaim, event: StoredWebhookEvent): Promise<void> {
+    await endpoints.deliveries.saveEvent(project, c.evt, event, deps.eventRetentionSeconds)
+    await settleWithJob(c, thread, deliveryJob(queueOf(c.shard), jobData(project, thread, c)), true)
+  }
+
+  /** Settles the attempt's result; `head` is the pair's FIFO head once our member went (null when it stays). */
   async function settle(
     project: string,
     thread: string,
     c: DirectClaim,
     event: StoredWebhookEvent,
     result: AttemptResult | RefusedAttempt,
-  ): Promise<DirectOutcome> {
+  ): Promise<{ outcome: DirectOutcome; head: string | null }> {
     if (result.kind === 'refused') {
       // Our SSRF guard refused it: the webhooks service's (its egress policy, WEBHOOK_ALLOW_PRIVATE)
       // decides, as its job; the refusal, if it refuses too, is recorded there as ever.
-      await endpoints.deliveries.saveEvent(project, c.evt, event, deps.eventRetentionSeconds)
-      await settleWithJob(c, thread, deliveryJob(queueOf(c.shard), jobData(project, thread, c)), true)
-      return 'queued'
+      await queueInstead(project, thread, c, event)
+      return { outcome: 'queued', head: null }
     }
     if (result.kind === 'retry') {
       await settleWithJob(
@@ -241,22 +265,31 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
         deliveryJob(queueOf(c.shard), jobData(project, thread, c, { tries: result.tries, retryAt: result.retryAt }), result.retryAt - Date.now()),
         true,
       )
-      return 'retry'
+      return { outcome: 'retry', head: null }
     }
     if (result.kind === 'final' && (result.final === 'exhausted' || result.final === 'give_up')) {
       // Failed for good at once (an SSRF refusal): a job that only fails, so it shows under Failed, as the dispatcher's.
       const failedFirst = `delivery ${result.final}: ${result.error ?? `http_${result.status}`}`
       await settleWithJob(c, thread, deliveryJob(queueOf(c.shard), jobData(project, thread, c, { tries: result.tries, exhausted: true, failedFirst })), false)
-      await handOff(c, thread)
-      return 'failed'
+      return { outcome: 'failed', head: await handOff(c, thread) }
     }
-    if (await scripts.settle(c, thread, deps.consumer)) await handOff(c, thread)
-    return 'delivered'
+    const settled = await scripts.settle(c, thread, deps.consumer)
+    return { outcome: 'delivered', head: settled.settled ? await handOff(c, thread, settled.head) : null }
   }
 
   /** One taken callback: its slot (given, or waited for in this process's line), attempt, settle. Never throws. */
   async function run(project: string, thread: string, c: DirectClaim, secrets: string[], given: HeldSlot | null): Promise<void> {
     let outcome: DirectOutcome = 'error'
+    // This thread's attempts here go one after another (set before any await: the thread's next commit may come next).
+    const pair = `${c.shard}|${thread}`
+    const prev = tails.get(pair)
+    let endTail: (head: string | null) => void = () => undefined
+    const tail = new Promise<string | null>((resolve) => {
+      endTail = resolve
+    })
+    tails.set(pair, tail)
+    let handedHead: string | null = null
+    ownMembers.add(c.member)
     track(c)
     const event: StoredWebhookEvent = {
       body: JSON.stringify({ id: c.evt, object: 'event', type: c.type, created_at: c.createdAt, data: c.data }),
@@ -267,12 +300,27 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
     let passed = false
     let slot: HeldSlot | null = given
     try {
+      if (c.behind) {
+        // Taken behind our own earlier attempt of the thread: a slot is not held while waiting for
+        // it (the earlier one may be waiting for one). Then it goes only as the FIFO's head: the
+        // earlier one was delivered or given up; else (its retry holds the place) the queued way.
+        if (slot) {
+          await keep(project, c.shard, slot)
+          slot = null
+        }
+        const head = prev ? await prev : ((await stores.redis.zrange(k.webhookFifo(c.shard, CALLBACK_OWNER, thread), 0, 0))[0] ?? null)
+        if (head !== c.member) {
+          passed = true
+          await queueInstead(project, thread, c, event)
+          outcome = 'queued'
+          return
+        }
+      }
       slot ??= await slots.take(project, CALLBACK_OWNER)
       if (!slot) {
         // Our line was full, or we are closing: the queued way, as the dispatcher's (its job parks for a slot).
         passed = true
-        await endpoints.deliveries.saveEvent(project, c.evt, event, deps.eventRetentionSeconds)
-        await settleWithJob(c, thread, deliveryJob(queueOf(c.shard), jobData(project, thread, c)), true)
+        await queueInstead(project, thread, c, event)
         outcome = 'queued'
         return
       }
@@ -291,13 +339,18 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
       passed = true
       const held = slot
       await slots.done(project, CALLBACK_OWNER, held, async () => promote(c.shard, await slotStore.releaseAndUnpark(project, CALLBACK_OWNER, held.member)))
-      outcome = await settle(project, thread, c, event, result)
+      const settled = await settle(project, thread, c, event, result)
+      outcome = settled.outcome
+      handedHead = settled.head
     } catch (err) {
       // Redis trouble: the entry stays pending under our name, no longer renewed; a dispatcher claims it and sends it again (same webhook-id).
       log.error({ evt: c.evt, threadId: thread, err: (err as Error).message }, 'direct callback attempt failed; left to the webhooks service')
     } finally {
       // Failed on Redis before the slot was passed on: its lease runs out by itself.
       if (slot && !passed) slots.released(project, CALLBACK_OWNER)
+      ownMembers.delete(c.member)
+      endTail(handedHead)
+      if (tails.get(pair) === tail) tails.delete(pair)
       untrack(c)
       deps.onOutcome?.(outcome)
     }

@@ -42,13 +42,15 @@
              only when all of these hold: the project's webhook version (`version_key`, project slot:
              single-node Redis only) is still `version` (the caller's endpoint snapshot, which had no
              endpoint for any of the events); the group has delivered every earlier entry (its lag is
-             exactly this one); the FIFO is empty; and no consumer whose name does not start with
+             exactly this one); the FIFO is empty, or its last member's entry is pending under
+             `consumer` itself (the caller's own attempt of the thread, still running: the caller
+             chains behind it); and no consumer whose name does not start with
              `prefix` holds a pending entry (a dispatcher's entries may be earlier events of the thread
              not fanned out yet; the `prefix` consumers' entries all sit in their FIFOs).
              `sub`: the callback's place in a packed entry, or -1 for an entry of one event.
   returns { 'OK', <id of the live stream's last entry before this commit, 0-0 if none; '' without
           `live`>, <the mailbox head after the pop, '' if empty or no pop>, <'1' when `wake` was let go, else '0'>,
-          <with `direct`: the entry id when taken, else ''> }
+          <with `direct`: the entry id when taken, else ''>, <the member it was taken behind, else ''> }
           | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
 -- `direct` (see above): takes entry `id` of the outbox stream KEYS[5] for the caller, or returns ''.
@@ -62,7 +64,18 @@ local function claimDirect(id, d)
   -- A lag of exactly 1: every entry before this one was handed out (the read below returns this
   -- one); unknown (false) after a deletion among unread entries: not taken.
   if not info or info.lag ~= 1 then return '' end
-  if redis.call('EXISTS', d.fifo) == 1 then return '' end
+  -- The FIFO's last member: none, or one of the caller's own attempts still running (its entry
+  -- pending under `consumer`): the caller chains this attempt behind it (a thread's next turn
+  -- committed while its last callback is still in flight; refusing it sent it to a dispatcher,
+  -- which found the target full of the caller's slots and queued a job: issue 14).
+  local behind = ''
+  local last = redis.call('ZRANGE', d.fifo, -1, -1)[1]
+  if last then
+    local ms, seq = string.match(last, '^0*(%d+)%-0*(%d+)')
+    local held = ms and redis.call('XPENDING', KEYS[5], d.group, ms .. '-' .. seq, ms .. '-' .. seq, 1)[1]
+    if not held or held[2] ~= d.consumer then return '' end
+    behind = last
+  end
   if info.pending > 0 then
     for _, c in ipairs(redis.call('XPENDING', KEYS[5], d.group)[4] or {}) do
       if string.sub(c[1], 1, #d.prefix) ~= d.prefix then return '' end
@@ -83,7 +96,7 @@ local function claimDirect(id, d)
     if got then redis.call('XCLAIM', KEYS[5], d.group, 'stray:' .. d.consumer, 0, got, 'JUSTID') end
     return ''
   end
-  return id
+  return id, behind
 end
 
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return 'FENCED' end
@@ -185,10 +198,11 @@ if plan.packed == 1 then
 end
 -- No pub/sub nudge: the dispatchers wait on the stream itself (XREADGROUP BLOCK), so a PUBLISH per
 -- commit bought nothing (issue 14).
-local taken = ''
+local taken, behind = '', ''
 local direct = plan.direct
 if added and type(direct) == 'table' and (redis.call('GET', direct.version_key) or '') == direct.version then
-  taken = claimDirect(added, direct)
+  taken, behind = claimDirect(added, direct)
+  behind = behind or ''
 end
 local live = plan.live
 if type(live) == 'table' and liveFlag ~= '0' then
@@ -205,6 +219,6 @@ if type(live) == 'table' and liveFlag ~= '0' then
     redis.call('XADD', live.key, '*', 'event', 'done', 'data', '[DONE]')
     redis.call('EXPIRE', live.key, live.ttl)
   end
-  return { 'OK', before, nextHead, released, taken }
+  return { 'OK', before, nextHead, released, taken, behind }
 end
-return { 'OK', '', nextHead, released, taken }
+return { 'OK', '', nextHead, released, taken, behind }
