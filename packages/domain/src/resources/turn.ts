@@ -4,6 +4,7 @@ import { Metadata, listOf } from '../shared.js'
 import { Attachment, MessageContentPartParam } from './message.js'
 import { RunCreateParams, RunLastError } from './run.js'
 import { ToolResources } from './tools.js'
+import { webhookUrlProblem } from './webhook-endpoint.js'
 
 /** A turn follows its run's status once started; before that it is `queued` (or `cancelled`). */
 export const TurnStatus = z.enum(['queued', 'in_progress', 'requires_action', 'completed', 'failed', 'cancelled', 'expired', 'incomplete'])
@@ -82,10 +83,11 @@ export const TurnRunSettings = RunCreateParams.pick({
 })
 export type TurnRunSettings = z.infer<typeof TurnRunSettings>
 
-const CallbackUrl = z
-  .string()
-  .url()
-  .refine((u) => /^https?:\/\//i.test(u) && !/^https?:\/\/[^/]*@/i.test(u), { message: 'must be an http(s) URL without credentials' })
+/** The same shape check as a webhook endpoint's `url` (http(s), a host, no credentials, ≤ 2048 characters), naming `callback_url`. */
+const CallbackUrl = z.string().superRefine((value, ctx) => {
+  const problem = webhookUrlProblem(value)
+  if (problem) ctx.addIssue({ code: 'custom', message: `Invalid 'callback_url': ${problem}.`, params: { openai: { code: 'invalid_url' } } })
+})
 
 const turnFields = {
   assistant_id: z.string().min(1),

@@ -72,3 +72,21 @@ describe('turn routes: Idempotency-Key', () => {
     expect(other.json.id).not.toBe(first.json.id)
   })
 })
+
+describe('turn routes: callback_url shape', () => {
+  it('names the parameter and the fault, as a webhook endpoint url does, on both POSTs', async () => {
+    const cases: [string, string][] = [
+      ['ftp://example.com/hook', "Invalid 'callback_url': must use the https or http scheme."],
+      ['https://user:pw@example.com/hook', "Invalid 'callback_url': must not contain credentials."],
+      ['not a url', "Invalid 'callback_url': must be an absolute http(s) URL."],
+      [`https://example.com/${'a'.repeat(2048)}`, "Invalid 'callback_url': must be at most 2048 characters."],
+    ]
+    for (const path of ['/v1/threads/thread_abc/turns', '/v1/turns']) {
+      for (const [url, message] of cases) {
+        const res = await post(path, { assistant_id: 'asst_x', content: 'hi', callback_url: url })
+        expect(res.status, url).toBe(400)
+        expect(res.json, url).toEqual({ error: { message, type: 'invalid_request_error', param: 'callback_url', code: 'invalid_url' } })
+      }
+    }
+  })
+})
