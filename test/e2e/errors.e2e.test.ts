@@ -155,6 +155,9 @@ const cases: [string, (c: OpenAI) => Promise<unknown>, Expected][] = [
   ['limit 0', (c) => c.beta.threads.messages.list(threadId, { limit: 0 }), bad400('limit', 'integer_below_min_value', "Invalid 'limit': integer below minimum value. Expected a value >= 1, but got 0 instead.")],
   ['limit 101', (c) => c.beta.assistants.list({ limit: 101 }), bad400('limit', 'integer_above_max_value', "Invalid 'limit': integer above maximum value. Expected a value <= 100, but got 101 instead.")],
   ['limit not a number', (c) => c.beta.assistants.list({ limit: 'ten' as never }), bad400('limit', 'invalid_type', "Invalid type for 'limit': expected an integer, but got a string instead.")],
+  // `?limit=` reads as 0 once coerced; it is no number at all, as 'ten' is not.
+  ['limit empty', (c) => c.beta.assistants.list({ limit: '' as never }), bad400('limit', 'invalid_type', "Invalid type for 'limit': expected an integer, but got a string instead.")],
+  ['files limit empty', (c) => c.files.list({ limit: '' as never }), bad400('limit', 'invalid_type', "Invalid type for 'limit': expected an integer, but got a string instead.")],
   [
     'order bogus',
     (c) => c.beta.threads.messages.list(threadId, { order: 'bogus' as never }),

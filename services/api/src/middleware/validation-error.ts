@@ -72,6 +72,10 @@ export function toApiError(error: z.ZodError, input: unknown): ApiError {
   // Query values arrive as strings ("0"); OpenAI reports them by their numeric reading.
   const isInt = value !== '' && Number.isInteger(Number(value))
 
+  // A blank query value (`?limit=`) is coerced to 0 by zod: it is no number, as 'ten' is not.
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number' && typeof value === 'string' && value.trim() === '')
+    return ApiError.invalid(`Invalid type for '${param}': expected an integer, but got a string instead.`, param, 'invalid_type')
+
   switch (issue.code) {
     case 'unrecognized_keys': {
       const key = issue.keys[0] ?? ''
