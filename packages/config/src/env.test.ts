@@ -15,6 +15,19 @@ describe('loadEnv', () => {
     expect(env.API_KEYS?.get('sk-b')).toBe('beta')
   })
 
+  it('refuses a key given twice, naming the entries and not the key', () => {
+    for (const raw of ['sk-dup-secret:alpha,sk-b:beta,sk-dup-secret:gamma', 'sk-dup-secret:alpha, sk-dup-secret:alpha']) {
+      let message = ''
+      try {
+        loadEnv(ApiEnv, { API_KEYS: raw })
+      } catch (err) {
+        message = (err as Error).message
+      }
+      expect(message).toMatch(/^Invalid configuration: API_KEYS .*entries 1 and [23] give the same key/)
+      expect(message).not.toContain('sk-dup-secret')
+    }
+  })
+
   it('names the variable in one line and never echoes a secret', () => {
     expect(() => loadEnv(ApiEnv, { API_KEYS: 'sk-secret-value' })).toThrow(EnvError)
     try {

@@ -4,15 +4,25 @@ const ApiKeys = z
   .string()
   .transform((raw, ctx) => {
     const keys = new Map<string, string>()
-    for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    /** key → its entry's number (1-based), to name both entries of a key given twice. */
+    const entryOf = new Map<string, number>()
+    for (const [i, pair] of raw.split(',').map((s) => s.trim()).filter(Boolean).entries()) {
       const idx = pair.lastIndexOf(':')
       const key = pair.slice(0, idx).trim()
       const project = pair.slice(idx + 1).trim()
       if (idx <= 0 || !key || !/^[A-Za-z0-9_.-]{1,64}$/.test(project)) {
         // Never echo the pair: it holds a secret.
-        ctx.addIssue({ code: 'custom', message: `entry ${keys.size + 1} is not of the form key:project (project: 1-64 of A-Z a-z 0-9 _ . -)` })
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not of the form key:project (project: 1-64 of A-Z a-z 0-9 _ . -)` })
         return z.NEVER
       }
+      // A key given twice would silently serve only its last project (a copy-paste slip could hand a
+      // tenant's key another project's data): refuse it, naming the entries, never the key.
+      const earlier = entryOf.get(key)
+      if (earlier !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `entries ${earlier} and ${i + 1} give the same key; each key belongs to one project` })
+        return z.NEVER
+      }
+      entryOf.set(key, i + 1)
       keys.set(key, project)
     }
     if (keys.size === 0) {
