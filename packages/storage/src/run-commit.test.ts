@@ -1,6 +1,7 @@
 import { type Assistant, type ToolResources, newId, newMessage, newRun, newTurn, nowSeconds, threadToolResourcesForRun } from '@threadwork/domain'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { encodeFields } from './codec.js'
 import { type Stores, createStores } from './stores.js'
 import { DRAIN_GROUP } from './thread-wakeups.js'
 
@@ -94,6 +95,88 @@ describe('commitRun-6', () => {
       created_at: expect.any(String),
       data: JSON.stringify({ id: r.id }),
       callback_url: '',
+    })
+  })
+
+  it("stores a turn's objects and records its events byte for byte as JSON.stringify gives them (what the API, webhooks and SDKs read)", async () => {
+    const assistant = await stores.assistants.create('p1', { model: 'fake-model', instructions: 'Be "brief" — ünïcode ✓ 🙂' })
+    const { thread } = await stores.threads.create('p1')
+    const { run, fence, item } = await startTurnRun(assistant, thread.id)
+    const now = nowSeconds()
+    const message = newMessage({
+      id: newId('msg'),
+      threadId: thread.id,
+      createdAt: now,
+      params: { role: 'assistant', content: 'a "quoted" \\ reply\n— é 🙂 </script>', attachments: [], metadata: { k: 'v' } },
+      run_id: run.id,
+      assistant_id: assistant.id,
+      status: 'completed',
+      completed_at: now,
+    })
+    const step = {
+      id: newId('step'),
+      object: 'thread.run.step',
+      run_id: run.id,
+      status: 'completed',
+      step_details: { type: 'message_creation', message_creation: { message_id: message.id } },
+    }
+    const ended = {
+      ...run,
+      status: 'completed' as const,
+      completed_at: now,
+      expires_at: null,
+      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+    }
+    const turn = { id: 'turn_1', object: 'thread.turn', status: 'completed', nested: { deeper: { deepest: [{ x: 'é \u2028 \u0000 \ud83d' }] } } }
+    const events = [
+      { type: 'thread.message.completed', data: message },
+      { type: 'thread.run.step.completed', data: step },
+      { type: 'thread.run.completed', data: ended },
+      { type: 'thread.turn.completed', data: { turn, run: ended, messages: [message, step], again: [ended] }, callbackUrl: 'https://cb.example/x?y=1&z="2"' },
+    ]
+    const outcome = await stores.runs.commit(thread.id, run.id, {
+      project: 'p1',
+      fence,
+      from: ['in_progress'],
+      run: { status: 'completed', completed_at: now, expires_at: null, usage: ended.usage },
+      messages: [message],
+      steps: [step as never],
+      events,
+      pop: item,
+      release: true,
+    })
+    expect(outcome.ok).toBe(true)
+    // Stored as each field's JSON; recorded as JSON.stringify of the whole list.
+    expect(await fx.redis.hgetall(stores.keys.message(thread.id, message.id))).toEqual(
+      Object.fromEntries(encodeFields(message as never).flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]]]))),
+    )
+    const outbox = stores.keys.outbox(stores.keys.shardOf(thread.id))
+    const f = ((await fx.redis.xrange(outbox, '-', '+')) as [string, string[]][])[0]![1]
+    const fields = Object.fromEntries(f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : []))) as Record<string, string>
+    const evts = (JSON.parse(fields.events!) as [string][]).map(([evt]) => evt)
+    expect(fields.events).toBe(JSON.stringify(events.map((e, i) => [evts[i], e.type, e.data, e.callbackUrl ?? ''])))
+
+    // One event naming a written message: the entry's data is the message's JSON.
+    const { thread: other } = await stores.threads.create('p1')
+    const second = await startTurnRun(assistant, other.id)
+    const reply = { ...message, id: newId('msg'), thread_id: other.id, run_id: second.run.id }
+    await stores.runs.commit(other.id, second.run.id, {
+      project: 'p1',
+      fence: second.fence,
+      from: ['in_progress'],
+      messages: [reply],
+      events: [{ type: 'thread.message.completed', data: reply, callbackUrl: 'https://cb.example/one' }],
+    })
+    const entries = (await fx.redis.xrange(outbox, '-', '+')) as [string, string[]][]
+    const single = Object.fromEntries(entries.at(-1)![1].flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : []))) as Record<string, string>
+    expect(single).toEqual({
+      evt: expect.stringMatching(/^evt_/),
+      type: 'thread.message.completed',
+      project: 'p1',
+      thread: other.id,
+      created_at: expect.any(String),
+      data: JSON.stringify(reply),
+      callback_url: 'https://cb.example/one',
     })
   })
 
