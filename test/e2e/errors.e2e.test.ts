@@ -126,6 +126,17 @@ const cases: [string, (c: OpenAI) => Promise<unknown>, Expected][] = [
     (c) => c.beta.threads.runs.create(threadId, { assistant_id: assistantId, response_format: { type: 'xml' } as never }),
     bad400('response_format.type', 'invalid_value', "Invalid value: 'xml' for 'response_format.type'."),
   ],
+  // OpenAI creates a thread with at most 32 messages (its 400 `array too long`; SDK users split longer histories).
+  [
+    'a new thread with 33 messages',
+    (c) => c.beta.threads.create({ messages: Array.from({ length: 33 }, () => ({ role: 'user' as const, content: 'x' })) }),
+    bad400('messages', 'array_above_max_length', "Invalid 'messages': array too long. Expected an array with maximum length 32, but got an array with length 33 instead."),
+  ],
+  [
+    'createAndRun with a thread of 33 messages',
+    (c) => c.beta.threads.createAndRun({ assistant_id: assistantId, thread: { messages: Array.from({ length: 33 }, () => ({ role: 'user' as const, content: 'x' })) } }),
+    bad400('thread.messages', 'array_above_max_length', "Invalid 'thread.messages': array too long. Expected an array with maximum length 32, but got an array with length 33 instead."),
+  ],
   [
     'name of the wrong type',
     (c) => c.beta.assistants.create({ model: 'gpt-4o', name: 42 as never }),

@@ -21,6 +21,16 @@ async function threadWith(n: number) {
 }
 
 describe('message store', () => {
+  it('stores a thread created with 8,000 messages in one script call (~170,000 arguments), not a RangeError', async () => {
+    // Spreading that many arguments into the script's call overflowed the stack (a 500 on POST /threads
+    // and on a run's additional_messages); the API caps thread creation at 32, runs' extra messages are not.
+    const messages = Array.from({ length: 8000 }, (_, i) => ({ role: 'user' as const, content: `m${i}` }))
+    const { thread } = await stores.threads.create('p1', { messages })
+    const page = await stores.messages.list('p1', thread.id, q({ order: 'asc', limit: 2 }))
+    expect(page.data.map((m) => (m.content[0] as { text: { value: string } }).text.value)).toEqual(['m0', 'm1'])
+    expect(await fx.redis.zcard(stores.keys.messages(thread.id))).toBe(8000)
+  })
+
   it('pages in both orders without skipping or repeating, ties within one second included', async () => {
     const { thread, ids } = await threadWith(45)
     for (const order of ['asc', 'desc'] as const) {

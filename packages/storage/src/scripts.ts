@@ -87,7 +87,9 @@ export function runScript<T = unknown>(redis: RedisClient, s: LuaScript, keys: s
 function viaDefinedCommand<T>(redis: RedisClient, s: LuaScript, keys: readonly string[], args: readonly unknown[]): Promise<T> {
   defineScript(redis, s)
   const command = (redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[s.name]!
-  return command.call(redis, keys.length, ...keys, ...args)
+  // `args` goes as one array (ioredis flattens it into the command): spread, a large one (a thread
+  // created with thousands of messages, ~100k arguments) overflows the call stack.
+  return command.call(redis, keys.length, ...keys, args)
 }
 
 function sendScript<T>(redis: Redis | Cluster, s: LuaScript, keys: readonly string[], args: readonly unknown[]): Promise<T> {

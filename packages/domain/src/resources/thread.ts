@@ -14,9 +14,14 @@ export const Thread = z
   .openapi('ThreadObject')
 export type Thread = z.infer<typeof Thread>
 
+/** Messages a thread can be created with (OpenAI's limit on `messages`). */
+export const MAX_THREAD_CREATE_MESSAGES = 32
+
 export const ThreadCreateParams = z
   .strictObject({
-    messages: z.array(MessageCreateParams).optional(),
+    // OpenAI creates a thread with at most 32 messages (400 `array too long`; clients add the rest with
+    // messages.create), on threads.create and createAndRun's `thread` alike.
+    messages: z.array(MessageCreateParams).max(MAX_THREAD_CREATE_MESSAGES).optional(),
     // Only create takes the `vector_stores` helper (research/assistants-v2-surface.md §4).
     tool_resources: ToolResourcesCreate.nullable().optional(),
     metadata: Metadata.nullable().optional(),
