@@ -125,6 +125,35 @@ describe('413 on a chunked body', () => {
   })
 })
 
+describe('requests Node refuses before any route', () => {
+  it('a request line or headers past Node\'s 16 KiB limit → 431 with an OpenAI error body, not an empty one', async () => {
+    const res = await fetch(`${server.baseURL}/assistants?after=${'a'.repeat(20 * 1024)}`, { headers: auth() })
+    expect(res.status).toBe(431)
+    expect(await errorOf(res)).toEqual({
+      message: 'Request header fields too large: the request line and headers may take at most 16384 bytes.',
+      type: 'invalid_request_error',
+      param: null,
+      code: 'request_header_fields_too_large',
+    })
+  })
+
+  it('bytes that are not HTTP → 400 with an OpenAI error body, and the socket closed', async () => {
+    const { hostname, port } = new URL(server.baseURL)
+    const socket = net.connect(Number(port), hostname)
+    let answer = ''
+    socket.on('data', (chunk) => (answer += chunk.toString('latin1')))
+    await new Promise((resolve) => {
+      socket.on('close', resolve)
+      socket.write('NOT HTTP AT ALL\r\n\r\n')
+    })
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/)
+    expect(answer.toLowerCase()).toContain('\r\nconnection: close\r\n')
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { message: 'The request is not valid HTTP/1.1.', type: 'invalid_request_error', param: null, code: 'invalid_http_request' },
+    })
+  })
+})
+
 describe('metadata edge cases (item 10)', () => {
   it('a nested object value → 400 with param naming the key, on every resource', async () => {
     const nested = { plain: 'ok', deep: { a: 'b' } } as never
