@@ -3,7 +3,10 @@
  * (api, worker, webhooks, redis-server; read from /proc/<pid>/stat, so the services run unchanged),
  * Redis commands per turn/run (INFO commandstats deltas: total and top commands) and BullMQ jobs per
  * turn/run (job events read from the queues' event streams), beside the same figures for a raw
- * BullMQ no-op job measured in the same run. Then one turn traced with MONITOR, commands grouped by
+ * BullMQ no-op job measured in the same run, and beside the turn skeleton (cost/skeleton-turn.ts):
+ * the same three HTTP exchanges, streamed completion, signature and a Redis write per step with
+ * none of Threadwork's own work, the floor a turn's CPU can be cut to with these libraries on this
+ * machine. Then one turn traced with MONITOR, commands grouped by
  * the process and the script that sent them.
  *
  * Everything runs against a private redis-server (AOF everysec, as infra/redis.conf), so no other
@@ -22,6 +25,7 @@ import { findQueues } from './cost/job-events.js'
 import { NOOP_QUEUE, forkNoopWorker } from './cost/noop-worker-process.js'
 import { CPU_TICK_MS } from './cost/proc-cpu.js'
 import { printCostTable } from './cost/report.js'
+import { type SkeletonProcess, type SkeletonSettings, forkSkeleton } from './cost/skeleton-turn.js'
 import { traceTurns } from './cost/trace.js'
 import { type WindowContext, type WindowResult, idleRate, measureWindow } from './cost/window.js'
 import { forkFakeUpstream } from './fake-upstream-process.js'
@@ -60,7 +64,9 @@ export async function run(): Promise<void> {
     const baseURL = `http://127.0.0.1:${port}/v1`
     const callbackUrl = await callbacks.listen()
     const http = jsonClient(baseURL)
-    callbacks.verifier = new Webhook((await http<{ signing_secret: string }>('GET', '/webhook_signing_secret')).signing_secret)
+    // Shown whole only by the call that creates it: kept for the skeleton's signer too.
+    const signingSecret = (await http<{ signing_secret: string }>('GET', '/webhook_signing_secret')).signing_secret
+    callbacks.verifier = new Webhook(signingSecret)
     const assistant = await http<{ id: string }>('POST', '/assistants', { model: 'fake-model' })
 
     const postTurn = async (threadId: string) => {
@@ -127,6 +133,8 @@ export async function run(): Promise<void> {
     const requestsPerRun = requests / runs
 
     const noopWindow = await measureNoop(ctx, redisServer.url, prefix, noopJobs)
+    const skeletonSettings = { redisUrl: redisServer.url, prefix: `${prefix}:skeleton`, upstreamBaseURL: upstream.baseURL, signingSecret }
+    const skeletonWindow = await measureSkeleton(ctx, skeletonSettings, callbacks, callbackUrl, turns)
 
     printCostTable({
       scale: benchScale(),
@@ -136,6 +144,7 @@ export async function run(): Promise<void> {
         { label: 'turn (POST → verified callback)', front: 'api', window: turnWindow },
         { label: `run (SDK createAndPoll, ${requestsPerRun.toFixed(1)} HTTP requests/run)`, front: 'api', window: runWindow },
         { label: 'raw BullMQ no-op job (add → completed)', front: 'producer', window: noopWindow },
+        { label: 'turn skeleton (bench/cost/skeleton-turn.ts)', front: 'api', window: skeletonWindow, skeleton: true },
       ],
       callbackFailures: callbacks.failures,
     })
@@ -199,6 +208,38 @@ async function measureNoop(ctx: WindowContext, redisUrl: string, prefix: string,
     await queue.obliterate({ force: true })
     await queue.close()
     connection.disconnect()
+  }
+}
+
+/**
+ * The floor: `turns` turns through the skeleton (skeleton-turn.ts: the same three HTTP exchanges,
+ * libraries and Redis round trips, none of the product's work), driven like the turn row, its
+ * three processes' CPU read in place of the services'.
+ */
+async function measureSkeleton(
+  ctx: WindowContext,
+  settings: SkeletonSettings,
+  callbacks: ReturnType<typeof createCallbackReceiver>,
+  callbackUrl: string,
+  turns: number,
+): Promise<WindowResult> {
+  const forked = await Promise.allSettled((['api', 'worker', 'webhooks'] as const).map((role) => forkSkeleton(role, settings)))
+  const roles = forked.flatMap((f) => (f.status === 'fulfilled' ? [f.value] : []))
+  try {
+    for (const f of forked) if (f.status === 'rejected') throw f.reason
+    const [api, worker, webhooks] = roles as [SkeletonProcess, SkeletonProcess, SkeletonProcess]
+    const http = jsonClient(`${api.baseURL}/v1`)
+    const postTurn = async (threadId: string) => {
+      const turn = await http<{ id: string }>('POST', `/threads/${threadId}/turns`, { content: 'hi', callback_url: callbackUrl })
+      await callbacks.arrival(turn.id)
+    }
+    const threads = Array.from({ length: IN_FLIGHT }, (_, i) => `thread_skeleton${i}`)
+    const load = (n: number) => () => inFlight(Array.from({ length: n }, (_, i) => threads[i % threads.length]!), postTurn).then(() => n)
+    await load(Math.min(200, turns))()
+    const pids = { api: api.pid, worker: worker.pid, webhooks: webhooks.pid, 'redis-server': ctx.pids['redis-server']! }
+    return await measureWindow({ ...ctx, pids }, load(turns))
+  } finally {
+    await Promise.all(roles.map((r) => r.close()))
   }
 }
 

@@ -8,6 +8,8 @@ export interface CostRow {
   /** The process in the "front" column: the API, or the baseline's producer. */
   front: 'api' | 'producer'
   window: WindowResult
+  /** The turn skeleton (skeleton-turn.ts): the floor the turn row is compared with. */
+  skeleton?: true
 }
 
 const f = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '-')
@@ -56,6 +58,16 @@ export function printCostTable(opts: { scale: number; cpuTickMs: number; idleCom
         `  ${r.label}: CPU ×${f(u.total / base.total, 1)} (worker alone ×${f(u.worker / base.worker, 1)}), Redis commands ×${f(u.commands / base.commands, 1)}, BullMQ jobs ×${f(u.jobs / base.jobs, 1)}, units/s ${f((u.perSecond / base.perSecond) * 100, 1)} %`,
       )
     }
+  }
+  const skeleton = computed.find(({ r }) => r.skeleton)?.u
+  const turn = computed.find(({ r }) => r.front === 'api' && !r.skeleton)
+  if (skeleton && turn) {
+    const x = (a: number, b: number) => `×${f(a / b, 1)}`
+    const { u } = turn
+    console.log(
+      "\nagainst the turn skeleton of this run (only a turn's unavoidable work: three HTTP exchanges, one streamed completion through the openai SDK, a signature, a Redis write per step):\n" +
+        `  ${turn.r.label}: CPU ${x(u.total, skeleton.total)} (api ${x(u.front, skeleton.front)}, worker ${x(u.worker, skeleton.worker)}, webhooks ${x(u.webhooks, skeleton.webhooks)}, redis-server ${x(u.redis, skeleton.redis)}); Threadwork's own work ${f(u.total - skeleton.total)} ms of ${f(u.total)} ms`,
+    )
   }
   console.log(
     [
