@@ -21,7 +21,10 @@ export function createApiServer(app: App, deps: FastPathDeps, hostname?: string,
  * SDKs read into their error (Node's own answer has no body: "431 status code (no body)").
  */
 function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // As Node's own handler: never write into a response already under way on this socket (it would
+  // corrupt what the peer reads); then there is nothing to answer, only to close.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy()
     return
   }
