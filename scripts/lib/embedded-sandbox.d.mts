@@ -1,7 +1,8 @@
 /**
  * @param {{ root: string, env: NodeJS.ProcessEnv, log: (message: string) => void }} opts
- * @returns {Promise<{ process: { name: string, command: string, args: string[] }, env: Record<string, string> } | null>}
- *   the process to supervise and the variables every service gets (the worker needs the token), or null
+ * @returns {Promise<{ process: { name: string, command: string, args: string[] }, env: Record<string, string>, ready: Promise<void> } | null>}
+ *   the process to supervise once `ready` resolves (the environment installed, or found impossible:
+ *   never rejects) and the variables every service gets (the worker needs the token), or null
  */
 export function prepareEmbeddedSandbox({ root, env, log }: {
     root: string;
@@ -14,4 +15,5 @@ export function prepareEmbeddedSandbox({ root, env, log }: {
         args: string[];
     };
     env: Record<string, string>;
+    ready: Promise<void>;
 } | null>;

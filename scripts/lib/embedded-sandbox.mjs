@@ -2,7 +2,8 @@
 /**
  * `pnpm start`'s code_interpreter sandbox: services/sandbox beside api, worker and webhooks.
  * With python3 and bubblewrap present, the Python environment is installed on first run (one
- * progress line; minutes). Without them the service still runs: its self-check fails, and it
+ * progress line; about a minute), while api, worker and webhooks already run: the sandbox starts
+ * when it is ready (`ready`), and code_interpreter runs fail until then, saying so. Without them the service still runs: its self-check fails, and it
  * records why in Redis, so a run using code_interpreter fails with a message naming what to
  * install. SANDBOX=off leaves it out (runs then fail with the generic "no sandbox" message).
  */
@@ -13,8 +14,9 @@ import { ensureSandboxVenv, findPython, hasBwrap } from './sandbox-venv.mjs'
 
 /**
  * @param {{ root: string, env: NodeJS.ProcessEnv, log: (message: string) => void }} opts
- * @returns {Promise<{ process: { name: string, command: string, args: string[] }, env: Record<string, string> } | null>}
- *   the process to supervise and the variables every service gets (the worker needs the token), or null
+ * @returns {Promise<{ process: { name: string, command: string, args: string[] }, env: Record<string, string>, ready: Promise<void> } | null>}
+ *   the process to supervise once `ready` resolves (the environment installed, or found impossible:
+ *   never rejects) and the variables every service gets (the worker needs the token), or null
  */
 export async function prepareEmbeddedSandbox({ root, env, log }) {
   const dist = join('services', 'sandbox', 'dist', 'index.js')
@@ -24,13 +26,19 @@ export async function prepareEmbeddedSandbox({ root, env, log }) {
   }
   if (!existsSync(join(root, dist))) return null
   const missing = [findPython(env) ? null : 'python3 (with venv)', hasBwrap() ? null : 'bubblewrap'].filter(Boolean)
+  let ready = Promise.resolve()
   if (missing.length > 0) {
     log(`code_interpreter unavailable: ${missing.join(' and ')} not installed (Debian/Ubuntu: apt-get install -y python3 python3-venv bubblewrap); runs using it will fail saying so`)
   } else {
-    const venv = await ensureSandboxVenv({ root, venvDir: env.SANDBOX_VENV || undefined, env, onProgress: log })
-    if (!venv.ok) log(`code_interpreter unavailable: ${venv.reason}`)
+    ready = ensureSandboxVenv({ root, venvDir: env.SANDBOX_VENV || undefined, env, onProgress: log }).then(
+      (venv) => {
+        if (!venv.ok) log(`code_interpreter unavailable: ${venv.reason}`)
+      },
+      (err) => log(`code_interpreter unavailable: ${err instanceof Error ? err.message : String(err)}`),
+    )
   }
   return {
+    ready,
     process: { name: 'sandbox', command: process.execPath, args: [dist] },
     env: {
       // Generated per start when unset: only this launcher's worker and sandbox share it.

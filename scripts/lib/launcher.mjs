@@ -125,14 +125,12 @@ export async function runLauncher({
     log(`Redis: ${redactUrl(redis.url)} (${how[redis.source]})`)
     if (shutdownRequested) return 0
 
-    // code_interpreter (services/sandbox) when built; see embedded-sandbox.mjs.
+    // code_interpreter (services/sandbox) when built; see embedded-sandbox.mjs. Its first-run
+    // install does not hold the API back: the sandbox joins the running unit when it is ready.
     const box = await sandbox({ root, env, log })
     if (shutdownRequested) return 0
     supervisor = superviseProcesses({
-      processes: [
-        ...SERVICES.map((name) => ({ name, command: process.execPath, args: [join('services', name, 'dist', 'index.js')] })),
-        ...(box ? [box.process] : []),
-      ],
+      processes: SERVICES.map((name) => ({ name, command: process.execPath, args: [join('services', name, 'dist', 'index.js')] })),
       env: { ...env, ...box?.env, REDIS_URL: redis.url },
       cwd: root,
       graceMs,
@@ -146,7 +144,10 @@ export async function runLauncher({
       log('the embedded redis-server exited unexpectedly; stopping services')
       void running.stop()
     })
-    log(`running ${[...SERVICES, ...(box ? ['sandbox'] : [])].join(', ')}; Ctrl-C to stop`)
+    log(`running ${SERVICES.join(', ')}; Ctrl-C to stop`)
+    void box?.ready.then(() => {
+      if (!shutdownRequested && running.add(box.process)) log('running sandbox (code_interpreter)')
+    })
 
     const result = await supervisor.done
     if (result.failed === null && !redisFailed) log('all services stopped')

@@ -24,6 +24,11 @@ export function superviseProcesses({ processes, env, cwd, graceMs, write, log, }
     done: Promise<SupervisorResult>;
     /** Names of children still running. */
     running: () => string[];
+    /**
+     * Starts one more child into the unit (same env, cwd and lifetime rules), e.g. a service whose
+     * setup finished after the others started. False, and nothing started, once stopping or done.
+     */
+    add(spec: ProcessSpec): boolean;
     /** Graceful stop; a second call escalates to SIGKILL. */
     stop(): Promise<SupervisorResult>;
     /**

@@ -83,7 +83,7 @@ export function superviseProcesses({
     }
   }
 
-  for (const spec of processes) {
+  const start = (/** @type {ProcessSpec} */ spec) => {
     const child = spawn(spec.command, spec.args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     live.set(spec.name, child)
     const out = createLinePrefixer(`[${spec.name}] `, (text) => write(text, 'stdout'))
@@ -105,12 +105,22 @@ export function superviseProcesses({
     })
   }
 
+  for (const spec of processes) start(spec)
   if (live.size === 0) resolveDone(result)
 
   return {
     done,
     /** Names of children still running. */
     running: () => [...live.keys()],
+    /**
+     * Starts one more child into the unit (same env, cwd and lifetime rules), e.g. a service whose
+     * setup finished after the others started. False, and nothing started, once stopping or done.
+     */
+    add(/** @type {ProcessSpec} */ spec) {
+      if (stopping || live.size === 0) return false
+      start(spec)
+      return true
+    },
     /** Graceful stop; a second call escalates to SIGKILL. */
     stop() {
       if (stopping) {

@@ -82,6 +82,28 @@ describe('runLauncher', () => {
     expect(await exit).toBe(0)
   })
 
+  it("runs the services while the sandbox's environment installs, then starts the sandbox with the worker's token", async () => {
+    const root = fakeRoot()
+    const script = join(root, 'sandbox.mjs')
+    writeFileSync(script, `${fakeService()}\nconsole.log('token ' + process.env.SANDBOX_TOKEN)`)
+    let installed = () => {}
+    const ready = new Promise<void>((resolve) => {
+      installed = resolve
+    })
+    const sandbox = async () => ({ process: { name: 'sandbox', command: process.execPath, args: [script] }, env: { SANDBOX_TOKEN: 'tok-1' }, ready })
+    const signals = new EventEmitter()
+    const out = captureOutput()
+    const exit = launch({ root, argv: ['--skip-build'], env: { REDIS_URL: 'redis://127.0.0.1:6390' }, signals, write: out.write, sandbox })
+    await vi.waitFor(() => expect(out.lines().filter((l) => / ready /.test(l))).toHaveLength(3), { timeout: 20_000 })
+    expect(out.text()).not.toContain('[sandbox]')
+    installed()
+    await vi.waitFor(() => expect(out.lines('stdout')).toContain('[sandbox] token tok-1'), { timeout: 20_000 })
+    expect(out.text()).toContain('[start] running sandbox (code_interpreter)')
+    signals.emit('SIGTERM', 'SIGTERM')
+    expect(await exit).toBe(0)
+    expect(out.lines()).toContain('[sandbox] got SIGTERM')
+  })
+
   it('exits non-zero and stops the rest (and its Redis) when a service dies', async () => {
     const root = fakeRoot({ webhooks: fakeService({ exitAfterMs: 500, exitCode: 7 }) })
     const port = await freePort()

@@ -31,6 +31,20 @@ describe('superviseProcesses', () => {
     expect(await sup.stop()).toEqual({ code: 0, failed: null })
   })
 
+  it('add() starts a child into the running unit, which stops it with the rest; after stop() it starts nothing', async () => {
+    const out = captureOutput()
+    const [api, sandbox, late] = scripts({ api: fakeService(), sandbox: fakeService(), late: fakeService() })
+    const sup = supervise({ processes: [api!], write: out.write, log: () => {} })
+    await vi.waitFor(() => expect(out.lines('stdout')).toEqual(expect.arrayContaining([expect.stringMatching(/^\[api\] ready /)])), { timeout: 20_000 })
+    expect(sup.add(sandbox!)).toBe(true)
+    await vi.waitFor(() => expect(out.lines('stdout')).toEqual(expect.arrayContaining([expect.stringMatching(/^\[sandbox\] ready /)])), { timeout: 20_000 })
+    expect(sup.running().sort()).toEqual(['api', 'sandbox'])
+    expect(await sup.stop()).toEqual({ code: 0, failed: null })
+    expect(out.lines()).toEqual(expect.arrayContaining(['[api] got SIGTERM', '[sandbox] got SIGTERM']))
+    expect(sup.add(late!)).toBe(false)
+    expect(sup.running()).toEqual([])
+  })
+
   it('when one child exits unexpectedly, stops the others and reports its code', async () => {
     const out = captureOutput()
     const logs: string[] = []

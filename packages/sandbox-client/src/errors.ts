@@ -9,4 +9,5 @@ export class SandboxUnavailableError extends Error {
 /** What `pnpm start` and the README tell an operator when no sandbox host is registered. */
 export const NO_SANDBOX_MESSAGE =
   'No code_interpreter sandbox is running. `pnpm start` runs one when python3 (with venv) and bubblewrap are installed ' +
-  '(Debian/Ubuntu: apt-get install -y python3 python3-venv bubblewrap); in production run services/sandbox (infra/).'
+  '(Debian/Ubuntu: apt-get install -y python3 python3-venv bubblewrap), once its Python environment is installed ' +
+  '(first start: about a minute, logged); in production run services/sandbox (infra/).'
