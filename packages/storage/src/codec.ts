@@ -6,10 +6,22 @@
  */
 export function encodeFields(obj: Record<string, unknown>): string[] {
   const out: string[] = []
-  for (const [k, v] of Object.entries(obj)) {
+  // for…in, not Object.entries: no [key, value] array per field (issue 14; our objects are plain).
+  for (const k in obj) {
+    const v = obj[k]
     if (v === undefined) continue
     out.push(k, JSON.stringify(v))
   }
+  return out
+}
+
+/**
+ * Raw string fields as a flat `[field, value, …]` list (a hash's internal fields, as they are),
+ * appended to `out`. Not `Object.entries(o).flat()`: V8's generic `flat` took ~3 µs for five
+ * fields, a plain loop 0.07 µs (issue 14).
+ */
+export function flatFields(obj: Readonly<Record<string, string>>, out: string[] = []): string[] {
+  for (const k in obj) out.push(k, obj[k]!)
   return out
 }
 

@@ -10,7 +10,7 @@ import {
   newId,
   nowSeconds,
 } from '@threadwork/domain'
-import { decodeFields, encodeFields } from './codec.js'
+import { decodeFields, encodeFields, flatFields } from './codec.js'
 import { JsonOnce } from './json-once.js'
 import type { Keys } from './keys.js'
 import { listPage } from './paginate.js'
@@ -120,9 +120,9 @@ export function createRunStore(redis: RedisClient, k: Keys) {
   const threadNotFound = (id: string) => ApiError.notFound('thread', id)
   const notFound = (id: string) => ApiError.notFound('run', id)
 
-  const internalOf = (flat: string[]): Record<string, string> => {
+  const internalOf = (raw: Record<string, string>): Record<string, string> => {
     const out: Record<string, string> = {}
-    for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i]!.startsWith('_')) out[flat[i]!] = flat[i + 1]!
+    for (const f in raw) if (f.startsWith('_')) out[f] = raw[f]!
     return out
   }
 
@@ -130,7 +130,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
     /** Stores a `queued` run (after its additional messages) and puts it in the thread's mailbox. */
     async create(project: string, run: Run, additionalMessages: Message[] = [], internal: Record<string, string> = {}): Promise<void> {
       const t = run.thread_id
-      const fields = [...encodeFields(run), ...Object.entries(internal).flat()]
+      const fields = flatFields(internal, encodeFields(run))
       // The live stream outlives the run's whole possible life, then the segment end sets its own TTL.
       const liveTtl = (run.expires_at !== null ? Math.max(0, run.expires_at - run.created_at) : 86_400) + LIVE_EVENTS_TTL_SECONDS
       const status = await runScript<string>(redis, createRun, [k.thread(t), k.messages(t), k.runs(t), k.mailbox(t), k.shardPending(t)], [
@@ -164,8 +164,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
     async load(threadId: string, runId: string): Promise<LoadedRun | null> {
       const raw = await redis.hgetall(k.run(threadId, runId))
       if (!raw || Object.keys(raw).length === 0) return null
-      const flat = Object.entries(raw).flat()
-      return { run: Run.parse(decodeFields(raw)), internal: internalOf(flat) }
+      return { run: Run.parse(decodeFields(raw)), internal: internalOf(raw) }
     },
 
     async update(project: string, threadId: string, runId: string, params: RunUpdateParams): Promise<Run> {
@@ -222,7 +221,8 @@ export function createRunStore(redis: RedisClient, k: Keys) {
       // JSON, where each would be escaped again and decoded again by Redis (issue 14).
       const json = new JsonOnce()
       // A release ends the run's hold on the thread's lock (`_lock`, startTurn-7.lua): a later commit looks again.
-      const runFields = [...json.fields(plan.run ?? {}), ...Object.entries(plan.internal ?? {}).flat(), ...(plan.release ? [RunInternal.lock, '0'] : [])]
+      const runFields = flatFields(plan.internal ?? {}, json.fields(plan.run ?? {}))
+      if (plan.release) runFields.push(RunInternal.lock, '0')
       const nrun = runFields.length
       const values: string[] = runFields
       const writes: { k: string; id: string; n: number; idx: string[]; p?: 1 }[] = []

@@ -11,7 +11,7 @@ import {
 } from '@threadwork/domain'
 import { Cluster } from 'ioredis'
 import type { AssistantStamp } from './assistant-store.js'
-import { decodeFields, encodeFields } from './codec.js'
+import { decodeFields, encodeFields, flatFields } from './codec.js'
 import type { Keys } from './keys.js'
 import endQueuedTurnLua from './lua/endQueuedTurn-4.lua'
 import createTurnLua from './lua/createTurn-7.lua'
@@ -134,7 +134,7 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
       // value escaped again there): issue 14.
       const msg = encodeFields(args.message)
       const runFields = encodeFields(args.run)
-      const internal = Object.entries(args.runInternal).flat()
+      const internal = flatFields(args.runInternal)
       const reply = await runScript<string | string[]>(
         redis,
         startTurnScript,

@@ -16,7 +16,7 @@ import {
   nowSeconds,
   secretHint,
 } from '@threadwork/domain'
-import { decodeFields, encodeFields } from './codec.js'
+import { decodeFields, encodeFields, flatFields } from './codec.js'
 import type { Keys } from './keys.js'
 import deleteWebhookEndpointLua from './lua/deleteWebhookEndpoint-3.lua'
 import { listPage } from './paginate.js'
@@ -73,7 +73,7 @@ export function createWebhookEndpointStore(redis: RedisClient, k: Keys) {
 
   /** Sends a request to the dispatcher over the control stream and nudges it. */
   async function control(fields: Record<string, string>): Promise<void> {
-    await redis.xadd(k.webhookControl, '*', ...Object.entries(fields).flat())
+    await redis.xadd(k.webhookControl, '*', ...flatFields(fields))
     await redis.publish(k.outboxChannel, 'control')
   }
 
