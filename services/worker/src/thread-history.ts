@@ -73,10 +73,14 @@ export async function loadHistory(
       }
     }
     if (known) byId.set(known.id, known)
-    return ids.flatMap((id) => {
+    // A loop, not flatMap: V8's generic flatMap costs ~0.2 µs per id (issue 14), and this runs on
+    // every page of every turn's history.
+    const out: Message[] = []
+    for (const id of ids) {
       const m = byId.get(id)
-      return m ? [m] : []
-    })
+      if (m) out.push(m)
+    }
+    return out
   }
 
   if (opts.lastMessages !== null) {
