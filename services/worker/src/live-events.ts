@@ -11,6 +11,13 @@ export const APPEND_WAIT_MS = 100
 
 export type LiveEvents = ReturnType<typeof createLiveEvents>
 
+/** An event for {@link LiveEvents.emitAll}: its data as a value, or already as JSON text (`json` wins). */
+export interface LiveEventIn {
+  event: string
+  data?: unknown
+  json?: string
+}
+
 /**
  * A run's live event stream (`thread.run.*`, `thread.message.delta`, …) as OpenAI's SSE would
  * carry it. The worker appends deltas here as they arrive; everything that goes with a state
@@ -44,9 +51,9 @@ export function createLiveEvents(redis: RedisClient, k: Keys) {
      * line with the appends after it; only after a SCRIPT FLUSH does its EVALSHA come back
      * NOSCRIPT and get resent behind them, and the hold covers that resend (within the wait).
      */
-    emitAll(threadId: string, runId: string, events: readonly { event: string; data: unknown }[], fence: number): Promise<void> | undefined {
+    emitAll(threadId: string, runId: string, events: readonly LiveEventIn[], fence: number): Promise<void> | undefined {
       const args: (string | number)[] = [MAX_EVENTS, fence]
-      for (const e of events) args.push(e.event, JSON.stringify(e.data))
+      for (const e of events) args.push(e.event, e.json ?? JSON.stringify(e.data))
       const appended = runScript(redis, scripts.appendLiveEvents, [k.runEvents(threadId, runId)], args)
       return new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, APPEND_WAIT_MS)

@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** What `observeLive` wraps: the worker's live-event appender (live-events.ts). */
 interface LiveEmitter {
   emit: (threadId: string, runId: string, event: string, ...rest: never[]) => void
-  emitAll: (threadId: string, runId: string, events: readonly { event: string; data: unknown }[], ...rest: never[]) => unknown
+  emitAll: (threadId: string, runId: string, events: readonly { event: string }[], ...rest: never[]) => unknown
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'expired', 'incomplete'])
@@ -126,8 +126,10 @@ export function createWorkerMetrics(opts: { processMetrics?: boolean; inFlight?:
         return emit(threadId, runId, event, ...rest)
       }) as L['emit']
       live.emitAll = ((threadId: string, runId: string, events: readonly { event: string }[], ...rest: never[]) => {
+        // Observed after the append is on its way: a run's first delta goes out with this call (issue 14).
+        const appended = emitAll(threadId, runId, events as never, ...rest)
         for (const e of events) seen(runId, e.event)
-        return emitAll(threadId, runId, events as never, ...rest)
+        return appended
       }) as L['emitAll']
       return live
     },

@@ -1,5 +1,5 @@
 import type { Run } from '@threadwork/domain'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { LiveEvents } from './live-events.js'
 import { createRoundStream } from './round-stream.js'
 
@@ -10,7 +10,7 @@ function setup(r: Run = run, builtins: ReadonlyMap<string, 'file_search' | 'code
   const emitted: { event: string; data: any; fence: number }[] = []
   const live: LiveEvents = {
     emit: (_t, _r, event, data, fence) => void emitted.push({ event, data, fence }),
-    emitAll: (_t, _r, events, fence) => void emitted.push(...events.map((e) => ({ ...e, fence }))),
+    emitAll: (_t, _r, events, fence) => void emitted.push(...events.map((e) => ({ event: e.event, data: e.json !== undefined ? JSON.parse(e.json) : e.data, fence }))),
   }
   const stream = createRoundStream(live, r, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 }, builtins)
   const calls = () =>
@@ -41,6 +41,41 @@ describe('round stream', () => {
     expect(stream.text('Hel')).toBe(appended)
     expect(stream.text('lo')).toBeUndefined()
     expect(emitted.at(-1)).toBe('thread.message.delta')
+  })
+
+  it('text: opening events prepared ahead are, as JSON, what the first delta builds without them', () => {
+    const appended = (prepare: boolean, at: number) => {
+      vi.useFakeTimers({ now: 1_700_000_000_000 })
+      try {
+        const out: { event: string; json: string }[] = []
+        const live: LiveEvents = {
+          emit: () => {},
+          emitAll: (_t, _r, events) => void out.push(...events.map((e) => ({ event: e.event, json: e.json ?? JSON.stringify(e.data) }))),
+        }
+        const meta = { ...run, expires_at: 1_700_000_600 } as unknown as Run
+        const stream = createRoundStream(live, meta, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 })
+        if (prepare) stream.prepare()
+        vi.setSystemTime(at)
+        stream.text('Hel')
+        stream.text('lo')
+        return out
+      } finally {
+        vi.useRealTimers()
+      }
+    }
+    // The first delta in a later second than the preparation: the second it arrived in.
+    const plain = appended(false, 1_700_000_002_500)
+    const prepared = appended(true, 1_700_000_002_500)
+    expect(prepared).toEqual(plain)
+    expect(prepared.map((e) => e.event)).toEqual([
+      'thread.run.step.created',
+      'thread.run.step.in_progress',
+      'thread.message.created',
+      'thread.message.in_progress',
+      'thread.message.delta',
+    ])
+    expect(JSON.parse(prepared[0]!.json).created_at).toBe(1_700_000_002)
+    expect(JSON.parse(prepared[2]!.json).created_at).toBe(1_700_000_002)
   })
 
   it('text: opens step and message once, first delta with annotations, every entry fenced', () => {

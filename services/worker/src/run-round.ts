@@ -158,6 +158,8 @@ export function createRoundRunner(deps: ExecutorDeps) {
 
     const stream = createRoundStream(ctx.live, run, { ...ctx.ids, fence: ctx.fence }, offer.names)
     ctx.current.round = stream
+    // Once the model call below is on its way (setImmediate: after this turn of the loop sent it).
+    if (ctx.streamed) setImmediate(stream.prepare)
     const call = (built: BuiltPrompt): Promise<ChatStreamResult> =>
       withUpstreamRetries(
         () =>
