@@ -34,9 +34,10 @@ export interface LiveEventIn {
  */
 export function createLiveEvents(redis: RedisClient, k: Keys) {
   return {
-    emit(threadId: string, runId: string, event: string, data: unknown, fence: number): void {
+    /** Resolves once Redis has appended it (or failed to: the append stays fire-and-forget). */
+    emit(threadId: string, runId: string, event: string, data: unknown, fence: number): Promise<void> | undefined {
       const key = k.runEvents(threadId, runId)
-      redis.xadd(key, 'NOMKSTREAM', 'MAXLEN', '~', MAX_EVENTS, '*', 'event', event, 'data', JSON.stringify(data), 'fence', fence).catch(() => {})
+      return redis.xadd(key, 'NOMKSTREAM', 'MAXLEN', '~', MAX_EVENTS, '*', 'event', event, 'data', JSON.stringify(data), 'fence', fence).then(ignore, ignore)
     },
     /**
      * Several events in one command (appendLiveEvents-1.lua): a blocked reader is woken once,
@@ -54,21 +55,27 @@ export function createLiveEvents(redis: RedisClient, k: Keys) {
     emitAll(threadId: string, runId: string, events: readonly LiveEventIn[], fence: number): Promise<void> | undefined {
       const args: (string | number)[] = [MAX_EVENTS, fence]
       for (const e of events) args.push(e.event, e.json ?? JSON.stringify(e.data))
-      const appended = runScript(redis, scripts.appendLiveEvents, [k.runEvents(threadId, runId)], args)
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, APPEND_WAIT_MS)
-        const done = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-        appended.then(done, done)
-      })
+      return atMost(runScript(redis, scripts.appendLiveEvents, [k.runEvents(threadId, runId)], args), APPEND_WAIT_MS)
     },
   }
+}
+
+const ignore = (): void => {}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first; never rejects. */
+export function atMost(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    const done = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    p.then(done, done)
+  })
 }
 
 /**
  * A live-event sink that writes nothing, for runs nobody can stream (see `RunInternal.live`): their
  * deltas cost no Redis command. A new object each call, so a metrics wrapper can watch it.
  */
-export const createDroppedLiveEvents = (): LiveEvents => ({ emit: () => {}, emitAll: () => undefined })
+export const createDroppedLiveEvents = (): LiveEvents => ({ emit: () => undefined, emitAll: () => undefined })

@@ -10,7 +10,8 @@ function setup(r: Run = run, builtins: ReadonlyMap<string, 'file_search' | 'code
   const emitted: { event: string; data: any; fence: number }[] = []
   const live: LiveEvents = {
     emit: (_t, _r, event, data, fence) => void emitted.push({ event, data, fence }),
-    emitAll: (_t, _r, events, fence) => void emitted.push(...events.map((e) => ({ event: e.event, data: e.json !== undefined ? JSON.parse(e.json) : e.data, fence }))),
+    emitAll: (_t, _r, events, fence) =>
+      void emitted.push(...events.map((e) => ({ event: e.event, data: e.json !== undefined ? JSON.parse(e.json) : e.data, fence }))),
   }
   const stream = createRoundStream(live, r, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 }, builtins)
   const calls = () =>
@@ -49,7 +50,7 @@ describe('round stream', () => {
       try {
         const out: { event: string; json: string }[] = []
         const live: LiveEvents = {
-          emit: () => {},
+          emit: () => undefined,
           emitAll: (_t, _r, events) => void out.push(...events.map((e) => ({ event: e.event, json: e.json ?? JSON.stringify(e.data) }))),
         }
         const meta = { ...run, expires_at: 1_700_000_600 } as unknown as Run
@@ -76,6 +77,25 @@ describe('round stream', () => {
     ])
     expect(JSON.parse(prepared[0]!.json).created_at).toBe(1_700_000_002)
     expect(JSON.parse(prepared[2]!.json).created_at).toBe(1_700_000_002)
+  })
+
+  it('settled: waits for the latest append of the round, none before the first', async () => {
+    const replies: (() => void)[] = []
+    const live: LiveEvents = {
+      emit: () => new Promise<void>((r) => replies.push(r)),
+      emitAll: () => new Promise<void>((r) => replies.push(r)),
+    }
+    const stream = createRoundStream(live, run, { messageId: 'msg_1', stepId: 'step_m', toolStepId: 'step_t', fence: 7 })
+    expect(stream.settled()).toBeUndefined()
+    stream.text('Hel')
+    stream.text('lo')
+    let done = false
+    void stream.settled()!.then(() => (done = true))
+    replies[0]!()
+    await new Promise((r) => setTimeout(r, 5))
+    expect(done).toBe(false)
+    replies[1]!()
+    await vi.waitFor(() => expect(done).toBe(true))
   })
 
   it('text: opens step and message once, first delta with annotations, every entry fenced', () => {
@@ -171,7 +191,13 @@ describe('round stream', () => {
   })
 
   it('built-in calls stream in their own shapes: code as input deltas while it is written, a search as an empty object', () => {
-    const { emitted, stream } = setup(run, new Map([['python', 'code_interpreter'], ['file_search', 'file_search']]))
+    const { emitted, stream } = setup(
+      run,
+      new Map([
+        ['python', 'code_interpreter'],
+        ['file_search', 'file_search'],
+      ]),
+    )
     const args = JSON.stringify({ code: 'x = 6 * 7\nprint(x)' })
     stream.toolCall(call(0, '', 'A', 'python'))
     for (const piece of args.match(/.{1,4}/gs) ?? []) stream.toolCall(call(0, piece))

@@ -1,6 +1,6 @@
 import { type Message, type Run, type RunStep, nowSeconds } from '@threadwork/domain'
 import type { ToolCallDelta } from '@threadwork/model-client'
-import type { LiveEventIn, LiveEvents } from './live-events.js'
+import { APPEND_WAIT_MS, type LiveEventIn, type LiveEvents, atMost } from './live-events.js'
 import { emptyAssistantMessage, stepOf } from './run-objects.js'
 import type { BuiltinType } from './tools/builtin-tool.js'
 import { createJsonStringFieldReader } from './tools/json-string-field.js'
@@ -26,6 +26,11 @@ export interface RoundStream {
    * ~0.07 ms of the worker's CPU on the relay's path). Only for streamed runs; idempotent.
    */
   prepare(): void
+  /**
+   * Resolves once Redis has the round's appends so far (at most {@link APPEND_WAIT_MS} later);
+   * undefined when there were none.
+   */
+  settled(): Promise<void> | undefined
   toolCall(delta: ToolCallDelta): void
   /**
    * A delta of built-in call `index` of the tool_calls step (`{outputs: [...]}` for code_interpreter),
@@ -67,7 +72,11 @@ export function createRoundStream(
   builtins: ReadonlyMap<string, BuiltinType> = new Map(),
 ): RoundStream {
   const { messageId, stepId, toolStepId, fence } = ids
-  const emit = (event: string, data: unknown) => live.emit(run.thread_id, run.id, event, data, fence)
+  /** The round's latest append (its reply from Redis). */
+  let last: Promise<void> | undefined
+  const emit = (event: string, data: unknown): void => {
+    last = live.emit(run.thread_id, run.id, event, data, fence) ?? last
+  }
   let messageOpen = false
   let messageClosed = false
   let toolStepOpen = false
@@ -160,6 +169,9 @@ export function createRoundStream(
 
   return {
     toolStepId,
+    settled() {
+      return last && atMost(last, APPEND_WAIT_MS)
+    },
     prepare() {
       if (messageOpen || ahead !== null) return
       // A placeholder second: `"created_at":-1` can only be the objects' own field (a string value
@@ -178,7 +190,8 @@ export function createRoundStream(
           event: 'thread.message.delta',
           data: { id: messageId, object: 'thread.message.delta', delta: { content: [{ index: 0, type: 'text', text: { value: delta, annotations: [] } }] } },
         })
-        return live.emitAll(run.thread_id, run.id, events, fence)
+        last = live.emitAll(run.thread_id, run.id, events, fence) ?? last
+        return last
       }
       const opening = openingEvents()
       const first = opening.length > 0
@@ -192,7 +205,10 @@ export function createRoundStream(
         },
       }
       // The first delta goes out with the opening events in one command: one relay hop, not five.
-      if (first) return live.emitAll(run.thread_id, run.id, [...opening, event], fence)
+      if (first) {
+        last = live.emitAll(run.thread_id, run.id, [...opening, event], fence) ?? last
+        return last
+      }
       emit(event.event, event.data)
       return undefined
     },

@@ -205,6 +205,10 @@ export function createRoundRunner(deps: ExecutorDeps) {
         throw again
       }
     }
+    // The commit waits until Redis has the reply's live appends (a round trip, on streamed runs only):
+    // a reply that came at once otherwise has its commit built and run while Redis and the API
+    // relay its first delta, on the same CPUs (issue 14).
+    if (ctx.streamed) await stream.settled()
     // `parallel_tool_calls: false` promises at most one call, even from a provider that ignores it
     // (the round stream never showed the others either).
     if (!run.parallel_tool_calls) result.toolCalls.splice(1)
