@@ -17,11 +17,11 @@ let created: string[]
 
 beforeAll(async () => {
   ;({ server, client } = await startStack())
-  // 250 messages through the API: one thread create with 100, then 150 single creates.
-  const first = Array.from({ length: 100 }, (_, i) => ({ role: 'user' as const, content: `message ${i + 1}` }))
+  // 250 messages through the API: one thread create with 32 (OpenAI's most), then 218 single creates.
+  const first = Array.from({ length: 32 }, (_, i) => ({ role: 'user' as const, content: `message ${i + 1}` }))
   const thread = await client.beta.threads.create({ messages: first })
   threadId = thread.id
-  for (let i = 100; i < TOTAL; i++) await client.beta.threads.messages.create(threadId, { role: i % 2 ? 'assistant' : 'user', content: `message ${i + 1}` })
+  for (let i = 32; i < TOTAL; i++) await client.beta.threads.messages.create(threadId, { role: i % 2 ? 'assistant' : 'user', content: `message ${i + 1}` })
   const all = await collect(client.beta.threads.messages.list(threadId, { order: 'asc', limit: 100 }))
   expect(all.map(textOf)).toEqual(Array.from({ length: TOTAL }, (_, i) => `message ${i + 1}`))
   created = all.map((m) => m.id)
