@@ -9,7 +9,7 @@ import { createLocalStorage } from '@threadwork/object-storage'
 import { chunkText, chunkingOptionsOf, extractText, openVectorIndex } from '@threadwork/retrieval'
 import { type Stores, createIngestStore, createStores } from '@threadwork/storage'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type IndexWriter, createIngestProcessor } from './ingest-vector-store.js'
 
 let fx: RedisFixture
@@ -38,7 +38,7 @@ const textOf = (i: number) => Array.from({ length: 300 }, (_, w) => `file${i} wo
  * A drain over real Redis, files in a local object store and a LanceDB index in a temp dir (no
  * embedding model: keyword-only), with `events` recording each File read and each index commit.
  */
-async function setup(batchMaxFiles: number, duringFirstWrite?: () => Promise<void>) {
+async function setup(batchMaxFiles: number, duringWrite?: (n: number, events: string[]) => Promise<void>) {
   const storage = createLocalStorage({ kind: 'local', root: dir })
   const files = createFileService({ store: stores.files, storage, maxFileBytes: 1e8 })
   const events: string[] = []
@@ -61,7 +61,7 @@ async function setup(batchMaxFiles: number, duringFirstWrite?: () => Promise<voi
       writer.replaceFilesChunks = async (batch, opts) => {
         const n = ++writes
         events.push(`write ${n} start${opts?.background ? ' (background maintenance)' : ''}`)
-        if (n === 1) await duringFirstWrite?.()
+        await duringWrite?.(n, events)
         const written = await index.replaceFilesChunks(batch, opts)
         events.push(`write ${n} end`)
         return written
@@ -80,8 +80,15 @@ async function setup(batchMaxFiles: number, duringFirstWrite?: () => Promise<voi
 
 describe('ingestion drain: the next batch is prepared while the current one is written (issue 10: ingestion MB/s)', () => {
   it("reads the next batch's files during the current batch's index commit, each once, and indexes exactly what it would file by file", async () => {
-    const { drain, events, upload, indexOf } = await setup(2)
-    const ids = []
+    const ids: string[] = []
+    // Each commit (but the last) is held until the next batch's files have been read: a drain that
+    // read them only after the commit would never get there, and the wait would fail the test. A
+    // fixed-length commit instead made the order a race a busy machine lost now and then.
+    const nextBatch: Record<number, number[]> = { 1: [2, 3], 2: [4] }
+    const { drain, events, upload, indexOf } = await setup(2, async (n, events) => {
+      const wanted = (nextBatch[n] ?? []).map((i) => `read ${ids[i]}`)
+      await vi.waitFor(() => expect(events).toEqual(expect.arrayContaining(wanted)), { timeout: 20_000, interval: 10 })
+    })
     for (let i = 0; i < 5; i++) ids.push(await upload(i))
     const vs = await stores.vectorStores.create(project, {
       files: ids.map((file_id, i) => ({ file_id, filename: `doc-${i}.txt`, attributes: null, chunking_strategy: auto })),
@@ -112,7 +119,8 @@ describe('ingestion drain: the next batch is prepared while the current one is w
     const ids: string[] = []
     // While batch 1 is written (batch 2 being prepared with batch 1's strategy): file 2 leaves the
     // store, and file 3 is attached again with other chunking (a new generation, queued last).
-    const { drain, events, upload, indexOf } = await setup(2, async () => {
+    const { drain, events, upload, indexOf } = await setup(2, async (n) => {
+      if (n !== 1) return
       await stores.vectorStores.removeFile(project, vsId, ids[2]!)
       await stores.vectorStores.attach(project, vsId, [{ file_id: ids[3]!, filename: 'doc-3.txt', attributes: null, chunking_strategy: small }])
     })
