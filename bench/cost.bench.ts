@@ -82,7 +82,7 @@ export async function run(): Promise<void> {
     }
 
     // Warm up (JIT, script caches, queues created), then learn what idling costs.
-    await turnLoad(warmupTurns(turns))()
+    await turnLoad(warmupTurns())()
     const ctx: WindowContext = {
       stats,
       events,
@@ -235,7 +235,7 @@ async function measureSkeleton(
     }
     const threads = Array.from({ length: IN_FLIGHT }, (_, i) => `thread_skeleton${i}`)
     const load = (n: number) => () => inFlight(Array.from({ length: n }, (_, i) => threads[i % threads.length]!), postTurn).then(() => n)
-    await load(warmupTurns(turns))()
+    await load(warmupTurns())()
     const pids = { api: api.pid, worker: worker.pid, webhooks: webhooks.pid, 'redis-server': ctx.pids['redis-server']! }
     return await measureWindow({ ...ctx, pids }, load(turns))
   } finally {
@@ -245,12 +245,13 @@ async function measureSkeleton(
 
 /**
  * Turns run before the turn window, and skeleton turns before the skeleton's: `WARMUP_TURNS`, else
- * min(200, turns). At `--scale 0.3` the API is still being optimized by the JIT in the window (perf:
- * two thirds of its main thread's samples in baseline code, a third of its CPU on V8's compiler
- * threads); `WARMUP_TURNS=2000` measures it optimized, as a long-running process is.
+ * 2,000, whatever the scale. After only 200 (the default until 1 Dec 2026) the API was still being
+ * optimized by the JIT in the window (perf: two thirds of its main thread's samples in baseline
+ * code, a third of its CPU on V8's compiler threads; its turn 0.67-0.83 ms against 0.27-0.37 after
+ * 2,000): the figures are a long-running process's, as in production.
  */
-function warmupTurns(turns: number): number {
-  return Number(process.env.WARMUP_TURNS ?? Math.min(200, turns))
+function warmupTurns(): number {
+  return Number(process.env.WARMUP_TURNS ?? 2000)
 }
 
 /** Runs `fn` over `items` with IN_FLIGHT at a time. */
