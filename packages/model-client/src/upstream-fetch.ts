@@ -129,8 +129,6 @@ class ResponseHandler implements Dispatcher.DispatchHandlers, RawBody {
   #chunks: Uint8Array[] = []
   #bytes = 0
   #paused = false
-  /** No body chunk handed over yet: the first one pauses undici's parser (see `onData`). */
-  #first = true
   #end: true | Error | null = null
   #waiter: { resolve: (r: IteratorResult<Uint8Array, undefined>) => void; reject: (err: unknown) => void } | null = null
   #released = false
@@ -184,15 +182,7 @@ class ResponseHandler implements Dispatcher.DispatchHandlers, RawBody {
     if (waiter !== null) {
       this.#waiter = null
       waiter.resolve({ value: bytes, done: false })
-      if (!this.#first) return true
-      // The body's first chunk (a model's first token) goes to its reader before undici parses
-      // whatever arrived with it: a reply sent at once is one socket read, and without the pause
-      // the reader's turn came after all of its chunks and the response's end were parsed
-      // (issue 14: ~0.07 ms before the first delta's append). The rest waits in the socket until
-      // the reader asks for the next chunk (`next` resumes the parser): one pause per response.
-      this.#first = false
-      this.#paused = true
-      return false
+      return true
     }
     this.#chunks.push(bytes)
     this.#bytes += bytes.byteLength
@@ -217,12 +207,6 @@ class ResponseHandler implements Dispatcher.DispatchHandlers, RawBody {
   }
 
   next(): Promise<IteratorResult<Uint8Array, undefined>> {
-    // Paused after the first chunk (nothing held): the parser goes on, synchronously, and what it
-    // parses is queued or ends the body before this read looks.
-    if (this.#paused && this.#bytes === 0) {
-      this.#paused = false
-      this.#resume?.()
-    }
     const chunk = this.#chunks.shift()
     if (chunk !== undefined) {
       this.#bytes -= chunk.byteLength
