@@ -33,6 +33,20 @@ async function queuedRun() {
 }
 
 /** Ends a run as a turn's end does: three events in one entry, the last with a callback_url; `direct` asks to take it. */
+/** A second queued run on `threadId` (the first one already ended). */
+async function nextRunOf(threadId: string) {
+  const run = newRun({
+    id: newId('run'),
+    threadId,
+    assistant: await stores.assistants.create('p1', { model: 'fake-model' }),
+    settings: {},
+    createdAt: nowSeconds(),
+    expiresAfterSeconds: 600,
+  })
+  await stores.runs.create('p1', run, [])
+  return run
+}
+
 async function endRun(run: { id: string; thread_id: string }, extra: Partial<CommitPlan> = {}) {
   return stores.runs.commit(run.thread_id, run.id, {
     project: 'p1',
@@ -171,15 +185,7 @@ describe('a commit taking its callback behind its own earlier attempt of the thr
     const a = await endRun(first, { direct: { consumer: ME, version: await version() } })
     if (!a.ok || !a.direct) throw new Error('not taken')
     expect(a.direct.behind).toBeNull()
-    const second = newRun({
-      id: newId('run'),
-      threadId: first.thread_id,
-      assistant: await stores.assistants.create('p1', { model: 'fake-model' }),
-      settings: {},
-      createdAt: nowSeconds(),
-      expiresAfterSeconds: 600,
-    })
-    await stores.runs.create('p1', second, [])
+    const second = await nextRunOf(first.thread_id)
     const b = await endRun(second, { direct: { consumer: ME, version: await version() } })
     if (!b.ok || !b.direct) throw new Error('not taken')
     expect(b.direct.behind).toBe(a.direct.member)
@@ -201,15 +207,7 @@ describe('a commit taking its callback behind its own earlier attempt of the thr
     if (!a.ok || !a.direct) throw new Error('not taken')
     // Failed: a retry job keeps the member, the entry is acknowledged.
     await direct.settle(a.direct, first.thread_id, ME, true)
-    const second = newRun({
-      id: newId('run'),
-      threadId: first.thread_id,
-      assistant: await stores.assistants.create('p1', { model: 'fake-model' }),
-      settings: {},
-      createdAt: nowSeconds(),
-      expiresAfterSeconds: 600,
-    })
-    await stores.runs.create('p1', second, [])
+    const second = await nextRunOf(first.thread_id)
     const b = await endRun(second, { direct: { consumer: ME, version: await version() } })
     expect(b.ok && b.direct).toBeFalsy()
   })

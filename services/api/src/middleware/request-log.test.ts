@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream'
-import { pino } from 'pino'
+import { createLogger } from '@threadwork/logger'
 import { describe, expect, it } from 'vitest'
 import { accessLogger, logRequest } from './request-log.js'
 
-/** A service logger as @threadwork/logger makes it (the same redaction, wildcard paths included), writing into `lines`. */
+/** The service logger @threadwork/logger makes (its redaction, wildcard paths included), writing into `lines`. */
 function serviceLogger(level = 'info') {
   const lines: string[] = []
   const stream = new Writable({
@@ -12,21 +12,7 @@ function serviceLogger(level = 'info') {
       done()
     },
   })
-  const redact = [
-    'authorization',
-    'headers.authorization',
-    'req.headers.authorization',
-    'apiKey',
-    '*.apiKey',
-    'secret',
-    '*.secret',
-    'signing_secret',
-    '*.signing_secret',
-  ]
-  const log = pino(
-    { name: 'api', level, base: { service: 'api' }, redact: { paths: redact, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime },
-    stream,
-  )
+  const log = createLogger({ service: 'api', level, destination: stream })
   return { log, lines }
 }
 

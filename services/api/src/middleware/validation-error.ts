@@ -49,7 +49,7 @@ const quoteList = (values: readonly unknown[]) => {
  */
 function unionIssue(issue: Extract<Issue, { code: 'invalid_union' }>): Issue | null {
   const branches = (issue.errors ?? []).filter((b) => b.length > 0)
-  const deepest = branches.reduce<Issue[] | undefined>((best, b) => (b[0]!.path.length > (best?.[0]!.path.length ?? 0) ? b : best), undefined)
+  const deepest = branches.reduce<Issue[] | undefined>((best, b) => (b[0]!.path.length > (best?.[0]?.path.length ?? 0) ? b : best), undefined)
   const meant = deepest ?? branches.find((b) => !(b[0]!.code === 'invalid_type' && b[0]!.path.length === 0))
   const first = meant?.[0]
   return first ? { ...first, path: [...issue.path, ...first.path] } as Issue : null
