@@ -1,13 +1,14 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { createProviderRouter } from './provider-router.js'
 import { compileModelMatcher, loadProviderRoutes } from './provider-routes.js'
 
 const writeTemp = async (content: string) => {
   const dir = await mkdtemp(join(tmpdir(), 'tw-routes-'))
+  onTestFinished(() => rm(dir, { recursive: true, force: true }))
   const file = join(dir, 'providers.json')
   await writeFile(file, content)
   return file
