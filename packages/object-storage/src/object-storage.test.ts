@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createObjectStorage } from './create-object-storage.js'
 import { ObjectNotFoundError, type ObjectStorage } from './object-storage.js'
 import { type TestS3Server, startTestS3Server } from './testing/s3-server.js'
@@ -23,12 +23,16 @@ const failingStream = (n: number) =>
   )
 
 /** The same contract, run against each backend. */
-function contract(name: string, open: () => Promise<{ storage: ObjectStorage; listAll: () => Promise<string[]> }>) {
+function contract(name: string, open: () => Promise<{ storage: ObjectStorage; listAll: () => Promise<string[]>; close: () => Promise<void> }>) {
   describe(name, () => {
     let storage: ObjectStorage
     let listAll: () => Promise<string[]>
+    // The backend's teardown, returned from beforeAll so it runs after the describe's tests (an
+    // afterAll registered inside open(), during a hook, never ran: every run left its directories in /tmp).
     beforeAll(async () => {
-      ;({ storage, listAll } = await open())
+      const opened = await open()
+      ;({ storage, listAll } = opened)
+      return opened.close
     })
 
     it('puts bytes and streams, reads them back, heads and deletes idempotently', async () => {
@@ -74,7 +78,6 @@ function contract(name: string, open: () => Promise<{ storage: ObjectStorage; li
 
 contract('local directory', async () => {
   const root = await mkdtemp(join(tmpdir(), 'tw-objects-'))
-  afterAll(() => rm(root, { recursive: true, force: true }))
   const storage = createObjectStorage({ kind: 'local', root })
   const listAll = async () => {
     const out: string[] = []
@@ -84,13 +87,12 @@ contract('local directory', async () => {
     }
     return out.sort()
   }
-  return { storage, listAll }
+  return { storage, listAll, close: () => rm(root, { recursive: true, force: true }) }
 })
 
 let s3: TestS3Server
 contract('S3 (s3rver started by the test)', async () => {
   s3 = await startTestS3Server({ prefix: 'tenant-a' })
-  afterAll(() => s3.close())
   const storage = createObjectStorage(s3.config)
   const { ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3')
   const client = new S3Client({
@@ -103,7 +105,7 @@ contract('S3 (s3rver started by the test)', async () => {
     const out = await client.send(new ListObjectsV2Command({ Bucket: s3.config.bucket }))
     return (out.Contents ?? []).map((o) => o.Key!).sort()
   }
-  return { storage, listAll }
+  return { storage, listAll, close: () => s3.close() }
 })
 
 describe('lanceLocation', () => {
