@@ -1,17 +1,12 @@
-import { isIP } from 'node:net'
-import { forbiddenReason, isAllowedHostname, parseAllowList } from '@threadwork/egress'
 import type { Logger } from '@threadwork/logger'
 import {
   CALLBACK_OWNER,
   DIRECT_CONSUMER_PREFIX,
   type DirectClaim,
   OUTBOX_GROUP,
-  type OutboxEvent,
   type RunStore,
   type Stores,
   type StoredWebhookEvent,
-  type WebhookEndpointSnapshot,
-  activeSecrets,
   createDeliverySlots,
   createWebhookDirectAttemptScripts,
 } from '@threadwork/storage'
@@ -28,6 +23,7 @@ import {
 import type { Job, Queue } from 'bullmq'
 import type { ChainableCommander } from 'ioredis'
 import type { Dispatcher } from 'undici'
+import { createDirectEligibility } from './direct-eligibility.js'
 
 export interface DirectCallbacksDeps {
   stores: Stores
@@ -109,8 +105,7 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
     leaseMs: deps.timeoutMs + 10_000,
     maxWaiting: maxInFlight,
   })
-  const snapshots = new Map<string, { snapshot: WebhookEndpointSnapshot; at: number }>()
-  const loading = new Map<string, Promise<WebhookEndpointSnapshot | null>>()
+  const eligibility = createDirectEligibility({ endpoints, allowPrivate: deps.allowPrivate, maxAgeMs })
   /**
    * Per (shard, thread): the end of this process's latest attempt of the thread, resolving to the
    * FIFO's head once its member went (delivered or given up), else null. A callback taken behind
@@ -124,63 +119,7 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
   const running = new Set<Promise<void>>()
   let closing = false
 
-  /** The project's snapshot, read when missing or older than `maxAgeMs` (concurrent reads shared); null if it cannot be read. */
-  async function snapshotOf(project: string): Promise<WebhookEndpointSnapshot | null> {
-    const hit = snapshots.get(project)
-    if (hit && Date.now() - hit.at < maxAgeMs) return hit.snapshot
-    let load = loading.get(project)
-    if (!load) {
-      const at = Date.now()
-      load = endpoints
-        .snapshot(project)
-        .then((snapshot) => {
-          snapshots.set(project, { snapshot, at })
-          if (snapshots.size > 10_000) for (const [p, v] of snapshots) if (Date.now() - v.at >= maxAgeMs) snapshots.delete(p)
-          return snapshot
-        })
-        .catch(() => null)
-        .finally(() => loading.delete(project))
-      loading.set(project, load)
-    }
-    return load
-  }
-
-  /** The webhook version under which the commit's callback may be taken here, or null (an endpoint receives one of its events, no secret yet). */
-  function eligible(snapshot: WebhookEndpointSnapshot | null, events: readonly OutboxEvent[]): string | null {
-    // Before the project's secret exists, the webhooks service creates it with the first attempt.
-    if (!snapshot?.callbackSecretFields) return null
-    for (const ep of snapshot.endpoints) if (ep.enabled && events.some((e) => ep.eventTypes.includes(e.type))) return null
-    return snapshot.version
-  }
-
-  const allowed = parseAllowList(deps.allowPrivate)
-  const reachable = new Map<string, boolean>()
-  /**
-   * False when this process's SSRF guard would refuse the URL without a DNS answer (an address
-   * literal, or `localhost`): left to the webhooks service, whose policy decides, as before (a worker
-   * not given WEBHOOK_ALLOW_PRIVATE keeps today's path for local receivers). A name that resolves to
-   * a refused address is found at connect: handed over then (`refused`).
-   */
-  function mayReach(raw: string): boolean {
-    let ok = reachable.get(raw)
-    if (ok !== undefined) return ok
-    try {
-      const url = new URL(raw)
-      const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
-      const host = url.hostname.replace(/^\[|\]$/g, '')
-      if (isIP(host)) ok = forbiddenReason(host, allowed, port) === null
-      else ok = !/(^|\.)localhost\.?$/i.test(host) || isAllowedHostname(host, allowed, port)
-    } catch {
-      ok = false
-    }
-    if (reachable.size > 10_000) reachable.clear()
-    reachable.set(raw, ok)
-    return ok
-  }
-
   const inFlightCount = () => running.size
-  /** When a commit not taken last made us look at its project's version (ms). */
-  const versionLooked = new Map<string, number>()
 
   function track(c: DirectClaim): void {
     let m = inFlightEntries.get(c.shard)
@@ -386,15 +325,11 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
       runs.commit = async (threadId, runId, plan) => {
         const events = plan.events
         const callbacks = events?.filter((e) => e.callbackUrl) ?? []
-        if (closing || plan.direct || callbacks.length !== 1 || !mayReach(callbacks[0]!.callbackUrl!) || inFlightCount() >= maxInFlight)
+        if (closing || plan.direct || callbacks.length !== 1 || !eligibility.mayReach(callbacks[0]!.callbackUrl!) || inFlightCount() >= maxInFlight)
           return commit(threadId, runId, plan)
-        const snapshot = await snapshotOf(plan.project)
-        const version = eligible(snapshot, events!)
-        if (version === null || !snapshot?.callbackSecretFields) {
-          // No secret yet: the webhooks service creates it with this callback; read again next time.
-          if (snapshot && !snapshot.callbackSecretFields) snapshots.delete(plan.project)
-          return commit(threadId, runId, plan)
-        }
+        const take = await eligibility.take(plan.project, events!)
+        if (!take) return commit(threadId, runId, plan)
+        const { version } = take
         // The slot first (kept from an attempt before, mostly: no command), so a taken entry never
         // waits for one: none free now, and the webhooks service sends it, as before.
         // With none free but some held by our own attempts, the attempt waits in our line for one
@@ -411,16 +346,12 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
         }
         if (slot && (!outcome.ok || !outcome.direct)) await keep(plan.project, shard, slot)
         if (outcome.ok && outcome.direct) {
-          const work = run(plan.project, threadId, outcome.direct, activeSecrets(snapshot.callbackSecretFields), slot)
+          const work = run(plan.project, threadId, outcome.direct, take.secrets, slot)
           running.add(work)
           void work.finally(() => running.delete(work))
-        } else if (outcome.ok && Date.now() - (versionLooked.get(plan.project) ?? 0) >= 1000) {
-          // Not taken: if because the endpoints changed, the next commit decides on a fresh snapshot
-          // (looked at once a second at most: most refusals are an earlier entry in the way).
-          versionLooked.set(plan.project, Date.now())
-          if (versionLooked.size > 10_000) versionLooked.clear()
-          const now = await stores.redis.get(k.webhookVersion(plan.project)).catch(() => snapshot.version)
-          if ((now ?? '') !== snapshot.version) snapshots.delete(plan.project)
+        } else if (outcome.ok) {
+          // Not taken: if because the endpoints changed, the next commit decides on a fresh snapshot.
+          await eligibility.notTaken(plan.project, version)
         }
         return outcome
       }
