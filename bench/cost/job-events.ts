@@ -12,7 +12,7 @@ export interface JobEventCounts {
   byQueue: Map<string, Map<string, number>>
   /** Events written during the window that the reader missed (trimmed before it read them); 0 when exact. */
   missed: number
-  /** Commands the reader itself sent, by name, to take out of the window's commandstats. */
+  /** Commands the reader itself sent before stop(), by name, to take out of the window's commandstats. */
   ownCalls: Record<string, number>
 }
 
@@ -50,21 +50,35 @@ export async function followJobEvents(redis: Redis, prefix: string, queues: read
   const byQueue = new Map(queues.map((q) => [q, new Map<string, number>()]))
   let seen = 0
   let stopping = false
-  const loop = (async () => {
-    while (!stopping) {
-      const res = (await redis.xread('COUNT', 5000, 'BLOCK', 100, 'STREAMS', ...keys, ...ids)) as [string, [string, string[]][]][] | null
-      ownCalls.xread!++
-      for (const [key, entries] of res ?? []) {
-        const q = queues[keys.indexOf(key)]!
-        const tally = byQueue.get(q)!
-        for (const [id, fields] of entries) {
-          ids[keys.indexOf(key)] = id
-          const type = fields[fields.indexOf('event') + 1] ?? '?'
-          tally.set(type, (tally.get(type) ?? 0) + 1)
-          seen++
-        }
+  /**
+   * Reads and tallies the entries after `ids`; how many it read. `block` in ms, or none: the
+   * non-blocking reads are the drain after stop(), not counted in `ownCalls` (sent after the window).
+   */
+  const readOnce = async (block?: number): Promise<number> => {
+    const args = block === undefined ? [] : ['BLOCK', block]
+    const res = (await redis.xread('COUNT', 5000, ...(args as ['BLOCK', number]), 'STREAMS', ...keys, ...ids)) as
+      | [string, [string, string[]][]][]
+      | null
+    if (block !== undefined) ownCalls.xread!++
+    let read = 0
+    for (const [key, entries] of res ?? []) {
+      const q = queues[keys.indexOf(key)]!
+      const tally = byQueue.get(q)!
+      for (const [id, fields] of entries) {
+        ids[keys.indexOf(key)] = id
+        const type = fields[fields.indexOf('event') + 1] ?? '?'
+        tally.set(type, (tally.get(type) ?? 0) + 1)
+        read++
       }
     }
+    seen += read
+    return read
+  }
+  const loop = (async () => {
+    while (!stopping) await readOnce(100)
+    // The last blocking read may have returned with only the first of the events written before
+    // stop() (it wakes at the first): read, without blocking, what is left up to now.
+    while ((await readOnce()) > 0) {}
     // A connection closed under a pending XREAD (the bench tearing down after a failure) ends the reader quietly.
   })().catch(() => {})
   return {
