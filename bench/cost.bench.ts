@@ -29,7 +29,7 @@ import { type SkeletonProcess, type SkeletonSettings, forkSkeleton } from './cos
 import { traceTurns } from './cost/trace.js'
 import { type WindowContext, type WindowResult, idleRate, measureWindow } from './cost/window.js'
 import { forkFakeUpstream } from './fake-upstream-process.js'
-import { benchScale, directCallbacksEnv, scaled } from './lib.js'
+import { benchScale, directCallbacksEnv, scaled, warmupTurns } from './lib.js'
 
 const API_KEY = 'sk-bench-cost'
 /** Clients in flight at once: saturation for one process of each service, like the turns bench. */
@@ -241,17 +241,6 @@ async function measureSkeleton(
   } finally {
     await Promise.all(roles.map((r) => r.close()))
   }
-}
-
-/**
- * Turns run before the turn window, and skeleton turns before the skeleton's: `WARMUP_TURNS`, else
- * 2,000, whatever the scale. After only 200 (the default until 1 Dec 2026) the API was still being
- * optimized by the JIT in the window (perf: two thirds of its main thread's samples in baseline
- * code, a third of its CPU on V8's compiler threads; its turn 0.67-0.83 ms against 0.27-0.37 after
- * 2,000): the figures are a long-running process's, as in production.
- */
-function warmupTurns(): number {
-  return Number(process.env.WARMUP_TURNS ?? 2000)
 }
 
 /** Runs `fn` over `items` with IN_FLIGHT at a time. */

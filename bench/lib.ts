@@ -91,3 +91,15 @@ export const directCallbacksEnv = (): Record<string, string> => ({
   WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32',
   ...(process.env.WORKER_DIRECT_CALLBACKS ? { WORKER_DIRECT_CALLBACKS: process.env.WORKER_DIRECT_CALLBACKS } : {}),
 })
+
+/**
+ * Turns run before a measured window (the cost bench's turn and skeleton windows, the turns bench's
+ * latency samples), and as many raw BullMQ jobs before their baseline: `WARMUP_TURNS`, else 2,000,
+ * whatever the scale. After only 200 (the cost bench's default until 1 Dec 2026) the API was still
+ * being optimized by the JIT in the window (perf: two thirds of its main thread's samples in
+ * baseline code, a third of its CPU on V8's compiler threads; its turn 0.67-0.83 ms against
+ * 0.27-0.37 after 2,000): the figures are a long-running process's, as in production.
+ */
+export function warmupTurns(): number {
+  return Number(process.env.WARMUP_TURNS ?? 2000)
+}

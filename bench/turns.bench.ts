@@ -14,7 +14,7 @@ import OpenAI from 'openai'
 import { Webhook } from 'standardwebhooks'
 import { bareBullMQ } from './baselines.js'
 import { forkFakeUpstream } from './fake-upstream-process.js'
-import { type Sample, directCallbacksEnv, measureInterleaved, printTable } from './lib.js'
+import { type Sample, directCallbacksEnv, measureInterleaved, printTable, warmupTurns } from './lib.js'
 
 const N_LATENCY = 300
 const THREADS = 200
@@ -72,8 +72,22 @@ export async function run(): Promise<void> {
       await new Promise<void>((resolve) => waiting.set(turn.id, resolve))
     }
 
-    // 1. Latency: one turn at a time on a fresh thread each, beside raw BullMQ's own round trip.
+    /** POSTs every turn of `work` (thread ids), 100 in flight, until each one's callback arrived. */
+    const postAll = async (work: string[]): Promise<void> => {
+      // 100 turns in flight at a time, like the baseline's 100 producers (2,000 at once overflow the listen backlog).
+      await Promise.all(Array.from({ length: 100 }, async () => {
+        for (let id = work.shift(); id; id = work.shift()) await postTurn(id)
+      }))
+    }
+
+    // 0. Warm-up: the services and the baseline's queue are measured as long-running processes
+    // (JIT-optimized, caches filled), each after the same number of units (lib.ts warmupTurns).
     const bull = await bareBullMQ(api.prefix)
+    const warmThreads = await Promise.all(Array.from({ length: 100 }, () => client.beta.threads.create()))
+    await postAll(Array.from({ length: warmupTurns() }, (_, k) => warmThreads[k % warmThreads.length]!.id))
+    await bull.throughput(warmupTurns(), 100)
+
+    // 1. Latency: one turn at a time on a fresh thread each, beside raw BullMQ's own round trip.
     const threads = await Promise.all(Array.from({ length: N_LATENCY + 30 }, () => client.beta.threads.create()))
     let i = 0
     const [bareQueue, turnLatency] = (await measureInterleaved(
@@ -94,11 +108,7 @@ export async function run(): Promise<void> {
     // 2. Throughput: THREADS threads × TURNS_PER_THREAD turns, all POSTed at once, until every callback arrived.
     const many = await Promise.all(Array.from({ length: THREADS }, () => client.beta.threads.create()))
     const t0 = performance.now()
-    // 100 turns in flight at a time, like the baseline's 100 producers (2,000 at once overflow the listen backlog).
-    const work = many.flatMap((t) => Array.from({ length: TURNS_PER_THREAD }, () => t.id))
-    await Promise.all(Array.from({ length: 100 }, async () => {
-      for (let id = work.shift(); id; id = work.shift()) await postTurn(id)
-    }))
+    await postAll(many.flatMap((t) => Array.from({ length: TURNS_PER_THREAD }, () => t.id)))
     const turnsPerSecond = (THREADS * TURNS_PER_THREAD) / ((performance.now() - t0) / 1000)
     const bullT = await bareBullMQ(uniquePrefix('benchnoop'), 50)
     const rawPerSecond = await bullT.throughput(THREADS * TURNS_PER_THREAD, 100)
