@@ -59,3 +59,26 @@ describe('a turn whose worker dies mid-call', () => {
     expect(stack.upstream.overlaps).toEqual([])
   }, 90_000)
 })
+
+describe('a turn whose run expires waiting for tool outputs', () => {
+  it('reads expired once past expires_at, as its run does, with no worker alive to sweep it', async () => {
+    const assistant = await stack.assistant({ tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }] })
+    const thread = await stack.client.beta.threads.create()
+    const worker = await stack.startWorker()
+    stack.upstream.respondOnce({ kind: 'tool_calls', calls: [{ name: 'lookup', arguments: '{}' }] })
+    const turn = await call('POST', `/threads/${thread.id}/turns`, { assistant_id: assistant.id, content: 'look it up' })
+    await expect.poll(async () => (await call('GET', `/threads/${thread.id}/turns/${turn.id}`)).status, { timeout: 15_000 }).toBe('requires_action')
+    const started = await call('GET', `/threads/${thread.id}/turns/${turn.id}`)
+    // Nobody sweeps deadlines now (the reconciler lives in the workers): only a read can end it.
+    worker.kill('SIGKILL')
+    expect(await worker.exited).toBe('SIGKILL')
+    // Its run was created when the turn started, expiring EXPIRES_AFTER seconds later (whole seconds: one more to be past it).
+    await new Promise((r) => setTimeout(r, Math.max(0, (started.started_at + EXPIRES_AFTER + 1) * 1000 - Date.now())))
+
+    // The turn is read first, without its run (a run read ends the run by itself): it must not say requires_action.
+    expect((await call('GET', `/threads/${thread.id}/turns/${turn.id}`)).status).toBe('expired')
+    expect((await call('GET', `/threads/${thread.id}/turns`)).data.map((t: Json) => t.status)).toEqual(['expired'])
+    expect(await call('GET', `/threads/${thread.id}/runs/${turn.run_id}`)).toMatchObject({ status: 'expired' })
+  }, 60_000)
+})
+

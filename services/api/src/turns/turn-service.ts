@@ -3,6 +3,7 @@ import {
   type Assistant,
   type ListQuery,
   checkToolChoice,
+  isTerminalRunStatus,
   type ThreadTurnCreateParams,
   type Turn,
   type TurnCreateParams,
@@ -87,6 +88,21 @@ export function createTurnService(deps: TurnServiceDeps) {
     checkToolChoice(params.run?.tool_choice, params.run?.tools ?? assistant.tools, 'run.tool_choice')
     await deps.attachments?.check(project, [params])
     await deps.vectorStores?.toolResources.checkAttachments(project, params.attachments)
+  }
+
+  /**
+   * A started turn whose run is past `expires_at` reads as its run does: the run's own read
+   * (`runs.get`) ends an overdue run `expired`, and its turn with it, so a turn never keeps saying
+   * `requires_action` (or `in_progress` with no worker alive) until the reconciler's next sweep.
+   * One HGET of the run's `expires_at` per active turn read; the run is read only once it is due.
+   */
+  async function expireIfDue(project: string, turn: Turn): Promise<Turn> {
+    if (turn.status !== 'in_progress' && turn.status !== 'requires_action') return turn
+    const expiresAt = await stores.redis.hget(stores.keys.run(turn.thread_id, turn.run_id), 'expires_at')
+    if (expiresAt === null || expiresAt === 'null' || nowSeconds() < Number(expiresAt)) return turn
+    const run = await deps.runs.get(project, turn.thread_id, turn.run_id).catch(() => null)
+    if (!run || !isTerminalRunStatus(run.status)) return turn
+    return stores.turns.get(project, turn.thread_id, turn.id)
   }
 
   async function accept(project: string, threadId: string, turnId: string, params: TurnCreateParams, assistant?: AssistantStamp): Promise<Turn> {
@@ -186,9 +202,14 @@ export function createTurnService(deps: TurnServiceDeps) {
       })
     },
 
-    get: (project: string, threadId: string, turnId: string) => stores.turns.get(project, threadId, turnId),
+    async get(project: string, threadId: string, turnId: string): Promise<Turn> {
+      return expireIfDue(project, await stores.turns.get(project, threadId, turnId))
+    },
 
-    list: (project: string, threadId: string, query: ListQuery) => stores.turns.list(project, threadId, query),
+    async list(project: string, threadId: string, query: ListQuery) {
+      const page = await stores.turns.list(project, threadId, query)
+      return { ...page, data: await Promise.all(page.data.map((turn) => expireIfDue(project, turn))) }
+    },
 
     /** Dequeues a turn that has not started; cancels the run of one that has. */
     async cancel(project: string, threadId: string, turnId: string): Promise<Turn> {
