@@ -129,6 +129,25 @@ describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', { timeout:
     expect(await (await client.files.content(fileId)).text()).toBe('city,max_c\nOslo,21\nCairo,38\n')
   })
 
+  it('an empty file written to /mnt/data does not fail the run: the others become Files, the model is told it was empty', async () => {
+    // Found by the tester with pnpm start: `open('/mnt/data/empty.bin', 'wb').close()` failed the whole run with server_error (the Files API refuses empty uploads).
+    const code = "open('/mnt/data/empty.bin', 'wb').close()\nopen('/mnt/data/notes.txt', 'w').write('kept')\nprint('saved')"
+    stack.upstream.respond(toolScript([{ call: pythonCall(code) }, { answer: 'Done: [notes.txt](sandbox:/mnt/data/notes.txt)' }]))
+    const assistant = await dataAnalyst()
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'Save two files.' }] })
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    expect(run.last_error).toBeNull()
+    expect(run.status).toBe('completed')
+    const toolMessage = stack.upstream.requests.at(-1)!.body.messages.find((m) => m.role === 'tool')
+    expect(String(toolMessage?.content)).toContain('/mnt/data/notes.txt')
+    expect(String(toolMessage?.content)).toMatch(/empty.*\/mnt\/data\/empty\.bin/)
+    const [reply] = (await client.beta.threads.messages.list(thread.id)).data
+    const text = reply!.content.find((c) => c.type === 'text')!
+    if (text.type !== 'text') throw new Error('no text')
+    const fileId = text.text.annotations[0]?.type === 'file_path' ? text.text.annotations[0].file_path.file_id : ''
+    expect(await (await client.files.content(fileId)).text()).toBe('kept')
+  })
+
   it("OpenAI's docs quickstart handler streams a reply with a file link and a chart: every text delta has a string value", async () => {
     const code = "import matplotlib.pyplot as plt\nplt.plot([1, 2], [3, 4])\nplt.show()\nopen('/mnt/data/notes.txt', 'w').write('hi')"
     stack.upstream.respond(toolScript([{ call: pythonCall(code) }, { answer: 'Saved: [notes](sandbox:/mnt/data/notes.txt)' }]))

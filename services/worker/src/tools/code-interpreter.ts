@@ -120,13 +120,20 @@ export function createCodeInterpreterTool(deps: { sandbox: CodeSandbox; files: C
       await Promise.all(images)
 
       const files: Record<string, string> = {}
-      for (const f of result.files) files[`/mnt/data/${f.name}`] = await deps.files.create(ctx.project, f.name.split('/').at(-1) || f.name, f.bytes)
+      // An empty file cannot be a File (the Files API refuses empty content, and would fail the
+      // whole run here): it is left out and the model told so, as it is of a file it cannot link.
+      const empty: string[] = []
+      for (const f of result.files) {
+        if (f.bytes.length === 0) empty.push(`/mnt/data/${f.name}`)
+        else files[`/mnt/data/${f.name}`] = await deps.files.create(ctx.project, f.name.split('/').at(-1) || f.name, f.bytes)
+      }
 
       const logs = outputs.flatMap((o) => (o.type === 'logs' ? [o.logs] : ['[An image was displayed to the user.]\n'])).join('')
       const lines: string[] = []
       if (logs.trim()) lines.push(logs.length > MAX_MODEL_OUTPUT_CHARS ? `${logs.slice(0, MAX_MODEL_OUTPUT_CHARS)}\n[… output cut: ${logs.length} characters in all]` : logs)
       const paths = Object.keys(files)
       if (paths.length > 0) lines.push(`Files written (give the user links as sandbox:<path>): ${paths.join(', ')}`)
+      if (empty.length > 0) lines.push(`Files left out because they are empty (nothing to link): ${empty.join(', ')}`)
       if (result.status === 'timeout') lines.push('The execution was stopped: it ran past its time limit.')
       if (result.status === 'died') lines.push('The Python kernel died; the next call starts a fresh session (variables and files are lost).')
       if (result.notice) lines.push(result.notice)
