@@ -15,6 +15,7 @@ import finishUpload from './lua/finishUpload-5.lua'
 import insertFile from './lua/insertFile-4.lua'
 import listFiles from './lua/listFiles-1.lua'
 import appendLiveEvents from './lua/appendLiveEvents-1.lua'
+import replaceIfEqual from './lua/replaceIfEqual-1.lua'
 
 export type RedisClient = Redis | Cluster
 
@@ -51,6 +52,7 @@ export const scripts = {
   finishUpload: script('finishUpload', finishUpload),
   cancelUpload: script('cancelUpload', cancelUpload),
   appendLiveEvents: script('appendLiveEvents', appendLiveEvents),
+  replaceIfEqual: script('replaceIfEqual', replaceIfEqual),
 } as const
 
 const defined = new WeakMap<object, Set<string>>()

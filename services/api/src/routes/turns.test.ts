@@ -71,6 +71,36 @@ describe('turn routes: Idempotency-Key', () => {
     expect(other.status).toBe(202)
     expect(other.json.id).not.toBe(first.json.id)
   })
+
+  it('a key whose request died before storing its turn is 409 while that could be a live request, then taken over by a retry', async () => {
+    // Found with pnpm start: the API SIGKILLed mid-burst left a key claimed with no turn, and every
+    // retry answered 409 "still being processed. Retry shortly." for the key's 24 h.
+    const assistant = await stores.assistants.create('alpha', { model: 'm' })
+    const { thread } = await stores.threads.create('alpha', {})
+    const body = { assistant_id: assistant.id, content: 'hi' }
+    const path = `/v1/threads/${thread.id}/turns`
+    expect((await post(path, body, { 'idempotency-key': 'k-dead' })).status).toBe(202)
+    // The claim as a request killed between claiming the key and storing its turn leaves it: the
+    // record a claim writes, naming a turn that was never stored.
+    const key = stores.keys.idempotency('alpha', 'k-dead')
+    const claimed = JSON.parse((await fx.redis.get(key))!)
+    const dead = { ...claimed, turnId: 'turn_neverStored000000000000' }
+    await fx.redis.set(key, JSON.stringify({ ...dead, claimedAt: Date.now() }), 'EX', 3600)
+    const young = await post(path, body, { 'idempotency-key': 'k-dead' })
+    expect(young.status).toBe(409)
+    expect(young.json.error).toMatchObject({ code: 'idempotency_key_in_use' })
+
+    await fx.redis.set(key, JSON.stringify({ ...dead, claimedAt: Date.now() - 120_000 }), 'EX', 3600)
+    const [a, b] = await Promise.all([post(path, body, { 'idempotency-key': 'k-dead' }), post(path, body, { 'idempotency-key': 'k-dead' })])
+    // Of two retries at once, one takes the key over and stores the turn; the other answers it or, still waiting, 409.
+    const taken = [a, b].filter((r) => r.status === 202)
+    expect(taken.length).toBeGreaterThanOrEqual(1)
+    expect(new Set(taken.map((r) => r.json.id)).size).toBe(1)
+    expect([a, b].every((r) => r.status === 202 || r.status === 409)).toBe(true)
+    const again = await post(path, body, { 'idempotency-key': 'k-dead' })
+    expect(again).toEqual(taken[0])
+    expect((await stores.turns.list('alpha', thread.id, { limit: 20, order: 'asc' })).data).toHaveLength(2)
+  }, 20_000)
 })
 
 describe('turn routes: callback_url shape', () => {

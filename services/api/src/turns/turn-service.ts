@@ -127,14 +127,16 @@ export function createTurnService(deps: TurnServiceDeps) {
     return turn
   }
 
-  /** The turn an earlier request with the same key created (waiting briefly if it is still being stored). */
-  async function original(project: string, ref: { threadId: string; turnId: string }): Promise<Turn> {
+  /**
+   * The turn an earlier request with the same key created (waiting briefly if it is still being
+   * stored); null if none appeared in that time.
+   */
+  async function original(project: string, ref: { threadId: string; turnId: string }): Promise<Turn | null> {
     const deadline = Date.now() + idempotency.waitMs
     for (;;) {
       const turn = await stores.turns.get(project, ref.threadId, ref.turnId).catch(() => null)
       if (turn) return turn
-      if (Date.now() > deadline)
-        throw new ApiError(409, 'A request with this Idempotency-Key is still being processed. Retry shortly.', { code: 'idempotency_key_in_use' })
+      if (Date.now() > deadline) return null
       await new Promise((r) => setTimeout(r, 50))
     }
   }
@@ -143,7 +145,14 @@ export function createTurnService(deps: TurnServiceDeps) {
     const turnId = newId('turn')
     if (!key) return create(turnId)
     const claim = await idempotency.claim(project, key, body, { threadId, turnId })
-    if (!claim.claimed) return original(project, claim.ref)
+    if (!claim.claimed) {
+      const turn = await original(project, claim.ref)
+      if (turn) return turn
+      // No turn under the key: its request is still storing it, or died doing so. A dead one's
+      // claim is taken over once stale, so the retry this 409 asks for succeeds in the end.
+      if (!(await idempotency.takeOverStale(project, key, claim, { threadId, turnId })))
+        throw new ApiError(409, 'A request with this Idempotency-Key is still being processed. Retry shortly.', { code: 'idempotency_key_in_use' })
+    }
     try {
       return await create(turnId)
     } catch (err) {
