@@ -26,7 +26,7 @@ export { createWebhookEndpointStore, activeSecrets } from './webhook-endpoint-st
 export type { WebhookEndpointStore, WebhookEndpointSnapshot } from './webhook-endpoint-store.js'
 export { createWebhookDeliveryLog, CALLBACK_OWNER, DELIVERIES_KEPT, DELIVERIES_TRIM_EVERY } from './webhook-delivery-log.js'
 export { createDeliverySlots, type DeliverySlots, type SlotResult } from './webhook-delivery-slots.js'
-export { createWebhookFirstAttemptScripts, type WebhookFirstAttemptScripts } from './webhook-first-attempt.js'
+export { createWebhookFirstAttemptScripts, type ReadEntriesCheck, type WebhookFirstAttemptScripts } from './webhook-first-attempt.js'
 export {
   createWebhookDirectAttemptScripts,
   DIRECT_CONSUMER_PREFIX,

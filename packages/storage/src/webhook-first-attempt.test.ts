@@ -62,4 +62,71 @@ describe('first-attempt scripts', () => {
     const summary = (await fx.redis.xpending(k.outbox(0), GROUP)) as [number, string, string]
     expect(summary.slice(0, 3)).toEqual([1000, ids[1], ids[1000]])
   })
+
+  it('checkRead: for the entries a read was just handed, the callback FIFO checks (as fifoClear) and the projects\' webhook versions', async () => {
+    const stream = k.outbox(0)
+    const add = (fields: Record<string, string>) => fx.redis.xadd(stream, '*', ...Object.entries(fields).flat()) as Promise<string>
+    const one = (thread: string, project: string, callback: string) => ({ evt: 'evt_x', type: 'thread.run.completed', project, thread, created_at: '1', data: '{}', callback_url: callback })
+    const read = async (consumer: string) => {
+      const reply = (await fx.redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 100, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null
+      return reply?.[0]?.[1].map(([id]) => id) ?? []
+    }
+    const check = (after: string) => scripts.checkRead(fx.redis, { shard: 0, group: GROUP, consumer: 'me', after, count: 100 })
+    // Read before: in flight here, not part of the next read.
+    await add(one('thread_old', 'alpha', 'http://x/cb'))
+    const [before] = await read('me')
+    await fx.redis.set(k.webhookVersion('alpha'), '7')
+    await fx.redis.zadd(k.webhookFifo(0, 'callback', 'thread_queued'), 0, 'm')
+    const clear = await add(one('thread_a', 'alpha', 'http://x/cb'))
+    const queued = await add(one('thread_queued', 'beta', 'http://x/cb'))
+    // An entry of one event without a callback_url needs no FIFO check; its project's version still counts.
+    const noCallback = await add(one('thread_b', 'gamma', ''))
+    const packed = await add({ project: 'alpha', thread: 'thread_p', created_at: '1', events: '[["evt_1","thread.run.completed",{},"http://x/cb"]]' })
+    expect(await read('me')).toEqual([clear, queued, noCallback, packed])
+    const got = await check(before!)
+    expect([...got.fifoClear]).toEqual([
+      [clear, true],
+      [queued, false],
+      [packed, true],
+    ])
+    expect([...got.versions]).toEqual([
+      ['alpha', '7'],
+      ['beta', ''],
+      ['gamma', ''],
+    ])
+
+    // Another consumer's older entry still pending holds back every younger one; its younger ones hold back nothing.
+    const [othersOld] = await (async () => {
+      await add(one('thread_c', 'alpha', 'http://x/cb'))
+      return read('other')
+    })()
+    const behind = await add(one('thread_d', 'alpha', 'http://x/cb'))
+    expect(await read('me')).toEqual([behind])
+    expect([...(await check(packed)).fifoClear]).toEqual([[behind, false]])
+    await fx.redis.xack(stream, GROUP, othersOld!)
+    expect([...(await check(packed)).fifoClear]).toEqual([[behind, true]])
+    // A committer's own callback attempt (its FIFO member is in place) is not looked at.
+    await add(one('thread_e', 'alpha', 'http://x/cb'))
+    await read('direct:worker-1')
+    const afterDirect = await add(one('thread_f', 'alpha', 'http://x/cb'))
+    expect(await read('me')).toEqual([afterDirect])
+    expect([...(await check(behind)).fifoClear]).toEqual([[afterDirect, true]])
+
+    // The read's entries with another consumer's in between: each one found all the same (the
+    // first is older than the other's, so clear; the second is not).
+    const mine1 = await add(one('thread_g', 'alpha', 'http://x/cb'))
+    expect(await read('me')).toEqual([mine1])
+    await add(one('thread_h', 'alpha', 'http://x/cb'))
+    expect((await read('other')).length).toBe(1)
+    const mine2 = await add(one('thread_i', 'alpha', 'http://x/cb'))
+    expect(await read('me')).toEqual([mine2])
+    expect([...(await check(afterDirect)).fifoClear]).toEqual([
+      [mine1, true],
+      [mine2, false],
+    ])
+    // A read handed nothing: nothing found.
+    expect(await read('me')).toEqual([])
+    const none = await check(mine2)
+    expect([none.fifoClear.size, none.versions.size]).toEqual([0, 0])
+  })
 })

@@ -2,13 +2,24 @@ import type { ChainableCommander } from 'ioredis'
 import type { Keys } from './keys.js'
 import ackFirstAttemptsLua from './lua/ackFirstAttempts-1.lua'
 import checkFifoClearLua from './lua/checkFifoClear-n.lua'
+import checkReadEntriesLua from './lua/checkReadEntries-1.lua'
 import settleFirstAttemptLua from './lua/settleFirstAttempt-2.lua'
 import { type RedisClient, defineScript, runScript, script } from './scripts.js'
+import { CALLBACK_OWNER } from './webhook-delivery-log.js'
 import { DIRECT_CONSUMER_PREFIX } from './webhook-direct-attempt.js'
 
 const checkFifoClearScript = script('checkFifoClear', checkFifoClearLua)
 const settleScript = script('settleFirstAttempt', settleFirstAttemptLua)
 const ackScript = script('ackFirstAttempts', ackFirstAttemptsLua)
+const checkReadScript = script('checkReadEntries', checkReadEntriesLua)
+
+/** What `checkRead` found for the entries a read was handed. */
+export interface ReadEntriesCheck {
+  /** Entry id → whether its (callback, thread) FIFO was clear (`fifoClear`'s answer); only entries with a thread whose callback may need it. */
+  fifoClear: Map<string, boolean>
+  /** Project → its webhook version ('' before any write), as the endpoint cache reads it. */
+  versions: Map<string, string>
+}
 
 /** Orders stream ids `ms-seq` numerically (ascending). */
 const byStreamId = (a: string, b: string) => {
@@ -49,6 +60,29 @@ export function createWebhookFirstAttemptScripts(redis: RedisClient, k: Keys) {
         [o.group, o.consumer, DIRECT_CONSUMER_PREFIX, ...o.events.map((e) => e.entryId)],
       )
       return o.events.map((_, i) => reply[i] === 1)
+    },
+
+    /**
+     * Sent on `conn` right behind a blocking XREADGROUP of shard `shard`'s outbox by `consumer`
+     * (before its reply): Redis runs it once the read is served, so its answer comes with the
+     * entries (checkReadEntries-1.lua). For the entries the read was handed (this consumer's
+     * pending entries after `after`, at most `count`): `fifoClear`'s answer for each one's
+     * (callback, thread) pair, and each project's webhook version. Single Redis only (it builds
+     * keys of other slots from the entries); resolves to empty maps when the read got nothing.
+     */
+    async checkRead(conn: RedisClient, o: { shard: number; group: string; consumer: string; after: string; count: number }): Promise<ReadEntriesCheck> {
+      const [versionHead, versionTail] = k.webhookVersion('\u0000').split('\u0000') as [string, string]
+      const reply = await runScript<[(string | number)[], string[]] | []>(
+        conn,
+        checkReadScript,
+        [k.outbox(o.shard)],
+        [o.group, o.consumer, DIRECT_CONSUMER_PREFIX, o.after, o.count, k.webhookFifo(o.shard, CALLBACK_OWNER, ''), versionHead, versionTail],
+      )
+      const out: ReadEntriesCheck = { fifoClear: new Map(), versions: new Map() }
+      const [checks = [], versions = []] = reply
+      for (let i = 0; i + 1 < checks.length; i += 2) out.fifoClear.set(String(checks[i]), checks[i + 1] === 1)
+      for (let i = 0; i + 1 < versions.length; i += 2) out.versions.set(versions[i]!, versions[i + 1]!)
+      return out
     },
 
     /**

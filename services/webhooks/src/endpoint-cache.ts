@@ -9,11 +9,20 @@ import type { WebhookEndpointSnapshot, WebhookEndpointStore } from '@threadwork/
  */
 export function createEndpointCache(endpoints: WebhookEndpointStore, maxAgeMs = 10_000) {
   const cache = new Map<string, { snapshot: WebhookEndpointSnapshot; at: number }>()
+  async function versionsOf(projects: string[], known: ReadonlyMap<string, string> | undefined): Promise<string[]> {
+    if (!known) return endpoints.versions(projects)
+    const unknown = projects.filter((p) => !known.has(p))
+    const read = unknown.length === 0 ? [] : await endpoints.versions(unknown)
+    return projects.map((p) => known.get(p) ?? read[unknown.indexOf(p)]!)
+  }
   return {
-    /** Snapshots of `projects`, current as of this call. */
-    async forBatch(projects: Iterable<string>): Promise<Map<string, WebhookEndpointSnapshot>> {
+    /**
+     * Snapshots of `projects`, current as of this call; `known`: versions read since the batch's
+     * entries were (outbox-consumer.ts, the check sent behind the read), not read again.
+     */
+    async forBatch(projects: Iterable<string>, known?: ReadonlyMap<string, string>): Promise<Map<string, WebhookEndpointSnapshot>> {
       const wanted = [...new Set(projects)]
-      const versions = await endpoints.versions(wanted)
+      const versions = await versionsOf(wanted, known)
       const now = Date.now()
       const out = new Map<string, WebhookEndpointSnapshot>()
       await Promise.all(

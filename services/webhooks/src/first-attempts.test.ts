@@ -44,4 +44,47 @@ describe('first attempts: precheck', () => {
     expect(await checks.get('evt_busy')).toBe(false)
     await first.close()
   })
+
+  it('takes the answers sent behind the read instead of checking again, except for a pair that was in flight when they were sent', async () => {
+    const calls: string[] = []
+    const scripts = {
+      fifoClear: async (o: { events: readonly { entryId: string }[] }) => {
+        calls.push(...o.events.map((e) => e.entryId))
+        return o.events.map(() => false)
+      },
+      ack: async () => 0,
+      settle: () => {},
+    }
+    const first = createFirstAttempts({
+      scripts: scripts as unknown as FirstAttemptsDeps['scripts'],
+      consumer: 'me',
+      log: createLogger({ service: 'test', level: 'silent' }),
+      maxInFlight: 10,
+      projectConcurrency: 25,
+      endpointConcurrency: 10,
+      timeoutMs: 1000,
+      reclaimIdleMs: 10_000,
+      eventRetentionSeconds: 60,
+      queues: [],
+      onStuck: () => {},
+    } as unknown as FirstAttemptsDeps)
+    const behind = {
+      check: { fifoClear: new Map([['1-0', true], ['2-0', true]]), versions: new Map() },
+      // thread_b's previous event was being attempted here when the read went out: it may have left a retry's FIFO place since.
+      inFlight: new Set([`0|${CALLBACK_OWNER}|thread_b`]),
+    }
+    const checks = first.precheck(
+      [
+        { shard: 0, entryId: '1-0', evt: 'evt_a', thread: 'thread_a', callbackUrl: 'http://x/cb' },
+        { shard: 0, entryId: '2-0', evt: 'evt_b', thread: 'thread_b', callbackUrl: 'http://x/cb' },
+        { shard: 0, entryId: '3-0', evt: 'evt_c', thread: 'thread_c', callbackUrl: 'http://x/cb' },
+      ],
+      behind,
+    )
+    expect(calls).toEqual(['2-0', '3-0'])
+    expect(await checks.get('evt_a')).toBe(true)
+    expect(await checks.get('evt_b')).toBe(false)
+    expect(await checks.get('evt_c')).toBe(false)
+    await first.close()
+  })
 })

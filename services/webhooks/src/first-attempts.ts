@@ -1,5 +1,14 @@
 import type { Logger } from '@threadwork/logger'
-import { CALLBACK_OWNER, type DeliverySlots, type Keys, type RedisClient, type StoredWebhookEvent, type WebhookEndpointStore, type WebhookFirstAttemptScripts } from '@threadwork/storage'
+import {
+  CALLBACK_OWNER,
+  type DeliverySlots,
+  type Keys,
+  type ReadEntriesCheck,
+  type RedisClient,
+  type StoredWebhookEvent,
+  type WebhookEndpointStore,
+  type WebhookFirstAttemptScripts,
+} from '@threadwork/storage'
 import { Job, type Queue } from 'bullmq'
 import type { ChainableCommander } from 'ioredis'
 import {
@@ -17,6 +26,8 @@ import {
 } from '@threadwork/webhook-delivery'
 import { fifoMember } from './fifo.js'
 
+const NONE: ReadonlySet<string> = new Set()
+
 /** One outbox event, parsed, with its body built (outbox-consumer.ts). */
 export interface OutboxEvent {
   streamKey: string
@@ -30,6 +41,16 @@ export interface OutboxEvent {
   event: StoredWebhookEvent
   /** Where each target goes and what signs it, as of the batch (endpoint-cache.ts); a target missing here is read at send time. */
   resolved?: Map<string, AttemptTarget>
+}
+
+/**
+ * The checks sent behind a blocking read (`checkBehindRead`), with the pairs this process had in
+ * flight when they were sent: their answers cannot stand for those (an attempt settled since may
+ * have left a FIFO place the check did not see).
+ */
+export interface BehindRead {
+  check: ReadEntriesCheck
+  inFlight: ReadonlySet<string>
 }
 
 /** An (event, target) pair the caller queues as a BullMQ job, as before this file existed. */
@@ -345,13 +366,23 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
      * (none in flight: checked here; no other batch of the shard runs before `take`), or from a
      * recovered entry (handled before this batch was read).
      */
-    precheck(entries: readonly { shard: number; entryId: string; evt: string; thread: string | null; callbackUrl: string | null }[]): Map<string, Promise<boolean>> {
+    precheck(
+      entries: readonly { shard: number; entryId: string; evt: string; thread: string | null; callbackUrl: string | null }[],
+      behind?: BehindRead | null,
+    ): Map<string, Promise<boolean>> {
       const out = new Map<string, Promise<boolean>>()
       if (closing) return out
       const byShard = new Map<number, { evt: string; check: { target: string; thread: string; entryId: string } }[]>()
       for (const e of entries) {
+        const pair = `${e.shard}|${CALLBACK_OWNER}|${e.thread}`
         // An earlier event of the pair in flight here may yet leave a FIFO place (its retry): checked after it instead.
-        if (!e.thread || !e.callbackUrl || tails.has(`${e.shard}|${CALLBACK_OWNER}|${e.thread}`)) continue
+        if (!e.thread || !e.callbackUrl || tails.has(pair)) continue
+        // Answered behind the read already, unless the pair was in flight then (it has settled since).
+        const answered = behind && !behind.inFlight.has(pair) ? behind.check.fifoClear.get(e.entryId) : undefined
+        if (answered !== undefined) {
+          out.set(e.evt, Promise.resolve(answered))
+          continue
+        }
         let list = byShard.get(e.shard)
         if (!list) byShard.set(e.shard, (list = []))
         list.push({ evt: e.evt, check: { target: CALLBACK_OWNER, thread: e.thread, entryId: e.entryId } })
@@ -368,6 +399,29 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
         })
       }
       return out
+    },
+
+    /**
+     * Sends `precheck`'s checks for the entries a blocking XREADGROUP on `conn` (shard `shard`'s
+     * outbox, this consumer) is about to be handed, behind that read and before its reply
+     * (`checkRead`, single Redis only): they come back with the entries instead of a round trip
+     * after them (issue 14, callback latency). `after`: the last entry id this consumer read from
+     * the stream before; `count`: the read's COUNT. Resolves to null when the checks failed (the
+     * batch then checks as before). Why answers given at the read may stand: as for `precheck`,
+     * other consumers' older entries can only go away after it, and this process's own earlier
+     * events are the pairs in flight now (`inFlight`), whose answers are not used; no batch of the
+     * stream runs between the read and its handling.
+     */
+    checkBehindRead(conn: RedisClient, o: { shard: number; after: string; count: number }): Promise<BehindRead | null> {
+      const inFlight: ReadonlySet<string> = tails.size === 0 ? NONE : new Set(tails.keys())
+      return scripts.checkRead(conn, { shard: o.shard, group: GROUP, consumer: deps.consumer, after: o.after, count: o.count }).then(
+        (check) => ({ check, inFlight }),
+        (err: unknown) => {
+          // Its read fails with it (a dropped connection, closing): logged there.
+          if (!closing) log.debug({ shard: o.shard, err: (err as Error).message }, 'checks behind the outbox read failed; checking after it')
+          return null
+        },
+      )
     },
 
     /** Whether this process is attempting the entry now (a re-read or a reclaim must leave it alone). */

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis'
 import { type AttemptTarget, type DeliveryJob, GROUP, deliveryJobId, jobOptions } from '@threadwork/webhook-delivery'
 import { createEndpointCache } from './endpoint-cache.js'
 import { fifoMember } from './fifo.js'
-import type { FirstAttempts, OutboxEvent, QueuedDelivery } from './first-attempts.js'
+import type { BehindRead, FirstAttempts, OutboxEvent, QueuedDelivery } from './first-attempts.js'
 import { trimOutbox } from './outbox-trim.js'
 
 /** Entries read per round trip. */
@@ -82,6 +82,8 @@ interface StreamState {
   rereadOwn: boolean
   /** The connection of this stream's blocking read (`follow`), while one runs. */
   follower: Redis | null
+  /** The last entry this consumer read from the stream as new ('>'), '' before the first: where the checks behind a read start. */
+  lastRead: string
 }
 
 /**
@@ -104,7 +106,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
   const streams: StreamState[] = [
     ...Array.from({ length: k.shards }, (_, shard) => ({ key: k.outbox(shard), shard, control: false })),
     { key: k.webhookControl, shard: 0, control: true },
-  ].map((s) => ({ ...s, running: null, again: false, lastReclaim: 0, lastTrim: Date.now(), rereadOwn: true, follower: null }))
+  ].map((s) => ({ ...s, running: null, again: false, lastReclaim: 0, lastTrim: Date.now(), rereadOwn: true, follower: null, lastRead: '' }))
   let closing = false
 
   const queueOf = (shard: number) => {
@@ -311,7 +313,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
    * the steps leaves the entries pending; re-running them is idempotent (NX places, job ids), or
    * sends an attempt again (same webhook-id).
    */
-  async function handleBatch(s: StreamState, entries: [string, string[] | null][], recovered = false): Promise<void> {
+  async function handleBatch(s: StreamState, entries: [string, string[] | null][], recovered = false, behind: BehindRead | null = null): Promise<void> {
     if (entries.length === 0) return
     const parsed = entries.map(([id, fields]) => {
       const f = fields && fieldsOf(fields)
@@ -319,17 +321,22 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
     })
     const fresh = deps.firstAttempts && !closing && !recovered && !s.control ? deps.firstAttempts : null
     // Callbacks' FIFO checks go out beside the endpoint versions' GET (first-attempts.ts `precheck`).
+    // (Or answered already: sent behind the read, `follow`.)
     const prechecked = fresh?.precheck(
       parsed.flatMap(([id, , d]) =>
         d && !(d instanceof MalformedEntry)
           ? d.events.map((e) => ({ shard: s.shard, entryId: id, evt: e.evt, thread: d.thread, callbackUrl: e.callbackUrl }))
           : [],
       ),
+      behind,
     )
-    // One look per project per batch at its endpoints (a GET of its version, mostly).
+    // One look per project per batch at its endpoints (a GET of its version, mostly, unless read behind the read).
     const snapshots = s.control
       ? new Map()
-      : await endpointCache.forBatch(parsed.flatMap(([, , d]) => (d && !(d instanceof MalformedEntry) ? [d.project] : [])))
+      : await endpointCache.forBatch(
+          parsed.flatMap(([, , d]) => (d && !(d instanceof MalformedEntry) ? [d.project] : [])),
+          behind?.check.versions,
+        )
     const prepared = (await Promise.all(parsed.map(([id, f, d]) => prepare(s, id, f, d, snapshots)))).flat().filter((p) => p.targets.length > 0)
     let queued: QueuedDelivery[] = prepared.flatMap(({ ev, targets }) => targets.map((target) => ({ ev, target })))
     let handledHere = new Set<string>()
@@ -365,6 +372,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       | [string, [string, string[] | null][]][]
       | null
     const entries = reply?.[0]?.[1] ?? []
+    if (entries.length > 0) s.lastRead = entries.at(-1)![0]
     if (!closing) await handleBatch(s, entries)
     return entries.length
   }
@@ -481,6 +489,8 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
 
   async function followLoop(s: StreamState, conn: Redis): Promise<void> {
     let failures = 0
+    // Single Redis only: on a Cluster the checks' keys live in other slots (checkReadEntries-1.lua).
+    const checksBehind = (conn as { isCluster?: boolean }).isCluster ? null : deps.firstAttempts
     while (!closing) {
       if (s.running) {
         await s.running
@@ -489,10 +499,15 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
       let failed = false
       s.running = (async () => {
         try {
-          const reply = (await conn.xreadgroup('GROUP', GROUP, deps.consumer, 'COUNT', BATCH, 'BLOCK', deps.pollMs, 'STREAMS', s.key, '>')) as
-            | [string, [string, string[] | null][]][]
-            | null
+          const read = conn.xreadgroup('GROUP', GROUP, deps.consumer, 'COUNT', BATCH, 'BLOCK', deps.pollMs, 'STREAMS', s.key, '>') as Promise<
+            [string, [string, string[] | null][]][] | null
+          >
+          // The first attempts' checks, sent behind the read: Redis runs them once it is served.
+          const checks = checksBehind && s.lastRead ? checksBehind.checkBehindRead(conn, { shard: s.shard, after: s.lastRead, count: BATCH }) : null
+          const reply = await read
           const entries = reply?.[0]?.[1] ?? []
+          if (entries.length > 0) s.lastRead = entries.at(-1)![0]
+          const behind = checks && entries.length > 0 ? await checks : null
           if (closing) return
           // Our own pending entries come first, as in a pass: one left by a failed handling is older
           // than these, and must not be overtaken by their first attempts. Re-read, these go with it
@@ -500,7 +515,7 @@ export function startOutboxConsumer(deps: OutboxConsumerDeps) {
           if (s.rereadOwn && entries.length > 0) {
             s.rereadOwn = false
             await rereadOwn(s)
-          } else await handleBatch(s, entries)
+          } else await handleBatch(s, entries, false, behind)
           failures = 0
         } catch (err) {
           if (closing) return

@@ -1,0 +1,46 @@
+import { CALLBACK_OWNER, createRedis } from '@threadwork/storage'
+import { startReceiver } from '@threadwork/webhook-delivery/test-receiver'
+import type { Command } from 'ioredis'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { webhookHarness } from './test-harness.js'
+
+describe('a callback read from a followed shard stream', () => {
+  it('goes out with no command after its read: its FIFO check and webhook version came back with the entry', async () => {
+    const h = await webhookHarness()
+    const k = h.stores.keys
+    // The project's callback secret exists before: its creation would change the webhook version (a re-read, not what this test looks at).
+    await h.stores.webhookEndpoints.signingSecret.ensure(h.project)
+    // The dispatcher's command connection (as the harness makes it), every command it sends recorded.
+    const redis = createRedis(h.fx.url, { role: 'worker', name: 'dispatcher', coalesceWrites: true })
+    onTestFinished(() => redis.disconnect())
+    const sent: string[][] = []
+    const send = redis.sendCommand.bind(redis)
+    redis.sendCommand = (command: Command, stream?: never) => {
+      sent.push([command.name, ...command.args.map(String)])
+      return send(command, stream)
+    }
+    const sentBeforePost = new Map<string, string[][]>()
+    const receiver = await startReceiver((req, res) => {
+      sentBeforePost.set((JSON.parse(req.body) as { id: string }).id, sent.splice(0))
+      res.writeHead(200).end()
+    })
+    await h.start({ redis })
+
+    // The first one after the start (nothing read yet to start the checks from) checks after its read.
+    const first = await h.emit({ type: 'thread.run.completed', thread: 'thread_1', callbackUrl: receiver.url(), nudge: false })
+    await vi.waitFor(() => expect(sentBeforePost.has(first)).toBe(true), { timeout: 10_000 })
+    sent.splice(0)
+    const second = await h.emit({ type: 'thread.run.completed', thread: 'thread_2', callbackUrl: receiver.url(), nudge: false })
+    await vi.waitFor(() => expect(sentBeforePost.has(second)).toBe(true), { timeout: 10_000 })
+
+    const touched = (commands: string[][], key: string) => commands.filter((c) => c.includes(key)).map((c) => c[0])
+    // Checked after the read, on this connection: the FIFO script and the version's GET (and the
+    // snapshot's own, the endpoint cache being empty).
+    expect(touched(sentBeforePost.get(first)!, k.webhookFifo(0, CALLBACK_OWNER, 'thread_1'))).toEqual(['evalsha'])
+    expect(touched(sentBeforePost.get(first)!, k.webhookVersion(h.project))).toContain('get')
+    // Sent behind the read on the follower's connection instead.
+    expect(touched(sentBeforePost.get(second)!, k.webhookFifo(0, CALLBACK_OWNER, 'thread_2'))).toEqual([])
+    expect(touched(sentBeforePost.get(second)!, k.webhookVersion(h.project))).toEqual([])
+    expect(receiver.received.map((r) => (JSON.parse(r.body) as { id: string }).id)).toEqual([first, second])
+  })
+})
