@@ -37,4 +37,25 @@ describe('endpoint cache', () => {
     await endpoints.delete('p', e.id)
     expect((await snap()).endpoints).toEqual([])
   })
+
+  it('reads a snapshot used at more than half its age again in the background, so a project with traffic never waits for its re-read', async () => {
+    const fx = await createRedisFixture('whc')
+    onTestFinished(() => fx.cleanup())
+    const stores = createStores(fx.redis, fx.prefix)
+    const endpoints = stores.webhookEndpoints
+    const maxAgeMs = 2_000
+    const cache = createEndpointCache(endpoints, maxAgeMs)
+    const snap = async () => (await cache.forBatch(['p'])).get('p')!
+    const e = await endpoints.create('p', { url: 'https://example.com/a', name: 'a', event_types: ['thread.run.completed'] })
+    const first = await snap()
+    const filledAt = Date.now()
+    // A write whose writer died before its version bump: only the snapshot's age brings it in.
+    await fx.redis.hset(stores.keys.webhookEndpoint('p', e.id), 'url', JSON.stringify('https://example.com/b'))
+    await new Promise((r) => setTimeout(r, maxAgeMs / 2 + 20))
+    // Past half its age: still the cached one now (no wait for a re-read), and a re-read begins.
+    expect(await snap()).toBe(first)
+    await expect.poll(async () => (await snap()).endpoints[0]!.url).toBe('https://example.com/b')
+    // Seen before the first snapshot's age ran out: the background read brought it in, not the batch.
+    expect(Date.now() - filledAt).toBeLessThan(maxAgeMs)
+  })
 })

@@ -6,6 +6,7 @@ import type { WebhookEndpointSnapshot, WebhookEndpointStore } from '@threadwork/
  * same: per batch one GET per project instead of a ZRANGE (and an HMGET per endpoint) per entry
  * plus a secret read per attempt (issue 14, lever 4). A snapshot older than `maxAgeMs` is read
  * again anyway: a writer that died between its write and its bump stays stale that long at most.
+ * One used at more than half that age is read again in the background, for the next batches.
  */
 export function createEndpointCache(endpoints: WebhookEndpointStore, maxAgeMs = 10_000) {
   const cache = new Map<string, { snapshot: WebhookEndpointSnapshot; at: number }>()
@@ -14,6 +15,21 @@ export function createEndpointCache(endpoints: WebhookEndpointStore, maxAgeMs = 
     const unknown = projects.filter((p) => !known.has(p))
     const read = unknown.length === 0 ? [] : await endpoints.versions(unknown)
     return projects.map((p) => known.get(p) ?? read[unknown.indexOf(p)]!)
+  }
+  const refreshing = new Set<string>()
+  /** Reads `project`'s snapshot again in the background; it replaces the cached one unless a newer read did. */
+  function refreshAhead(project: string): void {
+    if (refreshing.has(project)) return
+    refreshing.add(project)
+    const at = Date.now()
+    endpoints
+      .snapshot(project)
+      .then((snapshot) => {
+        if ((cache.get(project)?.at ?? 0) <= at) cache.set(project, { snapshot, at })
+      })
+      // Not replaced: the snapshot ages out and the batch that finds it old reads it itself.
+      .catch(() => undefined)
+      .finally(() => refreshing.delete(project))
   }
   return {
     /**
@@ -30,6 +46,9 @@ export function createEndpointCache(endpoints: WebhookEndpointStore, maxAgeMs = 
           const hit = cache.get(project)
           if (hit && hit.snapshot.version === versions[i] && now - hit.at < maxAgeMs) {
             out.set(project, hit.snapshot)
+            // Half its age gone: read again beside the batch, so a project with traffic never waits
+            // for it (the re-read at 10 s was two round trips before one batch's first attempts).
+            if (now - hit.at >= maxAgeMs / 2) refreshAhead(project)
             return
           }
           const snapshot = await endpoints.snapshot(project)
