@@ -111,6 +111,22 @@ describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', { timeout:
     expect(reply!.content).toEqual(expect.arrayContaining([{ type: 'image_file', image_file: { file_id: fileId } }]))
   })
 
+  it('a chart the code showed is in the reply even when the model then says nothing: the message holds its image_file part', async () => {
+    // Found by the tester with pnpm start: an empty final answer left the reply with content [] and the chart in no message.
+    const code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [18, 21, 19])\nplt.show()"
+    stack.upstream.respond(toolScript([{ call: pythonCall(code) }, { answer: '' }]))
+    const assistant = await dataAnalyst()
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'Plot it, no words.' }] })
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    expect(run.status).toBe('completed')
+    const [call] = codeCalls(await toolCallsOf(client, run))
+    const image = call!.code_interpreter.outputs.find((o) => o.type === 'image')
+    const fileId = image?.type === 'image' ? image.image.file_id : 'none'
+    const [reply] = (await client.beta.threads.messages.list(thread.id)).data
+    expect(reply!.role).toBe('assistant')
+    expect(reply!.content).toEqual([{ type: 'image_file', image_file: { file_id: fileId } }])
+  })
+
   it('a file written to /mnt/data becomes a downloadable File, linked from the reply by a file_path annotation', async () => {
     const code = "import pandas as pd\npd.DataFrame({'city': ['Oslo', 'Cairo'], 'max_c': [21, 38]}).to_csv('/mnt/data/max_temps.csv', index=False)\nprint('saved')"
     stack.upstream.respond(toolScript([{ call: pythonCall(code) }, { answer: 'Done: [max_temps.csv](sandbox:/mnt/data/max_temps.csv)' }]))

@@ -222,11 +222,9 @@ export function createRoundRunner(deps: ExecutorDeps) {
     const usage = addUsage(usedSoFar, roundUsage)
     const now = nowSeconds()
     const includeContent = internal[RunInternal.includeContent] === '1'
-    const content: MessageContent[] = [
-      { type: 'text', text: { value: result.text, annotations: annotateReply(result.text, tools.refs) } },
-      // Images the code displayed since the run's last message belong to this reply (OpenAI's image_file parts).
-      ...tools.pendingImages.map((file_id): MessageContent => ({ type: 'image_file', image_file: { file_id } })),
-    ]
+    // Images the code displayed since the run's last message belong to this reply (OpenAI's image_file parts).
+    const imageParts = tools.pendingImages.map((file_id): MessageContent => ({ type: 'image_file', image_file: { file_id } }))
+    const content: MessageContent[] = [{ type: 'text', text: { value: result.text, annotations: annotateReply(result.text, tools.refs) } }, ...imageParts]
     const textMessage: Message | null = result.text
       ? {
           id: messageId,
@@ -356,7 +354,8 @@ export function createRoundRunner(deps: ExecutorDeps) {
       ? cut
         ? { ...textMessage, status: 'incomplete', completed_at: null, incomplete_at: now, incomplete_details: { reason: 'max_tokens' } }
         : textMessage
-      : { ...emptyAssistantMessage(run, messageId, now) }
+      : // A model that says nothing after the code showed a chart: the reply is the chart alone.
+        { ...emptyAssistantMessage(run, messageId, now), content: imageParts }
     const step = messageStep ?? stepOf(run, stepId, now, { type: 'message_creation', message_creation: { message_id: messageId } }, roundUsage)
     const { plan } = terminalPlan(loaded, cut ? 'incomplete' : 'completed', {
       project: ctx.project,
