@@ -95,7 +95,7 @@ export {
   secretHint,
   webhookUrlProblem,
 } from './resources/webhook-endpoint.js'
-export { newRun } from './run-factory.js'
+export { RUN_ASSISTANT_FIELDS, newRun } from './run-factory.js'
 export type { RunSettings } from './run-factory.js'
 export { Turn, newTurn, TurnStatus, TurnCreateParams, ThreadTurnCreateParams, TurnRunSettings, TurnList, TERMINAL_TURN_STATUSES } from './resources/turn.js'
 export {

@@ -5,6 +5,14 @@ import type { Run, RunCreateParams } from './resources/run.js'
 export type RunSettings = Omit<RunCreateParams, 'assistant_id' | 'additional_messages' | 'additional_instructions' | 'stream' | 'reasoning_effort'>
 
 /**
+ * The assistant's fields a run is made of (`newRun`; `reasoning_effort` for the run's internal
+ * settings), besides its id: a turn started from a cached assistant checks in the same step that
+ * these are still as cached (storage startTurn-7.lua), so a change to any other field (name,
+ * description, metadata) does not cost a read. The worker's start-turn test holds the start to it.
+ */
+export const RUN_ASSISTANT_FIELDS = ['model', 'instructions', 'tools', 'tool_resources', 'temperature', 'top_p', 'response_format', 'reasoning_effort'] as const
+
+/**
  * A new `queued` run: every field OpenAI echoes, with the effective values (the override, else the
  * assistant's, else OpenAI's default) — research/assistants-v2-surface.md §5.3.
  */

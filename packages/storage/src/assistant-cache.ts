@@ -28,6 +28,11 @@ export class AssistantCache {
     return assistant
   }
 
+  /** The assistant kept for `key` and the stored fields it was parsed from, without asking Redis (undefined: none kept). */
+  peek(key: string): { raw: Record<string, string>; assistant: Assistant } | undefined {
+    return this.entries.get(key)
+  }
+
   /** Assistants kept (tests). */
   get size(): number {
     return this.entries.size

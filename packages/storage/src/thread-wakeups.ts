@@ -33,13 +33,25 @@ export interface WakeHint {
   turnId: string
   project: string
   assistantId: string
+  /**
+   * The turn's hash as createTurn-7.lua stored it (`_project` aside), when it was small enough to
+   * carry (turn-store `WAKE_ENTRY_TURN_MAX_CHARS`): the worker can then claim and start it in one
+   * step. A copy from the accept: the start checks the turn is still queued.
+   */
+  turn?: Record<string, string>
 }
 
-/** A wake-up entry's flat fields `[t, <thread>, turn, …, project, …, assistant, …]` → its thread id and hint (null if none). */
+/**
+ * A wake-up entry's flat fields `[t, <thread>, turn, …, project, …, assistant, …, <turn's field, value>…]`
+ * → its thread id and hint (null if none). The turn's fields follow the hint's four pairs (createTurn-7.lua).
+ */
 export function wakeEntryOf(fields: readonly string[]): { threadId: string; hint: WakeHint | null } {
-  const f = replyPairs(fields as unknown[]) as Record<string, string | undefined>
+  const f = replyPairs(fields.slice(0, 8)) as Record<string, string | undefined>
   const { turn, project, assistant } = f
-  return { threadId: f.t ?? '', hint: turn && project !== undefined && assistant ? { turnId: turn, project, assistantId: assistant } : null }
+  if (!(turn && project !== undefined && assistant)) return { threadId: f.t ?? '', hint: null }
+  const hint: WakeHint = { turnId: turn, project, assistantId: assistant }
+  if (fields.length > 8) hint.turn = replyPairs(fields.slice(8)) as Record<string, string>
+  return { threadId: f.t ?? '', hint }
 }
 
 /**

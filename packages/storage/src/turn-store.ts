@@ -47,6 +47,40 @@ export function followRun(turn: Turn, run: Run, now = nowSeconds()): Turn {
 /** The `data` of a `thread.turn.*` event: everything a receiver needs, no follow-up call. */
 export const turnEventData = (turn: Turn, run: Run | null, messages: Message[]) => ({ turn, run, messages })
 
+/**
+ * The most characters of a turn's stored values (request included) its wake-up entry carries
+ * (createTurn-7.lua's '2'): a bigger turn wakes with the plain hint and is read by the worker.
+ * Why a limit: an entry stays in the stream until the reconciler trims it, which is not before the
+ * oldest entry still held (a drain running a long model call holds its own), so every turn woken
+ * meanwhile keeps a second copy there; 4,096 keeps that copy a few KB, against the turn's own hash.
+ */
+export const WAKE_ENTRY_TURN_MAX_CHARS = 4096
+
+/** A turn as its hash holds it (`HGETALL`, or a wake-up entry's copy) → the turn, its project and its request. */
+export function turnOfFields(raw: Record<string, string>, project = raw._project ?? ''): { turn: Turn; project: string; request: unknown } {
+  return { turn: Turn.parse(decodeFields(raw)), project, request: JSON.parse(raw[TurnInternal.request] ?? '{}') }
+}
+
+/** The checks a claim-and-start makes of the assistant its run was built from (startTurn-7.lua, claim mode). */
+export interface AssistantCheck {
+  /** The assistant's hash: never on a Cluster (its project's slot, not the thread's). */
+  key: string
+  /** Its fields, each with the value it must have now ('' for absent). */
+  fields: readonly string[]
+  values: readonly string[]
+}
+
+/** What `turns.start` stores: the turn (still as queued), its user message and run, the run's internal fields. */
+export interface TurnStartArgs {
+  project: string
+  turn: Turn
+  message: Message
+  run: Run
+  runInternal: Record<string, string>
+  /** How many of the thread's newest message ids to return with the start (the first round's history page). */
+  historyPage?: number
+}
+
 /** `turns.create` with an assistant stamp: the assistant's `model` or `tools` changed since it was read; read it again and re-check. */
 export class AssistantChangedError extends Error {
   constructor(readonly assistantId: string) {
@@ -59,6 +93,35 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
   const checksAssistant = !(redis instanceof Cluster)
   const threadNotFound = (id: string) => ApiError.notFound('thread', id)
   const notFound = (id: string) => ApiError.notFound('turn', id)
+
+  /** startTurn-7.lua's keys and arguments for `args` (`fence`: the token, or '' to claim in the same step), and the turn as started. */
+  const startCall = (args: TurnStartArgs, fence: string) => {
+    const t = args.turn.thread_id
+    const started: Turn = { ...args.turn, status: 'in_progress', started_at: nowSeconds() }
+    // The encoded fields go as arguments of their own, not inside a JSON the script decodes (each
+    // value escaped again there): issue 14.
+    const msg = encodeFields(args.message)
+    const runFields = encodeFields(args.run)
+    const internal = flatFields(args.runInternal)
+    const keys = [k.thread(t), k.fence(t), k.turn(t, args.turn.id), k.messages(t), k.runs(t), k.message(t, args.message.id), k.run(t, args.run.id)]
+    const argv: (string | number)[] = [
+      fence,
+      args.message.id,
+      args.run.id,
+      args.project,
+      msg.length,
+      runFields.length + internal.length,
+      args.historyPage ?? 0,
+      'status',
+      JSON.stringify(started.status),
+      'started_at',
+      JSON.stringify(started.started_at),
+      ...msg,
+      ...runFields,
+      ...internal,
+    ]
+    return { keys, argv, started }
+  }
 
   return {
     /**
@@ -74,18 +137,22 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
         if (!checksAssistant) throw new Error('turns.create: an assistant stamp cannot be checked on a Redis Cluster (another slot)')
         keys.push(k.assistant(project, turn.assistant_id))
       }
+      const fields = encodeFields(turn)
+      fields.push(TurnInternal.request, JSON.stringify(request))
+      // Small turns ride in their wake-up entry (WAKE_ENTRY_TURN_MAX_CHARS), so the worker needs no read before its start.
+      let chars = 0
+      for (let i = 1; i < fields.length; i += 2) chars += fields[i]!.length
+      const wake = opts.wake === false ? '0' : chars <= WAKE_ENTRY_TURN_MAX_CHARS ? '2' : '1'
       const status = await runScript<string>(redis, createTurnScript, keys, [
         project,
         turn.id,
         t,
         Date.now(),
-        opts.wake === false ? '0' : '1',
+        wake,
         turn.assistant_id,
         opts.assistant?.model ?? '',
         opts.assistant?.tools ?? '',
-        ...encodeFields(turn),
-        TurnInternal.request,
-        JSON.stringify(request),
+        ...fields,
       ])
       if (status === 'NOT_FOUND') throw threadNotFound(t)
       if (status === 'ASSISTANT_NOT_FOUND') throw ApiError.notFound('assistant', turn.assistant_id)
@@ -108,7 +175,7 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
     async load(threadId: string, turnId: string): Promise<{ turn: Turn; project: string; request: unknown } | null> {
       const raw = await redis.hgetall(k.turn(threadId, turnId))
       if (!raw || Object.keys(raw).length === 0) return null
-      return { turn: Turn.parse(decodeFields(raw)), project: raw._project ?? '', request: JSON.parse(raw[TurnInternal.request] ?? '{}') }
+      return turnOfFields(raw)
     },
 
     list(project: string, threadId: string, query: ListQuery): Promise<ListPage<Turn>> {
@@ -127,36 +194,36 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
      * `historyPage`, the reply's `history` is the thread's newest message ids (newest first, up to
      * that many) as they stand after the start: the first round's history page, read in the same step.
      */
-    async start(args: { project: string; fence: number; turn: Turn; message: Message; run: Run; runInternal: Record<string, string>; historyPage?: number }) {
-      const t = args.turn.thread_id
-      const started: Turn = { ...args.turn, status: 'in_progress', started_at: nowSeconds() }
-      // The encoded fields go as arguments of their own, not inside a JSON the script decodes (each
-      // value escaped again there): issue 14.
-      const msg = encodeFields(args.message)
-      const runFields = encodeFields(args.run)
-      const internal = flatFields(args.runInternal)
-      const reply = await runScript<string | string[]>(
-        redis,
-        startTurnScript,
-        [k.thread(t), k.fence(t), k.turn(t, args.turn.id), k.messages(t), k.runs(t), k.message(t, args.message.id), k.run(t, args.run.id)],
-        [
-          String(args.fence),
-          args.message.id,
-          args.run.id,
-          args.project,
-          msg.length,
-          runFields.length + internal.length,
-          args.historyPage ?? 0,
-          'status',
-          JSON.stringify(started.status),
-          'started_at',
-          JSON.stringify(started.started_at),
-          ...msg,
-          ...runFields,
-          ...internal,
-        ],
-      )
+    async start(args: TurnStartArgs & { fence: number }) {
+      const { keys, argv, started } = startCall(args, String(args.fence))
+      const reply = await runScript<string | string[]>(redis, startTurnScript, keys, argv)
       return Array.isArray(reply) ? { ok: true as const, turn: started, history: reply.slice(1) } : { ok: false as const, reply }
+    },
+
+    /**
+     * Claims the thread (a new fence, as `runs.claim`) and, in the same step, starts the turn as
+     * `start` does, if the mailbox's head is this turn's item, the turn is still queued and the
+     * assistant's checked fields are still as the run was built from them (startTurn-7.lua, claim
+     * mode; issue 14: one round trip before the model call instead of two). `started` false: only the
+     * claim happened; `fence` and `head` are then what `runs.claim` returns, and the caller goes on
+     * as after it. `assistant`: the fields checked (the run was built from a cached copy); none
+     * checked only when the caller read the assistant itself (and on a Cluster, where it is in
+     * another slot, none may be).
+     */
+    async claimAndStart(
+      args: TurnStartArgs & { assistant: AssistantCheck },
+    ): Promise<{ started: true; fence: number; turn: Turn; history: string[] } | { started: false; fence: number; head: string | null }> {
+      const t = args.turn.thread_id
+      const { keys, argv, started } = startCall(args, '')
+      keys.push(k.mailbox(t))
+      argv.push(`turn:${args.turn.id}`, args.assistant.fields.length, ...args.assistant.fields, ...args.assistant.values)
+      if (args.assistant.fields.length > 0) {
+        if (!checksAssistant) throw new Error('turns.claimAndStart: an assistant cannot be checked on a Redis Cluster (another slot)')
+        keys.push(args.assistant.key)
+      }
+      const reply = await runScript<[string, number, ...(string | null)[]]>(redis, startTurnScript, keys, argv)
+      if (reply[0] === 'STARTED') return { started: true, fence: Number(reply[1]), turn: started, history: reply.slice(2) as string[] }
+      return { started: false, fence: Number(reply[1]), head: reply[2] ?? null }
     },
 
     /**

@@ -4,7 +4,8 @@
   KEYS[1] thread hash   KEYS[2] turns zset   KEYS[3] turn hash   KEYS[4] mailbox list
   KEYS[5] shard pending zset   KEYS[6] the thread's wake key   KEYS[7] the shard's wake-up stream
   ARGV[1] project   ARGV[2] turn id   ARGV[3] thread id   ARGV[4] now (ms)
-  ARGV[5] '1' to wake the thread now, '0' when the caller wakes it later (after attaching files)
+  ARGV[5] '1' to wake the thread now, '0' when the caller wakes it later (after attaching files),
+  '2' to wake it now and carry the turn's fields in its hint (below)
   ARGV[6] the turn's assistant id   ARGV[7], ARGV[8] the assistant's `model` and `tools` as stored,
   as the caller checked the turn against them   ARGV[9..] turn field/value items
   KEYS[8] (optional, never on a Cluster: another slot) the assistant's hash: the turn is stored only
@@ -15,6 +16,9 @@
   assistant (fields `turn`, `project`, `assistant` after `t`): a hint that lets the worker read
   both beside its claim instead of after it (issue 14, latency). The worker checks it against the
   head its claim returns; an entry without it (or a stale one) costs the reads it always did.
+  With ARGV[5] '2' the hint's four pairs are followed by the turn's field/value items (ARGV[9..],
+  as stored in the turn hash, `_project` aside): the worker then claims and starts the turn in one
+  step (startTurn-7.lua), reading neither the turn nor, when cached, the assistant before it.
 ]]
 if KEYS[8] then
   -- The assistant before the thread: its 404 came first when the API read it before the script.
@@ -28,11 +32,13 @@ redis.call('HSET', KEYS[3], '_project', ARGV[1], unpack(ARGV, 9))
 redis.call('ZADD', KEYS[2], seq, ARGV[2])
 local queued = redis.call('RPUSH', KEYS[4], 'turn:' .. ARGV[2])
 redis.call('ZADD', KEYS[5], 'NX', ARGV[4], ARGV[3])
-if ARGV[5] == '1' then
+if ARGV[5] ~= '0' then
   -- wakeThread-2.lua's rule: one entry owed per thread; one owed already is marked to look again.
   local v = redis.call('GET', KEYS[6])
   if v then
     if string.sub(v, -1) ~= '+' then redis.call('SET', KEYS[6], v .. '+') end
+  elseif queued == 1 and ARGV[5] == '2' then
+    redis.call('SET', KEYS[6], redis.call('XADD', KEYS[7], '*', 't', ARGV[3], 'turn', ARGV[2], 'project', ARGV[1], 'assistant', ARGV[6], unpack(ARGV, 9)))
   elseif queued == 1 then
     redis.call('SET', KEYS[6], redis.call('XADD', KEYS[7], '*', 't', ARGV[3], 'turn', ARGV[2], 'project', ARGV[1], 'assistant', ARGV[6]))
   else
