@@ -114,6 +114,38 @@ describe('turns', () => {
     expect(texts.at(-1)).toBe('Echo: runs after [context: 2 messages]')
   })
 
+  it('a turn started with its claim (assistant read before) runs with the assistant as it is now, and cancels', async () => {
+    // The worker claims and starts a woken turn in one step when it has read its assistant before,
+    // checking in that step that what the run is made of is unchanged (issue 14).
+    const assistant = await client.beta.assistants.create({ model: 'fake-model', instructions: 'first instructions' })
+    const turnOn = async (content: string) => {
+      const thread = await client.beta.threads.create()
+      const res = await post(`/threads/${thread.id}/turns`, { assistant_id: assistant.id, content })
+      expect(res.status).toBe(202)
+      return { thread, turn: res.body }
+    }
+    const completedRun = async (content: string) => {
+      const { thread, turn } = await turnOn(content)
+      await expect.poll(async () => (await get(`/threads/${thread.id}/turns/${turn.id}`)).status, { timeout: 30_000 }).toBe('completed')
+      const system = upstream.requests.find((r) => r.runId === turn.run_id)?.body.messages[0]
+      return { run: await client.beta.threads.runs.retrieve(turn.run_id, { thread_id: thread.id }), system }
+    }
+    await completedRun('read here')
+    expect((await completedRun('cached')).run.instructions).toBe('first instructions')
+    await client.beta.assistants.update(assistant.id, { instructions: 'second instructions' })
+    const updated = await completedRun('after the update')
+    expect(updated.run.instructions).toBe('second instructions')
+    expect(updated.system).toMatchObject({ role: 'system', content: 'second instructions' })
+    expect((await completedRun('cached again')).run.instructions).toBe('second instructions')
+
+    upstream.respondOnce({ kind: 'hang' })
+    const hanging = await turnOn('hangs')
+    await expect.poll(() => upstream.requests.some((r) => r.runId === hanging.turn.run_id), { timeout: 30_000 }).toBe(true)
+    await post(`/threads/${hanging.thread.id}/turns/${hanging.turn.id}/cancel`, {})
+    await expect.poll(async () => (await get(`/threads/${hanging.thread.id}/turns/${hanging.turn.id}`)).status, { timeout: 30_000 }).toBe('cancelled')
+    expect(upstream.overlaps).toEqual([])
+  })
+
   it('refuses bad turns with OpenAI error bodies and stores nothing', async () => {
     const thread = await client.beta.threads.create()
     const missing = await post(`/threads/${thread.id}/turns`, { assistant_id: 'asst_nope', content: 'x' })

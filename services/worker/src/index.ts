@@ -17,7 +17,7 @@ import { createWorkerMetrics } from './metrics.js'
 import { createDrainProcessor } from './processors/drain-thread.js'
 import { createExpireProcessor } from './processors/expire-run.js'
 import { createReconcileProcessor } from './processors/reconcile.js'
-import { createStartTurn, prefetchTurn } from './processors/start-turn.js'
+import { createClaimAndStartTurn, createStartTurn, prefetchTurn } from './processors/start-turn.js'
 import { createRunExecutor } from './run-executor.js'
 import { createBuiltins } from './tools/builtins.js'
 import { createVectorStoreWorker } from './vector-stores.js'
@@ -142,7 +142,15 @@ const executeRun = createRunExecutor({
 const startTurn = createStartTurn({ stores, log, executeRun, cancels, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS })
 // Set on SIGTERM/SIGINT (shutdown below); declared here because drains read it from the start.
 let stopping = false
-const drain = createDrainProcessor({ stores, log, executeRun, startTurn, stopping: () => stopping, prefetchTurn: (threadId, hint) => prefetchTurn(stores, threadId, hint) })
+const drain = createDrainProcessor({
+  stores,
+  log,
+  executeRun,
+  startTurn,
+  stopping: () => stopping,
+  prefetchTurn: (threadId, hint) => prefetchTurn(stores, threadId, hint),
+  claimAndStartTurn: createClaimAndStartTurn({ stores, cancels, runExpiresAfterSeconds: env.RUN_EXPIRES_AFTER_SECONDS }),
+})
 const expire = createExpireProcessor(stores, queues)
 const reconcile = createReconcileProcessor(stores, log, env.RECONCILE_STALE_MS)
 // Thread drains come from the shards' wake-up streams (issue 14: ~6 Redis commands a turn, not ~48).

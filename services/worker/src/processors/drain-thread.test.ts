@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ItemContext } from '../run-executor.js'
 import { loadHistory } from '../thread-history.js'
 import { createDrainProcessor } from './drain-thread.js'
-import { type PrefetchedTurn, prefetchTurn } from './start-turn.js'
+import { createCancelRegistry } from '../cancel-registry.js'
+import { type PrefetchedTurn, createClaimAndStartTurn, createStartTurn, prefetchTurn } from './start-turn.js'
 
 let fx: RedisFixture
 let stores: ReturnType<typeof createStores>
@@ -38,7 +39,7 @@ describe('wake-up hints (issue 14: the turn and its assistant read beside the cl
     await queueTurn(b.id, assistant.id, { wake: false })
     await queueTurn(b.id, assistant.id)
     expect(await wakeEntries()).toEqual([
-      { threadId: a.id, hint: { turnId: first.id, project, assistantId: assistant.id } },
+      { threadId: a.id, hint: { turnId: first.id, project, assistantId: assistant.id, turn: expect.objectContaining({ id: JSON.stringify(first.id) }) } },
       { threadId: b.id, hint: null },
     ])
     // Entries written by the other wakes carry none.
@@ -102,5 +103,99 @@ describe('wake-up hints (issue 14: the turn and its assistant read beside the cl
       firstPage: { ids: Promise.resolve([two.id, one.id]), newest: two.id },
     })
     expect(last.map((m) => m.id)).toEqual([two.id])
+  })
+})
+
+describe('claim and start in one step (issue 14: one round trip before the model call)', () => {
+  /** A drain as the worker wires it, counting what it asks of the stores; each run "ends" by leaving the mailbox. */
+  function drainer() {
+    const cancels = createCancelRegistry()
+    const calls = { claims: 0, folds: 0, turnReads: 0 }
+    const counted = {
+      ...stores,
+      runs: {
+        ...stores.runs,
+        claim: (t: string) => {
+          calls.claims++
+          return stores.runs.claim(t)
+        },
+      },
+      turns: {
+        ...stores.turns,
+        claimAndStart: (a: Parameters<typeof stores.turns.claimAndStart>[0]) => {
+          calls.folds++
+          return stores.turns.claimAndStart(a)
+        },
+        load: (t: string, id: string) => {
+          calls.turnReads++
+          return stores.turns.load(t, id)
+        },
+      },
+    } as typeof stores
+    const ran: ItemContext[] = []
+    const executeRun = async (threadId: string, runId: string, _fence: number, item: string, context: ItemContext = {}) => {
+      ran.push(context)
+      cancels.release(runId)
+      await stores.redis.lrem(stores.keys.mailbox(threadId), 1, item)
+      return 'done' as const
+    }
+    const deps = { stores: counted, cancels, runExpiresAfterSeconds: 600 }
+    const drain = createDrainProcessor({
+      stores: counted,
+      log,
+      executeRun,
+      startTurn: createStartTurn({ ...deps, log, executeRun }),
+      prefetchTurn: (threadId, hint) => prefetchTurn(counted, threadId, hint),
+      claimAndStartTurn: createClaimAndStartTurn(deps),
+    })
+    return { drain, calls, ran, cancels }
+  }
+
+  /** A turn on a fresh thread, drained from its wake-up entry as the consumer would. */
+  async function turnDrained(d: ReturnType<typeof drainer>, assistantId: string) {
+    const { thread } = await stores.threads.create(project)
+    const turn = await queueTurn(thread.id, assistantId)
+    const entry = (await wakeEntries()).find((e) => e.threadId === thread.id)!
+    expect(entry.hint?.turn).toBeDefined()
+    const before = { ...d.calls }
+    await d.drain(thread.id, undefined, entry.hint)
+    const run = await stores.runs.load(thread.id, turn.run_id)
+    return {
+      turn,
+      instructions: run?.run.instructions,
+      calls: { claims: d.calls.claims - before.claims, folds: d.calls.folds - before.folds, turnReads: d.calls.turnReads - before.turnReads },
+      context: d.ran.at(-1)!,
+    }
+  }
+
+  it('folds the start into the claim once the assistant was read here; a changed assistant is read again, never used stale', async () => {
+    const d = drainer()
+    const assistant = await stores.assistants.create(project, { model: 'm', instructions: 'old' })
+    // Not read by this process yet: the claim, and the turn and assistant read beside it.
+    const first = await turnDrained(d, assistant.id)
+    expect(first.calls).toEqual({ claims: 1, folds: 0, turnReads: 1 })
+    expect(first.instructions).toBe('old')
+
+    // Read now: one script claims and starts; the run goes to the executor as stored.
+    const second = await turnDrained(d, assistant.id)
+    expect(second.calls).toEqual({ claims: 0, folds: 1, turnReads: 0 })
+    expect(second.instructions).toBe('old')
+    expect(second.context.started).toBeInstanceOf(AbortController)
+    expect(second.context.loaded?.run).toMatchObject({ id: second.turn.run_id, status: 'in_progress', instructions: 'old' })
+    expect(second.context.turn).toMatchObject({ id: second.turn.id, status: 'in_progress' })
+    expect(second.context.message?.id).toBe(second.turn.message_id)
+    expect(await second.context.historyHead?.ids).toEqual([second.turn.message_id])
+
+    // Changed since: the script only claims; the start reads the assistant and builds from the update.
+    await stores.assistants.update(project, assistant.id, { instructions: 'new' })
+    const third = await turnDrained(d, assistant.id)
+    expect(third.calls).toEqual({ claims: 0, folds: 1, turnReads: 1 })
+    expect(third.instructions).toBe('new')
+    // That read refreshed the copy: the next turn folds again, with the update.
+    const fourth = await turnDrained(d, assistant.id)
+    expect(fourth.calls).toEqual({ claims: 0, folds: 1, turnReads: 0 })
+    expect(fourth.instructions).toBe('new')
+    // Every cancel registration was let go, the refused fold's included.
+    expect(d.cancels.size).toBe(0)
   })
 })

@@ -1,6 +1,7 @@
 import type { Logger } from '@threadwork/logger'
 import type { Stores, WakeHint } from '@threadwork/storage'
 import type { ItemContext, ItemResult } from '../run-executor.js'
+import type { ClaimedWithStart } from './start-turn.js'
 
 export interface DrainDeps {
   stores: Stores
@@ -19,6 +20,12 @@ export interface DrainDeps {
    * the claim is sent, so its reads queue behind it on the same connection.
    */
   prefetchTurn?: (threadId: string, hint: WakeHint) => ItemContext['prefetched']
+  /**
+   * Claims the thread and starts the turn a wake-up's hint carries in the same step
+   * (start-turn.ts `createClaimAndStartTurn`); null when it cannot (the claim and reads above are
+   * made instead).
+   */
+  claimAndStartTurn?: (threadId: string, hint: WakeHint, wake?: string) => Promise<ClaimedWithStart> | null
 }
 
 /**
@@ -38,20 +45,35 @@ export function createDrainProcessor(deps: DrainDeps) {
   /**
    * `wake`: the wake-up entry this drain holds, let go by the commit that empties the mailbox.
    * `hint`: the turn the entry says heads the mailbox; its turn and assistant are read beside the
-   * claim (one round trip instead of three) and used only if the claim's head is that turn.
+   * claim (one round trip instead of three) and used only if the claim's head is that turn. A hint
+   * carrying the turn, whose assistant this process has read, is started in the claim's own step
+   * instead (`claimAndStartTurn`: no reads, one round trip before the model call).
    */
   return async function drainThread(threadId: string, wake?: string, hint?: WakeHint | null): Promise<DrainEnd> {
-    const claimed = stores.runs.claim(threadId)
-    let prefetched = hint && deps.prefetchTurn ? deps.prefetchTurn(threadId, hint) : undefined
-    let { fence, head } = await claimed
-    if (head !== `turn:${hint?.turnId}`) prefetched = undefined
+    let fence: number
+    let head: string | null
+    let prefetched: ItemContext['prefetched']
+    // The hinted turn started in the claim's own step, when it can be (one round trip, no reads).
+    const folded = hint && deps.claimAndStartTurn && !deps.stopping?.() ? deps.claimAndStartTurn(threadId, hint, wake) : null
+    let started: ItemContext | undefined
+    if (folded) ({ fence, head, context: started } = await folded)
+    else {
+      const claimed = stores.runs.claim(threadId)
+      prefetched = hint && deps.prefetchTurn ? deps.prefetchTurn(threadId, hint) : undefined
+      ;({ fence, head } = await claimed)
+      if (head !== `turn:${hint?.turnId}`) prefetched = undefined
+    }
     let released = false
     while (head) {
-      if (deps.stopping?.()) return 'handed_back'
+      // A turn started with the claim is driven even if stopping began since: it is in progress now.
+      if (!started && deps.stopping?.()) return 'handed_back'
       let result: ItemResult
-      const context: ItemContext = { wake, prefetched }
+      const context: ItemContext = started ?? { wake, prefetched }
       prefetched = undefined
-      if (head.startsWith('run:')) result = await deps.executeRun(threadId, head.slice(4), fence, head, context)
+      if (started) {
+        started = undefined
+        result = await deps.executeRun(threadId, context.loaded!.run.id, fence, head, context)
+      } else if (head.startsWith('run:')) result = await deps.executeRun(threadId, head.slice(4), fence, head, context)
       else if (head.startsWith('turn:') && deps.startTurn) result = await deps.startTurn(threadId, head.slice(5), fence, head, context)
       else {
         deps.log.warn({ threadId, item: head }, 'dropping unknown mailbox item')
