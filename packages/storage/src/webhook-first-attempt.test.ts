@@ -129,4 +129,65 @@ describe('first-attempt scripts', () => {
     const none = await check(mine2)
     expect([none.fifoClear.size, none.versions.size]).toEqual([0, 0])
   })
+
+  it('checkRead with slots: takes one callback slot per project it may, under the limits, for entries that may go now', async () => {
+    const stream = k.outbox(0)
+    const add = (fields: Record<string, string>) => fx.redis.xadd(stream, '*', ...Object.entries(fields).flat()) as Promise<string>
+    const one = (thread: string, project: string, callback: string) => ({ evt: 'evt_x', type: 'thread.run.completed', project, thread, created_at: '1', data: '{}', callback_url: callback })
+    const packed = (thread: string, project: string, callback: string) => ({
+      project,
+      thread,
+      created_at: '1',
+      events: JSON.stringify([
+        ['evt_1', 'thread.message.completed', { id: 'msg_1', content: [{ text: { value: 'see "http://x"' } }] }, ''],
+        ['evt_2', 'thread.run.completed', { id: 'run_1' }, callback],
+      ]),
+    })
+    const read = async () => {
+      const reply = (await fx.redis.xreadgroup('GROUP', GROUP, 'me', 'COUNT', 100, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null
+      return reply?.[0]?.[1].map(([id]) => id) ?? []
+    }
+    const slots = { memberPrefix: 'me#r1.', leaseMs: 25_000, projectLimit: 25, targetLimit: 2, mayHold: ['held', 'gone'] }
+    const members = async (project: string) => [
+      await fx.redis.zrange(k.webhookInflight(project), 0, -1),
+      await fx.redis.zrange(k.webhookInflightTarget(project, 'callback'), 0, -1),
+    ]
+    await add(one('thread_0', 'alpha', ''))
+    const [start] = await read()
+    await fx.redis.zadd(k.webhookFifo(0, 'callback', 'thread_queued'), 0, 'm')
+    // 'held': the caller holds a slot of its callback target; 'gone': it held one when it sent the check, given back since.
+    await fx.redis.zadd(k.webhookInflightTarget('held', 'callback'), Date.now() + 60_000, 'me#3')
+    await fx.redis.zadd(k.webhookInflightTarget('gone', 'callback'), Date.now() + 60_000, 'me-2#1')
+    // Full: both of its callback target's slots are someone else's.
+    await fx.redis.zadd(k.webhookInflightTarget('full', 'callback'), Date.now() + 60_000, 'a', Date.now() + 60_000, 'b')
+    await add(one('thread_a', 'alpha', 'http://x/cb'))
+    await add(one('thread_b', 'alpha', 'http://x/cb')) // a second one of alpha: one slot per project per read
+    await add(packed('thread_p', 'beta', 'http://x/cb'))
+    await add(packed('thread_n', 'gamma', '')) // no callback (a quoted URL in a message is no match)
+    await add(one('thread_queued', 'delta', 'http://x/cb')) // behind its FIFO: it will not go now
+    await add(one('thread_h', 'held', 'http://x/cb')) // the caller holds a callback slot of this project
+    await add(one('thread_g', 'gone', 'http://x/cb'))
+    await add(one('thread_f', 'full', 'http://x/cb'))
+    const ids = await read()
+    expect(ids.length).toBe(8)
+    const before = Date.now()
+    const got = await scripts.checkRead(fx.redis, { shard: 0, group: GROUP, consumer: 'me', after: start!, count: 100, slots })
+    expect(got.slots.map((s) => [s.project, s.member])).toEqual([
+      ['alpha', 'me#r1.1'],
+      ['beta', 'me#r1.2'],
+      ['gone', 'me#r1.3'],
+    ])
+    expect(got.slots[0]!.leaseUntil).toBeGreaterThanOrEqual(before + 25_000)
+    expect(await members('alpha')).toEqual([['me#r1.1'], ['me#r1.1']])
+    expect(await members('beta')).toEqual([['me#r1.2'], ['me#r1.2']])
+    for (const p of ['gamma', 'delta']) expect(await members(p)).toEqual([[], []])
+    expect(await members('held')).toEqual([[], ['me#3']])
+    expect(await members('full')).toEqual([[], ['a', 'b']])
+    expect(await fx.redis.pttl(k.webhookInflight('alpha'))).toBeGreaterThan(25_000)
+    // Without `slots`, none.
+    const again = await add(one('thread_c', 'epsilon', 'http://x/cb'))
+    expect(await read()).toEqual([again])
+    expect((await scripts.checkRead(fx.redis, { shard: 0, group: GROUP, consumer: 'me', after: ids.at(-1)!, count: 100 })).slots).toEqual([])
+    expect(await members('epsilon')).toEqual([[], []])
+  })
 })

@@ -19,6 +19,8 @@ export interface ReadEntriesCheck {
   fifoClear: Map<string, boolean>
   /** Project → its webhook version ('' before any write), as the endpoint cache reads it. */
   versions: Map<string, string>
+  /** Callback in-flight slots taken (`slots` asked for them): now the caller's, under `member` until `leaseUntil` (unix ms). */
+  slots: { project: string; member: string; leaseUntil: number }[]
 }
 
 /** Orders stream ids `ms-seq` numerically (ascending). */
@@ -69,19 +71,57 @@ export function createWebhookFirstAttemptScripts(redis: RedisClient, k: Keys) {
      * pending entries after `after`, at most `count`): `fifoClear`'s answer for each one's
      * (callback, thread) pair, and each project's webhook version. Single Redis only (it builds
      * keys of other slots from the entries); resolves to empty maps when the read got nothing.
+     * With `slots`: for the first clear callback of each project of which `consumer` holds no
+     * callback slot then (looked up in Redis for the projects in `slots.mayHold`, those it held
+     * when it sent this), its in-flight slot under the project's and the callback target's limits
+     * (acquireDeliverySlot-2.lua's rule), named `slots.memberPrefix` + a number. Slot members of
+     * `consumer` must start with `<consumer>#`.
      */
-    async checkRead(conn: RedisClient, o: { shard: number; group: string; consumer: string; after: string; count: number }): Promise<ReadEntriesCheck> {
+    async checkRead(
+      conn: RedisClient,
+      o: {
+        shard: number
+        group: string
+        consumer: string
+        after: string
+        count: number
+        slots?: { memberPrefix: string; leaseMs: number; projectLimit: number; targetLimit: number; mayHold: readonly string[] }
+      },
+    ): Promise<ReadEntriesCheck> {
       const [versionHead, versionTail] = k.webhookVersion('\u0000').split('\u0000') as [string, string]
-      const reply = await runScript<[(string | number)[], string[]] | []>(
+      const [inflightHead, projectTail] = k.webhookInflight('\u0000').split('\u0000') as [string, string]
+      const targetTail = k.webhookInflightTarget('\u0000', CALLBACK_OWNER).split('\u0000')[1]!
+      const s = o.slots
+      const now = Date.now()
+      const reply = await runScript<[(string | number)[], string[], (string | number)[]] | []>(
         conn,
         checkReadScript,
         [k.outbox(o.shard)],
-        [o.group, o.consumer, DIRECT_CONSUMER_PREFIX, o.after, o.count, k.webhookFifo(o.shard, CALLBACK_OWNER, ''), versionHead, versionTail],
+        [
+          o.group,
+          o.consumer,
+          DIRECT_CONSUMER_PREFIX,
+          o.after,
+          o.count,
+          k.webhookFifo(o.shard, CALLBACK_OWNER, ''),
+          versionHead,
+          versionTail,
+          s?.memberPrefix ?? '',
+          now,
+          now + (s?.leaseMs ?? 0),
+          s?.projectLimit ?? 0,
+          s?.targetLimit ?? 0,
+          inflightHead,
+          projectTail,
+          targetTail,
+          ...(s?.mayHold ?? []),
+        ],
       )
-      const out: ReadEntriesCheck = { fifoClear: new Map(), versions: new Map() }
-      const [checks = [], versions = []] = reply
+      const out: ReadEntriesCheck = { fifoClear: new Map(), versions: new Map(), slots: [] }
+      const [checks = [], versions = [], taken = []] = reply
       for (let i = 0; i + 1 < checks.length; i += 2) out.fifoClear.set(String(checks[i]), checks[i + 1] === 1)
       for (let i = 0; i + 1 < versions.length; i += 2) out.versions.set(versions[i]!, versions[i + 1]!)
+      for (let i = 0; i + 2 < taken.length; i += 3) out.slots.push({ project: String(taken[i]), member: String(taken[i + 1]), leaseUntil: Number(taken[i + 2]) })
       return out
     },
 

@@ -184,6 +184,25 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
       list.push(entry)
     },
 
+    /**
+     * A slot of (project, target) taken for this process beside a read (services/webhooks
+     * checkReadEntries-1.lua), before the attempt it is for asks: held here from now on, handed
+     * to a waiter or kept as an ended attempt's is (`done`), so that attempt's `take` finds it.
+     */
+    adopt(project: string, target: string, slot: HeldSlot, giveBack: () => Promise<void>): Promise<void> {
+      const key = keyOf(project, target)
+      held.set(key, (held.get(key) ?? 0) + 1)
+      return this.done(project, target, slot, giveBack)
+    },
+
+    /** Projects of which this process holds a slot of `target` now (in use, kept, or being asked for). */
+    projectsHolding(target: string): string[] {
+      const out: string[] = []
+      const tail = `|${target}`
+      for (const key of held.keys()) if (key.endsWith(tail)) out.push(key.slice(0, -tail.length))
+      return out
+    },
+
     /** `slot` was given back by the caller (or its lease is gone): no longer held here. */
     released,
 

@@ -43,4 +43,43 @@ describe('a callback read from a followed shard stream', () => {
     expect(touched(sentBeforePost.get(second)!, k.webhookVersion(h.project))).toEqual([])
     expect(receiver.received.map((r) => (JSON.parse(r.body) as { id: string }).id)).toEqual([first, second])
   })
+
+  it("takes a lone callback's slot behind the read too (none kept since the last one), and gives back one no attempt used", async () => {
+    const h = await webhookHarness()
+    const k = h.stores.keys
+    await h.stores.webhookEndpoints.signingSecret.ensure(h.project)
+    const redis = createRedis(h.fx.url, { role: 'worker', name: 'dispatcher', coalesceWrites: true })
+    onTestFinished(() => redis.disconnect())
+    const sent: string[][] = []
+    const send = redis.sendCommand.bind(redis)
+    redis.sendCommand = (command: Command, stream?: never) => {
+      sent.push([command.name, ...command.args.map(String)])
+      return send(command, stream)
+    }
+    const sentBeforePost = new Map<string, string[][]>()
+    const receiver = await startReceiver((req, res) => {
+      sentBeforePost.set((JSON.parse(req.body) as { id: string }).id, sent.splice(0))
+      res.writeHead(200).end()
+    })
+    await h.start({ redis })
+    const slotsHeld = () => h.fx.redis.zcard(k.webhookInflightTarget(h.project, CALLBACK_OWNER))
+
+    const first = await h.emit({ type: 'thread.run.completed', thread: 'thread_1', callbackUrl: receiver.url(), nudge: false })
+    await vi.waitFor(() => expect(sentBeforePost.has(first)).toBe(true), { timeout: 10_000 })
+    // Its slot kept 250 ms for the next callback, then given back.
+    await vi.waitFor(async () => expect(await slotsHeld()).toBe(0), { timeout: 10_000 })
+    sent.splice(0)
+    const second = await h.emit({ type: 'thread.run.completed', thread: 'thread_2', callbackUrl: receiver.url(), nudge: false })
+    await vi.waitFor(() => expect(sentBeforePost.has(second)).toBe(true), { timeout: 10_000 })
+    const inflightKey = k.webhookInflightTarget(h.project, CALLBACK_OWNER)
+    expect(sentBeforePost.get(second)!.filter((c) => c.includes(inflightKey)).map((c) => c[0])).toEqual([])
+    await vi.waitFor(async () => expect(await slotsHeld()).toBe(0), { timeout: 10_000 })
+
+    // A packed entry that only looks as if it had a callback (an object, then an http string, in
+    // its data): the slot taken for it is given back after the linger, nothing sent.
+    await h.emitCommit([{ type: 'thread.run.completed', data: { id: 'run_2', object: 'thread.run', list: [{}, 'http://x'] } }], { thread: 'thread_3' })
+    await vi.waitFor(async () => expect(await slotsHeld()).toBe(1), { timeout: 10_000 })
+    await vi.waitFor(async () => expect(await slotsHeld()).toBe(0), { timeout: 10_000 })
+    expect(receiver.received.length).toBe(2)
+  })
 })

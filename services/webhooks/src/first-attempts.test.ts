@@ -69,7 +69,7 @@ describe('first attempts: precheck', () => {
       onStuck: () => {},
     } as unknown as FirstAttemptsDeps)
     const behind = {
-      check: { fifoClear: new Map([['1-0', true], ['2-0', true]]), versions: new Map() },
+      check: { fifoClear: new Map([['1-0', true], ['2-0', true]]), versions: new Map(), slots: [] },
       // thread_b's previous event was being attempted here when the read went out: it may have left a retry's FIFO place since.
       inFlight: new Set([`0|${CALLBACK_OWNER}|thread_b`]),
     }

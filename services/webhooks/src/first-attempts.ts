@@ -27,6 +27,8 @@ import {
 import { fifoMember } from './fifo.js'
 
 const NONE: ReadonlySet<string> = new Set()
+/** Beyond this many projects with callback slots held here, the checks behind a read take none (their names would go with it). */
+const MAX_SKIPPED_PROJECTS = 100
 
 /** One outbox event, parsed, with its body built (outbox-consumer.ts). */
 export interface OutboxEvent {
@@ -128,15 +130,18 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
   let closing = false
 
   const pairOf = (ev: OutboxEvent, target: string) => (ev.thread ? `${ev.shard}|${target}|${ev.thread}` : null)
+  const slotLeaseMs = deps.timeoutMs + 10_000
   const slots = createFirstAttemptSlots({
     slots: deps.slots,
     consumer: deps.consumer,
     projectConcurrency: deps.projectConcurrency,
     endpointConcurrency: deps.endpointConcurrency,
     attemptMs: deps.timeoutMs,
-    leaseMs: deps.timeoutMs + 10_000,
+    leaseMs: slotLeaseMs,
     maxWaiting: deps.maxInFlight,
   })
+  /** Reads whose checks took slots: their members' numbering (`<consumer>#r<n>.<k>`, apart from `first-attempt-slots.ts`' own). */
+  let readSeq = 0
   // The events of one shard checked, and the entries acknowledged, together: one call each per turn of the event loop.
   const fifoClear = tickBatch((shard: number, events: { target: string; thread: string; entryId: string }[]) =>
     scripts.fifoClear({ shard, group: GROUP, consumer: deps.consumer, events }),
@@ -244,8 +249,9 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
   }
 
   /** Gives `slot` back in Redis and wakes the parked job its release pops (deliver.ts parks jobs that found none). */
-  async function giveBack(ev: OutboxEvent, target: string, slot: HeldSlot): Promise<void> {
-    await wake(ev, await deps.slots.releaseAndUnpark(ev.project, target, slot.member))
+  const giveBack = (ev: OutboxEvent, target: string, slot: HeldSlot) => giveBackTo(ev.shard, ev.project, target, slot.member)
+  async function giveBackTo(shard: number, project: string, target: string, member: string): Promise<void> {
+    await wake(shard, await deps.slots.releaseAndUnpark(project, target, member))
   }
 
   async function settleResult(st: EntryState, ev: OutboxEvent, target: string, result: AttemptResult): Promise<void> {
@@ -262,9 +268,9 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
   }
 
   /** Wakes a parked job popped when a slot was given back. */
-  async function wake(ev: OutboxEvent, id: string | null): Promise<void> {
+  async function wake(shard: number, id: string | null): Promise<void> {
     if (!id) return
-    const next = await deps.queues[ev.shard]?.getJob(id)
+    const next = await deps.queues[shard]?.getJob(id)
     if (next && (await next.isDelayed())) await next.promote().catch(() => undefined)
   }
 
@@ -413,9 +419,38 @@ export function createFirstAttempts(deps: FirstAttemptsDeps) {
      * stream runs between the read and its handling.
      */
     checkBehindRead(conn: RedisClient, o: { shard: number; after: string; count: number }): Promise<BehindRead | null> {
-      const inFlight: ReadonlySet<string> = tails.size === 0 ? NONE : new Set(tails.keys())
-      return scripts.checkRead(conn, { shard: o.shard, group: GROUP, consumer: deps.consumer, after: o.after, count: o.count }).then(
-        (check) => ({ check, inFlight }),
+      const pairsInFlight: ReadonlySet<string> = tails.size === 0 ? NONE : new Set(tails.keys())
+      // A callback's slot too, for a project whose callback slots this process holds none of when
+      // the read is served (it hands its own on; those it holds now may be given back while the
+      // read waits, so the script looks): a turn alone after the last one's slot was given back
+      // (250 ms) then needs no acquire after the read either. Not when the attempt could not
+      // start here now.
+      const holding = slots.projectsHolding(CALLBACK_OWNER)
+      const takeSlots = !closing && inFlight < deps.maxInFlight && holding.length <= MAX_SKIPPED_PROJECTS
+      const check = scripts.checkRead(conn, {
+        shard: o.shard,
+        group: GROUP,
+        consumer: deps.consumer,
+        after: o.after,
+        count: o.count,
+        slots: takeSlots
+          ? {
+              memberPrefix: `${deps.consumer}#r${++readSeq}.`,
+              leaseMs: slotLeaseMs,
+              projectLimit: deps.projectConcurrency,
+              targetLimit: deps.endpointConcurrency,
+              mayHold: holding,
+            }
+          : undefined,
+      })
+      return check.then(
+        (check) => {
+          // Held from now on, whether or not the batch uses them: unused, they are given back after the linger.
+          for (const { project, member, leaseUntil } of check.slots) {
+            void slots.adopt(project, CALLBACK_OWNER, { member, leaseUntil }, () => giveBackTo(o.shard, project, CALLBACK_OWNER, member))
+          }
+          return { check, inFlight: pairsInFlight }
+        },
         (err: unknown) => {
           // Its read fails with it (a dropped connection, closing): logged there.
           if (!closing) log.debug({ shard: o.shard, err: (err as Error).message }, 'checks behind the outbox read failed; checking after it')
