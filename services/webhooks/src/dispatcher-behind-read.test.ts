@@ -4,27 +4,36 @@ import type { Command } from 'ioredis'
 import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { webhookHarness } from './test-harness.js'
 
+/**
+ * A dispatcher over the harness whose command connection records every command it sends
+ * (`sent`), and a receiver that files, per delivered event id, the commands sent since the last
+ * delivery (`sentBeforePost`). The project's callback secret exists before the start: its creation
+ * would change the webhook version (a re-read, not what these tests look at).
+ */
+async function startRecordedDispatcher() {
+  const h = await webhookHarness()
+  await h.stores.webhookEndpoints.signingSecret.ensure(h.project)
+  // The dispatcher's command connection, as the harness makes it.
+  const redis = createRedis(h.fx.url, { role: 'worker', name: 'dispatcher', coalesceWrites: true })
+  onTestFinished(() => redis.disconnect())
+  const sent: string[][] = []
+  const send = redis.sendCommand.bind(redis)
+  redis.sendCommand = (command: Command, stream?: never) => {
+    sent.push([command.name, ...command.args.map(String)])
+    return send(command, stream)
+  }
+  const sentBeforePost = new Map<string, string[][]>()
+  const receiver = await startReceiver((req, res) => {
+    sentBeforePost.set((JSON.parse(req.body) as { id: string }).id, sent.splice(0))
+    res.writeHead(200).end()
+  })
+  await h.start({ redis })
+  return { h, k: h.stores.keys, sent, sentBeforePost, receiver }
+}
+
 describe('a callback read from a followed shard stream', () => {
   it('goes out with no command after its read: its FIFO check and webhook version came back with the entry', async () => {
-    const h = await webhookHarness()
-    const k = h.stores.keys
-    // The project's callback secret exists before: its creation would change the webhook version (a re-read, not what this test looks at).
-    await h.stores.webhookEndpoints.signingSecret.ensure(h.project)
-    // The dispatcher's command connection (as the harness makes it), every command it sends recorded.
-    const redis = createRedis(h.fx.url, { role: 'worker', name: 'dispatcher', coalesceWrites: true })
-    onTestFinished(() => redis.disconnect())
-    const sent: string[][] = []
-    const send = redis.sendCommand.bind(redis)
-    redis.sendCommand = (command: Command, stream?: never) => {
-      sent.push([command.name, ...command.args.map(String)])
-      return send(command, stream)
-    }
-    const sentBeforePost = new Map<string, string[][]>()
-    const receiver = await startReceiver((req, res) => {
-      sentBeforePost.set((JSON.parse(req.body) as { id: string }).id, sent.splice(0))
-      res.writeHead(200).end()
-    })
-    await h.start({ redis })
+    const { h, k, sent, sentBeforePost, receiver } = await startRecordedDispatcher()
 
     // The first one after the start (nothing read yet to start the checks from) checks after its read.
     const first = await h.emit({ type: 'thread.run.completed', thread: 'thread_1', callbackUrl: receiver.url(), nudge: false })
@@ -45,23 +54,7 @@ describe('a callback read from a followed shard stream', () => {
   })
 
   it("takes a lone callback's slot behind the read too (none kept since the last one), and gives back one no attempt used", async () => {
-    const h = await webhookHarness()
-    const k = h.stores.keys
-    await h.stores.webhookEndpoints.signingSecret.ensure(h.project)
-    const redis = createRedis(h.fx.url, { role: 'worker', name: 'dispatcher', coalesceWrites: true })
-    onTestFinished(() => redis.disconnect())
-    const sent: string[][] = []
-    const send = redis.sendCommand.bind(redis)
-    redis.sendCommand = (command: Command, stream?: never) => {
-      sent.push([command.name, ...command.args.map(String)])
-      return send(command, stream)
-    }
-    const sentBeforePost = new Map<string, string[][]>()
-    const receiver = await startReceiver((req, res) => {
-      sentBeforePost.set((JSON.parse(req.body) as { id: string }).id, sent.splice(0))
-      res.writeHead(200).end()
-    })
-    await h.start({ redis })
+    const { h, k, sent, sentBeforePost, receiver } = await startRecordedDispatcher()
     const slotsHeld = () => h.fx.redis.zcard(k.webhookInflightTarget(h.project, CALLBACK_OWNER))
 
     const first = await h.emit({ type: 'thread.run.completed', thread: 'thread_1', callbackUrl: receiver.url(), nudge: false })
