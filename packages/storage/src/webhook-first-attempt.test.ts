@@ -130,6 +130,45 @@ describe('first-attempt scripts', () => {
     expect([none.fifoClear.size, none.versions.size]).toEqual([0, 0])
   })
 
+  it('checkRead answers every callback as fifoClear does: the one rule, kept in two scripts', async () => {
+    // checkReadEntries-1.lua repeats checkFifoClear-n.lua's rule (Redis scripts cannot share code):
+    // the same states, asked both ways, must get the same answers.
+    const stream = k.outbox(0)
+    const add = (thread: string) =>
+      fx.redis.xadd(stream, '*', 'evt', 'evt_x', 'type', 'thread.run.completed', 'project', 'alpha', 'thread', thread, 'created_at', '1', 'data', '{}', 'callback_url', 'http://x/cb') as Promise<string>
+    const read = async (consumer: string) => {
+      const reply = (await fx.redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 100, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null
+      return reply?.[0]?.[1].map(([id]) => id) ?? []
+    }
+    let last = await add('thread_first')
+    expect(await read('me')).toEqual([last])
+    /** Adds one callback event per thread, reads them as 'me', and asks both scripts about them. */
+    const askBoth = async (threads: string[]) => {
+      const ids: string[] = []
+      for (const t of threads) ids.push(await add(t))
+      expect(await read('me')).toEqual(ids)
+      const behindRead = await scripts.checkRead(fx.redis, { shard: 0, group: GROUP, consumer: 'me', after: last, count: 100 })
+      last = ids.at(-1)!
+      const asked = await scripts.fifoClear({ shard: 0, group: GROUP, consumer: 'me', events: ids.map((entryId, i) => ({ target: 'callback', thread: threads[i]!, entryId })) })
+      expect(ids.map((id) => behindRead.fifoClear.get(id))).toEqual(asked)
+      return asked
+    }
+
+    // Another consumer holds an older entry: nothing of ours goes ahead of it.
+    await add('thread_other')
+    const [othersOld] = await read('other')
+    expect(await askBoth(['thread_1', 'thread_2'])).toEqual([false, false])
+    await fx.redis.xack(stream, GROUP, othersOld!)
+    expect(await askBoth(['thread_3'])).toEqual([true])
+    // A (callback, thread) FIFO with something in it: that thread's callback queues behind it.
+    await fx.redis.zadd(k.webhookFifo(0, 'callback', 'thread_4'), 0, 'm')
+    expect(await askBoth(['thread_4', 'thread_5'])).toEqual([false, true])
+    // A committer's own attempt (direct: consumer, its member in its FIFO) holds back nothing else.
+    await add('thread_direct')
+    await read('direct:worker-1')
+    expect(await askBoth(['thread_6'])).toEqual([true])
+  })
+
   it('checkRead with slots: takes one callback slot per project it may, under the limits, for entries that may go now', async () => {
     const stream = k.outbox(0)
     const add = (fields: Record<string, string>) => fx.redis.xadd(stream, '*', ...Object.entries(fields).flat()) as Promise<string>
