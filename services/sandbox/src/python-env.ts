@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { type BwrapCommandInput, bwrapCommand, sandboxSpawnEnv } from './bwrap-command.js'
@@ -16,8 +16,12 @@ export function basePythonDirs(venvDir: string): string[] {
   return prefix === '/usr' || prefix.startsWith('/usr/') ? [] : [prefix]
 }
 
-/** /etc/passwd and /etc/group for inside the sandbox: one user, `sandbox` (1000). */
-export function writeIdentityFiles(): { passwdFile: string; groupFile: string } {
+/**
+ * /etc/passwd and /etc/group for inside the sandbox: one user, `sandbox` (1000), in a temp
+ * directory of their own. `remove()` deletes it (the server's close; every start had left one in
+ * /tmp). Running sandboxes keep their bind mounts of the files.
+ */
+export function writeIdentityFiles(): { passwdFile: string; groupFile: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'threadwork-sandbox-'))
   // Readable by the per-session uids, which bwrap runs as when it binds them.
   chmodSync(dir, 0o755)
@@ -25,7 +29,7 @@ export function writeIdentityFiles(): { passwdFile: string; groupFile: string } 
   const groupFile = join(dir, 'group')
   writeFileSync(passwdFile, 'sandbox:x:1000:1000:code interpreter:/tmp/home:/usr/sbin/nologin\n', { mode: 0o644 })
   writeFileSync(groupFile, 'sandbox:x:1000:\n', { mode: 0o644 })
-  return { passwdFile, groupFile }
+  return { passwdFile, groupFile, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
 const onPath = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`], { env: sandboxSpawnEnv() }).status === 0

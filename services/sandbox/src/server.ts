@@ -42,7 +42,7 @@ export async function startSandboxServer(env: SandboxEnv, deps: { redis: Redis; 
   }
   const root = process.getuid?.() === 0
   if (!root) deps.log('warn', 'not running as root: every session runs as this service user, so the process limit is shared by all sessions')
-  const identity = writeIdentityFiles()
+  const { remove: removeIdentityFiles, ...identity } = writeIdentityFiles()
   let extraReadOnly: string[] = []
   try {
     extraReadOnly = basePythonDirs(venvDir)
@@ -125,6 +125,7 @@ export async function startSandboxServer(env: SandboxEnv, deps: { redis: Redis; 
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
       await closed
+      removeIdentityFiles()
     },
   }
 }
