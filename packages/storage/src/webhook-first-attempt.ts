@@ -40,6 +40,10 @@ export type WebhookFirstAttemptScripts = ReturnType<typeof createWebhookFirstAtt
 export function createWebhookFirstAttemptScripts(redis: RedisClient, k: Keys) {
   // Defined now: a MULTI copies the scripts its connection has when it is created.
   defineScript(redis, settleScript)
+  // The keys checkReadEntries-1.lua builds from its entries' project ids, as the text around the id.
+  const [versionHead, versionTail] = k.webhookVersion('\u0000').split('\u0000') as [string, string]
+  const [inflightHead, projectTail] = k.webhookInflight('\u0000').split('\u0000') as [string, string]
+  const targetTail = k.webhookInflightTarget('\u0000', CALLBACK_OWNER).split('\u0000')[1]!
   return {
     /**
      * For each event of one shard, in order: true when its (target, thread) FIFO is empty and no
@@ -88,9 +92,6 @@ export function createWebhookFirstAttemptScripts(redis: RedisClient, k: Keys) {
         slots?: { memberPrefix: string; leaseMs: number; projectLimit: number; targetLimit: number; mayHold: readonly string[] }
       },
     ): Promise<ReadEntriesCheck> {
-      const [versionHead, versionTail] = k.webhookVersion('\u0000').split('\u0000') as [string, string]
-      const [inflightHead, projectTail] = k.webhookInflight('\u0000').split('\u0000') as [string, string]
-      const targetTail = k.webhookInflightTarget('\u0000', CALLBACK_OWNER).split('\u0000')[1]!
       const s = o.slots
       const now = Date.now()
       const reply = await runScript<[(string | number)[], string[], (string | number)[]] | []>(
