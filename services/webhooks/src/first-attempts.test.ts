@@ -3,6 +3,22 @@ import { CALLBACK_OWNER } from '@threadwork/storage'
 import { describe, expect, it } from 'vitest'
 import { type FirstAttemptsDeps, createFirstAttempts } from './first-attempts.js'
 
+/** First attempts over stub `scripts` (only `precheck` is driven: nothing reaches Redis or a queue). */
+const firstAttemptsWith = (scripts: object) =>
+  createFirstAttempts({
+    scripts: scripts as unknown as FirstAttemptsDeps['scripts'],
+    consumer: 'me',
+    log: createLogger({ service: 'test', level: 'silent' }),
+    maxInFlight: 10,
+    projectConcurrency: 25,
+    endpointConcurrency: 10,
+    timeoutMs: 1000,
+    reclaimIdleMs: 10_000,
+    eventRetentionSeconds: 60,
+    queues: [],
+    onStuck: () => {},
+  } as unknown as FirstAttemptsDeps)
+
 describe('first attempts: precheck', () => {
   it("sends a batch's callback FIFO checks at once, one call per shard, not at the end of the event-loop turn", async () => {
     const calls: { shard: number; events: readonly { target: string; thread: string; entryId: string }[] }[] = []
@@ -14,19 +30,7 @@ describe('first attempts: precheck', () => {
       ack: async () => 0,
       settle: () => {},
     }
-    const first = createFirstAttempts({
-      scripts: scripts as unknown as FirstAttemptsDeps['scripts'],
-      consumer: 'me',
-      log: createLogger({ service: 'test', level: 'silent' }),
-      maxInFlight: 10,
-      projectConcurrency: 25,
-      endpointConcurrency: 10,
-      timeoutMs: 1000,
-      reclaimIdleMs: 10_000,
-      eventRetentionSeconds: 60,
-      queues: [],
-      onStuck: () => {},
-    } as unknown as FirstAttemptsDeps)
+    const first = firstAttemptsWith(scripts)
     const checks = first.precheck([
       { shard: 0, entryId: '1-0', evt: 'evt_a', thread: 'thread_a', callbackUrl: 'http://x/cb' },
       { shard: 0, entryId: '2-0', evt: 'evt_busy', thread: 'thread_busy', callbackUrl: 'http://x/cb' },
@@ -55,19 +59,7 @@ describe('first attempts: precheck', () => {
       ack: async () => 0,
       settle: () => {},
     }
-    const first = createFirstAttempts({
-      scripts: scripts as unknown as FirstAttemptsDeps['scripts'],
-      consumer: 'me',
-      log: createLogger({ service: 'test', level: 'silent' }),
-      maxInFlight: 10,
-      projectConcurrency: 25,
-      endpointConcurrency: 10,
-      timeoutMs: 1000,
-      reclaimIdleMs: 10_000,
-      eventRetentionSeconds: 60,
-      queues: [],
-      onStuck: () => {},
-    } as unknown as FirstAttemptsDeps)
+    const first = firstAttemptsWith(scripts)
     const behind = {
       check: { fifoClear: new Map([['1-0', true], ['2-0', true]]), versions: new Map(), slots: [] },
       // thread_b's previous event was being attempted here when the read went out: it may have left a retry's FIFO place since.
