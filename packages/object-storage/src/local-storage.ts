@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
@@ -39,8 +40,14 @@ export function createLocalStorage(config: LocalStorageConfig): ObjectStorage {
         },
       })
       try {
+        // Opened before the body flows: pipeline() rejects at the body's first error without
+        // waiting for the file's open, which could then create it after the rm below had found
+        // nothing (a CI run of files.e2e left such a .part behind). Open first, the rm always
+        // comes after it; unlinking the still-open file is fine.
+        const file = createWriteStream(temp, { flags: 'wx' })
+        await once(file, 'ready')
         const source = body instanceof Uint8Array ? Readable.from([body]) : body
-        await pipeline(source, counter, createWriteStream(temp, { flags: 'wx' }))
+        await pipeline(source, counter, file)
         await rename(temp, target)
       } catch (err) {
         await rm(temp, { force: true })
