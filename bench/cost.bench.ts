@@ -6,8 +6,10 @@
  * BullMQ no-op job measured in the same run, and beside the turn skeleton (cost/skeleton-turn.ts):
  * the same three HTTP exchanges, streamed completion, signature and a Redis write per step with
  * none of Threadwork's own work, the floor a turn's CPU can be cut to with these libraries on this
- * machine. Then one turn traced with MONITOR, commands grouped by
- * the process and the script that sent them.
+ * machine. Then redis-server's time per turn by top-level call (cost/command-time.ts: SLOWLOG's
+ * µs per command, EVALSHA's including its script's commands; load moves it far less than /proc
+ * ticks), and one turn traced with MONITOR, commands grouped by the process and the script that
+ * sent them.
  *
  * Everything runs against a private redis-server (AOF everysec, as infra/redis.conf), so no other
  * client's commands or CPU are counted. The API runs as its own process; the fake upstream answers
@@ -23,7 +25,8 @@ import OpenAI from 'openai'
 import { Webhook } from 'standardwebhooks'
 import { findQueues } from './cost/job-events.js'
 import { NOOP_QUEUE, forkNoopWorker } from './cost/noop-worker-process.js'
-import { CPU_TICK_MS } from './cost/proc-cpu.js'
+import { measureCommandTime, printCommandTime } from './cost/command-time.js'
+import { CPU_TICK_MS, cpuMs } from './cost/proc-cpu.js'
 import { printCostTable } from './cost/report.js'
 import { type SkeletonProcess, type SkeletonSettings, forkSkeleton } from './cost/skeleton-turn.js'
 import { traceTurns } from './cost/trace.js'
@@ -148,6 +151,20 @@ export async function run(): Promise<void> {
       ],
       callbackFailures: callbacks.failures,
     })
+
+    // redis-server's time per turn by top-level call, on fresh threads, driven like the turn row.
+    const timedTurns = scaled(500, 50)
+    const timedThreads = await Promise.all(Array.from({ length: IN_FLIGHT }, () => http<{ id: string }>('POST', '/threads', {})))
+    const redisCpu0 = cpuMs(ctx.pids['redis-server']!)
+    const times = await measureCommandTime(redisServer.url, ctx.pids, () =>
+      inFlight(Array.from({ length: timedTurns }, (_, i) => timedThreads[i % timedThreads.length]!.id), postTurn),
+    )
+    printCommandTime(
+      `cost: redis-server's time per turn by top-level call (SLOWLOG at 0 µs, ${timedTurns} turns, ${IN_FLIGHT} in flight; an EVALSHA's time includes its script's commands)`,
+      times,
+      timedTurns,
+      (cpuMs(ctx.pids['redis-server']!) - redisCpu0) / timedTurns,
+    )
 
     // Traced on fresh threads: a burst of turns at once (per-turn counts by caller), then one turn alone (its timeline).
     const burst = await Promise.all(Array.from({ length: TRACE_BURST }, () => http<{ id: string }>('POST', '/threads', {})))

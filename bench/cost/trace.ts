@@ -29,7 +29,7 @@ interface Call {
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex')
 
 /** SHA1 → script name for our Lua scripts and BullMQ's. */
-function scriptNames(): Map<string, string> {
+export function scriptNames(): Map<string, string> {
   const names = new Map<string, string>()
   const luaDir = fileURLToPath(new URL('../../packages/storage/src/lua/', import.meta.url))
   for (const f of readdirSync(luaDir)) if (f.endsWith('.lua')) names.set(sha1(readFileSync(join(luaDir, f), 'utf8')), f.replace(/\.lua$/, ''))
