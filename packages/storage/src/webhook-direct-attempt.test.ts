@@ -62,6 +62,33 @@ async function endRun(run: { id: string; thread_id: string }, extra: Partial<Com
   })
 }
 
+/**
+ * The commands Redis runs for this test's keys while `fn` runs (inside scripts too), lower-cased,
+ * in order: MONITOR, filtered by the fixture's prefix (the Redis is shared).
+ */
+async function commandsOf(fn: () => Promise<unknown>): Promise<string[]> {
+  const monitor = await fx.redis.monitor()
+  const seen: string[] = []
+  const marker = `end-${Math.random()}`
+  let ended: () => void = () => {}
+  const end = new Promise<void>((resolve) => {
+    ended = resolve
+  })
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args[0]?.toLowerCase() === 'ping' && args[1] === marker) ended()
+    else if (args.some((a) => String(a).includes(fx.prefix))) seen.push(String(args[0]).toLowerCase())
+  })
+  try {
+    await fn()
+    // MONITOR shows commands in the order the server ran them: once this PING is seen, so is all before it.
+    await fx.redis.ping(marker)
+    await end
+  } finally {
+    monitor.disconnect()
+  }
+  return seen
+}
+
 /** Has a dispatcher-like consumer read every new entry (they stay pending under its name). */
 async function dispatcherReads(consumer = 'host-1'): Promise<Entry[]> {
   const reply = (await fx.redis.xreadgroup('GROUP', OUTBOX_GROUP, consumer, 'COUNT', 100, 'STREAMS', outbox(), '>')) as [string, Entry[]][] | null
@@ -100,6 +127,26 @@ describe('a commit taking its own callback (commitRun-6.lua `direct`)', () => {
     } finally {
       follower.disconnect()
     }
+  })
+
+  it('takes with four commands after the version read (no XINFO: the read tells whether an earlier entry is unread); such an entry is given back unread', async () => {
+    const run = await queuedRun()
+    const v = await version()
+    const seen = await commandsOf(() => endRun(run, { direct: { consumer: ME, version: v } }))
+    expect(seen.slice(seen.lastIndexOf('xadd') + 1)).toEqual(['get', 'zrange', 'xpending', 'xreadgroup', 'zadd'])
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, (await pending())[0]![0]!)
+    // An earlier entry nobody has read yet: the commit's read gets it, not its own, and gives it back.
+    const earlier = await fx.redis.xadd(outbox(), '*', 'evt', 'evt_earlier')
+    const later = await queuedRun()
+    const outcome = await endRun(later, { direct: { consumer: ME, version: await version() } })
+    expect(outcome.ok && outcome.direct).toBeFalsy()
+    expect(await pending()).toEqual([])
+    expect(await fx.redis.zcard(fifoOf(later.thread_id))).toBe(0)
+    // A dispatcher's read gets both, in order, as if the commit had not read.
+    const read = await dispatcherReads()
+    expect(read.map(([id]) => id)).toEqual([earlier, expect.any(String)])
+    expect(read[1]![1]).toContain('events')
+    expect(await dispatcherReads()).toEqual([])
   })
 
   it('an entry of one event with a callback is taken too (no place in the member)', async () => {
@@ -266,6 +313,24 @@ describe('settling and renewing a committer’s own attempt', () => {
     await fx.redis.xclaim(outbox(), OUTBOX_GROUP, 'host-1~r', 0, cd.direct.entryId, 'JUSTID')
     expect(await direct.settle(cd.direct, d.thread_id, ME, true)).toEqual({ settled: false, head: null })
     expect(await pending()).toEqual([[cd.direct.entryId, 'host-1~r']])
+  })
+
+  it('settle: the member and the next one come off the head in one ZPOPMIN, the next put back', async () => {
+    const direct = createWebhookDirectAttemptScripts(fx.redis, stores.keys)
+    const first = await queuedRun()
+    const a = await endRun(first, { direct: { consumer: ME, version: await version() } })
+    if (!a.ok || !a.direct) throw new Error('not taken')
+    // A later event of the thread queued behind it (a dispatcher's job).
+    await fx.redis.zadd(fifoOf(first.thread_id), 0, webhookFifoMember('9999999999999-0', 'evt_later'))
+    const seen = await commandsOf(async () => expect(await direct.settle(a.direct!, first.thread_id, ME)).toEqual({ settled: true, head: webhookFifoMember('9999999999999-0', 'evt_later') }))
+    expect(seen.filter((c) => !c.startsWith('eval'))).toEqual(['xack', 'zpopmin', 'zadd'])
+    expect(await fx.redis.zrange(fifoOf(first.thread_id), 0, -1)).toEqual([webhookFifoMember('9999999999999-0', 'evt_later')])
+    const second = await queuedRun()
+    const b = await endRun(second, { direct: { consumer: ME, version: await version() } })
+    if (!b.ok || !b.direct) throw new Error('not taken')
+    const alone = await commandsOf(async () => expect(await direct.settle(b.direct!, second.thread_id, ME)).toEqual({ settled: true, head: null }))
+    expect(alone.filter((c) => !c.startsWith('eval'))).toEqual(['xack', 'zpopmin'])
+    expect(await fx.redis.exists(fifoOf(second.thread_id))).toBe(0)
   })
 
   it('renew: resets the idle time of entries still ours, and not of one another consumer took', async () => {

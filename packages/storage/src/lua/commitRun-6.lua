@@ -41,8 +41,8 @@
              the (callback, thread) FIFO `fifo` (so every later event of that pair queues behind it),
              only when all of these hold: the project's webhook version (`version_key`, project slot:
              single-node Redis only) is still `version` (the caller's endpoint snapshot, which had no
-             endpoint for any of the events); the group has delivered every earlier entry (its lag is
-             exactly this one); the FIFO is empty, or its last member's entry is pending under
+             endpoint for any of the events); the group has delivered every earlier entry (its `>`
+             read hands out this one; an earlier one it hands out is given back unread); the FIFO is empty, or its last member's entry is pending under
              `consumer` itself (the caller's own attempt of the thread, still running: the caller
              chains behind it); and no consumer whose name does not start with
              `prefix` holds a pending entry (a dispatcher's entries may be earlier events of the thread
@@ -54,16 +54,10 @@
           | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
 -- `direct` (see above): takes entry `id` of the outbox stream KEYS[5] for the caller, or returns ''.
+-- 4 commands when taken with the FIFO empty (ZRANGE, XPENDING, XREADGROUP, ZADD; the version's GET
+-- before): the group's lag is not read (XINFO GROUPS, one more a turn; issue 14), the read itself
+-- tells (below).
 local function claimDirect(id, d)
-  local info = nil
-  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[5])) do
-    local t = {}
-    for i = 1, #g, 2 do t[g[i]] = g[i + 1] end
-    if t.name == d.group then info = t end
-  end
-  -- A lag of exactly 1: every entry before this one was handed out (the read below returns this
-  -- one); unknown (false) after a deletion among unread entries: not taken.
-  if not info or info.lag ~= 1 then return '' end
   -- The FIFO's last member: none, or one of the caller's own attempts still running (its entry
   -- pending under `consumer`): the caller chains this attempt behind it (a thread's next turn
   -- committed while its last callback is still in flight; refusing it sent it to a dispatcher,
@@ -76,26 +70,30 @@ local function claimDirect(id, d)
     if not held or held[2] ~= d.consumer then return '' end
     behind = last
   end
-  if info.pending > 0 then
-    for _, c in ipairs(redis.call('XPENDING', KEYS[5], d.group)[4] or {}) do
-      if string.sub(c[1], 1, #d.prefix) ~= d.prefix then return '' end
+  for _, c in ipairs(redis.call('XPENDING', KEYS[5], d.group)[4] or {}) do
+    if string.sub(c[1], 1, #d.prefix) ~= d.prefix then return '' end
+  end
+  -- `>` hands out the group's first undelivered entry: this one exactly when every earlier entry
+  -- was handed out (what the lag of 1 in XINFO GROUPS told before). An earlier one (a dispatcher
+  -- behind, or not blocked on the stream just now) is given back unread at once: acknowledged out
+  -- of our pending list and the group's last-delivered id set back to just before it, so the next
+  -- `>` read by a dispatcher gets it and ours, as if this read had not been.
+  local read = redis.call('XREADGROUP', 'GROUP', d.group, d.consumer, 'COUNT', 1, 'STREAMS', KEYS[5], '>')
+  local got = read and read[1][2][1] and read[1][2][1][1]
+  if got ~= id then
+    if got then
+      redis.call('XACK', KEYS[5], d.group, got)
+      local gms, gseq = string.match(got, '^(%d+)-(%d+)$')
+      local before = gseq ~= '0' and (gms .. '-' .. (tonumber(gseq) - 1)) or ((tonumber(gms) - 1) .. '-18446744073709551615')
+      redis.call('XGROUP', 'SETID', KEYS[5], d.group, before)
     end
+    return ''
   end
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
   local place = ''
   if d.sub >= 0 then place = '.' .. string.rep('0', 4 - #tostring(d.sub)) .. d.sub end
   local member = string.rep('0', 16 - #ms) .. ms .. '-' .. string.rep('0', 10 - #seq) .. seq .. place .. '|' .. d.evt
   redis.call('ZADD', d.fifo, 'NX', 0, member)
-  local read = redis.call('XREADGROUP', 'GROUP', d.group, d.consumer, 'COUNT', 1, 'STREAMS', KEYS[5], '>')
-  -- Cannot differ (lag 1). Should it, that entry goes to a consumer outside `prefix` (counted as a
-  -- dispatcher's by everyone's checks) that nobody renews: a dispatcher claims it after its reclaim
-  -- idle time and sends it the queued way.
-  local got = read and read[1][2][1] and read[1][2][1][1]
-  if got ~= id then
-    redis.call('ZREM', d.fifo, member)
-    if got then redis.call('XCLAIM', KEYS[5], d.group, 'stray:' .. d.consumer, 0, got, 'JUSTID') end
-    return ''
-  end
   return id, behind
 end
 
