@@ -35,7 +35,7 @@ export {
   type WebhookDirectAttemptScripts,
   webhookFifoMember,
 } from './webhook-direct-attempt.js'
-export type { WebhookDeliveryLog, StoredWebhookEvent, StreakEffect } from './webhook-delivery-log.js'
+export type { WebhookDeliveryLog, StoredWebhookEvent, StreakEffect, DeliveredSettle } from './webhook-delivery-log.js'
 export { createProjectSigningSecret } from './webhook-signing-secret.js'
 export type { ProjectSigningSecret } from './webhook-signing-secret.js'
 export { createFileStore } from './file-store.js'

@@ -20,6 +20,17 @@ export const DELIVERIES_TRIM_EVERY = 64
 /** The delivery owner of callback_url attempts (an endpoint id otherwise). */
 export const CALLBACK_OWNER = 'callback'
 
+/** What `record`'s `settleDelivered` settles: a committer's own callback attempt's outbox entry and FIFO member (webhook-direct-attempt.ts). */
+export interface DeliveredSettle {
+  /** The shard's outbox stream key. */
+  stream: string
+  /** The (callback, thread) FIFO key. */
+  fifo: string
+  group: string
+  entryId: string
+  member: string
+}
+
 /** An event as the dispatcher keeps it for retries and manual redelivery. */
 export interface StoredWebhookEvent {
   /** The exact bytes every attempt sends. */
@@ -56,6 +67,11 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
      *
      * `opts.ownerExists`: the caller has just read the owner (a callback's project secret), so it
      * need not be ensured again.
+     *
+     * `opts.settleDelivered`: a delivered callback attempt its committer made itself is settled in
+     * the same step (settleDirectAttempt-2.lua's delivered settle: its EVALSHA and round trip
+     * fewer a turn, issue 14); `settled` then says how, as `WebhookDirectAttemptScripts.settle`
+     * does. Single Redis only (the shard's keys beside the project's), as that path is.
      */
     async record(
       project: string,
@@ -67,8 +83,16 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
         saveEvent?: { event: StoredWebhookEvent; ttlSeconds: number }
         releaseSlot?: { target: string; member: string }
         ownerExists?: boolean
+        settleDelivered?: DeliveredSettle
       } = {},
-    ): Promise<{ id: string; attempt: number; consecutiveFailures: number; firstFailureAt: number | null; woken: string | null } | null> {
+    ): Promise<{
+      id: string
+      attempt: number
+      consecutiveFailures: number
+      firstFailureAt: number | null
+      woken: string | null
+      settled?: { settled: boolean; head: string | null }
+    } | null> {
       const id = newId('dlv')
       const delivery = { id, object: 'webhook_delivery', created_at: nowSeconds(), ...attempt }
       if (opts.countAttempt) delete delivery.attempt
@@ -76,7 +100,8 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
       const e = opts.saveEvent?.event
       const eventFields = e ? ['body', e.body, 'type', e.type, 'thread', e.thread ?? '', 'callback_url', e.callbackUrl ?? ''] : []
       const slot = opts.releaseSlot
-      const reply = await runScript<[number, number, number, string] | null>(
+      const settle = opts.settleDelivered
+      const reply = await runScript<[number, number, number, string, [number, string] | []] | null>(
         redis,
         recordDeliveryScript,
         [
@@ -99,6 +124,7 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
           opts.countAttempt ? `_attempts:${owner}` : '',
           opts.saveEvent?.ttlSeconds ?? 0,
           slot?.member ?? '',
+          settle ? JSON.stringify([settle.stream, settle.fifo, settle.group, settle.entryId, settle.member]) : '',
           eventFields.length / 2,
           ...eventFields,
           owner === CALLBACK_OWNER && opts.ownerExists ? '1' : '0',
@@ -112,6 +138,7 @@ export function createWebhookDeliveryLog(redis: RedisClient, k: Keys, signingSec
         consecutiveFailures: Number(reply[0]),
         firstFailureAt: Number(reply[1]) || null,
         woken: reply[3] ? String(reply[3]) : null,
+        ...(settle && reply[4]?.length ? { settled: { settled: Number(reply[4][0]) === 1, head: reply[4][1] ? String(reply[4][1]) : null } } : {}),
       }
     },
 

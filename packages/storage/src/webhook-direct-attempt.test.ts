@@ -1,17 +1,25 @@
 import { newId, newRun, nowSeconds } from '@threadwork/domain'
-import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type RedisFixture, type RedisServer, startRedisServer, uniquePrefix } from '@threadwork/test-utils'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { CommitPlan } from './run-store.js'
 import { type Stores, createStores } from './stores.js'
 import { CALLBACK_OWNER } from './webhook-delivery-log.js'
-import { DIRECT_CONSUMER_PREFIX, OUTBOX_GROUP, createWebhookDirectAttemptScripts, webhookFifoMember } from './webhook-direct-attempt.js'
+import { DIRECT_CONSUMER_PREFIX, type DirectClaim, OUTBOX_GROUP, createWebhookDirectAttemptScripts, webhookFifoMember } from './webhook-direct-attempt.js'
 import { createWebhookFirstAttemptScripts } from './webhook-first-attempt.js'
 
 let fx: RedisFixture
 let stores: Stores
 const ME = `${DIRECT_CONSUMER_PREFIX}worker-1`
+// A private server: `commandsOf` reads its MONITOR, which on the shared one carries everyone's traffic.
+let server: RedisServer
+beforeAll(async () => {
+  server = await startRedisServer()
+})
+afterAll(() => server?.cleanup())
 beforeEach(async () => {
-  fx = await createRedisFixture()
+  const redis = new Redis(server.url, { maxRetriesPerRequest: 1 })
+  fx = { redis, prefix: uniquePrefix(), url: server.url, cleanup: async () => void redis.disconnect() }
   stores = createStores(fx.redis, fx.prefix)
   await fx.redis.xgroup('CREATE', stores.keys.outbox(0), OUTBOX_GROUP, '0', 'MKSTREAM')
 })
@@ -62,12 +70,9 @@ async function endRun(run: { id: string; thread_id: string }, extra: Partial<Com
   })
 }
 
-/**
- * The commands Redis runs for this test's keys while `fn` runs (inside scripts too), lower-cased,
- * in order: MONITOR, filtered by the fixture's prefix (the Redis is shared).
- */
+/** The commands Redis runs for this test's keys while `fn` runs (inside scripts too), lower-cased, in order (MONITOR). */
 async function commandsOf(fn: () => Promise<unknown>): Promise<string[]> {
-  const monitor = await fx.redis.monitor()
+  const monitor = await new Redis(server.url).monitor()
   const seen: string[] = []
   const marker = `end-${Math.random()}`
   let ended: () => void = () => {}
@@ -331,6 +336,56 @@ describe('settling and renewing a committer’s own attempt', () => {
     const alone = await commandsOf(async () => expect(await direct.settle(b.direct!, second.thread_id, ME)).toEqual({ settled: true, head: null }))
     expect(alone.filter((c) => !c.startsWith('eval'))).toEqual(['xack', 'zpopmin'])
     expect(await fx.redis.exists(fifoOf(second.thread_id))).toBe(0)
+  })
+
+  it('a delivered attempt is settled in its record’s step, as the settle script does: one script call, same answers', async () => {
+    const direct = createWebhookDirectAttemptScripts(fx.redis, stores.keys)
+    await stores.webhookEndpoints.signingSecret.ensure('p1')
+    const record = (c: DirectClaim, thread: string) =>
+      stores.webhookEndpoints.deliveries.record(
+        'p1',
+        CALLBACK_OWNER,
+        {
+          webhook_endpoint_id: null,
+          url: 'http://receiver.example/cb',
+          event_id: c.evt,
+          event_type: c.type,
+          thread_id: thread,
+          trigger: 'event',
+          status: 'succeeded',
+          response_status_code: 200,
+          latency_ms: 1,
+          error: null,
+          next_attempt_at: null,
+        },
+        'none',
+        { countAttempt: true, ownerExists: true, settleDelivered: direct.deliveredSettle(c, thread) },
+      )
+    // Two of a thread, the second taken behind the first: the first's record settles it and names the second the head.
+    const first = await queuedRun()
+    const a = await endRun(first, { direct: { consumer: ME, version: await version() } })
+    const second = await nextRunOf(first.thread_id)
+    const b = await endRun(second, { direct: { consumer: ME, version: await version() } })
+    if (!a.ok || !a.direct || !b.ok || !b.direct) throw new Error('not taken')
+    let recorded: Awaited<ReturnType<typeof record>> = null
+    const seen = await commandsOf(async () => {
+      recorded = await record(a.direct!, first.thread_id)
+    })
+    expect(seen.filter((c) => c.startsWith('eval'))).toHaveLength(1)
+    expect(recorded).toMatchObject({ attempt: 1, settled: { settled: true, head: b.direct.member } })
+    expect(await pending()).toEqual([[b.direct.entryId, ME]])
+    expect(await fx.redis.zrange(fifoOf(first.thread_id), 0, -1)).toEqual([b.direct.member])
+    // The second one claimed and acknowledged by a dispatcher meanwhile (it owns the place): left alone.
+    await fx.redis.xclaim(outbox(), OUTBOX_GROUP, 'host-1~r', 0, b.direct.entryId, 'JUSTID')
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, b.direct.entryId)
+    expect(await record(b.direct, first.thread_id)).toMatchObject({ settled: { settled: false, head: null } })
+    expect(await fx.redis.zrange(fifoOf(first.thread_id), 0, -1)).toEqual([b.direct.member])
+    // Without `settleDelivered`, nothing is settled.
+    const third = await endRun(await queuedRun(), { direct: { consumer: ME, version: await version() } })
+    if (!third.ok || !third.direct) throw new Error('not taken')
+    const plain = await stores.webhookEndpoints.deliveries.record('p1', CALLBACK_OWNER, { webhook_endpoint_id: null, url: 'http://x.example/', event_id: third.direct.evt, event_type: 't', thread_id: null, trigger: 'event', status: 'succeeded', response_status_code: 200, latency_ms: 1, error: null, next_attempt_at: null }, 'none', { ownerExists: true })
+    expect(plain?.settled).toBeUndefined()
+    expect(await pending()).toEqual([[third.direct.entryId, ME]])
   })
 
   it('renew: resets the idle time of entries still ours, and not of one another consumer took', async () => {

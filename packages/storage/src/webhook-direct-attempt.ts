@@ -3,7 +3,7 @@ import type { Keys } from './keys.js'
 import renewDirectClaimsLua from './lua/renewDirectClaims-1.lua'
 import settleDirectAttemptLua from './lua/settleDirectAttempt-2.lua'
 import { type RedisClient, defineScript, runScript, script } from './scripts.js'
-import { CALLBACK_OWNER } from './webhook-delivery-log.js'
+import { CALLBACK_OWNER, type DeliveredSettle } from './webhook-delivery-log.js'
 
 /** The consumer group every webhook dispatcher reads the outbox streams with (services/webhooks `GROUP`). */
 export const OUTBOX_GROUP = 'dispatch'
@@ -74,6 +74,11 @@ export function createWebhookDirectAttemptScripts(redis: RedisClient, k: Keys) {
       const [stream, fifo, ...rest] = args(c, thread, consumer, keep)
       const [n, head] = await runScript<[number, string]>(redis, settleScript, [stream, fifo], [...rest])
       return { settled: n === 1, head: head || null }
+    },
+
+    /** `settle`'s arguments for a delivered attempt, for the record's step to settle it (`WebhookDeliveryLog.record`'s `settleDelivered`). */
+    deliveredSettle(c: DirectClaim, thread: string): DeliveredSettle {
+      return { stream: k.outbox(c.shard), fifo: k.webhookFifo(c.shard, CALLBACK_OWNER, thread), group: OUTBOX_GROUP, entryId: c.entryId, member: c.member }
     },
 
     /** `settle` queued on `multi` (a MULTI of this connection that also adds the retry job). */

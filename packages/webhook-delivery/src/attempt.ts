@@ -1,6 +1,6 @@
 import type { WebhookDeliveryTrigger } from '@threadwork/domain'
 import type { Logger } from '@threadwork/logger'
-import { CALLBACK_OWNER, type StoredWebhookEvent, type WebhookEndpointStore, activeSecrets } from '@threadwork/storage'
+import { CALLBACK_OWNER, type DeliveredSettle, type StoredWebhookEvent, type WebhookEndpointStore, activeSecrets } from '@threadwork/storage'
 import type { Dispatcher } from 'undici'
 import { classifyOutcome, nextDelayMs, shouldDisableEndpoint } from './retry-policy.js'
 import { sendWebhook } from './send-webhook.js'
@@ -94,6 +94,12 @@ export interface AttemptInput {
    * `refused`, with nothing recorded.
    */
   handBackRefusal?: boolean
+  /**
+   * A committer's own callback attempt (services/worker direct-callbacks.ts): when delivered, it
+   * is settled in the record's step (`WebhookDeliveryLog.record`'s `settleDelivered`), and
+   * `settled` is returned.
+   */
+  settleIfDelivered?: DeliveredSettle
 }
 
 /**
@@ -117,10 +123,16 @@ export interface RefusedAttempt {
   error: string
 }
 
+/** How `AttemptInput.settleIfDelivered` was settled: false when another consumer had acknowledged the entry (nothing done); the FIFO's head after the member went. */
+export interface Settled {
+  settled: boolean
+  head: string | null
+}
+
 /** `createAttempt`'s function: a `refused` result only for a caller that asked for it. */
 export interface Attempt {
-  (a: AttemptInput & { handBackRefusal: true }): Promise<{ result: AttemptResult | RefusedAttempt; woken: string | null }>
-  (a: AttemptInput): Promise<{ result: AttemptResult; woken: string | null }>
+  (a: AttemptInput & { handBackRefusal: true }): Promise<{ result: AttemptResult | RefusedAttempt; woken: string | null; settled?: Settled }>
+  (a: AttemptInput): Promise<{ result: AttemptResult; woken: string | null; settled?: Settled }>
 }
 
 /**
@@ -141,7 +153,7 @@ export function createAttempt(deps: AttemptDeps): Attempt {
    * (first-attempts.ts). Each record is still its own script call, with its own outcome.
    */
   const record = tickBatch((_: 0, calls: Record[]) => Promise.all(calls.map((c) => endpoints.deliveries.record(...c).then(ok, failed))))
-  async function attempt(a: AttemptInput): Promise<{ result: AttemptResult | RefusedAttempt; woken: string | null }> {
+  async function attempt(a: AttemptInput): Promise<{ result: AttemptResult | RefusedAttempt; woken: string | null; settled?: Settled }> {
     const ctx = { evt: a.evt, target: a.target, project: a.project }
     const tries = a.tries + 1
     const headers = buildWebhookHeaders({ secrets: a.to.secrets, msgId: a.evt, timestamp: new Date(), body: a.event.body })
@@ -179,10 +191,12 @@ export function createAttempt(deps: AttemptDeps): Attempt {
           ownerExists: !isEndpoint,
           saveEvent: a.saveEventTtlSeconds ? { event: a.event, ttlSeconds: a.saveEventTtlSeconds } : undefined,
           releaseSlot: slotMember ? { target: a.target, member: slotMember } : undefined,
+          settleDelivered: result.ok ? a.settleIfDelivered : undefined,
         },
       ]),
     )
     const woken = recorded?.woken ?? null
+    const settled = recorded?.settled
     // A delivered attempt is at debug: it is in the delivery log and the attempts metric already,
     // and its line (pino's serialising and redaction, per attempt) was this process's one log
     // line per turn (issue 14). Every other outcome stays at info.
@@ -192,7 +206,7 @@ export function createAttempt(deps: AttemptDeps): Attempt {
     deps.onAttempt?.({ outcome, status: result.status, latencyMs: result.latencyMs })
 
     const final = (f: 'delivered' | 'disabled' | 'endpoint_deleted' | 'exhausted' | 'give_up') =>
-      ({ result: { kind: 'final', tries, final: f, error: result.error, status: result.status }, woken }) as const
+      ({ result: { kind: 'final', tries, final: f, error: result.error, status: result.status }, woken, settled }) as const
     // A test's outcome is its entry in the delivery log (recorded above); the API answered at once.
     if (a.trigger === 'test') return { result: { kind: 'test', outcome }, woken }
     if (isEndpoint && recorded === null) return final('endpoint_deleted')

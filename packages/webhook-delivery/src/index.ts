@@ -44,6 +44,7 @@ export {
   type AttemptResult,
   type AttemptTarget,
   type RefusedAttempt,
+  type Settled,
   type SkipReason,
 } from './attempt.js'
 export { type DeliveryJob, GROUP, deliveryJob, deliveryJobId, jobOptions, KEEP_COMPLETED, KEEP_FAILED } from './jobs.js'

@@ -13,6 +13,7 @@ import {
 import {
   type AttemptResult,
   type RefusedAttempt,
+  type Settled,
   type DeliveryJob,
   type HeldSlot,
   createAttempt,
@@ -190,6 +191,7 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
     c: DirectClaim,
     event: StoredWebhookEvent,
     result: AttemptResult | RefusedAttempt,
+    settledInRecord: Settled | undefined,
   ): Promise<{ outcome: DirectOutcome; head: string | null }> {
     if (result.kind === 'refused') {
       // Our SSRF guard refused it: the webhooks service's (its egress policy, WEBHOOK_ALLOW_PRIVATE)
@@ -212,7 +214,8 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
       await settleWithJob(c, thread, deliveryJob(queueOf(c.shard), jobData(project, thread, c, { tries: result.tries, exhausted: true, failedFirst })), false)
       return { outcome: 'failed', head: await handOff(c, thread) }
     }
-    const settled = await scripts.settle(c, thread, deps.consumer)
+    // Delivered: settled in the record's step already (`settleIfDelivered`), unless it was not recorded.
+    const settled = settledInRecord ?? (await scripts.settle(c, thread, deps.consumer))
     return { outcome: 'delivered', head: settled.settled ? await handOff(c, thread, settled.head) : null }
   }
 
@@ -264,7 +267,7 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
         return
       }
       const to = { url: c.callbackUrl, secrets, pausedUntilS: null }
-      const { result } = await attempt({
+      const { result, settled: settledInRecord } = await attempt({
         project,
         evt: c.evt,
         target: CALLBACK_OWNER,
@@ -274,11 +277,12 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
         to,
         saveEventTtlSeconds: deps.eventRetentionSeconds,
         handBackRefusal: true,
+        settleIfDelivered: scripts.deliveredSettle(c, thread),
       })
       passed = true
       const held = slot
       await slots.done(project, CALLBACK_OWNER, held, async () => promote(c.shard, await slotStore.releaseAndUnpark(project, CALLBACK_OWNER, held.member)))
-      const settled = await settle(project, thread, c, event, result)
+      const settled = await settle(project, thread, c, event, result, settledInRecord)
       outcome = settled.outcome
       handedHead = settled.head
     } catch (err) {

@@ -15,13 +15,20 @@
           'attempt' field given below
   ARGV[8] event retention (s) when event fields follow, else 0
   ARGV[9] in-flight slot member to release, or ''
-  ARGV[10] n = number of event field, value pairs that follow (0 unless ARGV[8] > 0)
-  ARGV[11 .. 10+2n] event fields (body, type, thread, callback_url)
-  ARGV[11+2n] '1' when the caller has just read the owner (it exists, it is this project's), else '0'
-  ARGV[12+2n ..] field, value pairs of the delivery (JSON values)
+  ARGV[10] '' or, for a delivered callback attempt its committer made itself (services/worker
+          direct-callbacks.ts), settleDirectAttempt-2.lua's delivered settle, done here after the
+          record (its EVALSHA and round trip fewer a turn; issue 14): JSON [outbox stream key,
+          (callback, thread) FIFO key, group, entry id, FIFO member]. Those keys are in the
+          shard's slot, not declared: single Redis only, as that path is.
+  ARGV[11] n = number of event field, value pairs that follow (0 unless ARGV[8] > 0)
+  ARGV[12 .. 11+2n] event fields (body, type, thread, callback_url)
+  ARGV[12+2n] '1' when the caller has just read the owner (it exists, it is this project's), else '0'
+  ARGV[13+2n ..] field, value pairs of the delivery (JSON values)
   returns { consecutive failures, streak start (unix ms, 0 when none; both 0 for 'none': not
-  read), attempt number (0 when ARGV[7] is ''), parked job to wake or '' }, or false when the owner is gone or another project's (the attempt is then not
-  recorded; the slot is still released)
+  read), attempt number (0 when ARGV[7] is ''), parked job to wake or '', the settle's
+  { 1 | -1, FIFO head or '' } as settleDirectAttempt-2.lua returns it (empty without ARGV[10]) },
+  or false when the owner is gone or another project's (the attempt is then not recorded, nor
+  settled; the slot is still released)
 ]]
 local released = ''
 if ARGV[9] ~= '' then
@@ -32,16 +39,36 @@ if ARGV[9] ~= '' then
   -- park again, and this slot's own waiter would sleep its safety wait (22.5-37.5 s).
   released = redis.call('ZPOPMIN', KEYS[8])[1] or redis.call('ZPOPMIN', KEYS[7])[1] or ''
 end
--- ARGV[11+2n] '1': the caller has just read the owner (a callback's project secret), skip the check.
-if ARGV[11 + 2 * tonumber(ARGV[10])] ~= '1' and redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return false end
+-- ARGV[12+2n] '1': the caller has just read the owner (a callback's project secret), skip the check.
+if ARGV[12 + 2 * tonumber(ARGV[11])] ~= '1' and redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return false end
 
-local n = tonumber(ARGV[10])
-local first = 12 + 2 * n
+-- The delivered settle (ARGV[10]): as settleDirectAttempt-2.lua's for a delivered attempt; it
+-- must stay the same rule (Redis scripts cannot share code; webhook-direct-attempt.test.ts runs both).
+local settled = {}
+if ARGV[10] ~= '' then
+  local d = cjson.decode(ARGV[10])
+  local stream, fifo, group, entry, member = d[1], d[2], d[3], d[4], d[5]
+  if redis.call('XACK', stream, group, entry) == 0 then
+    settled = { -1, '' }
+  else
+    local two = redis.call('ZPOPMIN', fifo, 2)
+    if two[1] == member then
+      if two[3] then redis.call('ZADD', fifo, two[4], two[3]) end
+      settled = { 1, two[3] or '' }
+    else
+      for i = 1, #two, 2 do redis.call('ZADD', fifo, two[i + 1], two[i]) end
+      redis.call('ZREM', fifo, member)
+      settled = { 1, redis.call('ZRANGE', fifo, 0, 0)[1] or '' }
+    end
+  end
+end
+local n = tonumber(ARGV[11])
+local first = 13 + 2 * n
 local attempt = nil
 if ARGV[7] ~= '' then
   attempt = redis.call('HINCRBY', KEYS[4], ARGV[7], 1)
   if tonumber(ARGV[8]) > 0 then
-    redis.call('HSET', KEYS[4], unpack(ARGV, 11, first - 2))
+    redis.call('HSET', KEYS[4], unpack(ARGV, 12, first - 2))
     redis.call('EXPIRE', KEYS[4], ARGV[8])
   else
     -- Should the record have expired just now, HINCRBY must not leave a key without a TTL.
@@ -82,4 +109,4 @@ elseif ARGV[5] == 'failure' then
     redis.call('HSET', KEYS[1], '_fail_since', ARGV[6])
   end
 end
-return { failures, since, attempt or 0, released }
+return { failures, since, attempt or 0, released, settled }
