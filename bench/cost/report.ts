@@ -43,7 +43,8 @@ export function printCostTable(opts: { scale: number; cpuTickMs: number; idleCom
   for (const { r } of computed) {
     const w = r.window
     console.log(`${r.label}:`)
-    console.log(`  top Redis commands per unit: ${topCommands(w.commands, w.units, 8)}`)
+    // BENCH_TOP: how many (default 8); all of them to compare two runs command by command.
+    console.log(`  top Redis commands per unit: ${topCommands(w.commands, w.units, Number(process.env.BENCH_TOP ?? 8))}`)
     const queues = [...w.jobs.byQueue]
       .filter(([, t]) => t.size > 0)
       .map(([q, t]) => `${q} {${[...t].map(([type, n]) => `${type} ${f(n / w.units, 2)}`).join(', ')}}`)
