@@ -2,6 +2,7 @@ import { newId, newRun, nowSeconds } from '@threadwork/domain'
 import { type RedisFixture, createRedisFixture } from '@threadwork/test-utils'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RunInternal } from './run-plans.js'
+import { LIVE_EVENTS_TTL_SECONDS } from './run-store.js'
 import { type Stores, createStores } from './stores.js'
 
 let fx: RedisFixture
@@ -46,3 +47,30 @@ describe('live events only for runs a stream can read', () => {
     expect(await liveEvents(unread)).toEqual(['thread.run.queued'])
   })
 })
+
+describe("a commit's live events, fence and end (commitRun-6.lua ARGV[19..23])", () => {
+  it('tags each entry with the fence, ends the segment with done and its TTL, and re-marks the thread pending', async () => {
+    const r = await run('1')
+    const { fence } = await stores.runs.claim(r.thread_id)
+    const key = stores.keys.runEvents(r.thread_id, r.id)
+    await fx.redis.persist(key)
+    await fx.redis.zrem(stores.keys.shardPending(r.thread_id), r.thread_id)
+    const outcome = await stores.runs.commit(r.thread_id, r.id, {
+      project: 'p1',
+      fence,
+      from: ['queued'],
+      run: { status: 'requires_action' },
+      pending: true,
+      live: { events: [{ event: 'thread.run.requires_action', data: { id: r.id } }], end: true },
+    })
+    expect(outcome.ok).toBe(true)
+    const entries = ((await fx.redis.xrange(key, '-', '+')) as [string, string[]][]).map(([, f]) => f)
+    expect(entries.slice(-2)).toEqual([
+      ['event', 'thread.run.requires_action', 'data', JSON.stringify({ id: r.id }), 'fence', String(fence)],
+      ['event', 'done', 'data', '[DONE]'],
+    ])
+    expect(await fx.redis.ttl(key)).toBeGreaterThan(LIVE_EVENTS_TTL_SECONDS - 60)
+    expect(await fx.redis.zscore(stores.keys.shardPending(r.thread_id), r.thread_id)).not.toBeNull()
+  })
+})
+

@@ -225,14 +225,18 @@ export function createRunStore(redis: RedisClient, k: Keys) {
       if (plan.release) runFields.push(RunInternal.lock, '0')
       const nrun = runFields.length
       const values: string[] = runFields
-      const writes: { k: string; id: string; n: number; idx: string[]; p?: 1 }[] = []
-      const write = (key: string, id: string, fields: string[], idx: string[], patch?: 1) => {
-        writes.push({ k: key, id, n: fields.length, idx, ...(patch ? { p: patch } : {}) })
+      // The writes' part of the header (commitRun-6.lua ARGV[25..]): count, then per write key, id,
+      // field/value count, patch flag, index count and index keys.
+      const writes: string[] = []
+      let nwrites = 0
+      const write = (key: string, id: string, fields: string[], idx: string[], patch: '1' | '0') => {
+        nwrites++
+        writes.push(key, id, String(fields.length), patch, String(idx.length), ...idx)
         for (const f of fields) values.push(f)
       }
-      for (const m of plan.messages ?? []) write(k.message(threadId, m.id), m.id, json.fields(m), [k.messages(threadId), k.runMessages(threadId, runId)])
-      for (const s of plan.steps ?? []) write(k.step(threadId, s.id), s.id, json.fields(s), [k.steps(threadId, runId)])
-      for (const p of plan.patches ?? []) write(p.key, '', encodeFields(p.fields), [], 1)
+      for (const m of plan.messages ?? []) write(k.message(threadId, m.id), m.id, json.fields(m), [k.messages(threadId), k.runMessages(threadId, runId)], '0')
+      for (const s of plan.steps ?? []) write(k.step(threadId, s.id), s.id, json.fields(s), [k.steps(threadId, runId)], '0')
+      for (const p of plan.patches ?? []) write(p.key, '', encodeFields(p.fields), [], '1')
       // One event: an entry of its own, as ever. Several: one entry carrying them all, in order
       // (services/webhooks README "Event flow"): an XADD per commit, not per event (issue 14).
       const events = plan.events ?? []
@@ -244,57 +248,49 @@ export function createRunStore(redis: RedisClient, k: Keys) {
       const shard = k.shardOf(threadId)
       const live = plan.live
       if (live) for (const e of live.events) values.push(e.event, json.stringify(e.data))
-      const now = nowSeconds()
-      const header = {
-        nrun,
-        writes,
-        ev: events.length === 1 ? 1 : 0,
-        packed: events.length > 1 ? 1 : 0,
-        pop: plan.pop ?? '',
-        release: plan.release ? runId : '',
-        pend: plan.pending ? 1 : 0,
-        project: plan.project,
-        thread: threadId,
-        created_at: String(now),
-        now_ms: Date.now(),
-        deadlines: k.shardDeadlines(threadId),
-        run_id: runId,
-        ...(callbackAt !== null && plan.direct
+      const createdAt = String(nowSeconds())
+      const fence = plan.fence === undefined ? '' : String(plan.fence)
+      const direct =
+        callbackAt !== null && plan.direct
           ? {
-              direct: {
-                group: OUTBOX_GROUP,
-                consumer: plan.direct.consumer,
-                prefix: DIRECT_CONSUMER_PREFIX,
-                version_key: k.webhookVersion(plan.project),
-                version: plan.direct.version,
-                fifo: k.webhookFifo(shard, CALLBACK_OWNER, threadId),
-                evt: evts[callbackAt],
-                sub: events.length > 1 ? callbackAt : -1,
-              },
+              group: OUTBOX_GROUP,
+              consumer: plan.direct.consumer,
+              prefix: DIRECT_CONSUMER_PREFIX,
+              version_key: k.webhookVersion(plan.project),
+              version: plan.direct.version,
+              fifo: k.webhookFifo(shard, CALLBACK_OWNER, threadId),
+              evt: evts[callbackAt],
+              sub: events.length > 1 ? callbackAt : -1,
             }
-          : {}),
-        ...(plan.letGo ? { wake: { key: k.wake(threadId), stream: k.shardWakeups(threadId), group: DRAIN_GROUP, id: plan.letGo } } : {}),
-        ...(live
-          ? {
-              live: {
-                key: k.runEvents(threadId, runId),
-                n: live.events.length,
-                fence: plan.fence === undefined ? '' : String(plan.fence),
-                done: live.end ? 1 : 0,
-                ttl: LIVE_EVENTS_TTL_SECONDS,
-              },
-            }
-          : {}),
-      }
+          : null
+      // The header one item per argument, in commitRun-6.lua's order (ARGV[3..24]), then the writes.
+      const header = [
+        String(nrun),
+        events.length === 1 ? '1' : '0',
+        events.length > 1 ? '1' : '0',
+        plan.pop ?? '',
+        plan.release ? runId : '',
+        plan.pending ? '1' : '0',
+        plan.project,
+        threadId,
+        createdAt,
+        String(Date.now()),
+        k.shardDeadlines(threadId),
+        runId,
+        ...(plan.letGo ? [k.wake(threadId), k.shardWakeups(threadId), DRAIN_GROUP, plan.letGo] : ['', '', '', '']),
+        ...(live ? [k.runEvents(threadId, runId), String(live.events.length), fence, live.end ? '1' : '0', String(LIVE_EVENTS_TTL_SECONDS)] : ['', '', '', '', '']),
+        direct ? JSON.stringify(direct) : '',
+        String(nwrites),
+      ]
       const reply = await runScript<string | [string, string, string, string, string, string]>(
         redis,
         commitRun,
         [k.thread(threadId), k.run(threadId, runId), k.mailbox(threadId), k.fence(threadId), k.shardOutbox(threadId), k.shardPending(threadId)],
-        [plan.fence === undefined ? '' : String(plan.fence), plan.from.map((s) => JSON.stringify(s)).join(','), JSON.stringify(header), ...values],
+        [fence, plan.from.map((s) => JSON.stringify(s)).join(','), ...header, ...writes, ...values],
       )
       if (Array.isArray(reply)) {
         const [, liveFrom, next, released, taken, behind] = reply
-        const direct = taken && callbackAt !== null ? directClaim(taken, shard, events, evts, callbackAt, header.created_at, behind || null) : null
+        const direct = taken && callbackAt !== null ? directClaim(taken, shard, events, evts, callbackAt, createdAt, behind || null) : null
         return {
           ok: true,
           ...(liveFrom ? { liveFrom } : {}),

@@ -8,33 +8,36 @@
   KEYS[5] shard outbox stream   KEYS[6] shard pending zset
   ARGV[1] fence token, or '' for transitions not made by a draining worker (API cancel, expiry)
   ARGV[2] comma-separated statuses the run may be in (JSON-encoded, e.g. "in_progress")
-  ARGV[3] JSON plan header (the encoded values follow it as arguments of their own, so nothing is
-          escaped twice nor decoded here: issue 14):
-    nrun     how many of the values after ARGV[3] are the run's [field, value, …] (values JSON-encoded)
-    writes   [{ k = key, id, n = its field/value count, idx = [zset key, …] }], their fields next
-             in the values, in order: upserts; an object new to its first index gets the thread's next sequence number
-             in every listed index (messages, run messages, steps); with `p = 1` the write is a
-             patch of an existing object (a turn following its run) and is skipped if it is gone
-             (a patch must name at least one field the object always has)
-    ev       1: the next 4 values are one event, its own outbox entry (fields evt, type, project,
+  ARGV[3..] the plan's header, one argument per item (not a JSON: cjson.decode of the ~1 KB header
+          took ~15 µs of each commit, its items as arguments ~5 µs; issue 14), then its writes, then
+          the encoded values (arguments of their own, so nothing is escaped twice nor decoded here):
+    [3] nrun     how many of the values are the run's [field, value, …] (values JSON-encoded)
+    [4] ev       '1': the next 4 values are one event, its own outbox entry (fields evt, type, project,
              thread, created_at, data, callback_url) from [evt id, type, data JSON, callback_url or '']
-    packed   1: the next value is, for a commit with several events, one outbox entry's `events` field: JSON
+    [5] packed   '1': the next value is, for a commit with several events, one outbox entry's `events` field: JSON
              `[[evt, type, data, callback_url], …]` in order (fields project, thread, created_at, events)
-    pop      mailbox item to remove ('' for none)   release  run id to release the thread from (''; the
+    [6] pop      mailbox item to remove ('' for none)   [7] release  run id to release the thread from (''; the
              plan's `run` then sets the run's `_lock` to '0')
-    pend     1 to (re)mark the thread as having runnable work (after tool outputs arrive)
-    wake     (optional) { key, stream, group, id }: with a pop that leaves the mailbox empty, the
+    [8] pend     '1' to (re)mark the thread as having runnable work (after tool outputs arrive)
+    [9] project  [10] thread  [11] created_at  [12] now_ms
+    [13] deadlines  the shard's deadlines zset (same hash tag): a released run leaves it (unless its `_dl` is
+             '0': never added); a run with `_dl` '0' parked `requires_action` joins it
+    [14] run_id  the run's id (its deadlines member is `<thread>/<run id>`)
+    [15..18] wake  key, stream, group, id ('' key: none): with a pop that leaves the mailbox empty, the
              drain lets go of its wake-up entry `id` here (releaseThread-2.lua's release: acked and
              the wake key deleted) unless the key no longer names it as is (woken again: `<id>+`)
-    project, thread, created_at, now_ms
-    deadlines  the shard's deadlines zset (same hash tag): a released run leaves it (unless its `_dl` is
-             '0': never added); a run with `_dl` '0' parked `requires_action` joins it
-    run_id   the run's id (its deadlines member is `<thread>/<run id>`)
-    live     (optional) { key, n, fence = token or '', done = 0|1, ttl }: the last 2n values are
+    [19..23] live  key, n, fence ('' for none), done ('1' or '0'), ttl ('' key: none): the last 2n values are
              [event, data JSON] pairs appended to the run's live event stream (what `stream: true` reads) in the same step,
              each entry tagged with the fence; `done` ends the stream segment and sets its TTL;
              skipped when the run's `_live` field is '0' (after this plan's fields): nobody reads it
-    direct   (optional) { group, consumer, prefix, version_key, version, fifo, evt, sub }: the entry
+    [24] direct  '' or the JSON object below
+    [25] w: how many writes, then per write: key, id, n (its field/value count), patch ('1' or '0'),
+             i (how many indexes), the i index keys; their fields come next in the values, in order:
+             upserts; an object new to its first index gets the thread's next sequence number
+             in every listed index (messages, run messages, steps); a patch updates an existing object
+             (a turn following its run) and is skipped if it is gone (it must name at least one field
+             the object always has)
+    direct   { group, consumer, prefix, version_key, version, fifo, evt, sub }: the entry
              just added is taken for the caller's own attempt of its one callback (services/worker
              direct-callback.ts): put in the outbox group's pending list under `consumer` (XREADGROUP
              `>`, so no dispatcher reads it as new) and its member `<entry id>[.<sub>]|<evt>` put in
@@ -107,38 +110,45 @@ for s in string.gmatch(ARGV[2], '[^,]+') do
 end
 if not allowed then return 'STATUS:' .. status end
 
-local plan = cjson.decode(ARGV[3])
--- The values after the header: the run's fields, each write's, then the events and live events.
-local at = 4
+local nrun, ev, packed, pop, release = tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local project, thread, createdAt, nowMs, deadlines, runId = ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]
+local writes = {}
+local at = 26
+for _ = 1, tonumber(ARGV[25]) do
+  local nidx = tonumber(ARGV[at + 4])
+  writes[#writes + 1] = { k = ARGV[at], id = ARGV[at + 1], n = tonumber(ARGV[at + 2]), p = ARGV[at + 3], idx = { unpack(ARGV, at + 5, at + 4 + nidx) } }
+  at = at + 5 + nidx
+end
+-- `at`: the values after the writes: the run's fields, each write's, then the events and live events.
 -- '0': nobody can read the run's live stream (see `live` below); the plan may change it.
 local liveFlag = current[2]
 local newStatus = nil
-if plan.nrun > 0 then
-  redis.call('HSET', KEYS[2], unpack(ARGV, at, at + plan.nrun - 1))
-  for i = at, at + plan.nrun - 1, 2 do
+if nrun > 0 then
+  redis.call('HSET', KEYS[2], unpack(ARGV, at, at + nrun - 1))
+  for i = at, at + nrun - 1, 2 do
     if ARGV[i] == '_live' then liveFlag = ARGV[i + 1] end
     if ARGV[i] == 'status' then newStatus = ARGV[i + 1] end
   end
-  at = at + plan.nrun
+  at = at + nrun
 end
 -- `_dl` '0': a run kept out of the deadlines set while driven (a turn's, startTurn-7.lua). Parked,
 -- nobody drives it: it joins the set now (the reconciler's sweep is then its expiry backstop).
 local inDeadlines = current[4] ~= '0'
 if not inDeadlines and newStatus == '"requires_action"' then
   local expires = tonumber(redis.call('HGET', KEYS[2], 'expires_at'))
-  if expires then redis.call('ZADD', plan.deadlines, expires * 1000, plan.thread .. '/' .. (plan.run_id or '')) end
+  if expires then redis.call('ZADD', deadlines, expires * 1000, thread .. '/' .. runId) end
   redis.call('HSET', KEYS[2], '_dl', '1')
   inDeadlines = true
 end
 local new = {}
-for _, w in ipairs(plan.writes) do
+for _, w in ipairs(writes) do
   -- A patch needs the object to exist; HSET tells (every field added: nothing was there, as objects
   -- are written whole and a patch names fields every object has, e.g. a turn's status), and what it
   -- made of a gone object is removed at once: an EXISTS fewer per patch (issue 14). An upsert learns
   -- whether it was new the same way.
   local added = redis.call('HSET', w.k, unpack(ARGV, at, at + w.n - 1))
   at = at + w.n
-  if w.p == 1 then
+  if w.p == '1' then
     if added == w.n / 2 then redis.call('DEL', w.k) end
   elseif added == w.n / 2 and #w.idx > 0 then
     new[#new + 1] = w
@@ -152,70 +162,69 @@ if #new > 0 then
   end
 end
 local nextHead = ''
-if plan.pop ~= '' then
-  redis.call('LREM', KEYS[3], 1, plan.pop)
+if pop ~= '' then
+  redis.call('LREM', KEYS[3], 1, pop)
   nextHead = redis.call('LINDEX', KEYS[3], 0)
   if not nextHead then
     nextHead = ''
-    redis.call('ZREM', KEYS[6], plan.thread)
+    redis.call('ZREM', KEYS[6], thread)
   else
-    redis.call('ZADD', KEYS[6], plan.now_ms, plan.thread)
+    redis.call('ZADD', KEYS[6], nowMs, thread)
   end
 end
 local released = '0'
-local wake = plan.wake
-if plan.pop ~= '' and nextHead == '' and type(wake) == 'table' then
+if pop ~= '' and nextHead == '' and ARGV[15] ~= '' then
   -- GETDEL: the common case (the key names our entry as is) in one command, not GET + DEL (issue
   -- 14); any other value (woken again: `<id>+`, or another entry's) is put back at once, unseen.
-  local v = redis.call('GETDEL', wake.key)
-  if v == wake.id then
-    redis.call('XACK', wake.stream, wake.group, wake.id)
+  local v = redis.call('GETDEL', ARGV[15])
+  if v == ARGV[18] then
+    redis.call('XACK', ARGV[16], ARGV[17], ARGV[18])
     released = '1'
   elseif v then
-    redis.call('SET', wake.key, v)
+    redis.call('SET', ARGV[15], v)
   end
 end
-if plan.pend == 1 then redis.call('ZADD', KEYS[6], 'NX', plan.now_ms, plan.thread) end
-if plan.release ~= '' then
+if ARGV[8] == '1' then redis.call('ZADD', KEYS[6], 'NX', nowMs, thread) end
+if release ~= '' then
   -- `_lock` '1': the run took the thread's lock when it started (startTurn-7.lua) and holds it until
   -- its first release (which clears the flag, in `run`): released without looking.
-  if current[3] == '1' or redis.call('HGET', KEYS[1], '_active_run') == plan.release then redis.call('HDEL', KEYS[1], '_active_run') end
-  if inDeadlines then redis.call('ZREM', plan.deadlines, plan.thread .. '/' .. plan.release) end
+  if current[3] == '1' or redis.call('HGET', KEYS[1], '_active_run') == release then redis.call('HDEL', KEYS[1], '_active_run') end
+  if inDeadlines then redis.call('ZREM', deadlines, thread .. '/' .. release) end
 end
 -- Never trimmed here: the dispatcher trims what it has acknowledged.
 local added = nil
-if plan.ev == 1 then
-  added = redis.call('XADD', KEYS[5], '*', 'evt', ARGV[at], 'type', ARGV[at + 1], 'project', plan.project,
-    'thread', plan.thread, 'created_at', plan.created_at, 'data', ARGV[at + 2], 'callback_url', ARGV[at + 3])
+if ev == '1' then
+  added = redis.call('XADD', KEYS[5], '*', 'evt', ARGV[at], 'type', ARGV[at + 1], 'project', project,
+    'thread', thread, 'created_at', createdAt, 'data', ARGV[at + 2], 'callback_url', ARGV[at + 3])
   at = at + 4
 end
-if plan.packed == 1 then
-  added = redis.call('XADD', KEYS[5], '*', 'project', plan.project, 'thread', plan.thread, 'created_at', plan.created_at,
+if packed == '1' then
+  added = redis.call('XADD', KEYS[5], '*', 'project', project, 'thread', thread, 'created_at', createdAt,
     'events', ARGV[at])
   at = at + 1
 end
 -- No pub/sub nudge: the dispatchers wait on the stream itself (XREADGROUP BLOCK), so a PUBLISH per
 -- commit bought nothing (issue 14).
 local taken, behind = '', ''
-local direct = plan.direct
-if added and type(direct) == 'table' and (redis.call('GET', direct.version_key) or '') == direct.version then
+local direct = ARGV[24] ~= '' and cjson.decode(ARGV[24])
+if added and direct and (redis.call('GET', direct.version_key) or '') == direct.version then
   taken, behind = claimDirect(added, direct)
   behind = behind or ''
 end
-local live = plan.live
-if type(live) == 'table' and liveFlag ~= '0' then
-  local last = redis.call('XREVRANGE', live.key, '+', '-', 'COUNT', 1)
+local liveKey, liveFence = ARGV[19], ARGV[21]
+if liveKey ~= '' and liveFlag ~= '0' then
+  local last = redis.call('XREVRANGE', liveKey, '+', '-', 'COUNT', 1)
   local before = last[1] and last[1][1] or '0-0'
-  for i = at, at + 2 * live.n - 1, 2 do
-    if live.fence ~= '' then
-      redis.call('XADD', live.key, '*', 'event', ARGV[i], 'data', ARGV[i + 1], 'fence', live.fence)
+  for i = at, at + 2 * tonumber(ARGV[20]) - 1, 2 do
+    if liveFence ~= '' then
+      redis.call('XADD', liveKey, '*', 'event', ARGV[i], 'data', ARGV[i + 1], 'fence', liveFence)
     else
-      redis.call('XADD', live.key, '*', 'event', ARGV[i], 'data', ARGV[i + 1])
+      redis.call('XADD', liveKey, '*', 'event', ARGV[i], 'data', ARGV[i + 1])
     end
   end
-  if live.done == 1 then
-    redis.call('XADD', live.key, '*', 'event', 'done', 'data', '[DONE]')
-    redis.call('EXPIRE', live.key, live.ttl)
+  if ARGV[22] == '1' then
+    redis.call('XADD', liveKey, '*', 'event', 'done', 'data', '[DONE]')
+    redis.call('EXPIRE', liveKey, ARGV[23])
   end
   return { 'OK', before, nextHead, released, taken, behind }
 end
