@@ -34,7 +34,8 @@ export interface WakeHint {
   project: string
   assistantId: string
   /**
-   * The turn's hash as createTurn-7.lua stored it (`_project` aside), when it was small enough to
+   * The turn's hash as createTurn-7.lua stored it (`_project` aside; the entry carries what
+   * {@link queuedTurnFields} cannot put back), when it was small enough to
    * carry (turn-store `WAKE_ENTRY_TURN_MAX_CHARS`): the worker can then claim and start it in one
    * step. A copy from the accept: the start checks the turn is still queued.
    */
@@ -50,8 +51,28 @@ export function wakeEntryOf(fields: readonly string[]): { threadId: string; hint
   const { turn, project, assistant } = f
   if (!(turn && project !== undefined && assistant)) return { threadId: f.t ?? '', hint: null }
   const hint: WakeHint = { turnId: turn, project, assistantId: assistant }
-  if (fields.length > 8) hint.turn = replyPairs(fields.slice(8)) as Record<string, string>
+  if (fields.length > 8) hint.turn = { ...queuedTurnFields(turn, f.t ?? ''), ...(replyPairs(fields.slice(8)) as Record<string, string>) }
   return { threadId: f.t ?? '', hint }
+}
+
+/**
+ * The fields of a turn as accepted (its hash's JSON values) that its wake-up entry leaves out
+ * (turn-store `create`, createTurn-7.lua): those the hint names (id, thread) and those every turn
+ * has when accepted (queued, not started, ended nor failed). {@link wakeEntryOf} puts them back; a
+ * field stored with another value rides as it is. 7 of a turn's 15 pairs (issue 14: each value
+ * an entry carries costs redis-server its parse, Lua string, XADD and AOF record, ~2.5k
+ * instructions, however short; entries of earlier versions carry them all and read the same).
+ */
+export function queuedTurnFields(turnId: string, threadId: string): Record<string, string> {
+  return {
+    id: JSON.stringify(turnId),
+    object: '"thread.turn"',
+    thread_id: JSON.stringify(threadId),
+    status: '"queued"',
+    started_at: 'null',
+    completed_at: 'null',
+    last_error: 'null',
+  }
 }
 
 /**

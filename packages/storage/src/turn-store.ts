@@ -17,6 +17,7 @@ import endQueuedTurnLua from './lua/endQueuedTurn-4.lua'
 import createTurnLua from './lua/createTurn-7.lua'
 import startTurnLua from './lua/startTurn-7.lua'
 import { listPage } from './paginate.js'
+import { queuedTurnFields } from './thread-wakeups.js'
 import { type RedisClient, runScript, script } from './scripts.js'
 
 const createTurnScript = script('createTurn', createTurnLua)
@@ -137,11 +138,24 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
         if (!checksAssistant) throw new Error('turns.create: an assistant stamp cannot be checked on a Redis Cluster (another slot)')
         keys.push(k.assistant(project, turn.assistant_id))
       }
-      const fields = encodeFields(turn)
-      fields.push(TurnInternal.request, JSON.stringify(request))
+      const all = encodeFields(turn)
+      all.push(TurnInternal.request, JSON.stringify(request))
+      // The items a wake-up entry carries first, then those it leaves out (queuedTurnFields: the
+      // worker puts them back): the script stores them all and carries the first `riding`.
+      const derived = queuedTurnFields(turn.id, t)
+      const fields: string[] = []
+      const rest: string[] = []
       // Small turns ride in their wake-up entry (WAKE_ENTRY_TURN_MAX_CHARS), so the worker needs no read before its start.
       let chars = 0
-      for (let i = 1; i < fields.length; i += 2) chars += fields[i]!.length
+      for (let i = 0; i < all.length; i += 2) {
+        if (derived[all[i]!] === all[i + 1]) rest.push(all[i]!, all[i + 1]!)
+        else {
+          fields.push(all[i]!, all[i + 1]!)
+          chars += all[i + 1]!.length
+        }
+      }
+      const riding = fields.length
+      for (const item of rest) fields.push(item)
       const wake = opts.wake === false ? '0' : chars <= WAKE_ENTRY_TURN_MAX_CHARS ? '2' : '1'
       const status = await runScript<string>(redis, createTurnScript, keys, [
         project,
@@ -152,6 +166,7 @@ export function createTurnStore(redis: RedisClient, k: Keys) {
         turn.assistant_id,
         opts.assistant?.model ?? '',
         opts.assistant?.tools ?? '',
+        riding,
         ...fields,
       ])
       if (status === 'NOT_FOUND') throw threadNotFound(t)

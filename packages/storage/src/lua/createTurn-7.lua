@@ -7,7 +7,9 @@
   ARGV[5] '1' to wake the thread now, '0' when the caller wakes it later (after attaching files),
   '2' to wake it now and carry the turn's fields in its hint (below)
   ARGV[6] the turn's assistant id   ARGV[7], ARGV[8] the assistant's `model` and `tools` as stored,
-  as the caller checked the turn against them   ARGV[9..] turn field/value items
+  as the caller checked the turn against them   ARGV[9] r: how many of the items after it a
+  wake-up entry carries   ARGV[10..] turn field/value items, the r a wake-up entry carries first
+  (the rest are what the worker puts back: storage thread-wakeups `queuedTurnFields`)
   KEYS[8] (optional, never on a Cluster: another slot) the assistant's hash: the turn is stored only
   if it is there, the project's, with the `model` and `tools` the caller checked (so a cached
   assistant is as good as one read now; issue 14: one round trip per turn instead of two)
@@ -16,8 +18,8 @@
   assistant (fields `turn`, `project`, `assistant` after `t`): a hint that lets the worker read
   both beside its claim instead of after it (issue 14, latency). The worker checks it against the
   head its claim returns; an entry without it (or a stale one) costs the reads it always did.
-  With ARGV[5] '2' the hint's four pairs are followed by the turn's field/value items (ARGV[9..],
-  as stored in the turn hash, `_project` aside): the worker then claims and starts the turn in one
+  With ARGV[5] '2' the hint's four pairs are followed by the turn's first r field/value items
+  (ARGV[10..9+r], as stored in the turn hash): the worker then claims and starts the turn in one
   step (startTurn-7.lua), reading neither the turn nor, when cached, the assistant before it.
 ]]
 if KEYS[8] then
@@ -28,7 +30,7 @@ if KEYS[8] then
 end
 if redis.call('HGET', KEYS[1], '_project') ~= ARGV[1] then return 'NOT_FOUND' end
 local seq = redis.call('HINCRBY', KEYS[1], '_seq', 1)
-redis.call('HSET', KEYS[3], '_project', ARGV[1], unpack(ARGV, 9))
+redis.call('HSET', KEYS[3], '_project', ARGV[1], unpack(ARGV, 10))
 redis.call('ZADD', KEYS[2], seq, ARGV[2])
 local queued = redis.call('RPUSH', KEYS[4], 'turn:' .. ARGV[2])
 redis.call('ZADD', KEYS[5], 'NX', ARGV[4], ARGV[3])
@@ -38,7 +40,7 @@ if ARGV[5] ~= '0' then
   if v then
     if string.sub(v, -1) ~= '+' then redis.call('SET', KEYS[6], v .. '+') end
   elseif queued == 1 and ARGV[5] == '2' then
-    redis.call('SET', KEYS[6], redis.call('XADD', KEYS[7], '*', 't', ARGV[3], 'turn', ARGV[2], 'project', ARGV[1], 'assistant', ARGV[6], unpack(ARGV, 9)))
+    redis.call('SET', KEYS[6], redis.call('XADD', KEYS[7], '*', 't', ARGV[3], 'turn', ARGV[2], 'project', ARGV[1], 'assistant', ARGV[6], unpack(ARGV, 10, 9 + tonumber(ARGV[9]))))
   elseif queued == 1 then
     redis.call('SET', KEYS[6], redis.call('XADD', KEYS[7], '*', 't', ARGV[3], 'turn', ARGV[2], 'project', ARGV[1], 'assistant', ARGV[6]))
   else
