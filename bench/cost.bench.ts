@@ -37,6 +37,12 @@ import { benchScale, directCallbacksEnv, scaled, warmupTurns } from './lib.js'
 const API_KEY = 'sk-bench-cost'
 /** Clients in flight at once: saturation for one process of each service, like the turns bench. */
 const IN_FLIGHT = 100
+/**
+ * Worker processes (BENCH_WORKERS, default 1), sharing the 200 turns of concurrency: several
+ * processes committing callbacks of one project is how direct callbacks' slot pools were seen to
+ * cascade into BullMQ jobs (services/worker README, "Direct callbacks").
+ */
+const WORKERS = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1))
 /** Turns traced at once with MONITOR: enough to share polling and batches as under load, few enough to read. */
 const TRACE_BURST = 50
 
@@ -58,11 +64,13 @@ export async function run(): Promise<void> {
       processes.push(p)
       return p
     }
-    const [api, worker, webhooks] = await Promise.all([
+    const [api, webhooks, ...workers] = await Promise.all([
       startServiceProcess('api', { ...common, PORT: '0', HOST: '127.0.0.1', API_KEYS: `${API_KEY}:bench`, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'api listening' }).then(started),
-      startServiceProcess('worker', { ...common, WORKER_CONCURRENCY: '200', ...directCallbacksEnv() }).then(started),
       startServiceProcess('webhooks', { ...common, WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' }, { readyMessage: 'webhook dispatcher ready' }).then(started),
+      ...Array.from({ length: WORKERS }, () => startServiceProcess('worker', { ...common, WORKER_CONCURRENCY: String(Math.ceil(200 / WORKERS)), ...directCallbacksEnv() }).then(started)),
     ])
+    // The first worker is `worker`, the others `worker 2`, … (their CPU is summed into the worker column).
+    const workerPids = Object.fromEntries(workers.map((w, i) => [i === 0 ? 'worker' : `worker ${i + 1}`, w.pid]))
     const port = (JSON.parse(api.output.find((l) => l.includes('api listening'))!) as { port: number }).port
     const baseURL = `http://127.0.0.1:${port}/v1`
     const callbackUrl = await callbacks.listen()
@@ -91,7 +99,7 @@ export async function run(): Promise<void> {
       events,
       prefix,
       queues: await findQueues(stats, prefix),
-      pids: { api: api.pid, worker: worker.pid, webhooks: webhooks.pid, 'redis-server': redisServer.process.pid ?? -1 },
+      pids: { api: api.pid, ...workerPids, webhooks: webhooks.pid, 'redis-server': redisServer.process.pid ?? -1 },
       idleCommandsPerSecond: await idleRate(stats, 2),
     }
     ctx.queues.push(NOOP_QUEUE)

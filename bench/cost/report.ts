@@ -18,7 +18,9 @@ const f = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '
 function perUnit(r: CostRow) {
   const w = r.window
   const cpu = (name: string) => (w.cpu[name] ?? Number.NaN) / w.units
-  const worker = r.front === 'api' ? cpu('worker') : cpu('noop worker')
+  // Several worker processes (BENCH_WORKERS): `worker`, `worker 2`, … summed.
+  const workers = Object.keys(w.cpu).filter((name) => /^worker( \d+)?$/.test(name))
+  const worker = r.front === 'api' ? workers.reduce((sum, name) => sum + cpu(name), 0) : cpu('noop worker')
   const webhooks = r.front === 'api' ? cpu('webhooks') : 0
   const front = cpu(r.front)
   const redis = cpu('redis-server')

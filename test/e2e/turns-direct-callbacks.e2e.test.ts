@@ -228,6 +228,54 @@ describe('a turn’s first callback attempt, made by the worker after its commit
     expect((await attemptsOf(thread.id)).map((a) => a.attempt)).toEqual([1, 1, 1, 1, 1])
   }, 60_000)
 
+  it('two worker processes: a thread’s next turn committed by the other one while its callback is in flight is taken behind it there, in order, no job', async () => {
+    await startWebhooks()
+    const second = await startServiceProcess('worker', {
+      ...attemptEnv(),
+      UPSTREAM_BASE_URL: upstream.baseURL,
+      UPSTREAM_API_KEY: 'x',
+      WORKER_LOCK_MS: '5000',
+      WORKER_DIRECT_CALLBACKS: 'true',
+    })
+    try {
+      // Each answer takes 200 ms; each turn is posted once the one before ended, so its drain goes
+      // to either process (a new wake-up), mostly while the last callback is still in flight.
+      receiver.answer(() => new Promise((r) => setTimeout(() => r(200), 200)))
+      const threads = await Promise.all([1, 2, 3].map(() => client.beta.threads.create()))
+      const ids = new Map<string, string[]>(threads.map((t) => [t.id, []]))
+      await Promise.all(
+        threads.map(async (thread) => {
+          for (let i = 1; i <= 4; i++) {
+            const res = await post(`/threads/${thread.id}/turns`, { assistant_id: assistantId, content: `q${i}`, callback_url: receiver.url })
+            expect(res.status).toBe(202)
+            ids.get(thread.id)!.push(res.body.id)
+            await turnDone(thread.id, res.body.id)
+          }
+        }),
+      )
+      const committers = new Set<string>()
+      const queue = new Queue(api.stores.keys.webhookQueue(0), { connection: api.redis, prefix: api.stores.keys.prefix })
+      try {
+        for (const thread of threads) {
+          await expect.poll(() => turnEvents(thread.id).length, { timeout: 30_000 }).toBe(4)
+          const events = await Promise.all(turnEvents(thread.id).map(verify))
+          expect(events.map((e) => e.data.turn.id)).toEqual(ids.get(thread.id))
+          for (const e of events) expect(await queue.getJob(`${e.id}.callback`)).toBeUndefined()
+          expect((await attemptsOf(thread.id)).map((a) => a.attempt)).toEqual([1, 1, 1, 1])
+        }
+      } finally {
+        await queue.close()
+      }
+      // Both processes committed turns (else this did not test the hand-over between them).
+      for (const w of [worker!, second]) if (w.output.some((l) => l.includes('"msg":"run status"'))) committers.add(String(w.pid))
+      expect(committers.size).toBe(2)
+      expect(await pendingEntries()).toEqual([])
+    } finally {
+      second.kill('SIGTERM')
+      await second.exited
+    }
+  }, 90_000)
+
   it('a turn whose callback was taken behind the thread’s attempt in flight, which then fails: it waits for that one’s retry (the webhooks service’s), in order', async () => {
     await startWebhooks()
     const thread = await client.beta.threads.create()

@@ -36,6 +36,12 @@ export function keys(prefix: string, shards = 1) {
     /** Delivery attempts in flight (zset job id → lease expiry ms): the project's, and one target's. */
     webhookInflight: (p: string) => `${project(p)}:wh-inflight`,
     webhookInflightTarget: (p: string, target: string) => `${project(p)}:wh-inflight:${target}`,
+    /**
+     * Set (a fresh value, short TTL) when a slot of the project's callbacks was wanted and none was
+     * free: a job parked for one, or a worker holding none of them. Worker processes holding some
+     * read it in their commits (commitRun-6.lua `direct`) and give one back for each new value.
+     */
+    webhookWant: (p: string) => `${project(p)}:wh-want`,
     /** Delivery jobs waiting for one of the project's slots (zset job id → parked at ms), woken in order. */
     webhookParked: (p: string) => `${project(p)}:wh-parked`,
     /** Delivery jobs waiting for a slot of one target (its limit, not the project's, refused them): woken first by that target's releases. */

@@ -102,6 +102,8 @@ export type CommitOutcome =
       released?: boolean
       /** With `plan.direct`, when the entry was taken: the callback's event, pending under the caller's consumer. */
       direct?: DirectClaim
+      /** With `plan.direct` (an eligible commit, taken or not): the project's want of a callback slot (keys.ts `webhookWant`) when set. */
+      want?: string
     }
   | { ok: false; reason: 'fenced' | 'gone' }
   | { ok: false; reason: 'status'; status: RunStatus }
@@ -258,6 +260,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
               prefix: DIRECT_CONSUMER_PREFIX,
               version_key: k.webhookVersion(plan.project),
               version: plan.direct.version,
+              want_key: k.webhookWant(plan.project),
               fifo: k.webhookFifo(shard, CALLBACK_OWNER, threadId),
               evt: evts[callbackAt],
               sub: events.length > 1 ? callbackAt : -1,
@@ -282,14 +285,14 @@ export function createRunStore(redis: RedisClient, k: Keys) {
         direct ? JSON.stringify(direct) : '',
         String(nwrites),
       ]
-      const reply = await runScript<string | [string, string, string, string, string, string]>(
+      const reply = await runScript<string | [string, string, string, string, string, string, string]>(
         redis,
         commitRun,
         [k.thread(threadId), k.run(threadId, runId), k.mailbox(threadId), k.fence(threadId), k.shardOutbox(threadId), k.shardPending(threadId)],
         [fence, plan.from.map((s) => JSON.stringify(s)).join(','), ...header, ...writes, ...values],
       )
       if (Array.isArray(reply)) {
-        const [, liveFrom, next, released, taken, behind] = reply
+        const [, liveFrom, next, released, taken, behind, want] = reply
         const direct = taken && callbackAt !== null ? directClaim(taken, shard, events, evts, callbackAt, createdAt, behind || null) : null
         return {
           ok: true,
@@ -297,6 +300,7 @@ export function createRunStore(redis: RedisClient, k: Keys) {
           ...(plan.pop ? { next: next || null } : {}),
           ...(released === '1' ? { released: true } : {}),
           ...(direct ? { direct } : {}),
+          ...(want ? { want } : {}),
         }
       }
       if (reply === 'FENCED') return { ok: false, reason: 'fenced' }

@@ -3,6 +3,13 @@ import acquireDeliverySlotLua from './lua/acquireDeliverySlot-2.lua'
 import handOverDeliverySlotLua from './lua/handOverDeliverySlot-2.lua'
 import releaseDeliverySlotLua from './lua/releaseDeliverySlot-4.lua'
 import { type RedisClient, runScript, script } from './scripts.js'
+import { CALLBACK_OWNER } from './webhook-delivery-log.js'
+
+/**
+ * How long a want of a callback slot (keys.ts `webhookWant`) is seen (ms): a holder commits
+ * within milliseconds at load; an idle one gives its kept slots back within SLOT_LINGER_MS anyway.
+ */
+export const WANT_TTL_MS = 1000
 
 const acquireScript = script('acquireDeliverySlot', acquireDeliverySlotLua)
 const handOverScript = script('handOverDeliverySlot', handOverDeliverySlotLua)
@@ -76,7 +83,19 @@ export function createDeliverySlots(redis: RedisClient, k: Keys) {
      */
     async park(project: string, jobId: string, target?: string): Promise<void> {
       const key = target === undefined ? k.webhookParked(project) : k.webhookParkedTarget(project, target)
-      await redis.multi().zadd(key, 'NX', Date.now(), jobId).expire(key, 86_400).exec()
+      const multi = redis.multi().zadd(key, 'NX', Date.now(), jobId).expire(key, 86_400)
+      // Worker processes may hold the project's callback slots, kept and handed on among their own
+      // attempts without asking Redis: they learn of this job from the want and give one back.
+      if (target === undefined || target === CALLBACK_OWNER) multi.set(k.webhookWant(project), `park:${jobId}`, 'PX', WANT_TTL_MS)
+      await multi.exec()
+    },
+
+    /**
+     * Says that a slot of the project's callbacks is wanted (keys.ts `webhookWant`), with a value
+     * of the caller's that is new each time: each worker process holding some gives one back.
+     */
+    async want(project: string, value: string): Promise<void> {
+      await redis.set(k.webhookWant(project), value, 'PX', WANT_TTL_MS)
     },
 
     /**

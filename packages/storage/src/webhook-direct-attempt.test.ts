@@ -138,7 +138,7 @@ describe('a commit taking its own callback (commitRun-6.lua `direct`)', () => {
     const run = await queuedRun()
     const v = await version()
     const seen = await commandsOf(() => endRun(run, { direct: { consumer: ME, version: v } }))
-    expect(seen.slice(seen.lastIndexOf('xadd') + 1)).toEqual(['get', 'zrange', 'xpending', 'xreadgroup', 'zadd'])
+    expect(seen.slice(seen.lastIndexOf('xadd') + 1)).toEqual(['mget', 'zrange', 'xpending', 'xreadgroup', 'zadd'])
     await fx.redis.xack(outbox(), OUTBOX_GROUP, (await pending())[0]![0]!)
     // An earlier entry nobody has read yet: the commit's read gets it, not its own, and gives it back.
     const earlier = await fx.redis.xadd(outbox(), '*', 'evt', 'evt_earlier')
@@ -169,7 +169,7 @@ describe('a commit taking its own callback (commitRun-6.lua `direct`)', () => {
     expect(await fx.redis.zrange(fifoOf(run.thread_id), 0, -1)).toEqual([webhookFifoMember(direct!.entryId, direct!.evt)])
   })
 
-  it('is not taken when the webhook version moved, an earlier entry is unread, the FIFO holds something, or a dispatcher holds an entry', async () => {
+  it('is not taken when the webhook version moved, an earlier entry is unread, the FIFO holds something, or a dispatcher holds an entry; is taken behind another committer’s attempt of the thread', async () => {
     const notTaken = async (outcome: Awaited<ReturnType<typeof endRun>>) => {
       expect(outcome.ok).toBe(true)
       expect(outcome.ok && outcome.direct).toBeFalsy()
@@ -207,21 +207,24 @@ describe('a commit taking its own callback (commitRun-6.lua `direct`)', () => {
       }),
     )
     await fx.redis.xack(outbox(), OUTBOX_GROUP, ...(await dispatcherReads()).map(([id]) => id))
-    // The thread's FIFO ends with another committer's attempt of it: not taken behind that one.
+    // The thread's FIFO ends with another committer's attempt of it (another worker process's,
+    // still pending under its name): taken behind that one, as behind our own.
     const theirs = await queuedRun()
     const theirsTaken = await endRun(theirs, { direct: { consumer: `${DIRECT_CONSUMER_PREFIX}worker-2`, version: await version() } })
-    expect(theirsTaken.ok && theirsTaken.direct).toBeTruthy()
-    const again = newRun({
-      id: newId('run'),
-      threadId: theirs.thread_id,
-      assistant: await stores.assistants.create('p1', { model: 'fake-model' }),
-      settings: {},
-      createdAt: nowSeconds(),
-      expiresAfterSeconds: 600,
-    })
-    await stores.runs.create('p1', again, [])
-    await notTaken(await endRun(again, { direct: { consumer: ME, version: await version() } }))
+    if (!theirsTaken.ok || !theirsTaken.direct) throw new Error('not taken')
+    const behindTheirs = await endRun(await nextRunOf(theirs.thread_id), { direct: { consumer: ME, version: await version() } })
+    expect(behindTheirs.ok && behindTheirs.direct && behindTheirs.direct.behind).toBe(theirsTaken.direct.member)
+    // A dispatcher claimed that one (it looked abandoned): not taken (a dispatcher holds an entry).
+    await fx.redis.xclaim(outbox(), OUTBOX_GROUP, 'host-1', 0, theirsTaken.direct.entryId, 'JUSTID')
+    await notTaken(await endRun(await nextRunOf(theirs.thread_id), { direct: { consumer: ME, version: await version() } }))
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, ...(await pending()).map(([id]) => id!))
     await fx.redis.xack(outbox(), OUTBOX_GROUP, ...(await dispatcherReads()).map(([id]) => id))
+    // The slot's want (keys.ts `webhookWant`) comes back with the commit.
+    await fx.redis.set(stores.keys.webhookWant('p1'), 'direct:worker-2#1')
+    const wanted = await endRun(await queuedRun(), { direct: { consumer: ME, version: await version() } })
+    expect(wanted.ok && wanted.want).toBe('direct:worker-2#1')
+    await fx.redis.del(stores.keys.webhookWant('p1'))
+    await fx.redis.xack(outbox(), OUTBOX_GROUP, ...(await pending()).map(([id]) => id!))
     // Nothing in the way now: taken, even beside another committer's own attempt of another thread.
     const other = await endRun(await queuedRun(), { direct: { consumer: `${DIRECT_CONSUMER_PREFIX}worker-2`, version: await version() } })
     expect(other.ok && other.direct).toBeTruthy()

@@ -125,4 +125,70 @@ describe('first-attempt slots', () => {
     expect(takes).toEqual([null, null, null, null])
     expect(s.holding('proj_1', 'callback')).toBe(0)
   })
+
+  it('two processes sharing a target: the one holding none polls while its want is answered by the other giving one back (yieldOne), which then leaves it alone', async () => {
+    const slots = createDeliverySlots(fx.redis, k)
+    let asked = 0
+    const counting = { ...slots, acquire: (o: Parameters<typeof slots.acquire>[0]) => (asked++, slots.acquire(o)) }
+    const proc = (consumer: string, acquire = slots) =>
+      createFirstAttemptSlots({ slots: acquire, consumer, projectConcurrency: 25, endpointConcurrency: 2, attemptMs: 1_000, leaseMs: 11_000, lingerMs: 10_000, maxWaiting: 100 })
+    const holder = proc('direct:a')
+    const other = proc('direct:b', counting)
+    const release = (m: string) => async () => slots.release('proj_1', 'callback', m)
+    const [a1, a2] = await Promise.all([holder.take('proj_1', 'callback'), holder.take('proj_1', 'callback')])
+    // Held by the other process only: a take without `pollMs` gives up at once; with it, it polls.
+    expect(await other.take('proj_1', 'callback')).toBeNull()
+    asked = 0
+    const polls = [other.take('proj_1', 'callback', { pollMs: 2_000 }), other.take('proj_1', 'callback', { pollMs: 2_000 })]
+    await new Promise((r) => setTimeout(r, 60))
+    const pollsBefore = asked
+    expect(pollsBefore).toBeGreaterThan(0)
+    // The holder learns of the want: its next ended attempt's slot goes back to Redis, not into its line.
+    const waiterAtHolder = holder.take('proj_1', 'callback')
+    holder.yieldOne('proj_1', 'callback')
+    await holder.done('proj_1', 'callback', a1!, release(a1!.member))
+    // One of the two gets it (whichever polled last), the other waits in line behind it.
+    const got = await Promise.race(polls)
+    const behind = (await Promise.race([polls[0]!.then(() => 0), new Promise((r) => setTimeout(() => r(1), 20))])) === 0 ? polls[1]! : polls[0]!
+    expect(got).not.toBeNull()
+    expect(got!.member.startsWith('direct:b#')).toBe(true)
+    expect(holder.holding('proj_1', 'callback')).toBe(1)
+    // The one behind the poller is handed its slot when that attempt ends (no more polling).
+    const asks = asked
+    await other.done('proj_1', 'callback', got!, release(got!.member))
+    expect(await behind).toBe(got)
+    expect(asked).toBe(asks)
+    // The holder's own waiter gets the holder's remaining slot, not a new ask (it holds off for a while).
+    await holder.done('proj_1', 'callback', a2!, release(a2!.member))
+    expect(await waiterAtHolder).toBe(a2)
+    // With fewer than two, a holder does not yield (its own line would have none).
+    holder.yieldOne('proj_1', 'callback')
+    await holder.done('proj_1', 'callback', a2!, release(a2!.member))
+    expect(holder.holding('proj_1', 'callback')).toBe(1)
+    await holder.close()
+    await other.close()
+  })
+
+  it('after a refusal while holding some, takes wait in line without asking Redis for a while', async () => {
+    const slots = createDeliverySlots(fx.redis, k)
+    let asked = 0
+    const counting = { ...slots, acquire: (o: Parameters<typeof slots.acquire>[0]) => (asked++, slots.acquire(o)) }
+    const s = createFirstAttemptSlots({ slots: counting, consumer: 'host-1', projectConcurrency: 25, endpointConcurrency: 3, attemptMs: 1_000, leaseMs: 11_000, lingerMs: 50, maxWaiting: 100, refusedBackoffMs: 300 })
+    expect(await slots.acquire({ project: 'proj_1', target: 'callback', member: 'other#1', projectLimit: 25, targetLimit: 3, leaseMs: 10_000 })).toBe('taken')
+    expect(await slots.acquire({ project: 'proj_1', target: 'callback', member: 'other#2', projectLimit: 25, targetLimit: 3, leaseMs: 10_000 })).toBe('taken')
+    const mine = (await s.take('proj_1', 'callback'))!
+    // Full: the next take asks, is refused, and waits in line; the ones after it do not ask.
+    const waiters = [s.take('proj_1', 'callback')]
+    await new Promise((r) => setTimeout(r, 30))
+    expect(asked).toBe(2)
+    waiters.push(...Array.from({ length: 4 }, () => s.take('proj_1', 'callback')))
+    await new Promise((r) => setTimeout(r, 30))
+    expect(asked).toBe(2)
+    for (const w of waiters) {
+      await s.done('proj_1', 'callback', mine, async () => undefined)
+      expect(await w).toBe(mine)
+    }
+    expect(asked).toBe(2)
+    await s.close()
+  })
 })

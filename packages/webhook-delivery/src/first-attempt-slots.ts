@@ -25,6 +25,10 @@ export interface FirstAttemptSlotsDeps {
   lingerMs?: number
   /** First attempts that may wait here for one target's slot; beyond it, events queue. */
   maxWaiting: number
+  /** After a refusal while holding some of the target's slots, how long this process waits in its own line before asking Redis again (default REFUSED_BACKOFF_MS). */
+  refusedBackoffMs?: number
+  /** After giving a slot back to another process (`yieldOne`), how long this process does not ask Redis for one of the target (default YIELD_HOLD_MS). */
+  yieldHoldMs?: number
 }
 
 /** Lease a handed-on slot must have left beyond one attempt, or it is renewed first (ms). */
@@ -38,6 +42,22 @@ const RENEW_MARGIN_MS = 5_000
  * of them; a target busier than 4 events/s keeps its slots with 250 ms.
  */
 export const SLOT_LINGER_MS = 250
+
+/**
+ * After Redis refused a slot of a target this process holds some of, it does not ask again for
+ * this long (ms): its attempts wait in its own line for the slots it holds. Several worker
+ * processes sharing a target (10 slots) asked on every take their own slots could not serve, each
+ * refused ask 7 commands (issue 14).
+ */
+export const REFUSED_BACKOFF_MS = 100
+/**
+ * After giving a slot back because another process wanted one (`yieldOne`), this process does
+ * not ask Redis for that target for this long (ms), so the slot goes to the one that wanted it.
+ */
+export const YIELD_HOLD_MS = 500
+/** Polling for a slot while holding none (`take`'s `pollMs`): the first wait and the longest (ms). */
+const POLL_FIRST_MS = 5
+const POLL_MAX_MS = 100
 
 /**
  * The in-flight slots of first attempts, per (project, target). A target full of this process's
@@ -56,6 +76,12 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
   const idle = new Map<string, { slot: HeldSlot; timer: NodeJS.Timeout; expire: () => Promise<void> }[]>()
   const keyOf = (project: string, target: string) => `${project}|${target}`
   const lingerMs = deps.lingerMs ?? SLOT_LINGER_MS
+  /** Per (project, target): no asking Redis before this time (ms) while holding some (a refusal's backoff, a yield's hold). */
+  const noAskUntil = new Map<string, number>()
+  /** Per (project, target): slots to give back at their attempt's end instead of handing on (`yieldOne`). */
+  const toYield = new Map<string, number>()
+  /** (project, target) keys for which one take polls Redis while this process holds none; the others wait in line behind it. */
+  const polling = new Set<string>()
   let seq = 0
   let closing = false
 
@@ -111,8 +137,10 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
      * event should queue instead (a limit held by others, or too many waiting, or closing; with
      * `wait: false`, also when only this process's own attempts hold the target).
      */
-    async take(project: string, target: string, opts: { wait?: boolean } = {}): Promise<HeldSlot | null> {
+    async take(project: string, target: string, opts: { wait?: boolean; pollMs?: number } = {}): Promise<HeldSlot | null> {
       const key = keyOf(project, target)
+      const pollUntil = opts.pollMs === undefined ? 0 : Date.now() + opts.pollMs
+      let pollWait = POLL_FIRST_MS
       for (;;) {
         const spare = takeIdle(key)
         if (spare) {
@@ -121,8 +149,11 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
           continue
         }
         let result: 'taken' | 'project_busy' | 'target_busy' = 'target_busy'
+        const holding = held.get(key) ?? 0
         // This process alone holds every slot of the target: no need to ask Redis, wait in line.
-        if ((held.get(key) ?? 0) < deps.endpointConcurrency) {
+        // Nor while backing off after a refusal or a yield (holding some: they are handed on here).
+        const mayAsk = holding < deps.endpointConcurrency && (holding === 0 || Date.now() >= (noAskUntil.get(key) ?? 0))
+        if (mayAsk && !(holding === 0 && polling.has(key))) {
           const member = `${deps.consumer}#${++seq}`
           const leaseUntil = Date.now() + deps.leaseMs
           // Counted as held while asked for: takes at the same moment (a burst of commits) wait in
@@ -144,9 +175,29 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
           }
           if (result === 'taken') return { member, leaseUntil }
           unreserve(key)
+          if (held.get(key)) noAskUntil.set(key, Date.now() + (deps.refusedBackoffMs ?? REFUSED_BACKOFF_MS))
         }
         const queue = waiting.get(key) ?? []
-        if (result !== 'target_busy' || closing || !held.get(key) || queue.length >= deps.maxWaiting || opts.wait === false) return null
+        if (closing || queue.length >= deps.maxWaiting || opts.wait === false) return null
+        if (!held.get(key)) {
+          // Holding none: nobody here hands one on. With `pollMs`, one take asks Redis again after
+          // a growing wait (holders elsewhere give one back on the want: `yieldOne`) until then;
+          // the others wait in line behind it.
+          if (Date.now() >= pollUntil) {
+            // Given up: the next in line (if any) polls for itself.
+            if (opts.pollMs !== undefined && !polling.has(key)) nextWaiter(key)?.(null)
+            return null
+          }
+          if (!polling.has(key)) {
+            polling.add(key)
+            await new Promise((r) => setTimeout(r, pollWait))
+            polling.delete(key)
+            pollWait = Math.min(pollWait * 2, POLL_MAX_MS)
+            continue
+          }
+        } else if (result !== 'target_busy' && mayAsk) {
+          return null
+        }
         waiting.set(key, queue)
         const handed = await new Promise<HeldSlot | null>((wake) => queue.push(wake))
         if (handed) return handed
@@ -161,6 +212,14 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
      */
     async done(project: string, target: string, slot: HeldSlot, giveBack: () => Promise<void>): Promise<void> {
       const key = keyOf(project, target)
+      const owed = toYield.get(key) ?? 0
+      if (owed > 0) {
+        // Another process wants one (`yieldOne`): given back, not handed on.
+        if (owed > 1) toYield.set(key, owed - 1)
+        else toYield.delete(key)
+        await giveBack().catch(() => undefined)
+        return released(project, target)
+      }
       if (waiting.get(key)?.length) {
         if (!(await fresh(project, target, slot))) return released(project, target)
         const next = nextWaiter(key)
@@ -201,6 +260,22 @@ export function createFirstAttemptSlots(deps: FirstAttemptSlotsDeps) {
       const tail = `|${target}`
       for (const key of held.keys()) if (key.endsWith(tail)) out.push(key.slice(0, -tail.length))
       return out
+    },
+
+    /**
+     * Another process wants a slot of (project, target) and holds none it could hand on (keys.ts
+     * `webhookWant`): one of ours goes back to Redis — a kept one now, else the next attempt's to
+     * end — unless we hold fewer than two (our own line would then have none); and we do not ask
+     * Redis for one for `yieldHoldMs`, so the one that wanted it gets it.
+     */
+    yieldOne(project: string, target: string): void {
+      const key = keyOf(project, target)
+      const holding = held.get(key) ?? 0
+      if (holding - (toYield.get(key) ?? 0) < 2) return
+      noAskUntil.set(key, Date.now() + (deps.yieldHoldMs ?? YIELD_HOLD_MS))
+      const kept = idle.get(key)
+      if (kept?.length) return void kept[kept.length - 1]!.expire()
+      toYield.set(key, (toYield.get(key) ?? 0) + 1)
     },
 
     /** `slot` was given back by the caller (or its lease is gone): no longer held here. */

@@ -59,6 +59,15 @@ export interface DirectCallbacksDeps {
   onOutcome?: (outcome: DirectOutcome) => void
 }
 
+/**
+ * How long a taken callback's attempt polls Redis for a slot when this process holds none of the
+ * target's (ms); then the queued way (a job). Holders give one back at their next commit (the
+ * want), idle ones within SLOT_LINGER_MS.
+ */
+const SLOT_POLL_MS = 2000
+/** How long a callback taken behind another worker process's attempt of its thread waits for that one's settle (ms); then the queued way. */
+const BEHIND_POLL_MS = 2000
+
 /** How a callback taken here ended: `delivered`; `retry` (a job retries it); `failed` (given up); `queued` (no slot: a job sends it); `error` (Redis: left to the webhooks service). */
 export type DirectOutcome = 'delivered' | 'retry' | 'failed' | 'queued' | 'error'
 
@@ -118,6 +127,9 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
   /** Taken entries whose attempt runs: shard → entry id → last renewed (ms). */
   const inFlightEntries = new Map<number, Map<string, number>>()
   const running = new Set<Promise<void>>()
+  /** Per project: the last want of a callback slot seen in a commit (one slot given back per new one). */
+  const seenWant = new Map<string, string>()
+  let wants = 0
   let closing = false
 
   const inFlightCount = () => running.size
@@ -250,7 +262,7 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
           await keep(project, c.shard, slot)
           slot = null
         }
-        const head = prev ? await prev : ((await stores.redis.zrange(k.webhookFifo(c.shard, CALLBACK_OWNER, thread), 0, 0))[0] ?? null)
+        const head = prev && ownMembers.has(c.behind) ? await prev : await foreignTurn(c, thread)
         if (head !== c.member) {
           passed = true
           await queueInstead(project, thread, c, event)
@@ -258,7 +270,7 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
           return
         }
       }
-      slot ??= await slots.take(project, CALLBACK_OWNER)
+      slot ??= await slots.take(project, CALLBACK_OWNER, { pollMs: SLOT_POLL_MS })
       if (!slot) {
         // Our line was full, or we are closing: the queued way, as the dispatcher's (its job parks for a slot).
         passed = true
@@ -296,6 +308,33 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
       if (tails.get(pair) === tail) tails.delete(pair)
       untrack(c)
       deps.onOutcome?.(outcome)
+    }
+  }
+
+  /**
+   * Taken behind an attempt this process does not run (another worker process's, which committed
+   * the thread's turn before): its settle is seen in the FIFO, polled with a growing wait (ZRANGE,
+   * and while another member is the head, whether its entry is still pending under a committer).
+   * Returns the head once it is ours, or one that stays without its committer (a retry job holds
+   * the place, or a dispatcher claimed it), or after BEHIND_POLL_MS: then the queued way.
+   */
+  async function foreignTurn(c: DirectClaim, thread: string): Promise<string | null> {
+    const fifo = k.webhookFifo(c.shard, CALLBACK_OWNER, thread)
+    const until = Date.now() + BEHIND_POLL_MS
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      const head = (await stores.redis.zrange(fifo, 0, 0))[0] ?? null
+      if (head === null || head === c.member || Date.now() >= until) return head
+      const [ms = '0', seq = '0'] = head.slice(0, head.indexOf('|')).split('.')[0]!.split('-')
+      const id = `${Number(ms)}-${Number(seq)}`
+      const held = (await stores.redis.xpending(k.outbox(c.shard), OUTBOX_GROUP, id, id, 1)) as [string, string][]
+      if (!held[0]?.[1]?.startsWith(DIRECT_CONSUMER_PREFIX)) {
+        // Settled between the two reads (its XACK and member's removal are one step): look again.
+        // Still the head with its entry not pending: kept for a retry job, or a dispatcher's now.
+        const again = (await stores.redis.zrange(fifo, 0, 0))[0] ?? null
+        if (again === head) return head
+        continue
+      }
+      await new Promise((r) => setTimeout(r, wait))
     }
   }
 
@@ -339,7 +378,12 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
         // With none free but some held by our own attempts, the attempt waits in our line for one
         // handed on (after the commit: the thread is not held). Held by others only: not taken.
         const slot = await slots.take(plan.project, CALLBACK_OWNER, { wait: false }).catch(() => null)
-        if (!slot && slots.holding(plan.project, CALLBACK_OWNER) === 0) return commit(threadId, runId, plan)
+        // Held by other processes only: taken all the same, and a slot wanted (keys.ts
+        // `webhookWant`): a holder gives one back at its next commit, which this attempt's take
+        // polls for (`pollMs`). Left to the webhooks service instead, it found the target as full
+        // and queued a job, and the thread's next callbacks queued behind it: with 2 worker
+        // processes 134 commands and 0.31 jobs a turn (cost bench, issue 14).
+        if (!slot && slots.holding(plan.project, CALLBACK_OWNER) === 0) void slotStore.want(plan.project, `${deps.consumer}#${++wants}`).catch(() => undefined)
         const shard = k.shardOf(threadId)
         let outcome: Awaited<ReturnType<typeof commit>>
         try {
@@ -349,6 +393,11 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
           throw err
         }
         if (slot && (!outcome.ok || !outcome.direct)) await keep(plan.project, shard, slot)
+        // Another process (or a parked job) wants one of the project's callback slots: each new want, one of ours goes back.
+        if (outcome.ok && outcome.want && outcome.want !== seenWant.get(plan.project) && !outcome.want.startsWith(`${deps.consumer}#`)) {
+          seenWant.set(plan.project, outcome.want)
+          slots.yieldOne(plan.project, CALLBACK_OWNER)
+        }
         if (outcome.ok && outcome.direct) {
           const work = run(plan.project, threadId, outcome.direct, take.secrets, slot)
           running.add(work)

@@ -37,7 +37,7 @@
              in every listed index (messages, run messages, steps); a patch updates an existing object
              (a turn following its run) and is skipped if it is gone (it must name at least one field
              the object always has)
-    direct   { group, consumer, prefix, version_key, version, fifo, evt, sub }: the entry
+    direct   { group, consumer, prefix, version_key, version, want_key, fifo, evt, sub }: the entry
              just added is taken for the caller's own attempt of its one callback (services/worker
              direct-callback.ts): put in the outbox group's pending list under `consumer` (XREADGROUP
              `>`, so no dispatcher reads it as new) and its member `<entry id>[.<sub>]|<evt>` put in
@@ -46,14 +46,17 @@
              single-node Redis only) is still `version` (the caller's endpoint snapshot, which had no
              endpoint for any of the events); the group has delivered every earlier entry (its `>`
              read hands out this one; an earlier one it hands out is given back unread); the FIFO is empty, or its last member's entry is pending under
-             `consumer` itself (the caller's own attempt of the thread, still running: the caller
-             chains behind it); and no consumer whose name does not start with
+             a `prefix` consumer (a committer's own attempt of the thread, still running: the
+             caller chains behind it); and no consumer whose name does not start with
              `prefix` holds a pending entry (a dispatcher's entries may be earlier events of the thread
              not fanned out yet; the `prefix` consumers' entries all sit in their FIFOs).
              `sub`: the callback's place in a packed entry, or -1 for an entry of one event.
+             `want_key`: the project's want of a callback slot (keys.ts `webhookWant`), read with
+             the version (one MGET) and returned, whether taken or not.
   returns { 'OK', <id of the live stream's last entry before this commit, 0-0 if none; '' without
           `live`>, <the mailbox head after the pop, '' if empty or no pop>, <'1' when `wake` was let go, else '0'>,
-          <with `direct`: the entry id when taken, else ''>, <the member it was taken behind, else ''> }
+          <with `direct`: the entry id when taken, else ''>, <the member it was taken behind, else ''>,
+          <with `direct`: the want key's value, else ''> }
           | 'FENCED' | 'GONE' | 'STATUS:<current status JSON>'
 ]=]
 -- `direct` (see above): takes entry `id` of the outbox stream KEYS[5] for the caller, or returns ''.
@@ -61,16 +64,18 @@
 -- before): the group's lag is not read (XINFO GROUPS, one more a turn; issue 14), the read itself
 -- tells (below).
 local function claimDirect(id, d)
-  -- The FIFO's last member: none, or one of the caller's own attempts still running (its entry
-  -- pending under `consumer`): the caller chains this attempt behind it (a thread's next turn
+  -- The FIFO's last member: none, or a committer's own attempt still running (its entry pending
+  -- under a `prefix` consumer: this caller's, or another worker process's that committed the
+  -- thread's turn before): the caller chains this attempt behind it (a thread's next turn
   -- committed while its last callback is still in flight; refusing it sent it to a dispatcher,
-  -- which found the target full of the caller's slots and queued a job: issue 14).
+  -- which found the target full of committers' slots and queued a job, and the thread's later
+  -- callbacks queued behind that one: issue 14).
   local behind = ''
   local last = redis.call('ZRANGE', d.fifo, -1, -1)[1]
   if last then
     local ms, seq = string.match(last, '^0*(%d+)%-0*(%d+)')
     local held = ms and redis.call('XPENDING', KEYS[5], d.group, ms .. '-' .. seq, ms .. '-' .. seq, 1)[1]
-    if not held or held[2] ~= d.consumer then return '' end
+    if not held or string.sub(held[2], 1, #d.prefix) ~= d.prefix then return '' end
     behind = last
   end
   for _, c in ipairs(redis.call('XPENDING', KEYS[5], d.group)[4] or {}) do
@@ -205,9 +210,12 @@ if packed == '1' then
 end
 -- No pub/sub nudge: the dispatchers wait on the stream itself (XREADGROUP BLOCK), so a PUBLISH per
 -- commit bought nothing (issue 14).
-local taken, behind = '', ''
+local taken, behind, want = '', '', ''
 local direct = ARGV[24] ~= '' and cjson.decode(ARGV[24])
-if added and direct and (redis.call('GET', direct.version_key) or '') == direct.version then
+-- The version and the project's want of a callback slot (`want_key`) in one read.
+local versionAndWant = added and direct and redis.call('MGET', direct.version_key, direct.want_key)
+if versionAndWant then want = versionAndWant[2] or '' end
+if versionAndWant and (versionAndWant[1] or '') == direct.version then
   taken, behind = claimDirect(added, direct)
   behind = behind or ''
 end
@@ -226,6 +234,6 @@ if liveKey ~= '' and liveFlag ~= '0' then
     redis.call('XADD', liveKey, '*', 'event', 'done', 'data', '[DONE]')
     redis.call('EXPIRE', liveKey, ARGV[23])
   end
-  return { 'OK', before, nextHead, released, taken, behind }
+  return { 'OK', before, nextHead, released, taken, behind, want }
 end
-return { 'OK', '', nextHead, released, taken, behind }
+return { 'OK', '', nextHead, released, taken, behind, want }
