@@ -42,6 +42,29 @@ async function readN(sub: HubSubscription, n: number, timeoutMs = 5000): Promise
 }
 
 describe('event hub', () => {
+  it("sends the next XREAD only after the subscribers' continuations (and their nextTicks) have run", async () => {
+    const { hub, key, add, conns } = await setup()
+    const log: string[] = []
+    const sub = hub.subscribe(key(1), 0, '0-0')
+    // The reader's connection exists once its first XREAD was sent; its later sends are logged.
+    await new Promise((r) => setTimeout(r, 50))
+    const conn = conns[0]!
+    const xread = conn.xread.bind(conn) as (...args: unknown[]) => unknown
+    ;(conn as unknown as { xread: (...args: unknown[]) => unknown }).xread = (...args) => {
+      log.push('xread')
+      return xread(...args)
+    }
+    const got = sub.next()
+    await add(key(1), 'thread.message.delta')
+    await got
+    log.push('delivered')
+    // A relay's write goes out on nextTick (node's http uncork): still before the next XREAD.
+    await new Promise<void>((r) => process.nextTick(r))
+    log.push('written')
+    await new Promise((r) => setTimeout(r, 50))
+    expect(log).toEqual(['delivered', 'written', 'xread'])
+  })
+
   it('delivers entries already in the stream, then new ones, with their fields', async () => {
     const { hub, key, add } = await setup()
     await add(key(1), 'thread.run.created', '{"a":1}')

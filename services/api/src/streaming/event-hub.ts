@@ -191,14 +191,25 @@ export function createEventHub(opts: EventHubOptions) {
         }
         this.blocking = false
         if (!reply) continue
+        let delivered = false
         for (const [key, entries] of reply) {
           if (key === this.wakeKey) {
             const last = entries.at(-1)
             if (last) this.wakeCursor = last[0]
             continue
           }
-          this.channels.get(key)?.deliver(entries)
+          const channel = this.channels.get(key)
+          if (channel) {
+            channel.deliver(entries)
+            delivered = true
+          }
         }
+        // The subscribers' relays write what they were handed before the next XREAD goes out
+        // (their promise continuations, then node's http uncork on nextTick, then this): sent
+        // first, it held the first delta's frame back 0.2–0.3 ms in issue 14's trace, the wall
+        // time of the call (a loopback write that wakes redis-server). Entries appended meanwhile
+        // wait in the stream; the next XREAD returns them at once.
+        if (delivered) await new Promise<void>((resolve) => setImmediate(resolve))
       }
     }
   }
