@@ -1,14 +1,15 @@
 /**
  * redis-server's time per top-level call, by process and script (issue 14: redis-server's CPU per
- * turn, measured so that machine load moves it little). SLOWLOG at 0 µs logs every top-level
- * command with the microseconds Redis spent executing it (the same clock `INFO commandstats`'
- * `usec` reads; an EVALSHA's time includes every command its script ran, which Redis 7 logs as well,
- * from Lua's client, just before the script's own entry), its arguments (so an EVALSHA's SHA1 names its script, as in trace.ts) and its
- * client's address (so the process that sent it, as in trace.ts). Reading, parsing and replying
- * are outside that time. Compare medians (see `p50`): the clock also counts a preempted command's
- * wait. A script's own time (its µs less its commands') includes logging its commands to the
- * slowlog (a few µs each while measured), so it is a bit above what it is unmeasured. Only on a private redis-server (the bench's):
- * it reconfigures the slowlog while it measures, and puts it back after.
+ * turn). SLOWLOG at 0 µs logs every top-level command with the microseconds Redis spent executing
+ * it (the clock `INFO commandstats`' `usec` reads; an EVALSHA's time includes every command its
+ * script ran, which Redis 7 logs as well, from Lua's client, just before the script's own entry),
+ * its arguments (an EVALSHA's SHA1 names its script, as in trace.ts) and its client's address (the
+ * process that sent it, as in trace.ts). Reading, parsing and replying are outside that time.
+ * Compare medians (see `p50`): the clock also counts a preempted command's wait; even medians moved
+ * ±40 % between runs at load 10-14 on 2 cores (callgrind instruction counts are steadier). A
+ * script's own time (its µs less its commands') includes logging its commands to the slowlog (a
+ * few µs each while measured). Only on a private redis-server (the bench's): it reconfigures the
+ * slowlog while it measures, and puts it back after.
  */
 import { Redis } from 'ioredis'
 import { portOwners, scriptNames } from './trace.js'
