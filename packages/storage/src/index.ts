@@ -32,6 +32,7 @@ export {
   DIRECT_CONSUMER_PREFIX,
   type DirectClaim,
   OUTBOX_GROUP,
+  parseWebhookFifoMember,
   type WebhookDirectAttemptScripts,
   webhookFifoMember,
 } from './webhook-direct-attempt.js'

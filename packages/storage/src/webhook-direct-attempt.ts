@@ -50,6 +50,18 @@ export function webhookFifoMember(entryId: string, evt: string, sub?: number | n
   return `${ms.padStart(16, '0')}-${seq.padStart(10, '0')}${place}|${evt}`
 }
 
+/**
+ * A FIFO member read back (the inverse of {@link webhookFifoMember}): its outbox entry id
+ * (`1712345678901-3`), its place in a packed entry (0 when the entry carries one event) and its
+ * event id.
+ */
+export function parseWebhookFifoMember(member: string): { entryId: string; sub: number; evt: string } {
+  const bar = member.indexOf('|')
+  const [id = '', sub = '0'] = member.slice(0, bar).split('.')
+  const [ms = '0', seq = '0'] = id.split('-')
+  return { entryId: `${Number(ms)}-${Number(seq)}`, sub: Number(sub), evt: member.slice(bar + 1) }
+}
+
 const settleScript = script('settleDirectAttempt', settleDirectAttemptLua)
 const renewScript = script('renewDirectClaims', renewDirectClaimsLua)
 

@@ -1,4 +1,4 @@
-import { type RedisClient, webhookFifoMember } from '@threadwork/storage'
+import { type RedisClient, parseWebhookFifoMember, webhookFifoMember } from '@threadwork/storage'
 import type { Queue } from 'bullmq'
 import { type DeliveryJob, GROUP, deliveryJobId } from '@threadwork/webhook-delivery'
 
@@ -18,14 +18,8 @@ import { type DeliveryJob, GROUP, deliveryJobId } from '@threadwork/webhook-deli
  */
 export const fifoMember = webhookFifoMember
 
-const memberEvt = (member: string) => member.slice(member.indexOf('|') + 1)
-/** The member's outbox entry id, and its place in the entry (0 when the entry carries one event). */
-const memberPlace = (member: string) => {
-  const [id = '', sub = '0'] = member.slice(0, member.indexOf('|')).split('.')
-  const [ms = '0', seq = '0'] = id.split('-')
-  return { entryId: `${Number(ms)}-${Number(seq)}`, sub: Number(sub) }
-}
-const memberEntryId = (member: string) => memberPlace(member).entryId
+const memberEvt = (member: string) => parseWebhookFifoMember(member).evt
+const memberEntryId = (member: string) => parseWebhookFifoMember(member).entryId
 
 /** `wait.behind`: true when another event is ahead in the FIFO (its release wakes this job). */
 export type GateDecision = { kind: 'go' } | { kind: 'done' } | { kind: 'wait'; ms: number; behind: boolean }
@@ -72,7 +66,7 @@ export async function gate(deps: FifoDeps, fifoKey: string, member: string, targ
     }
     // An event after the first of a packed entry also waits for its own entry: the events before
     // it in the entry may still be attempted straight from the outbox, outside the FIFO.
-    const place = memberPlace(member)
+    const place = parseWebhookFifoMember(member)
     const older = await redis.xpending(deps.outboxKey, GROUP, '-', place.sub > 0 ? place.entryId : `(${place.entryId}`, 1)
     if (Array.isArray(older) && older.length > 0) return { kind: 'wait', ms: Math.min(250, deps.maxWaitMs), behind: false }
     return { kind: 'go' }

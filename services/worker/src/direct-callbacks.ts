@@ -9,6 +9,7 @@ import {
   type StoredWebhookEvent,
   createDeliverySlots,
   createWebhookDirectAttemptScripts,
+  parseWebhookFifoMember,
 } from '@threadwork/storage'
 import {
   type AttemptResult,
@@ -186,7 +187,7 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
    */
   async function handOff(c: DirectClaim, thread: string, head?: string | null): Promise<string | null> {
     const next = head === undefined ? ((await stores.redis.zrange(k.webhookFifo(c.shard, CALLBACK_OWNER, thread), 0, 0))[0] ?? null) : head
-    if (next && !ownMembers.has(next)) await promote(c.shard, deliveryJobId(next.slice(next.indexOf('|') + 1), CALLBACK_OWNER))
+    if (next && !ownMembers.has(next)) await promote(c.shard, deliveryJobId(parseWebhookFifoMember(next).evt, CALLBACK_OWNER))
     return next
   }
 
@@ -324,8 +325,7 @@ export function createDirectCallbacks(deps: DirectCallbacksDeps) {
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       const head = (await stores.redis.zrange(fifo, 0, 0))[0] ?? null
       if (head === null || head === c.member || Date.now() >= until) return head
-      const [ms = '0', seq = '0'] = head.slice(0, head.indexOf('|')).split('.')[0]!.split('-')
-      const id = `${Number(ms)}-${Number(seq)}`
+      const id = parseWebhookFifoMember(head).entryId
       const held = (await stores.redis.xpending(k.outbox(c.shard), OUTBOX_GROUP, id, id, 1)) as [string, string][]
       if (!held[0]?.[1]?.startsWith(DIRECT_CONSUMER_PREFIX)) {
         // Settled between the two reads (its XACK and member's removal are one step): look again.
