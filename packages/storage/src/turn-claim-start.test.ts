@@ -58,8 +58,8 @@ describe('a turn carried in its wake-up entry (createTurn-7, issue 14)', () => {
     // What the worker makes of the copy is what it makes of the hash.
     expect(turnOfFields(entry!.hint!.turn!, project)).toEqual(await stores.turns.load(threadId, turn.id))
     // The entry itself leaves out what every accepted turn has and what its hint names: the worker puts it back.
-    const [[, raw]] = (await fx.redis.xrange(stores.keys.wakeups(0), '-', '+')) as [string, string[]][]
-    const carried = raw!.filter((_, i) => i % 2 === 0).slice(4)
+    const [wake] = await fx.redis.xrange(stores.keys.wakeups(0), '-', '+')
+    const carried = wake![1].filter((_, i) => i % 2 === 0).slice(4)
     expect(carried.sort()).toEqual(['_request', 'assistant_id', 'callback_url', 'created_at', 'message_id', 'metadata', 'run_id'])
 
     const { thread: big } = await stores.threads.create(project)

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { CommitPlan } from './run-store.js'
 import { type Stores, createStores } from './stores.js'
 import { CALLBACK_OWNER } from './webhook-delivery-log.js'
-import { DIRECT_CONSUMER_PREFIX, type DirectClaim, OUTBOX_GROUP, createWebhookDirectAttemptScripts, webhookFifoMember } from './webhook-direct-attempt.js'
+import { DIRECT_CONSUMER_PREFIX, type DirectClaim, OUTBOX_GROUP, createWebhookDirectAttemptScripts, parseWebhookFifoMember, webhookFifoMember } from './webhook-direct-attempt.js'
 import { createWebhookFirstAttemptScripts } from './webhook-first-attempt.js'
 
 let fx: RedisFixture
@@ -213,7 +213,7 @@ describe('a commit taking its own callback (commitRun-6.lua `direct`)', () => {
     const theirsTaken = await endRun(theirs, { direct: { consumer: `${DIRECT_CONSUMER_PREFIX}worker-2`, version: await version() } })
     if (!theirsTaken.ok || !theirsTaken.direct) throw new Error('not taken')
     const behindTheirs = await endRun(await nextRunOf(theirs.thread_id), { direct: { consumer: ME, version: await version() } })
-    expect(behindTheirs.ok && behindTheirs.direct && behindTheirs.direct.behind).toBe(theirsTaken.direct.member)
+    expect(behindTheirs.ok && behindTheirs.direct?.behind).toBe(theirsTaken.direct.member)
     // A dispatcher claimed that one (it looked abandoned): not taken (a dispatcher holds an entry).
     await fx.redis.xclaim(outbox(), OUTBOX_GROUP, 'host-1', 0, theirsTaken.direct.entryId, 'JUSTID')
     await notTaken(await endRun(await nextRunOf(theirs.thread_id), { direct: { consumer: ME, version: await version() } }))
@@ -406,5 +406,12 @@ describe('settling and renewing a committer’s own attempt', () => {
     ])
     expect(idle[0]![2]).toBeLessThan(100)
     expect(idle[1]![2]).toBeGreaterThanOrEqual(100)
+  })
+})
+
+describe('parseWebhookFifoMember', () => {
+  it('reads back what webhookFifoMember wrote: entry id, place and event id', () => {
+    expect(parseWebhookFifoMember(webhookFifoMember('1712345678901-3', 'evt_a'))).toEqual({ entryId: '1712345678901-3', sub: 0, evt: 'evt_a' })
+    expect(parseWebhookFifoMember(webhookFifoMember('1712345678901-0', 'evt_b', 12))).toEqual({ entryId: '1712345678901-0', sub: 12, evt: 'evt_b' })
   })
 })
