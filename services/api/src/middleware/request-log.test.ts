@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { createLogger } from '@threadwork/logger'
-import { describe, expect, it } from 'vitest'
-import { accessLogger, logRequest } from './request-log.js'
+import { describe, expect, it, vi } from 'vitest'
+import { accessLogger, idsInPath, logRequest } from './request-log.js'
 
 /** The service logger @threadwork/logger makes (its redaction, wildcard paths included), writing into `lines`. */
 function serviceLogger(level = 'info') {
@@ -70,5 +70,66 @@ describe('logRequest', () => {
       { requestId: 'req_4', level: 20, msg: 'request' },
     ])
     expect(accessLogger(log)).toBe(accessLogger(log))
+  })
+})
+
+describe('idsInPath', () => {
+  // The reading it replaced (a global regex's matchAll), kept as the reference.
+  const FIELDS: Record<string, string> = {
+    thread: 'threadId',
+    run: 'runId',
+    turn: 'turnId',
+    msg: 'messageId',
+    asst: 'assistantId',
+    step: 'stepId',
+    whe: 'webhookEndpointId',
+  }
+  const byRegex = (path: string) => {
+    const ids: Record<string, string> = {}
+    for (const m of path.matchAll(/\/(thread|run|turn|msg|asst|step|whe)_([A-Za-z0-9]+)(?=\/|$)/g)) ids[FIELDS[m[1]!]!] = `${m[1]}_${m[2]}`
+    return ids
+  }
+
+  it('reads the ids the regex read, in the same order, for ordinary and odd paths', () => {
+    const paths = [
+      '/v1/threads/thread_a1/runs/run_b2/steps/step_c3',
+      '/v1/threads/thread_a1/messages/msg_x',
+      '/v1/assistants/asst_1',
+      '/v1/webhook_endpoints/whe_Z9',
+      '/v1/threads/thread_a1/turns/turn_t',
+      '/v1/threads/thread_a1/runs/run_b2/thread_c',
+      '/v1/threads/thread_/runs/run_b-2/x/run_ok',
+      '/v1/threads/thread_a_b/threadx_a/xthread_a/run_a/',
+      'thread_a/run_b',
+      '//thread_a//msg_b',
+      '/v1/files/file_abc/content',
+      '/v1/threads/thread_ä/constructor_x/__proto___x/toString_y',
+      '',
+      '/',
+      '/_a/run_/run__/run_1_',
+    ]
+    for (const path of paths) {
+      const ids = idsInPath(path)
+      expect(ids, path).toEqual(byRegex(path))
+      expect(Object.keys(ids), path).toEqual(Object.keys(byRegex(path)))
+    }
+    const alphabet = ['/', '_', 'a', 'Z', '9', '-', 'thread', 'run', 'msg', 'whe', 'step', 'turn', 'asst', 'x']
+    for (let n = 0; n < 5000; n++) {
+      let path = ''
+      for (let i = 0; i < 12; i++) path += alphabet[Math.floor(Math.random() * alphabet.length)]
+      expect(Object.entries(idsInPath(path)), path).toEqual(Object.entries(byRegex(path)))
+    }
+  })
+
+  it('reads them without a regex: no matchAll per request (issue 14, a cost cut)', async () => {
+    const { log } = serviceLogger()
+    const matchAll = vi.spyOn(String.prototype, 'matchAll')
+    try {
+      idsInPath('/v1/threads/thread_a1/runs/run_b2')
+      logRequest(log, 'req_1', 'GET', '/v1/threads/thread_a1/runs/run_b2', 200, performance.now())
+      expect(matchAll).not.toHaveBeenCalled()
+    } finally {
+      matchAll.mockRestore()
+    }
   })
 })
