@@ -58,11 +58,32 @@ export const SECRET_GRACE_SECONDS = 24 * 60 * 60
 const URL_MAX = 2048
 
 /**
+ * Verdicts of {@link webhookUrlProblem} by URL: it depends on the text alone, and a turn's
+ * `callback_url` is usually one of a few URLs, judged on every turn POST (a WHATWG URL parse, ~1 %
+ * of the API's busy time in the cost bench, issue 14). Bounded: at most `VERDICTS_KEPT` URLs of at
+ * most `VERDICT_URL_MAX` characters (~0.3 MB); full, it starts again.
+ */
+const verdicts = new Map<string, string | null>()
+const VERDICTS_KEPT = 1000
+const VERDICT_URL_MAX = 256
+
+/**
  * Why a webhook URL is refused at registration, or null. Only the shape is checked here: http(s),
  * a host, no credentials. Private and internal addresses are refused at delivery time, after DNS
  * (services/webhooks ssrf-guard), because only then is the address known.
  */
 export function webhookUrlProblem(raw: string): string | null {
+  const known = verdicts.get(raw)
+  if (known !== undefined) return known
+  const problem = judgeWebhookUrl(raw)
+  if (raw.length <= VERDICT_URL_MAX) {
+    if (verdicts.size >= VERDICTS_KEPT) verdicts.clear()
+    verdicts.set(raw, problem)
+  }
+  return problem
+}
+
+function judgeWebhookUrl(raw: string): string | null {
   if (raw.length > URL_MAX) return `must be at most ${URL_MAX} characters`
   let url: URL
   try {
