@@ -40,7 +40,7 @@ const IN_FLIGHT = 100
 /**
  * Worker processes (BENCH_WORKERS, default 1), sharing the 200 turns of concurrency: several
  * processes committing callbacks of one project is how direct callbacks' slot pools were seen to
- * cascade into BullMQ jobs (services/worker README, "Direct callbacks").
+ * cascade into BullMQ jobs (bench/cost/HISTORY.md, "Worker: direct callbacks, measured").
  */
 const WORKERS = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1))
 /** Turns traced at once with MONITOR: enough to share polling and batches as under load, few enough to read. */
