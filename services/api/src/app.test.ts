@@ -64,6 +64,19 @@ describe('api app', () => {
     }
   })
 
+  it('says what a bad name must be, once, for functions and JSON schemas', async () => {
+    const rule = 'must be 1-64 characters of a-z, A-Z, 0-9, underscores and dashes.'
+    const cases: [unknown, string][] = [
+      [{ model: 'm', tools: [{ type: 'function', function: { name: 'bad name!' } }] }, 'tools[0].function.name'],
+      [{ model: 'm', response_format: { type: 'json_schema', json_schema: { name: 'x y' } } }, 'response_format.json_schema.name'],
+    ]
+    for (const [body, param] of cases) {
+      const res = await call('POST', '/v1/assistants', body)
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as Json).error).toMatchObject({ message: `Invalid '${param}': ${rule}`, param, code: 'invalid_value' })
+    }
+  })
+
   it('answers 401, 404, 405, 413, 415 and malformed JSON with the error body', async () => {
     expect((await call('GET', '/v1/assistants', undefined, { authorization: 'Bearer nope' })).status).toBe(401)
     expect((await app.request('/v1/assistants')).status).toBe(401)

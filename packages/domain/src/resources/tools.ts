@@ -6,10 +6,12 @@ import { ChunkingStrategyParam } from './chunking.js'
 /** OpenAI's limit of files in one vector store (the tool_resources helper and attach paths enforce it). */
 export const MAX_FILES_PER_VECTOR_STORE = 10_000
 
-/** `name`: a-z A-Z 0-9 _ -, at most 64 characters. */
-export const FunctionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
-  message: "Invalid 'function.name': must be 1-64 characters of a-z, A-Z, 0-9, underscores and dashes.",
-})
+/**
+ * A function's or a JSON schema's `name`: a-z A-Z 0-9 _ -, at most 64 characters. The message is
+ * the part after `Invalid '<param>': ` (validation-error.ts adds that prefix and the period).
+ */
+const NAME_RULE = { message: 'must be 1-64 characters of a-z, A-Z, 0-9, underscores and dashes' }
+export const FunctionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, NAME_RULE)
 
 /** A JSON Schema object describing the function's parameters; omitted means no parameters. */
 export const FunctionParameters = z.record(z.string(), z.unknown())
@@ -152,7 +154,7 @@ export const ToolResourcesCreate = z.strictObject({
 export type ToolResourcesCreate = z.infer<typeof ToolResourcesCreate>
 
 export const ResponseFormatJsonSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, NAME_RULE),
   description: z.string().optional(),
   schema: z.record(z.string(), z.unknown()).optional(),
   strict: z.boolean().nullable().optional(),
