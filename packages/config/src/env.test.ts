@@ -45,6 +45,14 @@ describe('loadEnv', () => {
     expect(() => loadEnv(WorkerEnv, { REDIS_URL: 'not a url' })).toThrow(/REDIS_URL/)
   })
 
+  it('says in words what a bad number or key prefix must be', () => {
+    expect(() => loadEnv(ApiEnv, { PORT: 'abc' })).toThrow(/^Invalid configuration: PORT must be a number, got 'abc'$/)
+    expect(() => loadEnv(WorkerEnv, { WORKER_CONCURRENCY: 'lots' })).toThrow(/^Invalid configuration: WORKER_CONCURRENCY must be a number, got 'lots'$/)
+    expect(() => loadEnv(ApiEnv, { REDIS_PREFIX: 'a:b' })).toThrow(
+      /^Invalid configuration: REDIS_PREFIX must be 1-32 characters of A-Z a-z 0-9 _ -$/,
+    )
+  })
+
   it('reads the embedding model and dimensions (unset: keyword-only search)', () => {
     expect(loadEnv(WorkerEnv, {}).EMBEDDING_MODEL).toBeUndefined()
     const env = loadEnv(ApiEnv, { EMBEDDING_MODEL: 'text-embedding-3-large', EMBEDDING_DIMENSIONS: '256' })

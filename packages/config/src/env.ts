@@ -48,7 +48,10 @@ export const BaseEnv = z.object({
     .transform((s) => s.split(',').map((x) => x.trim()))
     .optional(),
   /** Key prefix for every Redis key and queue; tests give each test its own. */
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('tw'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 characters of A-Z a-z 0-9 _ -')
+    .default('tw'),
   LOG_LEVEL: LogLevel.default('info'),
   /** Hash-tagged shards of the thread keyspace and queues (Redis Cluster); part of the key layout. */
   REDIS_SHARDS: positiveInt.max(1024).default(1),
@@ -241,6 +244,10 @@ export function loadEnv<S extends z.ZodTypeAny>(schema: S, source: Record<string
   if (result.success) return result.data
   const issue = result.error.issues[0]!
   const name = String(issue.path[0] ?? 'environment')
+  // z.coerce.number() turns "abc" into NaN, which zod reports as "expected number, received NaN".
+  // Say what was given instead: a numeric setting's value is no secret.
+  if (issue.code === 'invalid_type' && issue.expected === 'number' && typeof cleaned[name] === 'string')
+    throw new EnvError(`Invalid configuration: ${name} must be a number, got '${cleaned[name]}'`)
   throw new EnvError(`Invalid configuration: ${name} ${issue.message}`)
 }
 
