@@ -124,6 +124,21 @@ describe('vector store store', () => {
     await expect(stores.vectorStores.removeFile('p1', vs.id, 'file-a')).rejects.toMatchObject({ status: 404, message: `No file found with id 'file-a' in vector store '${vs.id}'.` })
   })
 
+  it('names an unknown store as such when asked for one of its files or batches', async () => {
+    const noStore = { status: 404, message: "No vector store found with id 'vs_nope'." }
+    await expect(stores.vectorStores.getFile('p1', 'vs_nope', 'file-a')).rejects.toMatchObject(noStore)
+    await expect(stores.vectorStores.updateFileAttributes('p1', 'vs_nope', 'file-a', {})).rejects.toMatchObject(noStore)
+    await expect(stores.vectorStores.getBatch('p1', 'vs_nope', 'vsfb_x')).rejects.toMatchObject(noStore)
+    await expect(stores.vectorStores.listBatchFiles('p1', 'vs_nope', 'vsfb_x', { limit: 20, order: 'desc' })).rejects.toMatchObject(noStore)
+    // A known store: the missing file or batch is named.
+    const vs = await stores.vectorStores.create('p1', { files: [] })
+    await expect(stores.vectorStores.getFile('p1', vs.id, 'file-a')).rejects.toMatchObject({ message: `No file found with id 'file-a' in vector store '${vs.id}'.` })
+    await expect(stores.vectorStores.updateFileAttributes('p1', vs.id, 'file-a', {})).rejects.toMatchObject({ status: 404, message: `No file found with id 'file-a' in vector store '${vs.id}'.` })
+    await expect(stores.vectorStores.getBatch('p1', vs.id, 'vsfb_x')).rejects.toMatchObject({ message: "No vector store file batch found with id 'vsfb_x'." })
+    // Another project's store is unknown to this one.
+    await expect(stores.vectorStores.getFile('p2', vs.id, 'file-a')).rejects.toMatchObject({ message: `No vector store found with id '${vs.id}'.` })
+  })
+
   it('is scoped by project, refuses more than 10,000 files without writing, and deletes every key', async () => {
     const vs = await stores.vectorStores.create('p1', { files: [file('file-a')] })
     await expect(stores.vectorStores.get('p2', vs.id)).rejects.toMatchObject({ status: 404, message: `No vector store found with id '${vs.id}'.` })

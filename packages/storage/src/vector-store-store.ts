@@ -215,7 +215,10 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
 
     async getFile(project: string, id: string, fileId: string): Promise<VectorStoreFile & { filename: string }> {
       const raw = await runScript<string[] | null>(redis, scripts.updateObject, [k.vectorStore(project, id), k.vectorStoreFile(project, id, fileId)], [project])
-      if (!raw) throw storeFileNotFound(id, fileId)
+      if (!raw) {
+        await store.get(project, id) // an unknown store is named as such (README: Endpoints)
+        throw storeFileNotFound(id, fileId)
+      }
       return { ...VectorStoreFile.parse(decodeFields(raw)), filename: filenameOf(raw) }
     },
 
@@ -243,7 +246,10 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
         [k.vectorStore(project, id), k.vectorStoreFile(project, id, fileId), k.vectorStoreMailbox(project, id)],
         [project, JSON.stringify(attributes ?? {}), fileId],
       )
-      if (!raw) throw storeFileNotFound(id, fileId)
+      if (!raw) {
+        await store.get(project, id)
+        throw storeFileNotFound(id, fileId)
+      }
       return VectorStoreFile.parse(decodeFields(raw))
     },
 
@@ -265,7 +271,10 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
     async getBatch(project: string, id: string, batchId: string): Promise<VectorStoreFileBatch> {
       const raw = await runScript<string[] | null>(redis, scripts.updateObject, [k.vectorStore(project, id), k.vectorStoreBatch(project, batchId)], [project])
       const batch = raw ? VectorStoreFileBatch.parse(decodeFields(raw)) : null
-      if (!batch || batch.vector_store_id !== id) throw ApiError.notFound('vector store file batch', batchId)
+      if (!batch || batch.vector_store_id !== id) {
+        await store.get(project, id)
+        throw ApiError.notFound('vector store file batch', batchId)
+      }
       return batch
     },
 
