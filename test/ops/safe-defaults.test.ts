@@ -85,6 +85,8 @@ describe('API without API_KEYS', () => {
       const lines = stderr.trim().split('\n')
       expect(lines, stderr).toHaveLength(1)
       expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: PORT ${port} on 127\\.0\\.0\\.1 is already in use.*PORT=`))
+      // The suggested port is another one (it was always 8081, even when 8081 was the one taken).
+      expect(lines[0]).toContain(`(e.g. PORT=${port < 65535 ? port + 1 : port - 1} pnpm start)`)
     } finally {
       taken.close()
     }

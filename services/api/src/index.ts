@@ -119,7 +119,10 @@ const server = createApiServer(app, deps, host).listen(env.PORT, host, () => {
 server.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err
   const why = err.code === 'EADDRINUSE' ? 'already in use' : 'not allowed for this user'
-  process.stderr.write(`Invalid configuration: PORT ${env.PORT} on ${host} is ${why}: stop what listens there, or set another (e.g. PORT=8081 pnpm start)\n`)
+  // Suggest a port that is not the one that failed (8081 was suggested even when 8081 was taken);
+  // a refused port is a privileged one (below 1024), so the default is the one to suggest then.
+  const other = err.code === 'EACCES' ? 8080 : env.PORT < 65535 ? env.PORT + 1 : env.PORT - 1
+  process.stderr.write(`Invalid configuration: PORT ${env.PORT} on ${host} is ${why}: stop what listens there, or set another (e.g. PORT=${other} pnpm start)\n`)
   process.exit(1)
 })
 
