@@ -57,15 +57,18 @@ export function venvIsCurrent(root, venvDir) {
  * @param {string} cmd
  * @param {string[]} args
  * @param {{ env?: NodeJS.ProcessEnv, logFd: number }} opts
- * @returns {Promise<number | null>}
+ * @returns {Promise<number | NodeJS.Signals | null>} the exit code, or the signal that ended it
  */
 function run(cmd, args, { env, logFd }) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', logFd, logFd] })
     child.on('error', () => resolve(-1))
-    child.on('close', (code) => resolve(code))
+    child.on('close', (code, signal) => resolve(signal ?? code))
   })
 }
+
+/** Ctrl-C reaches pip too (same process group): an install stopped by it did not fail. */
+const STOP_SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP'])
 
 /**
  * Makes sure the venv exists and is current; installs it (minutes, the first time) if not. Safe
@@ -113,6 +116,9 @@ export async function ensureSandboxVenv({ root, venvDir = join(root, '.data', 's
     const pip = join(venvDir, 'bin', 'python')
     // Few retries: an unreachable index (offline mirror setups) should fail over fast, not back off for minutes.
     const code = await run(pip, ['-m', 'pip', 'install', '--no-input', '--retries', '1', '--timeout', '30', '-r', requirements], { env: pyEnv, logFd })
+    if (typeof code === 'string' && STOP_SIGNALS.has(code)) {
+      return { ok: false, reason: `installing the Python environment was interrupted (${code}); the next start installs it again` }
+    }
     if (code !== 0) return { ok: false, reason: `pip install -r ${requirements} failed (see ${logFile})` }
     // Build matplotlib's font cache once, here; kernel_host.py copies it into each session.
     const mplconfig = join(venvDir, 'share', 'threadwork-mplconfig')
