@@ -69,6 +69,8 @@ function run(cmd, args, { env, logFd }) {
 
 /** Ctrl-C reaches pip too (same process group): an install stopped by it did not fail. */
 const STOP_SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP'])
+const interrupted = (/** @type {string} */ signal) =>
+  /** @type {const} */ ({ ok: false, reason: `installing the Python environment was interrupted (${signal}); the next start installs it again` })
 
 /**
  * Makes sure the venv exists and is current; installs it (minutes, the first time) if not. Safe
@@ -110,15 +112,15 @@ export async function ensureSandboxVenv({ root, venvDir = join(root, '.data', 's
     const { requirements, hash } = requirementsOf(root)
     rmSync(venvDir, { recursive: true, force: true })
     const pyEnv = { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONDONTWRITEBYTECODE: '' }
-    if ((await run(python, ['-m', 'venv', venvDir], { env: pyEnv, logFd })) !== 0) {
+    const venvEnd = await run(python, ['-m', 'venv', venvDir], { env: pyEnv, logFd })
+    if (typeof venvEnd === 'string' && STOP_SIGNALS.has(venvEnd)) return interrupted(venvEnd)
+    if (venvEnd !== 0) {
       return { ok: false, reason: `\`${python} -m venv\` failed (see ${logFile}); on Debian/Ubuntu: apt-get install -y python3-venv` }
     }
     const pip = join(venvDir, 'bin', 'python')
     // Few retries: an unreachable index (offline mirror setups) should fail over fast, not back off for minutes.
     const code = await run(pip, ['-m', 'pip', 'install', '--no-input', '--retries', '1', '--timeout', '30', '-r', requirements], { env: pyEnv, logFd })
-    if (typeof code === 'string' && STOP_SIGNALS.has(code)) {
-      return { ok: false, reason: `installing the Python environment was interrupted (${code}); the next start installs it again` }
-    }
+    if (typeof code === 'string' && STOP_SIGNALS.has(code)) return interrupted(code)
     if (code !== 0) return { ok: false, reason: `pip install -r ${requirements} failed (see ${logFile})` }
     // Build matplotlib's font cache once, here; kernel_host.py copies it into each session.
     const mplconfig = join(venvDir, 'share', 'threadwork-mplconfig')

@@ -31,6 +31,15 @@ describe('ensureSandboxVenv', () => {
     expect(result).toEqual({ ok: false, reason: 'installing the Python environment was interrupted (SIGINT); the next start installs it again' })
   })
 
+  it('says so too when Ctrl-C stops the venv step', async () => {
+    const dir = tempDir('sandbox-venv')
+    const python = join(dir, 'python3')
+    writeFileSync(python, ['#!/bin/sh', 'if [ "$1" = "-c" ]; then echo True; exit 0; fi', 'kill -TERM $$'].join('\n'))
+    chmodSync(python, 0o755)
+    const result = await ensureSandboxVenv({ root, venvDir: join(dir, 'venv'), env: { ...process.env, SANDBOX_PYTHON: python } })
+    expect(result).toEqual({ ok: false, reason: 'installing the Python environment was interrupted (SIGTERM); the next start installs it again' })
+  })
+
   it('still says pip failed when it exits with an error', async () => {
     const dir = tempDir('sandbox-venv')
     const result = await ensureSandboxVenv({ root, venvDir: join(dir, 'venv'), env: { ...process.env, SANDBOX_PYTHON: fakePython(dir, 'exit 1') } })
