@@ -4,14 +4,24 @@
  * reply every request gets, read the in-flight maxima, reset the recordings.
  *
  * Run by hand (`node --import tsx bench/fake-upstream-process.ts`) it is a model for trying
- * Threadwork without one: it prints `UPSTREAM_BASE_URL=…` and echoes every request until stopped.
+ * Threadwork without one: it prints `UPSTREAM_BASE_URL=…` and answers (see {@link byHandReply}) until stopped.
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions'
 // Imported by path, not through the test-utils barrel: that one also loads the API and storage.
 import { startFakeUpstream } from '../packages/test-utils/src/fake-upstream.js'
 import { defaultReply, echoText, lastUserText } from '../packages/test-utils/src/fake-upstream-plan.js'
-import { fileSearchCall, sourceMarkersIn, toolRoundOf, toolScript } from '../packages/test-utils/src/fake-upstream-tools.js'
+import {
+  type ToolRound,
+  fencedCode,
+  fileSearchCall,
+  placeholderArguments,
+  pythonCall,
+  sourceMarkersIn,
+  toolRoundOf,
+  toolScript,
+} from '../packages/test-utils/src/fake-upstream-tools.js'
 import type { FakeEmbeddingsMode } from '../packages/test-utils/src/fake-embeddings.js'
 import type { FakeToolCall, RecordedRequest, Reply } from '../packages/test-utils/src/fake-upstream-types.js'
 
@@ -125,28 +135,77 @@ if (process.argv.includes('--child') && process.send) {
   process.send({ ready: upstream.baseURL })
 }
 
+// The names the worker offers its built-ins under (services/worker/src/tools: FILE_SEARCH_FUNCTION,
+// CODE_FUNCTION); every other function is one of the user's.
 const FILE_SEARCH = 'file_search'
+const CODE = 'python'
+
+type OfferedFunction = { name: string; parameters?: unknown }
 
 /**
- * The by-hand model's replies: the echo (fake-upstream-plan.ts), except when offered Threadwork's
- * file_search function — then it searches with the user's question and answers with the echo
- * followed by the first source marker it was handed, so a file_search assistant shows its search
- * step and a file_citation without a real model.
+ * The by-hand model's replies, so a new user without a model sees each kind of tool work:
+ * - offered a function of their own (and `tool_choice` not `'none'`): in the turn's first round it
+ *   calls the function the named `tool_choice` forces, else the one the last user message names
+ *   (the earliest mentioned), else the first with `tool_choice: 'required'`, its arguments made up
+ *   from its schema ({@link placeholderArguments}); the run stops in `requires_action`;
+ * - offered code_interpreter (the `python` function) and the message holds a fenced code block:
+ *   it calls `python` with that code;
+ * - offered file_search: it searches with the user's question (as before);
+ * - the round after its call it answers with what the tool returned: `<name> returned: <output>`,
+ *   `The code's output: <output>`, or, after a search, the echo followed by the first source marker
+ *   it was handed (a file_citation).
+ * Anything else gets the echo (fake-upstream-plan.ts). Deterministic: the reply follows the request
+ * only, so a re-sent request gets the same one. Takes the recorded request; never throws.
  */
-function byHandReply(req: RecordedRequest): Reply {
-  const offersSearch = (req.body.tools ?? []).some((t) => t.type === 'function' && t.function.name === FILE_SEARCH)
-  if (!offersSearch || req.body.tool_choice === 'none') return defaultReply(req)
-  const round = toolRoundOf(req.body)
-  if (round.round === 0) return { kind: 'tool_calls', calls: [fileSearchCall(lastUserText(req.body))] }
-  return { kind: 'text', text: `${echoText(req.body)} ${sourceMarkersIn(round.allOutputs.join('\n'))[0] ?? ''}`.trim() }
+export function byHandReply(req: RecordedRequest): Reply {
+  const body = req.body
+  const functions: OfferedFunction[] = (body.tools ?? []).flatMap((t) => (t.type === 'function' && t.function ? [t.function] : []))
+  if (functions.length === 0 || body.tool_choice === 'none') return defaultReply(req)
+  const round = toolRoundOf(body)
+  if (round.round > 0) return { kind: 'text', text: answerWith(round) }
+  const call = firstCall(body, functions)
+  // Not the default reply's forced call with `{}`: it would call again every round, never answering.
+  return call ? { kind: 'tool_calls', calls: [call] } : { kind: 'text', text: echoText(body) }
+}
+
+/** The call the by-hand model makes in a turn's first round, or null to echo. */
+function firstCall(body: ChatCompletionCreateParams, functions: OfferedFunction[]): FakeToolCall | null {
+  const text = lastUserText(body)
+  const code = fencedCode(text)
+  const own = functions.filter((f) => f.name !== FILE_SEARCH && f.name !== CODE)
+  const offers = (name: string) => functions.some((f) => f.name === name)
+  const callOf = (f: OfferedFunction): FakeToolCall => ({ name: f.name, arguments: placeholderArguments(f.parameters) })
+  const choice = body.tool_choice
+  const forced = typeof choice === 'object' && choice?.type === 'function' ? (choice.function?.name ?? null) : null
+  if (forced === FILE_SEARCH && offers(FILE_SEARCH)) return fileSearchCall(text)
+  if (forced === CODE && offers(CODE)) return code === null ? null : pythonCall(code)
+  const forcedOwn = own.find((f) => f.name === forced)
+  if (forcedOwn) return callOf(forcedOwn)
+  const named = own
+    .map((f) => ({ f, at: text.search(new RegExp(`(?<![\\w-])${f.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`, 'i')) }))
+    .filter((n) => n.at >= 0)
+    .sort((a, b) => a.at - b.at)[0]
+  if (named) return callOf(named.f)
+  if (code !== null && offers(CODE)) return pythonCall(code)
+  if (offers(FILE_SEARCH)) return fileSearchCall(text)
+  const first = own[0]
+  if (choice === 'required' && first) return callOf(first)
+  return null
+}
+
+/** The answer after the by-hand model's call came back: what the tool returned. */
+function answerWith(round: ToolRound): string {
+  if (round.calls.length === 0 || round.calls.some((c) => c.name === FILE_SEARCH))
+    return `${echoText(round.body)} ${sourceMarkersIn(round.allOutputs.join('\n'))[0] ?? ''}`.trim()
+  return round.calls.map((c) => (c.name === CODE ? `The code's output: ${c.output.trim()}` : `${c.name} returned: ${c.output}`)).join('\n')
 }
 
 // Run by hand: a stand-in model until Ctrl-C. It also serves the README samples' model name, so
-// they run unchanged against it (replies echo the last user message; see fake-upstream-plan.ts).
+// they run unchanged against it (replies: byHandReply above).
 if (!process.send && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const upstream = await startFakeUpstream({ models: ['deepseek-chat', 'fake-model', 'gpt-4o-mini'], handler: byHandReply })
   process.stdout.write(
-    `fake upstream model (echoes the last user message; offered file_search, searches with it and cites the first source); run Threadwork against it with:\n  UPSTREAM_BASE_URL=${upstream.baseURL} pnpm start\n`,
+    `fake upstream model (echoes the last user message; offered file_search, searches with it and cites the first source; calls a function tool the message names, or code_interpreter on a \`\`\` code block, then answers with its output); run Threadwork against it with:\n  UPSTREAM_BASE_URL=${upstream.baseURL} pnpm start\n`,
   )
   const stop = () => void upstream.close().finally(() => process.exit(0))
   process.on('SIGINT', stop)

@@ -7,6 +7,7 @@
 import { pythonCall, toolScript } from '@threadwork/test-utils'
 import OpenAI, { toFile } from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { byHandReply } from '../../bench/fake-upstream-process.js'
 import { type ToolStack, codeInterpreterSkipReason, replyText, startToolStack, toolCallsOf } from './tools-support.js'
 
 const skip = codeInterpreterSkipReason()
@@ -245,6 +246,17 @@ describe.skipIf(skip !== null)('code_interpreter in runs (node SDK)', { timeout:
     expect(run.status).toBe('completed')
     expect(stack.upstream.requests[0]!.body.tool_choice).toEqual({ type: 'function', function: { name: 'python' } })
     expect(replyText((await client.beta.threads.messages.list(thread.id)).data[0])).toBe('choice was "auto"')
+  })
+
+  it('the by-hand fake model (README "No model at hand?") runs the message’s code block and answers with its output', async () => {
+    stack.upstream.respond(byHandReply)
+    const assistant = await mathTutor()
+    const thread = await client.beta.threads.create({ messages: [{ role: 'user', content: 'Run this:\n```python\nprint(sum(range(10)))\n```' }] })
+    const run = await client.beta.threads.runs.createAndPoll(thread.id, { assistant_id: assistant.id }, { pollIntervalMs: 100 })
+    expect(run.status).toBe('completed')
+    const [call] = codeCalls(await toolCallsOf(client, run))
+    expect(call).toMatchObject({ code_interpreter: { input: 'print(sum(range(10)))', outputs: [{ type: 'logs', logs: '45\n' }] } })
+    expect(replyText((await client.beta.threads.messages.list(thread.id)).data[0])).toBe("The code's output: 45")
   })
 
   it('turns (POST /v1/threads/{id}/turns) run the code the same way', async () => {

@@ -13,6 +13,8 @@ export interface ToolRound {
   outputs: string[]
   /** Every tool output since the last user message, oldest first. */
   allOutputs: string[]
+  /** The previous round's calls in order, each with the output its tool message carried ('' if none); [] in round 0. */
+  calls: (FakeToolCall & { output: string })[]
 }
 
 /**
@@ -32,8 +34,15 @@ export function toolRoundOf(body: ChatCompletionCreateParams): ToolRound {
   const round = after.filter((m) => m.role === 'assistant' && (m.tool_calls?.length ?? 0) > 0).length
   const allOutputs = after.filter((m) => m.role === 'tool').map((m) => contentText(m.content))
   const lastCalls = after.findLastIndex((m) => m.role === 'assistant' && (m.tool_calls?.length ?? 0) > 0)
-  const outputs = lastCalls < 0 ? [] : after.slice(lastCalls + 1).filter((m) => m.role === 'tool').map((m) => contentText(m.content))
-  return { body, round, outputs, allOutputs }
+  const answered = lastCalls < 0 ? [] : after.slice(lastCalls + 1).flatMap((m) => (m.role === 'tool' ? [m] : []))
+  const outputs = answered.map((m) => contentText(m.content))
+  const asked = lastCalls < 0 ? undefined : after[lastCalls]
+  const calls = (asked?.role === 'assistant' ? (asked.tool_calls ?? []) : []).flatMap((c) =>
+    c.type === 'function'
+      ? [{ name: c.function.name, arguments: c.function.arguments, output: contentText(answered.find((m) => m.tool_call_id === c.id)?.content) }]
+      : [],
+  )
+  return { body, round, outputs, allOutputs, calls }
 }
 
 /**
@@ -70,3 +79,58 @@ export const pythonCall = (code: string): FakeToolCall => ({ name: 'python', arg
 
 /** A `file_search` call (Threadwork's file_search function) with `queries`. */
 export const fileSearchCall = (...queries: string[]): FakeToolCall => ({ name: 'file_search', arguments: JSON.stringify({ queries }) })
+
+/**
+ * The first fenced code block of `text` that is Python or untagged (```python … ``` or ``` … ```,
+ * also on one line), without its fences and closing newline; null when there is none.
+ */
+export function fencedCode(text: string): string | null {
+  for (const m of text.matchAll(/```(?:[ \t]*([\w+-]*)[ \t]*\r?\n)?([\s\S]*?)```/g)) {
+    const lang = (m[1] ?? '').toLowerCase()
+    if (lang === '' || lang === 'python' || lang === 'py' || lang === 'python3') return (m[2] ?? '').replace(/\r?\n$/, '')
+  }
+  return null
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * A function's arguments made up from its JSON Schema `parameters`, as a JSON string: every
+ * `required` property gets a placeholder by its schema — its `enum[0]` (or `const`) if any, else by
+ * `type`: string "example", number/integer 1, boolean true, array [], null null, object the same
+ * made up from its own `required` properties ({} without). Optional properties are left out; a
+ * missing or odd schema gives `{}`. Never throws.
+ */
+export function placeholderArguments(parameters: unknown): string {
+  return JSON.stringify(placeholderObject(parameters))
+}
+
+function placeholderObject(schema: unknown): Record<string, unknown> {
+  if (!isRecord(schema)) return {}
+  const properties = isRecord(schema.properties) ? schema.properties : {}
+  const required = Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === 'string') : []
+  return Object.fromEntries(required.map((name) => [name, placeholderValue(properties[name])]))
+}
+
+function placeholderValue(schema: unknown): unknown {
+  if (!isRecord(schema)) return 'example'
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0]
+  if ('const' in schema) return schema.const
+  // `type: ["string", "null"]` (a nullable property): the placeholder of the non-null type.
+  const type = Array.isArray(schema.type) ? (schema.type.find((t) => t !== 'null') ?? 'null') : schema.type
+  switch (type) {
+    case 'number':
+    case 'integer':
+      return 1
+    case 'boolean':
+      return true
+    case 'array':
+      return []
+    case 'object':
+      return placeholderObject(schema)
+    case 'null':
+      return null
+    default:
+      return 'example'
+  }
+}
