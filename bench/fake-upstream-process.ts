@@ -181,8 +181,9 @@ function firstCall(body: ChatCompletionCreateParams, functions: OfferedFunction[
   if (forced === CODE && offers(CODE)) return code === null ? null : pythonCall(code)
   const forcedOwn = own.find((f) => f.name === forced)
   if (forcedOwn) return callOf(forcedOwn)
+  // Function names are a-z A-Z 0-9 _ - (domain FunctionName, checked by the API): nothing to escape.
   const named = own
-    .map((f) => ({ f, at: text.search(new RegExp(`(?<![\\w-])${f.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`, 'i')) }))
+    .map((f) => ({ f, at: text.search(new RegExp(`(?<![\\w-])${f.name}(?![\\w-])`, 'i')) }))
     .filter((n) => n.at >= 0)
     .sort((a, b) => a.at - b.at)[0]
   if (named) return callOf(named.f)

@@ -122,6 +122,16 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
     }
   }
 
+  /**
+   * `error` (a missing file's or batch's 404) to throw, unless the store itself is unknown to the
+   * project: then `store.get` throws the store's own 404, as the README's Endpoints says. Called on
+   * not-found paths only, so a found object costs no extra read.
+   */
+  async function unlessStoreUnknown(project: string, id: string, error: ApiError): Promise<ApiError> {
+    await store.get(project, id)
+    return error
+  }
+
   const store = {
     /** Creates a store and attaches `files` in one step (each queued for ingestion). */
     async create(project: string, params: NewVectorStore, id = newId('vs')): Promise<VectorStore> {
@@ -215,10 +225,7 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
 
     async getFile(project: string, id: string, fileId: string): Promise<VectorStoreFile & { filename: string }> {
       const raw = await runScript<string[] | null>(redis, scripts.updateObject, [k.vectorStore(project, id), k.vectorStoreFile(project, id, fileId)], [project])
-      if (!raw) {
-        await store.get(project, id) // an unknown store is named as such (README: Endpoints)
-        throw storeFileNotFound(id, fileId)
-      }
+      if (!raw) throw await unlessStoreUnknown(project, id, storeFileNotFound(id, fileId))
       return { ...VectorStoreFile.parse(decodeFields(raw)), filename: filenameOf(raw) }
     },
 
@@ -246,10 +253,7 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
         [k.vectorStore(project, id), k.vectorStoreFile(project, id, fileId), k.vectorStoreMailbox(project, id)],
         [project, JSON.stringify(attributes ?? {}), fileId],
       )
-      if (!raw) {
-        await store.get(project, id)
-        throw storeFileNotFound(id, fileId)
-      }
+      if (!raw) throw await unlessStoreUnknown(project, id, storeFileNotFound(id, fileId))
       return VectorStoreFile.parse(decodeFields(raw))
     },
 
@@ -261,10 +265,7 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
         [sk.base, k.vectorStoreFile(project, id, fileId), k.vectorStoreMailbox(project, id)],
         [project, sk.base, sk.batchBase, sk.fvsBase, fileId, id],
       )
-      if (!removed) {
-        await store.get(project, id)
-        throw storeFileNotFound(id, fileId)
-      }
+      if (!removed) throw await unlessStoreUnknown(project, id, storeFileNotFound(id, fileId))
       return { id: fileId, object: 'vector_store.file.deleted', deleted: true }
     },
 
@@ -272,8 +273,7 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
       const raw = await runScript<string[] | null>(redis, scripts.updateObject, [k.vectorStore(project, id), k.vectorStoreBatch(project, batchId)], [project])
       const batch = raw ? VectorStoreFileBatch.parse(decodeFields(raw)) : null
       if (!batch || batch.vector_store_id !== id) {
-        await store.get(project, id)
-        throw ApiError.notFound('vector store file batch', batchId)
+        throw await unlessStoreUnknown(project, id, ApiError.notFound('vector store file batch', batchId))
       }
       return batch
     },
@@ -282,10 +282,7 @@ export function createVectorStoreStore(redis: RedisClient, k: Keys) {
     async cancelBatch(project: string, id: string, batchId: string): Promise<VectorStoreFileBatch> {
       const sk = storeKeys(project, id)
       const reply = await runScript<[string, unknown]>(redis, cancelBatch, [sk.base, k.vectorStoreBatch(project, batchId)], [project, sk.base, sk.fileBase, id, batchId])
-      if (reply[0] === 'NOT_FOUND') {
-        await store.get(project, id)
-        throw ApiError.notFound('vector store file batch', batchId)
-      }
+      if (reply[0] === 'NOT_FOUND') throw await unlessStoreUnknown(project, id, ApiError.notFound('vector store file batch', batchId))
       if (reply[0] === 'FINISHED') throw ApiError.invalid(`Cannot cancel a file batch with status '${JSON.parse(String(reply[1]))}'.`)
       return VectorStoreFileBatch.parse(decodeFields(reply[1] as string[]))
     },
